@@ -1,0 +1,60 @@
+"""Routes every node serves whatever the dialect: result files, the model catalog, health and metrics."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from seedgate.core.errors import ApiError
+from seedgate.core.status import Status
+from seedgate.metrics import QUEUE_DEPTH, TASKS
+
+_MEDIA_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".png": "image/png", ".jpg": "image/jpeg"}
+
+
+def router() -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/files/{task_id}/{name}", tags=["files"], summary="Download a result (signed, expiring link)")
+    async def result_file(task_id: str, name: str, request: Request, expires: int = 0,
+                          signature: str = "") -> Response:
+        runtime = request.app.state.runtime
+        if not runtime.service.signer.verify(f"/files/{task_id}/{name}", expires, signature):
+            raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
+        path = runtime.storage.result_file(task_id, name)
+        if path is None:
+            raise ApiError(404, "ResourceNotFound", "the file no longer exists")
+        media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+
+    @api.get("/v1/models", tags=["catalog"], summary="Models this server knows, with what each can do")
+    async def models(request: Request) -> JSONResponse:
+        catalog = request.app.state.runtime.catalog
+        data = [{"object": "model", "owned_by": "seedgate", **m.summary()} for m in catalog.models.values()]
+        return JSONResponse({"object": "list", "data": data})
+
+    @api.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
+    async def readyz(request: Request) -> JSONResponse:
+        store = request.app.state.runtime.store
+        try:
+            async with store.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:
+            return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @api.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics(request: Request) -> Response:
+        counts = await request.app.state.runtime.store.count_by_status()
+        for status in Status:
+            TASKS.labels(status.value).set(counts.get(status.value, 0))
+        QUEUE_DEPTH.set(counts.get(Status.QUEUED.value, 0))
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return api

@@ -1,0 +1,177 @@
+"""Task operations shared by every dialect: authenticate, create, read, list, cancel, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from fastapi import Request
+
+from seedgate.config import Settings
+from seedgate.core.catalog import Catalog
+from seedgate.core.errors import ApiError, conflict, invalid, not_found, unauthorized
+from seedgate.core.spec import TaskSpec
+from seedgate.core.status import Status
+from seedgate.core.task import Task, new_task_id
+from seedgate.core.validation import check_resolved_media, settle_geometry, validate
+from seedgate.dialects.registry import dialect_of
+from seedgate.media.fetch import Fetcher
+from seedgate.media.resolve import resolve_media
+from seedgate.media.signing import UrlSigner
+from seedgate.media.storage import LocalStorage
+from seedgate.store.store import ApiKey, Store, Webhook
+
+from .keys import hash_secret
+
+log = logging.getLogger("seedgate.tasks")
+
+DRAFT_VALID_S = 7 * 86400
+_KEY_CACHE_S = 10.0
+# What a final video takes over from its draft; the rest may be set afresh on the final request.
+_FROM_DRAFT = ("model", "prompt", "media", "generate_audio", "seed", "ratio", "duration", "frames", "camera_fixed")
+
+
+class TaskService:
+    def __init__(self, settings: Settings, store: Store, catalog: Catalog, storage: LocalStorage,
+                 fetcher: Fetcher, signer: UrlSigner) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        self.storage = storage
+        self.fetcher = fetcher
+        self.signer = signer
+        self.queue_signal = asyncio.Event()  # wakes in-process workers at once
+        self._keys: dict[str, tuple[float, ApiKey | None]] = {}
+
+    # -- callers ------------------------------------------------------------------------------------------------
+
+    async def authenticate(self, request: Request) -> ApiKey:
+        header = request.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret:
+            raise unauthorized("the API key is missing; send `Authorization: Bearer <key>`")
+        digest = hash_secret(secret)
+        cached = self._keys.get(digest)
+        now = time.monotonic()
+        if cached is None or cached[0] < now:
+            key = await self.store.key_by_hash(digest)
+            self._keys[digest] = cached = (now + _KEY_CACHE_S, key)
+        key = cached[1]
+        if key is None or key.revoked_at is not None:
+            raise unauthorized("the API key is invalid or revoked")
+        request.state.key = key
+        return key
+
+    def base_url(self, request: Request | None) -> str:
+        if self.settings.public_url or request is None:
+            return self.settings.base_url
+        return str(request.base_url).rstrip("/")
+
+    # -- create -------------------------------------------------------------------------------------------------
+
+    async def _expand_draft(self, spec: TaskSpec, owner: str) -> TaskSpec:
+        draft_id = spec.draft_task_id or ""
+        draft = await self.store.get_task(draft_id, owner)
+        param = spec.param("draft_task")
+        if draft is None:
+            raise invalid(param, f"the draft task {draft_id} was not found")
+        if not draft.spec.draft:
+            raise invalid(param, f"the task {draft_id} is not a draft task")
+        if draft.status is not Status.SUCCEEDED:
+            raise invalid(param, f"the draft task {draft_id} has status {draft.status.value}; it must be succeeded")
+        if draft.created_at < time.time() - DRAFT_VALID_S:
+            raise invalid(param, f"the draft task {draft_id} is older than 7 days")
+        reused: dict[str, Any] = {name: getattr(draft.spec, name) for name in _FROM_DRAFT}
+        reused["model"] = draft.spec.model_name or draft.spec.model
+        if draft.spec.frames_requested:
+            reused["duration"] = None
+        else:
+            reused["frames"] = None
+        return replace(spec, **reused, draft=False, draft_task_id=None)
+
+    async def create(self, spec: TaskSpec, soft: dict[str, Any], *, owner: str, dialect: str,
+                     base_url: str | None = None) -> Task:
+        draft_id = spec.draft_task_id
+        if draft_id:
+            spec = await self._expand_draft(spec, owner)
+        if spec.draft and spec.draft_task_id:
+            raise invalid(spec.param("draft"), "a final video cannot itself be a draft")
+        planned = validate(spec, self.catalog, soft)
+        planned.draft_task_id = draft_id
+        await resolve_media(planned, self.fetcher, self.storage)
+        check_resolved_media(planned, self.catalog)
+        if planned.width is None:
+            settle_geometry(planned, self.catalog)
+
+        now = time.time()
+        task = Task(
+            id=new_task_id(now), owner=owner, dialect=dialect, endpoint=spec.model, spec=planned,
+            created_at=now, updated_at=now, expires_at=now + (planned.execution_expires_after or 0),
+        )
+        await self.store.insert_task(task, self.webhook_for(task))
+        self.queue_signal.set()
+        log.info("task %s queued: model=%s mode=%s %dx%d frames=%d tier=%s", task.id, task.model, planned.mode,
+                 planned.width, planned.height, planned.frame_count, planned.service_tier)
+        return task
+
+    # -- read ---------------------------------------------------------------------------------------------------
+
+    async def get(self, key: ApiKey, task_id: str) -> Task:
+        task = await self.store.get_task(task_id, owner=key.id)
+        if task is None:
+            raise not_found("task", task_id, "id")
+        return task
+
+    async def list(self, key: ApiKey, **filters: Any) -> tuple[int, list[Task]]:
+        since = time.time() - self.settings.task_retention_s
+        return await self.store.list_tasks(key.id, since=since, **filters)
+
+    def links(self, task: Task, base_url: str) -> dict[str, str]:
+        """Signed URLs of a finished task's files; they expire `result_ttl` after the task finished."""
+        if task.status is not Status.SUCCEEDED or not task.result:
+            return {}
+        expires = int((task.finished_at or task.updated_at) + self.settings.result_ttl_s)
+        links = {}
+        for field, name in (("video_url", task.result.get("video")), ("last_frame_url", task.result.get("last_frame"))):
+            if name:
+                links[field] = self.signer.sign(base_url, f"/files/{task.id}/{name}", expires)
+        return links
+
+    def webhook_for(self, task: Task) -> Webhook | None:
+        dialect = dialect_of(task)
+        url = dialect.callback_url(task)
+        if not url:
+            return None
+        return Webhook(url=url, payload=dialect.render_task(task, self.links(task, self.settings.base_url)))
+
+    # -- cancel and delete --------------------------------------------------------------------------------------
+
+    async def cancel_or_delete(self, key: ApiKey, task_id: str) -> Status | None:
+        """Ark's DELETE: cancel a queued task, delete a finished one, refuse running or cancelled ones.
+
+        Returns the new status (CANCELLED) or None when the record was deleted.
+        """
+        task = await self.get(key, task_id)
+        if task.status is Status.QUEUED:
+            cancelled = replace(task, status=Status.CANCELLED, updated_at=time.time())
+            if await self.store.transition(task, Status.CANCELLED, webhook=self.webhook_for(cancelled),
+                                           now=cancelled.updated_at):
+                log.info("task %s cancelled", task.id)
+                return Status.CANCELLED
+            task = await self.get(key, task_id)  # a worker took it meanwhile
+        if task.status in (Status.RUNNING, Status.CANCELLED):
+            raise conflict(f"the task {task_id} is {task.status.value} and cannot be cancelled or deleted",
+                           code=f"InvalidAction.Task{task.status.value.capitalize()}")
+        await self.store.delete_task(task.id)
+        self.storage.delete_results(task.id)
+        log.info("task %s deleted", task.id)
+        return None
+
+
+def error_for_unexpected(exc: Exception) -> ApiError:
+    log.exception("unexpected error", exc_info=exc)
+    return ApiError(500, "InternalServiceError", "the service hit an internal error; please retry")

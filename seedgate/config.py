@@ -1,0 +1,85 @@
+"""Settings from the environment (SEEDGATE_*) and the command line; embedded defaults need none of them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs people paste (postgres://, postgresql://, sqlite:///) and pick the async drivers."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    return url
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    api_key: str | None = None
+    allow_private_urls: bool = False
+    public_url: str | None = None  # base for absolute URLs in webhooks and behind proxies
+    workers: int = 1  # in-process render slots of `serve`; 0 runs an API-only node
+    catalog_path: Path | None = None
+    result_ttl_s: int = 86400
+    task_retention_s: int = 7 * 86400
+    lease_s: float = 30.0
+    poll_interval_s: float = 0.25
+    fetch_timeout_s: float = 30.0
+    log_format: str = "text"
+    log_level: str = "INFO"
+    engines: tuple[str, ...] = field(default_factory=lambda: ("preview",))
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        settings = cls(
+            host=env.get("SEEDGATE_HOST", "127.0.0.1"),
+            port=_int("SEEDGATE_PORT", 8000),
+            data_dir=Path(env.get("SEEDGATE_DATA_DIR", "./data")),
+            database_url=env.get("SEEDGATE_DATABASE_URL") or None,
+            api_key=env.get("SEEDGATE_API_KEY") or None,
+            allow_private_urls=_flag("SEEDGATE_ALLOW_PRIVATE_URLS"),
+            public_url=(env.get("SEEDGATE_PUBLIC_URL") or "").rstrip("/") or None,
+            workers=_int("SEEDGATE_WORKERS", 1),
+            catalog_path=Path(env["SEEDGATE_CATALOG"]) if env.get("SEEDGATE_CATALOG") else None,
+            result_ttl_s=_int("SEEDGATE_RESULT_TTL", 86400),
+            task_retention_s=_int("SEEDGATE_TASK_RETENTION", 7 * 86400),
+            lease_s=float(_int("SEEDGATE_LEASE_SECONDS", 30)),
+            log_format=env.get("SEEDGATE_LOG_FORMAT", "text"),
+            log_level=env.get("SEEDGATE_LOG_LEVEL", "INFO").upper(),
+        )
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(settings, key, value)
+        settings.data_dir = Path(settings.data_dir)
+        return settings
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'seedgate.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"

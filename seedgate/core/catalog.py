@@ -1,0 +1,211 @@
+"""The model catalog: per-model rules loaded from TOML data (shipped file plus an operator's file)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+MODES = ("text", "first_frame", "first_last_frame", "reference")
+RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9")
+
+
+class CatalogError(ValueError):
+    """The catalog file itself is wrong (an operator's mistake, reported at start)."""
+
+
+@dataclass(frozen=True)
+class DurationRule:
+    min: int
+    max: int
+    default: int  # -1 means "the model chooses"
+    auto: bool  # whether -1 is accepted
+
+
+@dataclass(frozen=True)
+class ReferenceRule:
+    images: tuple[int, int] = (0, 0)
+    videos: tuple[int, int] = (0, 0)
+    audios: tuple[int, int] = (0, 0)
+    audio_alone: bool = False
+    video_seconds_total: float = 15.0
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    id: str
+    name: str
+    family: str
+    engine: str
+    modes: tuple[str, ...]
+    resolutions: tuple[str, ...]
+    default_resolution: str
+    ratios: tuple[str, ...]
+    default_ratio: dict[str, str]
+    adaptive_modes: tuple[str, ...]
+    duration: DurationRule
+    frames: bool
+    reference: ReferenceRule
+    audio: bool
+    draft: bool
+    flex: bool
+    priority: bool
+    camera_fixed: bool
+    tools: bool
+    output_formats: tuple[str, ...]
+    task_types: bool
+    prompt_max_chars: int
+    aliases: tuple[str, ...] = ()
+    mode_resolutions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def resolutions_for(self, mode: str) -> tuple[str, ...]:
+        return self.mode_resolutions.get(mode, self.resolutions)
+
+    def summary(self) -> dict[str, Any]:
+        """What a client needs to know to build a valid request (served by `GET /v1/models` and the CLI)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "aliases": list(self.aliases),
+            "engine": self.engine,
+            "modes": list(self.modes),
+            "resolutions": list(self.resolutions),
+            "default_resolution": self.default_resolution,
+            "ratios": list(self.ratios),
+            "duration": {"min": self.duration.min, "max": self.duration.max,
+                         "default": self.duration.default, "auto": self.duration.auto},
+            "frames": self.frames,
+            "reference": {"images": list(self.reference.images), "videos": list(self.reference.videos),
+                          "audios": list(self.reference.audios)},
+            "audio": self.audio,
+            "draft": self.draft,
+            "flex": self.flex,
+            "priority": self.priority,
+        }
+
+
+Geometry = dict[str, dict[str, dict[str, tuple[int, int]]]]  # family -> resolution -> ratio -> (w, h)
+
+
+@dataclass
+class Catalog:
+    models: dict[str, ModelProfile]
+    geometry: Geometry
+    aliases: dict[str, str]  # alias (incl. the id itself) -> model id
+
+    def find(self, name: str) -> ModelProfile | None:
+        model_id = self.aliases.get(name)
+        return self.models[model_id] if model_id else None
+
+    def size(self, family: str, resolution: str, ratio: str) -> tuple[int, int]:
+        return self.geometry[family][resolution][ratio]
+
+
+def _profile(raw: dict[str, Any]) -> ModelProfile:
+    try:
+        duration = raw["duration"]
+        ref = raw.get("reference", {})
+        return ModelProfile(
+            id=raw["id"],
+            name=raw.get("name", raw["id"]),
+            family=raw["family"],
+            engine=raw.get("engine", "preview"),
+            modes=tuple(raw["modes"]),
+            resolutions=tuple(raw["resolutions"]),
+            default_resolution=raw["default_resolution"],
+            ratios=tuple(raw["ratios"]),
+            default_ratio=dict(raw["default_ratio"]),
+            adaptive_modes=tuple(raw.get("adaptive_modes", ())),
+            duration=DurationRule(int(duration["min"]), int(duration["max"]), int(duration["default"]),
+                                  bool(duration.get("auto", False))),
+            frames=bool(raw.get("frames", False)),
+            reference=ReferenceRule(
+                images=tuple(ref.get("images", (0, 0))),
+                videos=tuple(ref.get("videos", (0, 0))),
+                audios=tuple(ref.get("audios", (0, 0))),
+                audio_alone=bool(ref.get("audio_alone", False)),
+                video_seconds_total=float(ref.get("video_seconds_total", 15)),
+            ),
+            audio=bool(raw.get("audio", False)),
+            draft=bool(raw.get("draft", False)),
+            flex=bool(raw.get("flex", False)),
+            priority=bool(raw.get("priority", False)),
+            camera_fixed=bool(raw.get("camera_fixed", False)),
+            tools=bool(raw.get("tools", False)),
+            output_formats=tuple(raw.get("output_formats", ("mp4",))),
+            task_types=bool(raw.get("task_types", False)),
+            prompt_max_chars=int(raw.get("prompt_max_chars", 3000)),
+            aliases=tuple(raw.get("aliases", ())),
+            mode_resolutions={k: tuple(v) for k, v in raw.get("mode_resolutions", {}).items()},
+        )
+    except KeyError as exc:
+        raise CatalogError(f"model {raw.get('id', '?')!r} lacks {exc.args[0]!r}") from None
+
+
+def _check(profile: ModelProfile, geometry: Geometry) -> None:
+    where = f"model {profile.id!r}"
+    unknown_modes = set(profile.modes) - set(MODES)
+    if unknown_modes:
+        raise CatalogError(f"{where}: unknown modes {sorted(unknown_modes)}")
+    if profile.family not in geometry:
+        raise CatalogError(f"{where}: no geometry for family {profile.family!r}")
+    for res in profile.resolutions:
+        if res not in geometry[profile.family]:
+            raise CatalogError(f"{where}: family {profile.family!r} has no {res!r} sizes")
+    if profile.default_resolution not in profile.resolutions:
+        raise CatalogError(f"{where}: default_resolution not among resolutions")
+
+
+def _resolve_extends(raw_models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id: dict[str, dict[str, Any]] = {}
+    for raw in raw_models:
+        if "id" not in raw:
+            raise CatalogError("a [[model]] entry lacks 'id'")
+        parent_id = raw.get("extends")
+        if parent_id:
+            if parent_id not in by_id:
+                raise CatalogError(f"model {raw['id']!r} extends unknown or later model {parent_id!r}")
+            parent = {k: v for k, v in by_id[parent_id].items() if k not in ("aliases", "name")}
+            raw = {**parent, **raw}
+        by_id[raw["id"]] = raw
+    return list(by_id.values())
+
+
+def load_catalog(extra: Path | None = None) -> Catalog:
+    """The shipped catalog, with an operator's file (models, aliases, geometry) layered on top."""
+    shipped = tomllib.loads(resources.files("seedgate.catalog").joinpath("models.toml").read_text("utf-8"))
+    layers = [shipped]
+    if extra is not None:
+        try:
+            layers.append(tomllib.loads(extra.read_text("utf-8")))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise CatalogError(f"cannot read catalog {extra}: {exc}") from None
+
+    geometry: Geometry = {}
+    raw_models: list[dict[str, Any]] = []
+    alias_map: dict[str, str] = {}
+    for layer in layers:
+        for family, table in layer.get("geometry", {}).items():
+            geometry[family] = {res: {r: (int(wh[0]), int(wh[1])) for r, wh in sizes.items()}
+                                for res, sizes in table.items()}
+        raw_models.extend(layer.get("model", []))
+        # Operators point endpoint IDs (ep-...) or friendly names at a model without redefining it.
+        alias_map.update(layer.get("aliases", {}))
+
+    models: dict[str, ModelProfile] = {}
+    aliases: dict[str, str] = {}
+    for raw in _resolve_extends(raw_models):
+        profile = _profile(raw)
+        _check(profile, geometry)
+        models[profile.id] = profile
+        aliases[profile.id] = profile.id
+        for alias in profile.aliases:
+            aliases[alias] = profile.id
+    for alias, target in alias_map.items():
+        target_id = aliases.get(target)
+        if target_id is None:
+            raise CatalogError(f"alias {alias!r} points at unknown model {target!r}")
+        aliases[alias] = target_id
+    return Catalog(models=models, geometry=geometry, aliases=aliases)

@@ -1,0 +1,47 @@
+"""Canonical API errors. Dialects render them in their own envelopes; the core only names what went wrong."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """An error answered to the caller. `code` uses Ark's vocabulary; dialects translate it if they must."""
+
+    def __init__(self, status: int, code: str, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+
+
+def invalid(param: str, detail: str) -> ApiError:
+    return ApiError(400, "InvalidParameter", detail, param)
+
+
+def missing(param: str) -> ApiError:
+    return ApiError(400, "MissingParameter", f"the required parameter `{param}` is missing", param)
+
+
+def not_found(what: str, ident: str, param: str | None = None) -> ApiError:
+    return ApiError(404, "ResourceNotFound", f"the {what} {ident} was not found", param)
+
+
+def model_not_found(name: str) -> ApiError:
+    return ApiError(404, "InvalidEndpointOrModel.NotFound",
+                    f"the model or endpoint {name} does not exist or you do not have access to it", "model")
+
+
+def unauthorized(detail: str = "the API key is missing or invalid") -> ApiError:
+    return ApiError(401, "AuthenticationError", detail)
+
+
+def forbidden(detail: str) -> ApiError:
+    return ApiError(403, "AccessDenied", detail)
+
+
+def conflict(detail: str, code: str = "InvalidAction") -> ApiError:
+    return ApiError(409, code, detail)
+
+
+def internal(detail: str = "the service hit an internal error; please retry") -> ApiError:
+    return ApiError(500, "InternalServiceError", detail)

@@ -1,0 +1,81 @@
+"""The canonical task spec: what every dialect's create request becomes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+ROLES = {
+    "image": ("first_frame", "last_frame", "reference_image"),
+    "video": ("reference_video",),
+    "audio": ("reference_audio",),
+}
+
+
+@dataclass
+class MediaRef:
+    kind: str  # image | video | audio
+    url: str
+    role: str | None = None  # None: the client left it out, the mode rules decide
+    param: str = ""  # where it sits in the caller's request, for error messages
+    # Filled in once the media was fetched and audited.
+    blob: str | None = None
+    width: int | None = None
+    height: int | None = None
+    seconds: float | None = None
+
+
+@dataclass
+class TaskSpec:
+    """One shape for every mode. Fields left None take the model's defaults during validation."""
+
+    model: str
+    prompt: str = ""
+    media: list[MediaRef] = field(default_factory=list)
+    draft_task_id: str | None = None
+    resolution: str | None = None
+    ratio: str | None = None
+    duration: int | None = None
+    frames: int | None = None
+    seed: int | None = None
+    camera_fixed: bool | None = None
+    watermark: bool | None = None
+    generate_audio: bool | None = None
+    draft: bool | None = None
+    return_last_frame: bool | None = None
+    service_tier: str | None = None
+    priority: int | None = None
+    execution_expires_after: int | None = None
+    callback_url: str | None = None
+    safety_identifier: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    output_format: str | None = None
+    omni_reference_task_type: str | None = None
+    # Canonical field name -> the caller's name for it, so errors name the field the client actually sent.
+    wire_names: dict[str, str] = field(default_factory=dict)
+    # Set by validation.
+    mode: str | None = None
+    model_id: str | None = None
+    model_name: str | None = None  # what answers report as `model`: the ID the client used, or the canonical one
+    engine: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: int = 24
+    frame_count: int | None = None
+    frames_requested: bool = False  # the client asked by frames, so answers carry `frames`, not `duration`
+
+    def param(self, name: str) -> str:
+        return self.wire_names.get(name, name)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TaskSpec:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["media"] = [MediaRef(**m) for m in data.get("media", [])]
+        return cls(**values)
+
+    def media_of(self, kind: str) -> list[MediaRef]:
+        return [m for m in self.media if m.kind == kind]

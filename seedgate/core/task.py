@@ -1,0 +1,43 @@
+"""A task as the rest of the system sees it: the spec plus where it stands."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .spec import TaskSpec
+from .status import Status
+
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_task_id(now: float | None = None) -> str:
+    """`cgt-` + UTC yyyyMMddHHmmss + a random suffix, like Ark's IDs; 8 characters keep bursts collision-free."""
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now if now is not None else time.time()))
+    return f"cgt-{stamp}-{''.join(secrets.choice(_ALPHABET) for _ in range(8))}"
+
+
+@dataclass
+class Task:
+    id: str
+    owner: str
+    dialect: str
+    endpoint: str  # the model name as the client sent it (an alias or ep-... ID); Ark filters on it
+    spec: TaskSpec
+    status: Status = Status.QUEUED
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    expires_at: float = 0.0
+    progress: float = 0.0
+    result: dict[str, Any] | None = None  # video / last_frame storage keys, frames, usage, has_audio
+    error: dict[str, str] | None = None  # {"code", "message"}
+    attempts: int = 0
+
+    @property
+    def model(self) -> str:
+        return self.spec.model_id or self.spec.model

@@ -1,0 +1,23 @@
+"""Usage tokens as the vendors bill them: width x height x frames / 1024."""
+
+from __future__ import annotations
+
+from .geometry import FPS
+from .spec import TaskSpec
+
+DRAFT_AUDIO_FACTOR = 0.6
+
+
+def completion_tokens(spec: TaskSpec) -> int:
+    frames = spec.frame_count or 0
+    # Seedance 2.x bills the seconds of reference video on top of the output.
+    frames += round(sum(m.seconds or 0 for m in spec.media_of("video")) * FPS)
+    tokens = (spec.width or 0) * (spec.height or 0) * frames // 1024
+    if spec.draft and spec.generate_audio:
+        tokens = int(tokens * DRAFT_AUDIO_FACTOR)
+    return tokens
+
+
+def usage(spec: TaskSpec) -> dict[str, int]:
+    tokens = completion_tokens(spec)
+    return {"completion_tokens": tokens, "total_tokens": tokens}

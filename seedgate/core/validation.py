@@ -1,0 +1,293 @@
+"""Checks a TaskSpec against its model's profile and fills in the model's defaults.
+
+Body fields are strict: a wrong value is an error naming the field. Values from legacy prompt commands are
+`soft`: one that does not fit the model is dropped and the default applies, as Ark documents.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import geometry
+from .catalog import Catalog, ModelProfile
+from .errors import ApiError, invalid, missing, model_not_found
+from .spec import ROLES, TaskSpec
+
+SEED_MAX = 2**32 - 1
+EXPIRES_MIN, EXPIRES_MAX, EXPIRES_DEFAULT = 3600, 259200, 172800
+TIERS = ("default", "flex")
+TASK_TYPES = ("auto", "reference", "edit", "extend")
+
+
+def infer_mode(spec: TaskSpec) -> str:
+    """Which of the mutually exclusive scenarios the media describe."""
+    for ref in spec.media:
+        if ref.kind not in ROLES:
+            raise invalid(ref.param or "content", f"unsupported media type {ref.kind!r}")
+        if ref.role is not None and ref.role not in ROLES[ref.kind]:
+            raise invalid(ref.param or "content",
+                          f"role {ref.role!r} is not valid for {ref.kind}; use one of {', '.join(ROLES[ref.kind])}")
+    if spec.draft_task_id is not None:
+        if spec.media:
+            raise invalid("content", "a draft_task item cannot be combined with images, videos or audio")
+        return "draft_final"
+    if not spec.media:
+        return "text"
+    images = spec.media_of("image")
+    frame_roles = [m for m in images if m.role in ("first_frame", "last_frame")]
+    references = [m for m in spec.media if m.role and m.role.startswith("reference_")]
+    others = [m for m in spec.media if m.kind != "image"]
+    if frame_roles and (references or others):
+        raise invalid("content", "first/last frame images cannot be mixed with reference images, videos or audio")
+    if references or others:
+        unnamed = [m for m in images if m.role is None]
+        if unnamed:
+            raise invalid(unnamed[0].param or "content",
+                          "set role to reference_image when images are combined with reference media")
+        return "reference"
+    if len(images) == 1:
+        if images[0].role == "last_frame":
+            raise invalid(images[0].param or "content", "a last_frame image needs a first_frame image too")
+        return "first_frame"
+    if len(images) == 2:
+        roles = sorted(m.role or "" for m in images)
+        if roles == ["first_frame", "last_frame"]:
+            return "first_last_frame"
+        raise invalid("content", "two images need role first_frame on one and last_frame on the other")
+    raise invalid("content", "more than two images need role reference_image on each")
+
+
+def _choice(value: Any, allowed: tuple[str, ...], what: str) -> str | None:
+    if not isinstance(value, str) or value not in allowed:
+        return f"{value!r} is not a valid {what}; allowed: {', '.join(allowed)}"
+    return None
+
+
+def _int_in(value: Any, low: int, high: int) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{value!r} is not an integer"
+    if not low <= value <= high:
+        return f"{value} is out of range [{low}, {high}]"
+    return None
+
+
+def _bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"{value!r} is not a boolean"
+
+
+def _field_checks(profile: ModelProfile, mode: str) -> dict[str, Callable[[Any], str | None]]:
+    """A check per option; each returns why a value is wrong for this model and mode, or None."""
+    res_allowed = profile.resolutions_for(mode)
+    ratio_allowed = tuple(r for r in profile.ratios if r != "adaptive" or mode in profile.adaptive_modes)
+    dur = profile.duration
+
+    def check_duration(value: Any) -> str | None:
+        if dur.auto and value == -1:
+            return None
+        problem = _int_in(value, dur.min, dur.max)
+        return f"{problem}{' (or -1)' if dur.auto else ''} for {profile.id}" if problem else None
+
+    def check_frames(value: Any) -> str | None:
+        if not profile.frames:
+            return f"frames is not supported by {profile.id}; use duration"
+        problem = _int_in(value, geometry.FRAMES_MIN, geometry.FRAMES_MAX)
+        if problem:
+            return problem
+        return None if geometry.valid_frames(value) else f"{value} is not of the form 25+4n"
+
+    return {
+        "resolution": lambda v: _choice(v, res_allowed, f"resolution for {profile.id} in {mode} mode"),
+        "ratio": lambda v: _choice(v, ratio_allowed, f"ratio for {profile.id} in {mode} mode"),
+        "duration": check_duration,
+        "frames": check_frames,
+        "fps": lambda v: None if v == geometry.FPS else "only 24 fps is supported",
+        "seed": lambda v: _int_in(v, -1, SEED_MAX),
+        "camera_fixed": _bool,
+        "watermark": _bool,
+    }
+
+
+def _apply_soft(spec: TaskSpec, soft: dict[str, Any], checks: dict[str, Callable[[Any], str | None]]) -> None:
+    for name, value in soft.items():
+        if name == "fps" or getattr(spec, name) is not None:
+            continue  # the body wins over a prompt command; fps has only one legal value
+        if checks[name](value) is None:
+            setattr(spec, name, value)
+
+
+def _check_options(spec: TaskSpec, profile: ModelProfile, mode: str) -> None:
+    checks = _field_checks(profile, mode)
+    for name in ("resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark"):
+        value = getattr(spec, name)
+        if value is not None and (problem := checks[name](value)):
+            raise invalid(spec.param(name), problem)
+    for name in ("generate_audio", "draft", "return_last_frame"):
+        value = getattr(spec, name)
+        if value is not None and (problem := _bool(value)):
+            raise invalid(spec.param(name), problem)
+    if spec.service_tier is not None:
+        if problem := _choice(spec.service_tier, TIERS, "service_tier"):
+            raise invalid(spec.param("service_tier"), problem)
+        if spec.service_tier == "flex" and not profile.flex:
+            raise invalid(spec.param("service_tier"), f"the flex tier is not available for {profile.id}")
+    if spec.priority is not None:
+        if problem := _int_in(spec.priority, 0, 9):
+            raise invalid(spec.param("priority"), problem)
+        if spec.priority and not profile.priority:
+            raise invalid(spec.param("priority"), f"priority is not supported by {profile.id}")
+        if spec.priority and spec.service_tier == "flex":
+            raise invalid(spec.param("priority"), "priority cannot be combined with the flex tier")
+    if spec.execution_expires_after is not None and (
+        problem := _int_in(spec.execution_expires_after, EXPIRES_MIN, EXPIRES_MAX)
+    ):
+        raise invalid(spec.param("execution_expires_after"), problem)
+    if spec.callback_url is not None:
+        parts = urlsplit(spec.callback_url) if isinstance(spec.callback_url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise invalid(spec.param("callback_url"), "callback_url must be an absolute http(s) URL")
+    if spec.safety_identifier is not None:
+        sid = spec.safety_identifier
+        if not isinstance(sid, str) or not sid.isascii() or len(sid) > 64:
+            raise invalid(spec.param("safety_identifier"), "safety_identifier must be ASCII, at most 64 characters")
+    if spec.tools is not None:
+        if not profile.tools and spec.tools:
+            raise invalid(spec.param("tools"), f"tools are not supported by {profile.id}")
+        if not isinstance(spec.tools, list) or any(
+            not isinstance(t, dict) or t.get("type") != "web_search" for t in spec.tools
+        ):
+            raise invalid(spec.param("tools"), 'tools must be a list of {"type": "web_search"}')
+    if spec.output_format is not None and (
+        problem := _choice(spec.output_format, profile.output_formats, f"output_format for {profile.id}")
+    ):
+        raise invalid(spec.param("output_format"), problem)
+    if spec.omni_reference_task_type is not None:
+        if not profile.task_types:
+            raise invalid(spec.param("omni_reference_task_type"), f"not supported by {profile.id}")
+        if problem := _choice(spec.omni_reference_task_type, TASK_TYPES, "omni_reference_task_type"):
+            raise invalid(spec.param("omni_reference_task_type"), problem)
+
+
+def _check_media_counts(spec: TaskSpec, profile: ModelProfile, mode: str) -> None:
+    if mode != "reference":
+        return
+    rule = profile.reference
+    counts = {
+        "image": (len(spec.media_of("image")), rule.images),
+        "video": (len(spec.media_of("video")), rule.videos),
+        "audio": (len(spec.media_of("audio")), rule.audios),
+    }
+    for kind, (count, (low, high)) in counts.items():
+        if count and high == 0:
+            raise invalid("content", f"{profile.id} does not accept reference {kind}s")
+        if count > high or (count < low):
+            raise invalid("content", f"{profile.id} accepts {low} to {high} reference {kind}s, got {count}")
+    if counts["audio"][0] and not (counts["image"][0] or counts["video"][0]) and not rule.audio_alone:
+        raise invalid("content", f"{profile.id} needs at least one reference image or video alongside audio")
+
+
+def _check_draft(spec: TaskSpec, profile: ModelProfile) -> None:
+    if not spec.draft:
+        return
+    if not profile.draft:
+        raise invalid(spec.param("draft"), f"draft mode is not supported by {profile.id}")
+    if spec.resolution not in (None, "480p"):
+        raise invalid(spec.param("resolution"), "draft videos are 480p only")
+    if spec.return_last_frame:
+        raise invalid(spec.param("return_last_frame"), "return_last_frame cannot be used with draft")
+    if spec.service_tier == "flex":
+        raise invalid(spec.param("service_tier"), "the flex tier cannot be used with draft")
+
+
+def validate(spec: TaskSpec, catalog: Catalog, soft: dict[str, Any] | None = None) -> TaskSpec:
+    """Return a copy of `spec` with the model resolved, the mode decided and every default applied.
+
+    The ratio may stay `adaptive` for image modes until the first image's size is known (`settle_geometry`).
+    """
+    if not spec.model:
+        raise missing(spec.param("model"))
+    profile = catalog.find(spec.model)
+    if profile is None:
+        raise model_not_found(spec.model)
+    mode = infer_mode(spec)
+    if mode == "draft_final":
+        raise ApiError(500, "InternalServiceError", "draft_task must be expanded before validation")
+    if mode not in profile.modes:
+        raise invalid("content", f"{profile.id} does not support {mode.replace('_', ' ')} generation; "
+                                 f"it supports: {', '.join(m.replace('_', ' ') for m in profile.modes)}")
+    if not isinstance(spec.prompt, str):
+        raise invalid(spec.param("prompt"), "the prompt must be a string")
+    if mode == "text" and not spec.prompt.strip():
+        raise missing(spec.param("prompt"))
+    if len(spec.prompt) > profile.prompt_max_chars:
+        raise invalid(spec.param("prompt"),
+                      f"the prompt has {len(spec.prompt)} characters; {profile.id} takes at most "
+                      f"{profile.prompt_max_chars}")
+
+    out = replace(spec, media=list(spec.media))
+    _check_options(out, profile, mode)
+    _apply_soft(out, soft or {}, _field_checks(profile, mode))
+    _check_media_counts(out, profile, mode)
+    _check_draft(out, profile)
+
+    out.mode = mode
+    out.model_id = profile.id
+    # Ark reports model name-version; a BytePlus client that sent its own ID gets that ID back.
+    out.model_name = spec.model if spec.model in profile.aliases else profile.id
+    out.engine = profile.engine
+    out.draft = bool(out.draft)
+    out.resolution = out.resolution or ("480p" if out.draft else profile.default_resolution)
+    out.ratio = out.ratio or profile.default_ratio.get(mode, "16:9")
+    if out.frames is not None:
+        out.frames_requested = True
+        out.frame_count = out.frames
+        out.duration = geometry.duration_for_frames(out.frames)
+    else:
+        seconds = profile.duration.default if out.duration is None else out.duration
+        if seconds == -1:
+            # "The model chooses": the preview picks the shortest common length the model allows.
+            seconds = min(max(5, profile.duration.min), profile.duration.max)
+        out.duration = seconds
+        out.frame_count = geometry.frames_for_duration(seconds)
+    if out.seed is None or out.seed == -1:
+        out.seed = random.randint(0, 2**31 - 1)
+    out.camera_fixed = bool(out.camera_fixed) and profile.camera_fixed and mode != "reference"
+    out.watermark = bool(out.watermark)
+    # Models without audio ignore generate_audio (1.0 is always silent), as the vendors do; None keeps it unreported.
+    out.generate_audio = (True if out.generate_audio is None else out.generate_audio) if profile.audio else None
+    out.return_last_frame = bool(out.return_last_frame)
+    out.service_tier = out.service_tier or "default"
+    out.priority = out.priority or 0
+    out.execution_expires_after = out.execution_expires_after or EXPIRES_DEFAULT
+    out.output_format = out.output_format or "mp4"
+    if out.ratio != "adaptive" or mode == "text":
+        settle_geometry(out, catalog)
+    return out
+
+
+def settle_geometry(spec: TaskSpec, catalog: Catalog) -> None:
+    """Decide `adaptive` (from the first image or video, or the prompt) and set the output size."""
+    profile = catalog.models[spec.model_id or ""]
+    if spec.ratio == "adaptive":
+        sized = next((m for m in spec.media if m.kind == "video" and m.width), None) or next(
+            (m for m in spec.media if m.kind == "image" and m.width), None
+        )
+        if sized is not None and sized.width and sized.height:
+            spec.ratio = geometry.nearest_ratio(sized.width, sized.height, profile.ratios)
+        else:
+            spec.ratio = geometry.ratio_from_prompt(spec.prompt)
+    spec.width, spec.height = catalog.size(profile.family, spec.resolution or "", spec.ratio or "16:9")
+
+
+def check_resolved_media(spec: TaskSpec, catalog: Catalog) -> None:
+    """Rules that need the media itself, not the URL text (run after fetching and auditing)."""
+    profile = catalog.models[spec.model_id or ""]
+    videos = spec.media_of("video")
+    total = sum(m.seconds or 0 for m in videos)
+    # Vendors observed tolerating 15.2 s on a 15 s cap; allow the same small slack for rounding in containers.
+    if videos and total > profile.reference.video_seconds_total + 0.2:
+        raise invalid("content", f"reference videos total {total:.1f} s; at most "
+                                 f"{profile.reference.video_seconds_total:g} s in all")

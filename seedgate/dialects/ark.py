@@ -1,0 +1,198 @@
+"""The official Volcengine Ark / BytePlus ModelArk task API: `/api/v3/contents/generations/tasks`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from seedgate.core.errors import ApiError, invalid, missing
+from seedgate.core.prompt_commands import split_commands
+from seedgate.core.spec import MediaRef, TaskSpec
+from seedgate.core.status import Status
+from seedgate.core.task import Task
+
+NAME = "ark"
+PREFIX = "/api/v3/contents/generations/tasks"
+
+_ERROR_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
+                422: "BadRequest", 429: "TooManyRequests"}
+_MEDIA_TYPES = {"image_url": "image", "video_url": "video", "audio_url": "audio"}
+_OPTIONS = ("resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark", "generate_audio",
+            "draft", "return_last_frame", "service_tier", "priority", "execution_expires_after", "callback_url",
+            "safety_identifier", "tools", "output_format", "omni_reference_task_type")
+
+
+def render_error(error: ApiError, request_id: str) -> JSONResponse:
+    message = error.message
+    if error.code == "InvalidParameter" and error.param:
+        message = f"The parameter `{error.param}` specified in the request is not valid: {message}"
+    body = {"error": {"code": error.code, "message": f"{message}. Request id: {request_id}",
+                      "param": error.param or "", "type": _ERROR_TYPES.get(error.status, "InternalServerError")}}
+    return JSONResponse(body, status_code=error.status, headers={"X-Request-Id": request_id})
+
+
+def parse_create(body: Any) -> tuple[TaskSpec, dict[str, Any]]:
+    """Ark create body -> canonical spec, plus the lenient options found as `--commands` in the prompt."""
+    if not isinstance(body, dict):
+        raise invalid("body", "the request body must be a JSON object")
+    model = body.get("model")
+    if model is None:
+        raise missing("model")
+    if not isinstance(model, str) or not model.strip():
+        raise invalid("model", "model must be a non-empty string")
+    content = body.get("content")
+    if content is None:
+        raise missing("content")
+    if not isinstance(content, list) or not content:
+        raise invalid("content", "content must be a non-empty array")
+
+    texts: list[str] = []
+    media: list[MediaRef] = []
+    draft_task_id = None
+    for index, item in enumerate(content):
+        where = f"content[{index}]"
+        if not isinstance(item, dict):
+            raise invalid(where, "each content item must be an object")
+        kind = item.get("type")
+        if kind == "text":
+            text = item.get("text")
+            if not isinstance(text, str):
+                raise invalid(f"{where}.text", "text must be a string")
+            texts.append(text)
+        elif kind in _MEDIA_TYPES:
+            holder = item.get(kind)
+            url = holder.get("url") if isinstance(holder, dict) else None
+            if not isinstance(url, str) or not url:
+                raise invalid(f"{where}.{kind}.url", f"{kind}.url must be a non-empty string")
+            role = item.get("role")
+            if role is not None and not isinstance(role, str):
+                raise invalid(f"{where}.role", "role must be a string")
+            media.append(MediaRef(kind=_MEDIA_TYPES[kind], url=url, role=role, param=f"{where}.{kind}.url"))
+        elif kind == "draft_task":
+            holder = item.get("draft_task")
+            draft_id = holder.get("id") if isinstance(holder, dict) else None
+            if not isinstance(draft_id, str) or not draft_id:
+                raise invalid(f"{where}.draft_task.id", "draft_task.id must be a task ID")
+            if draft_task_id is not None:
+                raise invalid(where, "only one draft_task item is allowed")
+            draft_task_id = draft_id
+        else:
+            raise invalid(f"{where}.type", f"unknown content type {kind!r}; expected text, image_url, video_url, "
+                                          "audio_url or draft_task")
+
+    prompt, soft = split_commands("\n".join(texts))
+    options = {name: body.get(name) for name in _OPTIONS if body.get(name) is not None}
+    spec = TaskSpec(model=model.strip(), prompt=prompt, media=media, draft_task_id=draft_task_id, **options)
+    return spec, soft
+
+
+def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
+    spec = task.spec
+    body: dict[str, Any] = {
+        "id": task.id,
+        "model": spec.model_name or task.model,
+        "status": task.status.value,
+        "created_at": int(task.created_at),
+        "updated_at": int(task.updated_at),
+        "service_tier": spec.service_tier,
+        "execution_expires_after": spec.execution_expires_after,
+        "seed": spec.seed,
+        "resolution": spec.resolution,
+        "ratio": spec.ratio,
+        "framespersecond": spec.fps,
+        "draft": bool(spec.draft),
+        "priority": spec.priority,
+    }
+    if spec.frames_requested:
+        body["frames"] = spec.frame_count
+    else:
+        body["duration"] = spec.duration
+    if spec.generate_audio is not None:
+        body["generate_audio"] = spec.generate_audio
+    if spec.draft_task_id:
+        body["draft_task_id"] = spec.draft_task_id
+    if spec.safety_identifier:
+        body["safety_identifier"] = spec.safety_identifier
+    if spec.tools:
+        body["tools"] = spec.tools
+    if spec.output_format and spec.output_format != "mp4":
+        body["output_format"] = spec.output_format
+    if task.status is Status.SUCCEEDED and task.result:
+        body["content"] = {key: links[key] for key in ("video_url", "last_frame_url") if key in links}
+        body["usage"] = task.result.get("usage", {})
+    if task.error:
+        body["error"] = {"code": task.error["code"], "message": task.error["message"]}
+    return body
+
+
+def callback_url(task: Task) -> str | None:
+    return task.spec.callback_url
+
+
+def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(name, f"{raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise invalid(name, f"{value} is out of range [{low}, {high}]")
+    return value
+
+
+def router() -> APIRouter:
+    api = APIRouter(tags=["Ark (Volcengine / BytePlus)"])
+
+    @api.post(PREFIX, summary="Create a video generation task")
+    async def create_task(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise invalid("body", "the request body is not valid JSON") from None
+        spec, soft = parse_create(body)
+        task = await service.create(spec, soft, owner=key.id, dialect=NAME, base_url=service.base_url(request))
+        return JSONResponse({"id": task.id})
+
+    @api.get(PREFIX, summary="List video generation tasks")
+    async def list_tasks(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        query = request.query_params
+        page_num = _int_param(query.get("page_num"), "page_num", 1, 1, 500)
+        page_size = _int_param(query.get("page_size"), "page_size", 20, 1, 500)
+        status = query.get("filter.status")
+        if status and status not in {s.value for s in Status}:
+            raise invalid("filter.status", f"{status!r} is not a task status")
+        tier = query.get("filter.service_tier")
+        if tier and tier not in ("default", "flex"):
+            raise invalid("filter.service_tier", f"{tier!r} is not default or flex")
+        total, tasks = await service.list(
+            key, statuses=[status] if status else [], ids=query.getlist("filter.task_ids"),
+            endpoint=query.get("filter.model") or None, service_tier=tier or None,
+            offset=(page_num - 1) * page_size, limit=page_size,
+        )
+        base = service.base_url(request)
+        return JSONResponse({"total": total, "items": [render_task(t, service.links(t, base)) for t in tasks]})
+
+    @api.get(PREFIX + "/{task_id}", summary="Retrieve a video generation task")
+    async def get_task(task_id: str, request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        task = await service.get(key, task_id)
+        return JSONResponse(render_task(task, service.links(task, service.base_url(request))))
+
+    @api.delete(PREFIX + "/{task_id}", summary="Cancel a queued task or delete a finished one")
+    async def delete_task(task_id: str, request: Request) -> Response:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        await service.cancel_or_delete(key, task_id)
+        # The Ark SDK parses the DELETE answer as JSON: an empty JSON body would crash it.
+        return JSONResponse({})
+
+    return api

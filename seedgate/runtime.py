@@ -1,0 +1,86 @@
+"""Assembles one node: store, catalog, storage, fetcher, task service, and the background loops it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+
+from seedgate.api.keys import ensure_key
+from seedgate.api.service import TaskService
+from seedgate.config import Settings
+from seedgate.core.catalog import Catalog, load_catalog
+from seedgate.engines.registry import build_engines
+from seedgate.media.fetch import Fetcher, FetchPolicy
+from seedgate.media.signing import UrlSigner
+from seedgate.media.storage import LocalStorage
+from seedgate.store.store import Store, wait_until_reachable
+from seedgate.worker.maintenance import Maintenance
+from seedgate.worker.runner import Worker
+from seedgate.worker.webhooks import WebhookSender
+
+log = logging.getLogger("seedgate")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    catalog: Catalog
+    storage: LocalStorage
+    fetcher: Fetcher
+    service: TaskService
+    webhook_secret: str
+    workers: list[Worker] = field(default_factory=list)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _loops: list[asyncio.Task[None]] = field(default_factory=list)
+    _http: httpx.AsyncClient | None = None
+
+    def start_background(self, worker_slots: int) -> None:
+        """Webhook delivery and housekeeping always; render slots when `worker_slots` > 0."""
+        settings = self.settings
+        self._http = httpx.AsyncClient(follow_redirects=False)
+        sender = WebhookSender(self.store, self.webhook_secret, self._http)
+        upkeep = Maintenance(self.store, self.storage, self.service.webhook_for,
+                             retention_s=settings.task_retention_s, result_ttl_s=settings.result_ttl_s)
+        self._loops += [asyncio.create_task(sender.run(self._stopping)),
+                        asyncio.create_task(upkeep.run(self._stopping))]
+        if worker_slots > 0:
+            worker = Worker(self.store, self.storage, build_engines(settings.engines), self.service.webhook_for,
+                            concurrency=worker_slots, lease_s=settings.lease_s,
+                            poll_interval_s=settings.poll_interval_s, wake=self.service.queue_signal)
+            self.workers.append(worker)
+            self._loops.append(asyncio.create_task(worker.run()))
+
+    async def close(self) -> None:
+        self._stopping.set()
+        for worker in self.workers:
+            worker.stop()
+        if self._loops:
+            await asyncio.gather(*self._loops, return_exceptions=True)
+        if self._http is not None:
+            await self._http.aclose()
+        await self.fetcher.aclose()
+        await self.store.close()
+
+
+async def start_runtime(settings: Settings) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = load_catalog(settings.catalog_path)
+    store = Store(settings.db_url)
+    await wait_until_reachable(store)
+    await store.migrate()
+    storage = LocalStorage(settings.data_dir)
+    fetcher = Fetcher(FetchPolicy(allow_private=settings.allow_private_urls, timeout_s=settings.fetch_timeout_s))
+    signer = UrlSigner(await store.shared_secret("url_signing"))
+    raw = await store.shared_secret("webhook_secret")
+    webhook_secret = "whsec_" + base64.b64encode(raw.encode()[:32]).decode()
+    service = TaskService(settings, store, catalog, storage, fetcher, signer)
+    if settings.api_key:
+        await ensure_key(store, settings.api_key, name="SEEDGATE_API_KEY", admin=True)
+    log.info("store %s ready; %d models in the catalog; data in %s",
+             "SQLite" if store.is_sqlite else "PostgreSQL", len(catalog.models), settings.data_dir.resolve())
+    return Runtime(settings, store, catalog, storage, fetcher, service, webhook_secret)

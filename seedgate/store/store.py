@@ -1,0 +1,380 @@
+"""Persistence behind one small interface: tasks (which are also the queue), keys, webhooks, settings.
+
+SQLAlchemy Core on an async engine, no ORM session: the request paths stay close to raw driver speed.
+SQLite (WAL) and PostgreSQL run the same statements; the claim adds FOR UPDATE SKIP LOCKED where supported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from seedgate.core.spec import TaskSpec
+from seedgate.core.status import Status, sources_of
+from seedgate.core.task import Task
+
+from .schema import api_keys, settings, tasks, webhook_deliveries
+
+Row = sa.Row[Any]
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A delivery to record in the same transaction as the status change that caused it."""
+
+    url: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    task_id: str
+    url: str
+    payload: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    name: str
+    admin: bool
+    created_at: float
+    revoked_at: float | None
+
+
+def _task_from_row(row: Row) -> Task:
+    m = row._mapping
+    error = {"code": m["error_code"], "message": m["error_message"] or ""} if m["error_code"] else None
+    return Task(
+        id=m["id"], owner=m["owner"], dialect=m["dialect"], endpoint=m["endpoint"],
+        spec=TaskSpec.from_json(json.loads(m["spec"])), status=Status(m["status"]),
+        created_at=m["created_at"], updated_at=m["updated_at"], started_at=m["started_at"],
+        finished_at=m["finished_at"], expires_at=m["expires_at"], progress=m["progress"],
+        result=json.loads(m["result"]) if m["result"] else None, error=error, attempts=m["attempts"],
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if not self.is_sqlite:
+            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- schema -------------------------------------------------------------------------------------------------
+
+    async def migrate(self) -> None:
+        """Bring the schema to head. On PostgreSQL an advisory lock lets many nodes start at once."""
+        async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(7215031)"))
+            await conn.run_sync(_upgrade)
+
+    # -- settings -----------------------------------------------------------------------------------------------
+
+    async def shared_secret(self, key: str) -> str:
+        """A random secret created once and then shared by every node using this database."""
+        insert = sqlite_insert if self.is_sqlite else pg_insert
+        first_write = insert(settings).values(key=key, value=secrets.token_urlsafe(32)).on_conflict_do_nothing()
+        async with self.engine.begin() as conn:
+            await conn.execute(first_write)
+            return (await conn.execute(sa.select(settings.c.value).where(settings.c.key == key))).scalar_one()
+
+    # -- tasks --------------------------------------------------------------------------------------------------
+
+    async def insert_task(self, task: Task, webhook: Webhook | None = None) -> None:
+        spec = task.spec
+        values = {
+            "id": task.id, "owner": task.owner, "dialect": task.dialect, "endpoint": task.endpoint,
+            "model": task.model, "engine": spec.engine or "preview", "status": task.status.value,
+            "service_tier": spec.service_tier or "default", "tier_rank": 1 if spec.service_tier == "flex" else 0,
+            "priority": spec.priority or 0, "spec": json.dumps(spec.to_json(), ensure_ascii=False),
+            "progress": 0.0, "created_at": task.created_at, "updated_at": task.updated_at,
+            "expires_at": task.expires_at, "attempts": 0,
+        }
+        async with self.engine.begin() as conn:
+            await conn.execute(tasks.insert(), values)
+            if webhook:
+                await self._enqueue_webhook(conn, task.id, webhook, task.updated_at)
+
+    async def get_task(self, task_id: str, owner: str | None = None) -> Task | None:
+        query = sa.select(tasks).where(tasks.c.id == task_id)
+        if owner is not None:
+            query = query.where(tasks.c.owner == owner)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _task_from_row(row) if row else None
+
+    async def list_tasks(
+        self,
+        owner: str | None,
+        *,
+        statuses: Sequence[str] = (),
+        ids: Sequence[str] = (),
+        endpoint: str | None = None,
+        service_tier: str | None = None,
+        since: float | None = None,
+        offset: int = 0,
+        limit: int = 20,
+        newest_first: bool = True,
+        after_id: str | None = None,
+    ) -> tuple[int, list[Task]]:
+        where = []
+        if owner is not None:
+            where.append(tasks.c.owner == owner)
+        if statuses:
+            where.append(tasks.c.status.in_(list(statuses)))
+        if ids:
+            where.append(tasks.c.id.in_(list(ids)))
+        if endpoint:
+            where.append(sa.or_(tasks.c.endpoint == endpoint, tasks.c.model == endpoint))
+        if service_tier:
+            where.append(tasks.c.service_tier == service_tier)
+        if since is not None:
+            where.append(tasks.c.created_at >= since)
+        order = (tasks.c.created_at.desc(), tasks.c.id.desc()) if newest_first else (tasks.c.created_at, tasks.c.id)
+        async with self.engine.connect() as conn:
+            total = (await conn.execute(sa.select(sa.func.count()).select_from(tasks).where(*where))).scalar_one()
+            if after_id:
+                anchor = (await conn.execute(sa.select(tasks.c.created_at).where(tasks.c.id == after_id))).scalar()
+                if anchor is not None:
+                    where.append(tasks.c.created_at < anchor if newest_first else tasks.c.created_at > anchor)
+            page = sa.select(tasks).where(*where).order_by(*order).offset(offset).limit(limit)
+            rows = (await conn.execute(page)).all()
+        return total, [_task_from_row(r) for r in rows]
+
+    async def delete_task(self, task_id: str) -> bool:
+        async with self.engine.begin() as conn:
+            await conn.execute(webhook_deliveries.delete().where(webhook_deliveries.c.task_id == task_id))
+            result = await conn.execute(tasks.delete().where(tasks.c.id == task_id))
+        return result.rowcount > 0
+
+    async def transition(
+        self,
+        task: Task,
+        target: Status,
+        *,
+        webhook: Webhook | None = None,
+        lease_owner: str | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Move `task` to `target` if it is still in a status that allows it (and, for workers, still leased).
+
+        Returns False when another actor got there first; then nothing changed and no webhook was queued.
+        """
+        now = fields.pop("now", None) or time.time()
+        values: dict[str, Any] = {"status": target.value, "updated_at": now}
+        if target.terminal:
+            values.update(finished_at=now, lease_owner=None, lease_expires_at=None)
+        if target is Status.QUEUED:
+            values.update(lease_owner=None, lease_expires_at=None)
+        for key, value in fields.items():
+            values[key] = json.dumps(value) if key == "result" and value is not None else value
+        query = tasks.update().where(
+            tasks.c.id == task.id, tasks.c.status.in_([s.value for s in sources_of(target)])
+        )
+        if lease_owner is not None:
+            query = query.where(tasks.c.lease_owner == lease_owner)
+        async with self.engine.begin() as conn:
+            changed = (await conn.execute(query.values(**values))).rowcount > 0
+            if changed and webhook:
+                await self._enqueue_webhook(conn, task.id, webhook, now)
+        return changed
+
+    async def claim(self, worker_id: str, engines: Sequence[str], lease_s: float) -> Task | None:
+        """Take the next task: queued ones by tier, priority and age, or running ones whose lease ran out."""
+        now = time.time()
+        ready = sa.or_(
+            tasks.c.status == Status.QUEUED.value,
+            sa.and_(tasks.c.status == Status.RUNNING.value, tasks.c.lease_expires_at < now),
+        )
+        pick = (
+            sa.select(tasks.c.id)
+            .where(ready, tasks.c.engine.in_(list(engines)), tasks.c.expires_at > now)
+            .order_by(tasks.c.tier_rank, tasks.c.priority.desc(), tasks.c.created_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        claim = (
+            tasks.update()
+            .where(tasks.c.id == pick, ready)
+            .values(
+                status=Status.RUNNING.value, lease_owner=worker_id, lease_expires_at=now + lease_s,
+                started_at=sa.func.coalesce(tasks.c.started_at, now), updated_at=now,
+                attempts=tasks.c.attempts + 1,
+            )
+            .returning(*tasks.c)
+        )
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(claim)).first()
+        return _task_from_row(row) if row else None
+
+    async def heartbeat(self, task_id: str, worker_id: str, lease_s: float, progress: float) -> bool:
+        """Extend the lease and record progress; False means the lease is lost (or the task ended)."""
+        now = time.time()
+        query = (
+            tasks.update()
+            .where(tasks.c.id == task_id, tasks.c.lease_owner == worker_id, tasks.c.status == Status.RUNNING.value)
+            .values(lease_expires_at=now + lease_s, progress=progress)
+        )
+        async with self.engine.begin() as conn:
+            return (await conn.execute(query)).rowcount > 0
+
+    async def due_for_expiry(self, now: float, limit: int = 100) -> list[Task]:
+        query = (
+            sa.select(tasks)
+            .where(tasks.c.status.in_([Status.QUEUED.value, Status.RUNNING.value]), tasks.c.expires_at <= now)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_task_from_row(r) for r in (await conn.execute(query)).all()]
+
+    async def finished_before(self, statuses: Sequence[Status], before: float, limit: int = 500) -> list[Task]:
+        query = (
+            sa.select(tasks)
+            .where(tasks.c.status.in_([s.value for s in statuses]), tasks.c.updated_at < before)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_task_from_row(r) for r in (await conn.execute(query)).all()]
+
+    async def count_by_status(self) -> dict[str, int]:
+        query = sa.select(tasks.c.status, sa.func.count()).group_by(tasks.c.status)
+        async with self.engine.connect() as conn:
+            return {status: count for status, count in (await conn.execute(query)).all()}
+
+    # -- webhooks -----------------------------------------------------------------------------------------------
+
+    async def _enqueue_webhook(self, conn: AsyncConnection, task_id: str, webhook: Webhook, now: float) -> None:
+        await conn.execute(
+            webhook_deliveries.insert().values(
+                id=f"msg_{secrets.token_hex(12)}", task_id=task_id, url=webhook.url,
+                payload=json.dumps(webhook.payload, ensure_ascii=False), status="pending", attempts=0,
+                next_attempt_at=now, created_at=now,
+            )
+        )
+
+    async def add_webhook(self, task_id: str, webhook: Webhook) -> None:
+        async with self.engine.begin() as conn:
+            await self._enqueue_webhook(conn, task_id, webhook, time.time())
+
+    async def due_webhooks(self, now: float, limit: int = 50) -> list[Delivery]:
+        query = (
+            sa.select(webhook_deliveries)
+            .where(webhook_deliveries.c.status == "pending", webhook_deliveries.c.next_attempt_at <= now)
+            .order_by(webhook_deliveries.c.next_attempt_at)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Delivery(r.id, r.task_id, r.url, r.payload, r.attempts) for r in rows]
+
+    async def lease_webhook(self, delivery: Delivery, until: float) -> bool:
+        """Push the next attempt time out so no other node sends the same delivery meanwhile."""
+        query = (
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.id == delivery.id, webhook_deliveries.c.status == "pending",
+                   webhook_deliveries.c.attempts == delivery.attempts)
+            .values(next_attempt_at=until, attempts=delivery.attempts + 1)
+        )
+        async with self.engine.begin() as conn:
+            return (await conn.execute(query)).rowcount > 0
+
+    async def settle_webhook(self, delivery_id: str, status: str, next_attempt_at: float, error: str | None) -> None:
+        query = (
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.id == delivery_id)
+            .values(status=status, next_attempt_at=next_attempt_at, last_error=error)
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(query)
+
+    async def webhook_history(self, task_id: str) -> list[dict[str, Any]]:
+        query = (
+            sa.select(webhook_deliveries)
+            .where(webhook_deliveries.c.task_id == task_id)
+            .order_by(webhook_deliveries.c.created_at)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            {"id": r.id, "url": r.url, "status": r.status, "attempts": r.attempts, "last_error": r.last_error,
+             "payload": json.loads(r.payload)}
+            for r in rows
+        ]
+
+    # -- keys ---------------------------------------------------------------------------------------------------
+
+    async def insert_key(self, key: ApiKey, secret_hash: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(api_keys.insert().values(
+                id=key.id, name=key.name, secret_hash=secret_hash, admin=key.admin, created_at=key.created_at,
+            ))
+
+    async def key_by_hash(self, secret_hash: str) -> ApiKey | None:
+        query = sa.select(api_keys).where(api_keys.c.secret_hash == secret_hash)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return ApiKey(row.id, row.name, row.admin, row.created_at, row.revoked_at) if row else None
+
+    async def list_keys(self) -> list[ApiKey]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(api_keys).order_by(api_keys.c.created_at))).all()
+        return [ApiKey(r.id, r.name, r.admin, r.created_at, r.revoked_at) for r in rows]
+
+    async def revoke_key(self, key_id: str) -> bool:
+        query = api_keys.update().where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        async with self.engine.begin() as conn:
+            return (await conn.execute(query.values(revoked_at=time.time()))).rowcount > 0
+
+
+def _upgrade(sync_conn: sa.Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("seedgate.store").joinpath("migrations")))
+    config.attributes["connection"] = sync_conn
+    command.upgrade(config, "head")
+
+
+async def wait_until_reachable(store: Store, attempts: int = 30) -> None:
+    """Databases started alongside seedgate (compose, CI) may need a moment; try before giving up."""
+    for attempt in range(attempts):
+        try:
+            async with store.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(1)

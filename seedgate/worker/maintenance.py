@@ -1,0 +1,69 @@
+"""Periodic housekeeping any node may run: expire overdue tasks, drop old records and result files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import replace
+
+from seedgate.core.status import Status
+from seedgate.media.storage import LocalStorage
+from seedgate.store.store import Store
+
+from .runner import WebhookFor
+
+log = logging.getLogger("seedgate.maintenance")
+
+CANCELLED_KEPT_S = 86400  # Ark deletes cancelled tasks after 24 h
+
+
+class Maintenance:
+    def __init__(self, store: Store, storage: LocalStorage, webhook_for: WebhookFor, *, retention_s: float,
+                 result_ttl_s: float, interval_s: float = 1.0, sweep_every_s: float = 60.0) -> None:
+        self.store = store
+        self.storage = storage
+        self.webhook_for = webhook_for
+        self.retention_s = retention_s
+        self.result_ttl_s = result_ttl_s
+        self.interval_s = interval_s
+        self.sweep_every_s = sweep_every_s
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        last_sweep = 0.0
+        while not stopping.is_set():
+            try:
+                await self.expire_overdue()
+                if time.monotonic() - last_sweep > self.sweep_every_s:
+                    last_sweep = time.monotonic()
+                    await self.sweep()
+            except Exception:
+                log.exception("maintenance pass failed")
+            try:
+                await asyncio.wait_for(stopping.wait(), self.interval_s)
+            except TimeoutError:
+                pass
+
+    async def expire_overdue(self) -> int:
+        now = time.time()
+        expired = 0
+        for task in await self.store.due_for_expiry(now):
+            after = replace(task, status=Status.EXPIRED, updated_at=now, finished_at=now,
+                            error={"code": "TaskExpired",
+                                   "message": "the task did not finish within execution_expires_after"})
+            if await self.store.transition(task, Status.EXPIRED, webhook=self.webhook_for(after), now=now,
+                                           error_code=after.error["code"], error_message=after.error["message"]):
+                expired += 1
+                log.info("task %s expired (was %s)", task.id, task.status.value)
+        return expired
+
+    async def sweep(self) -> None:
+        now = time.time()
+        finished = (Status.SUCCEEDED, Status.FAILED, Status.EXPIRED)
+        for task in await self.store.finished_before(finished, now - self.retention_s):
+            await self.store.delete_task(task.id)
+            self.storage.delete_results(task.id)
+        for task in await self.store.finished_before((Status.CANCELLED,), now - CANCELLED_KEPT_S):
+            await self.store.delete_task(task.id)
+        # Result links die after result_ttl; the files go with them, the task record stays for its retention.
+        await asyncio.to_thread(self.storage.purge_results_older_than, now - self.result_ttl_s)

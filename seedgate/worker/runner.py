@@ -1,0 +1,170 @@
+"""Workers: claim tasks with a lease, render them on an engine, and settle them exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from seedgate.core.status import Status
+from seedgate.core.task import Task
+from seedgate.core.usage import usage
+from seedgate.engines.base import Engine, MediaInput, RenderCancelled, RenderFailed, RenderJob
+from seedgate.media.storage import LocalStorage
+from seedgate.metrics import ENGINE_SECONDS
+from seedgate.store.store import Store, Webhook
+
+log = logging.getLogger("seedgate.worker")
+
+MAX_ATTEMPTS = 3  # a task whose worker died this many times is failed, not retried forever
+
+WebhookFor = Callable[[Task], Webhook | None]
+
+
+class Worker:
+    def __init__(self, store: Store, storage: LocalStorage, engines: dict[str, Engine], webhook_for: WebhookFor,
+                 *, concurrency: int = 1, lease_s: float = 30.0, poll_interval_s: float = 0.25,
+                 wake: asyncio.Event | None = None, grace_s: float = 30.0) -> None:
+        self.store = store
+        self.storage = storage
+        self.engines = engines
+        self.webhook_for = webhook_for
+        self.concurrency = concurrency
+        self.lease_s = lease_s
+        self.poll_interval_s = poll_interval_s
+        self.wake = wake or asyncio.Event()
+        self.grace_s = grace_s
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{id(self) & 0xFFFF:04x}"
+        self._stopping = asyncio.Event()
+        self._abort = threading.Event()  # set when the grace period ran out: renders stop and give tasks back
+
+    async def run(self) -> None:
+        log.info("worker %s started: %d slot(s), engines %s", self.id, self.concurrency, ", ".join(self.engines))
+        slots = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
+        await self._stopping.wait()
+        _, pending = await asyncio.wait(slots, timeout=self.grace_s)
+        if pending:
+            log.warning("grace period over: giving %d running task(s) back to the queue", len(pending))
+            self._abort.set()
+            await asyncio.wait(pending)
+        log.info("worker %s stopped", self.id)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wake.set()
+
+    async def _slot(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                task = await self.store.claim(self.id, list(self.engines), self.lease_s)
+            except Exception:
+                log.exception("claim failed; retrying")
+                task = None
+                await asyncio.sleep(1)
+            if task is None:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
+                continue
+            try:
+                await self._execute(task)
+            except Exception:
+                log.exception("task %s: unexpected worker error", task.id)
+
+    async def _settle(self, task: Task, target: Status, **fields: Any) -> bool:
+        now = time.time()
+        after = replace(task, status=target, updated_at=now, finished_at=now if target.terminal else None,
+                        result=fields.get("result", task.result),
+                        error={"code": fields["error_code"], "message": fields["error_message"]}
+                        if "error_code" in fields else task.error)
+        webhook = self.webhook_for(after) if target is not Status.QUEUED else None
+        return await self.store.transition(task, target, webhook=webhook, lease_owner=self.id, now=now, **fields)
+
+    async def _execute(self, task: Task) -> None:
+        if task.attempts > MAX_ATTEMPTS:
+            log.error("task %s: failed after %d lost workers", task.id, task.attempts - 1)
+            await self._settle(task, Status.FAILED, error_code="InternalServiceError",
+                               error_message="the task was interrupted repeatedly and was given up")
+            return
+        if task.attempts == 1 and (webhook := self.webhook_for(task)):
+            await self.store.add_webhook(task.id, webhook)
+        engine = self.engines[task.spec.engine or "preview"]
+        spec = task.spec
+        output_dir = self.storage.result_dir(task.id)
+        job = RenderJob(
+            task_id=task.id, model=task.model, mode=spec.mode or "text", prompt=spec.prompt,
+            width=spec.width or 0, height=spec.height or 0, fps=spec.fps, frames=spec.frame_count or 0,
+            seed=spec.seed or 0, camera_fixed=bool(spec.camera_fixed), watermark=bool(spec.watermark),
+            generate_audio=bool(spec.generate_audio), return_last_frame=bool(spec.return_last_frame),
+            inputs=tuple(MediaInput(m.kind, m.role or _default_role(spec.mode, m.kind, i),
+                                    self.storage.blob_path(m.blob or ""))
+                         for i, m in enumerate(spec.media)),
+            output_dir=output_dir,
+        )
+        lease_lost = threading.Event()
+        progress = [0.0]
+        beat = asyncio.create_task(self._heartbeat(task, progress, lease_lost))
+        started = time.monotonic()
+        outcome = "failed"
+        log.info("task %s running on %s (attempt %d)", task.id, engine.name, task.attempts)
+        try:
+            result = await asyncio.to_thread(
+                engine.render, job, lambda f: progress.__setitem__(0, f),
+                lambda: lease_lost.is_set() or self._abort.is_set(),
+            )
+            outcome = "succeeded"
+            done = {"video": result.video_path.name, "frames": result.frames, "has_audio": result.has_audio,
+                    "usage": usage(spec), "engine": engine.name}
+            if result.last_frame_path is not None:
+                done["last_frame"] = result.last_frame_path.name
+            if await self._settle(task, Status.SUCCEEDED, result=done, progress=1.0):
+                log.info("task %s succeeded in %.2f s", task.id, time.monotonic() - started)
+            else:
+                log.warning("task %s finished after its lease was lost; result discarded", task.id)
+        except RenderCancelled:
+            outcome = "interrupted"
+            if lease_lost.is_set():
+                log.warning("task %s: lease lost (expired or taken over); stopped rendering", task.id)
+            else:
+                await self._settle(task, Status.QUEUED)
+                log.info("task %s given back to the queue", task.id)
+        except RenderFailed as exc:
+            await self._settle(task, Status.FAILED, error_code=exc.code, error_message=exc.message)
+            log.warning("task %s failed: %s", task.id, exc.message)
+        except MemoryError:
+            await self._settle(task, Status.FAILED, error_code="InternalServiceError",
+                               error_message="the engine ran out of memory rendering this task")
+            log.error("task %s failed: out of memory", task.id)
+        except Exception as exc:
+            await self._settle(task, Status.FAILED, error_code="InternalServiceError",
+                               error_message=f"the engine failed: {type(exc).__name__}")
+            log.exception("task %s: engine error", task.id)
+        finally:
+            beat.cancel()
+            ENGINE_SECONDS.labels(engine.name, outcome).observe(time.monotonic() - started)
+
+    async def _heartbeat(self, task: Task, progress: list[float], lost: threading.Event) -> None:
+        interval = max(0.2, min(self.lease_s / 3, 2.0))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await self.store.heartbeat(task.id, self.id, self.lease_s, round(progress[0], 4)):
+                    lost.set()
+                    return
+            except Exception:
+                log.exception("task %s: heartbeat failed", task.id)
+
+
+def _default_role(mode: str | None, kind: str, index: int) -> str:
+    if kind != "image":
+        return f"reference_{kind}"
+    if mode == "first_frame":
+        return "first_frame"
+    return "reference_image"

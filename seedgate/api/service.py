@@ -16,7 +16,7 @@ from seedgate.core.errors import ApiError, conflict, invalid, not_found, unautho
 from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
-from seedgate.core.validation import check_resolved_media, settle_geometry, validate
+from seedgate.core.validation import Soft, check_resolved_media, settle_geometry, validate
 from seedgate.dialects.registry import dialect_of
 from seedgate.media.fetch import Fetcher
 from seedgate.media.resolve import resolve_media
@@ -93,7 +93,7 @@ class TaskService:
             reused["frames"] = None
         return replace(spec, **reused, draft=False, draft_task_id=None)
 
-    async def create(self, spec: TaskSpec, soft: dict[str, Any], *, owner: str, dialect: str,
+    async def create(self, spec: TaskSpec, soft: Soft, *, owner: str, dialect: str,
                      base_url: str | None = None) -> Task:
         draft_id = spec.draft_task_id
         if draft_id:

@@ -30,18 +30,18 @@ def _coerce(name: str, raw: str) -> Any:
     return raw
 
 
-def split_commands(text: str) -> tuple[str, dict[str, Any]]:
-    """Return the prompt without its trailing commands, and the commands whose values parse."""
+def split_commands(text: str) -> tuple[str, list[tuple[str, Any]]]:
+    """Return the prompt without its trailing commands, and the (name, value) commands whose values parse, in order."""
     trailer = _TRAILER.search(text)
     if not trailer:
-        return text, {}
-    options: dict[str, Any] = {}
+        return text, []
+    options: list[tuple[str, Any]] = []
     for key, raw in _COMMAND.findall(trailer.group(0)):
         name = _NAMES.get(key.lower())
         if name is None:
             continue
         try:
-            options[name] = _coerce(name, raw)
+            options.append((name, _coerce(name, raw)))
         except ValueError:
             continue
     return text[: trailer.start()].rstrip(), options

@@ -7,7 +7,7 @@ Body fields are strict: a wrong value is an error naming the field. Values from 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,8 @@ SEED_MAX = 2**32 - 1
 EXPIRES_MIN, EXPIRES_MAX, EXPIRES_DEFAULT = 3600, 259200, 172800
 TIERS = ("default", "flex")
 TASK_TYPES = ("auto", "reference", "edit", "extend")
+
+Soft = Sequence[tuple[str, Any]]  # (field, value) pairs from legacy prompt commands, in order
 
 
 def infer_mode(spec: TaskSpec) -> str:
@@ -111,10 +113,12 @@ def _field_checks(profile: ModelProfile, mode: str) -> dict[str, Callable[[Any],
     }
 
 
-def _apply_soft(spec: TaskSpec, soft: dict[str, Any], checks: dict[str, Callable[[Any], str | None]]) -> None:
-    for name, value in soft.items():
-        if name == "fps" or getattr(spec, name) is not None:
-            continue  # the body wins over a prompt command; fps has only one legal value
+def _apply_soft(spec: TaskSpec, soft: Soft, checks: dict[str, Callable[[Any], str | None]]) -> None:
+    from_body = {name for name, _ in soft if getattr(spec, name, None) is not None}
+    for name, value in soft:
+        # The body wins over a prompt command; fps has only one legal value; a bad value leaves the last good one.
+        if name == "fps" or name in from_body:
+            continue
         if checks[name](value) is None:
             setattr(spec, name, value)
 
@@ -202,7 +206,7 @@ def _check_draft(spec: TaskSpec, profile: ModelProfile) -> None:
         raise invalid(spec.param("service_tier"), "the flex tier cannot be used with draft")
 
 
-def validate(spec: TaskSpec, catalog: Catalog, soft: dict[str, Any] | None = None) -> TaskSpec:
+def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
     """Return a copy of `spec` with the model resolved, the mode decided and every default applied.
 
     The ratio may stay `adaptive` for image modes until the first image's size is known (`settle_geometry`).
@@ -229,7 +233,7 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: dict[str, Any] | None = Non
 
     out = replace(spec, media=list(spec.media))
     _check_options(out, profile, mode)
-    _apply_soft(out, soft or {}, _field_checks(profile, mode))
+    _apply_soft(out, soft, _field_checks(profile, mode))
     _check_media_counts(out, profile, mode)
     _check_draft(out, profile)
 

@@ -13,6 +13,7 @@ from seedgate.core.prompt_commands import split_commands
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
+from seedgate.core.validation import Soft
 
 NAME = "ark"
 PREFIX = "/api/v3/contents/generations/tasks"
@@ -34,7 +35,7 @@ def render_error(error: ApiError, request_id: str) -> JSONResponse:
     return JSONResponse(body, status_code=error.status, headers={"X-Request-Id": request_id})
 
 
-def parse_create(body: Any) -> tuple[TaskSpec, dict[str, Any]]:
+def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
     """Ark create body -> canonical spec, plus the lenient options found as `--commands` in the prompt."""
     if not isinstance(body, dict):
         raise invalid("body", "the request body must be a JSON object")

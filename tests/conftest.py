@@ -1,0 +1,264 @@
+"""Shared fixtures: real seedgate processes, a real PostgreSQL database, local media and webhook servers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+PG_ADMIN_URL = os.environ.get("SEEDGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+API_KEY = "sk-test-admin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else why not (used as the skip reason)."""
+    try:
+        import asyncpg
+    except ImportError:
+        return "asyncpg is not installed"
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({type(exc).__name__}: {exc})"
+    return None
+
+
+@dataclass
+class Database:
+    kind: str  # sqlite | postgres
+    url: str | None  # None: the server's default SQLite file in its data dir
+
+
+def _pg_statement(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """Every server-level suite runs on SQLite and on PostgreSQL (a fresh database each time)."""
+    if request.param == "sqlite":
+        yield Database("sqlite", None)
+        return
+    reason = postgres_reachable()
+    if reason:
+        if os.environ.get("SEEDGATE_REQUIRE_POSTGRES"):
+            pytest.fail(f"SEEDGATE_REQUIRE_POSTGRES is set but {reason}")
+        pytest.skip(reason)
+    name = f"seedgate_test_{secrets.token_hex(6)}"
+    _pg_statement(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield Database("postgres", f"{base}/{name}")
+    finally:
+        _pg_statement(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    database: Database
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ark_base(self) -> str:
+        return f"{self.url}/api/v3"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def client(self, key: str = API_KEY) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+    def stop(self, sig: int | None = None) -> None:
+        if self.process.poll() is None:
+            if sig is None:
+                self.process.terminate()
+            else:
+                self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def server_env(database: Database, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
+    env.update(SEEDGATE_API_KEY=API_KEY, SEEDGATE_ALLOW_PRIVATE_URLS="1", SEEDGATE_DATA_DIR=str(data_dir),
+               SEEDGATE_LOG_LEVEL="INFO")
+    if database.url:
+        env["SEEDGATE_DATABASE_URL"] = database.url
+    env.update(extra)
+    return env
+
+
+def start_process(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    log_file = log_path.open("ab")
+    return subprocess.Popen([sys.executable, "-m", "seedgate.cli", *args], env=env, stdout=log_file,
+                            stderr=subprocess.STDOUT)
+
+
+def start_server(database: Database, data_dir: Path, *args: str, **extra_env: str) -> Server:
+    port = free_port()
+    env = server_env(database, data_dir, **extra_env)
+    log_path = data_dir.parent / f"{data_dir.name}-serve-{port}.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    process = start_process(["serve", "--port", str(port), *args], env, log_path)
+    server = Server(f"http://127.0.0.1:{port}", data_dir, database, process, log_path, env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"seedgate exited with {process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"seedgate did not become ready:\n{server.log()}")
+
+
+@pytest.fixture(scope="module")
+def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(database, tmp_path_factory.mktemp("server") / "data", "--workers", "2")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def ark(server: Server) -> Any:
+    from volcenginesdkarkruntime import Ark
+
+    return Ark(base_url=server.ark_base, api_key=API_KEY, max_retries=0)
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class MediaServer:
+    root: Path
+    url: str
+
+    def add(self, name: str, data: bytes) -> str:
+        (self.root / name).write_bytes(data)
+        return f"{self.url}/{name}"
+
+
+@pytest.fixture(scope="session")
+def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
+    """Serves test media over real HTTP on loopback (servers under test run with SEEDGATE_ALLOW_PRIVATE_URLS=1)."""
+    root = tmp_path_factory.mktemp("media")
+    handler = lambda *a, **kw: _QuietFiles(*a, directory=str(root), **kw)  # noqa: E731
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield MediaServer(root, f"http://127.0.0.1:{httpd.server_address[1]}")
+    httpd.shutdown()
+
+
+@dataclass
+class Hook:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class WebhookReceiver:
+    """Records every POST; answers with the status codes queued in `fail_next` first (to exercise retries)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Hook] = []
+        self.fail_next: list[int] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with receiver.lock:
+                    status = receiver.fail_next.pop(0) if receiver.fail_next else 200
+                    if status == 200:
+                        receiver.calls.append(Hook(self.path, dict(self.headers), body))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def for_task(self, task_id: str) -> list[Hook]:
+        with self.lock:
+            return [c for c in self.calls if c.body.get("id") == task_id]
+
+    def wait_for(self, task_id: str, status: str, timeout: float = 60) -> list[Hook]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            calls = self.for_task(task_id)
+            if any(c.body.get("status") == status for c in calls):
+                return calls
+            time.sleep(0.1)
+        raise AssertionError(f"no {status} webhook for {task_id}; got {[c.body.get('status') for c in calls]}")
+
+
+@pytest.fixture(scope="module")
+def webhooks() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.httpd.shutdown()
+
+
+def wait_status(fetch: Any, task_id: str, statuses: tuple[str, ...] = ("succeeded", "failed", "expired"),
+                timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = fetch(task_id)
+        status = task["status"] if isinstance(task, dict) else task.status
+        if status in statuses:
+            return task
+        time.sleep(0.2)
+    raise AssertionError(f"task {task_id} did not reach {statuses}; last: {task}")

@@ -1,0 +1,188 @@
+"""Pure domain logic: catalog, geometry, prompt commands, validation, usage, statuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seedgate.core import geometry
+from seedgate.core.catalog import CatalogError, load_catalog
+from seedgate.core.errors import ApiError
+from seedgate.core.prompt_commands import split_commands
+from seedgate.core.spec import MediaRef, TaskSpec
+from seedgate.core.status import Status, TransitionError, can_transition, check_transition
+from seedgate.core.usage import completion_tokens
+from seedgate.core.validation import infer_mode, settle_geometry, validate
+
+CATALOG = load_catalog()
+
+
+def spec(model: str = "doubao-seedance-1-0-pro-250528", prompt: str = "a cat", **kw: object) -> TaskSpec:
+    return TaskSpec(model=model, prompt=prompt, **kw)  # type: ignore[arg-type]
+
+
+def image(role: str | None = None, i: int = 0) -> MediaRef:
+    return MediaRef("image", f"http://x/{i}.png", role, f"content[{i}].image_url.url")
+
+
+def test_catalog_has_every_official_model_under_both_ids() -> None:
+    for volc, byteplus in [
+        ("doubao-seedance-1-0-pro-250528", "seedance-1-0-pro-250528"),
+        ("doubao-seedance-1-0-pro-fast-251015", "seedance-1-0-pro-fast-251015"),
+        ("doubao-seedance-1-0-lite-t2v-250428", "seedance-1-0-lite-t2v-250428"),
+        ("doubao-seedance-1-0-lite-i2v-250428", "seedance-1-0-lite-i2v-250428"),
+        ("doubao-seedance-1-5-pro-251215", "seedance-1-5-pro-251215"),
+        ("doubao-seedance-2-0-260128", "dreamina-seedance-2-0-260128"),
+        ("doubao-seedance-2-0-fast-260128", "dreamina-seedance-2-0-fast-260128"),
+        ("doubao-seedance-2-0-mini-260615", "dreamina-seedance-2-0-mini-260615"),
+        ("doubao-seedance-2-5-260628", "dreamina-seedance-2-5-260628"),
+    ]:
+        assert CATALOG.find(volc) is CATALOG.find(byteplus) is not None
+
+
+def test_pixel_tables_match_the_reference() -> None:
+    assert CATALOG.size("seedance-1.0", "1080p", "16:9") == (1920, 1088)
+    assert CATALOG.size("seedance-2.0", "720p", "21:9") == (1470, 630)
+    assert CATALOG.size("seedance-2.0", "4k", "4:3") == (3326, 2494)
+    assert CATALOG.size("seedance-2.5", "480p", "9:16") == (480, 854)
+
+
+def test_operator_catalog_adds_models_and_endpoint_aliases(tmp_path: Path) -> None:
+    extra = tmp_path / "mine.toml"
+    extra.write_text(
+        '[aliases]\n"ep-20260101-abcde" = "doubao-seedance-2-0-260128"\n\n'
+        '[[model]]\nid = "my-seedance-short"\nextends = "doubao-seedance-2-0-fast-260128"\n'
+        'duration = { min = 4, max = 6, default = 4, auto = false }\n'
+    )
+    catalog = load_catalog(extra)
+    assert catalog.find("ep-20260101-abcde").id == "doubao-seedance-2-0-260128"
+    mine = catalog.find("my-seedance-short")
+    assert mine.duration.max == 6 and mine.resolutions == ("480p", "720p") and mine.aliases == ()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[aliases]\n"ep-x" = "nope"\n')
+    with pytest.raises(CatalogError, match="nope"):
+        load_catalog(bad)
+
+
+def test_nearest_ratio_and_prompt_hints() -> None:
+    assert geometry.nearest_ratio(1080, 1920) == "9:16"
+    assert geometry.nearest_ratio(1000, 1000) == "1:1"
+    assert geometry.nearest_ratio(2400, 1000) == "21:9"
+    assert geometry.nearest_ratio(800, 600) == "4:3"
+    assert geometry.ratio_from_prompt("竖屏 a dancer") == "9:16"
+    assert geometry.ratio_from_prompt("a dancer") == "16:9"
+
+
+def test_frames_grid() -> None:
+    assert geometry.frames_for_duration(5) == 121
+    assert [geometry.valid_frames(f) for f in (29, 33, 30, 25, 289, 293)] == [True, True, False, False, True, False]
+
+
+def test_prompt_commands_split_and_coerce() -> None:
+    prompt, soft = split_commands("一只猫 --rs 720p --rt 16:9 --dur 5 --fps 24 --wm true --seed 11 --cf false")
+    assert prompt == "一只猫"
+    assert dict(soft) == {"resolution": "720p", "ratio": "16:9", "duration": 5, "fps": 24, "watermark": True,
+                          "seed": 11, "camera_fixed": False}
+    assert split_commands("no commands -- here")[1] == []
+    assert dict(split_commands("x --dur five --seed 3")[1]) == {"seed": 3}
+
+
+def test_body_wins_over_prompt_commands() -> None:
+    prompt, soft = split_commands("x --rs 480p --dur 3")
+    out = validate(spec(prompt=prompt, resolution="720p"), CATALOG, soft)
+    assert (out.resolution, out.duration) == ("720p", 3)
+
+
+@pytest.mark.parametrize(
+    ("media", "mode"),
+    [
+        ([], "text"),
+        ([image()], "first_frame"),
+        ([image("first_frame")], "first_frame"),
+        ([image("first_frame", 0), image("last_frame", 1)], "first_last_frame"),
+        ([image("reference_image", 0), image("reference_image", 1), image("reference_image", 2)], "reference"),
+        ([MediaRef("video", "http://v", "reference_video")], "reference"),
+    ],
+)
+def test_mode_inference(media: list[MediaRef], mode: str) -> None:
+    assert infer_mode(spec(media=media)) == mode
+
+
+@pytest.mark.parametrize(
+    "media",
+    [
+        [image("last_frame")],
+        [image(None, 0), image(None, 1)],
+        [image(None, 0), image(None, 1), image(None, 2)],
+        [image("first_frame", 0), image("reference_image", 1)],
+        [image("first_frame", 0), MediaRef("audio", "http://a", "reference_audio")],
+        [MediaRef("image", "http://x", "reference_video")],
+    ],
+)
+def test_scenarios_cannot_be_mixed(media: list[MediaRef]) -> None:
+    with pytest.raises(ApiError) as caught:
+        infer_mode(spec(media=media))
+    assert caught.value.status == 400 and caught.value.code == "InvalidParameter"
+
+
+def test_defaults_per_model() -> None:
+    pro = validate(spec(), CATALOG)
+    assert (pro.resolution, pro.ratio, pro.duration, pro.frame_count, pro.width, pro.height) == (
+        "1080p", "16:9", 5, 121, 1920, 1088)
+    assert pro.generate_audio is None and pro.service_tier == "default" and pro.execution_expires_after == 172800
+    v25 = validate(spec("doubao-seedance-2-5-260628"), CATALOG)
+    assert v25.duration == 5 and v25.ratio == "16:9" and v25.generate_audio is True
+    first = validate(spec(media=[image()]), CATALOG)
+    assert first.ratio == "adaptive" and first.width is None  # settled once the image size is known
+    first.media[0].width, first.media[0].height = 600, 1000
+    settle_geometry(first, CATALOG)
+    assert (first.ratio, first.width, first.height) == ("9:16", 1088, 1920)
+
+
+def test_reference_counts_and_audio_rules() -> None:
+    lite = "doubao-seedance-1-0-lite-i2v-250428"
+    refs = [image("reference_image", i) for i in range(5)]
+    with pytest.raises(ApiError, match="1 to 4"):
+        validate(spec(lite, media=refs), CATALOG)
+    with pytest.raises(ApiError, match="resolution"):
+        validate(spec(lite, media=refs[:2], resolution="1080p"), CATALOG)
+    audio = MediaRef("audio", "http://a", "reference_audio")
+    with pytest.raises(ApiError, match="alongside audio"):
+        validate(spec("doubao-seedance-2-0-260128", media=[audio]), CATALOG)
+    assert validate(spec("doubao-seedance-2-5-260628", media=[audio]), CATALOG).mode == "reference"
+    with pytest.raises(ApiError, match="does not support"):
+        validate(spec("doubao-seedance-1-0-pro-fast-251015", media=[image("first_frame"), image("last_frame", 1)]),
+                 CATALOG)
+
+
+def test_draft_rules() -> None:
+    model = "doubao-seedance-1-5-pro-251215"
+    assert validate(spec(model, draft=True), CATALOG).resolution == "480p"
+    for bad in ({"resolution": "720p"}, {"return_last_frame": True}, {"service_tier": "flex"}):
+        with pytest.raises(ApiError):
+            validate(spec(model, draft=True, **bad), CATALOG)
+
+
+def test_usage_tokens_follow_the_reference_examples() -> None:
+    def tokens(**kw: object) -> int:
+        return completion_tokens(validate(spec(**kw), CATALOG))
+
+    assert tokens(model="doubao-seedance-2-0-260128", resolution="720p", ratio="16:9", duration=5) == 108900
+    assert tokens(resolution="1080p", ratio="16:9", duration=5) == 246840
+    assert tokens(model="doubao-seedance-2-0-260128", resolution="720p", ratio="16:9", duration=4) == 87300
+    draft = validate(spec("doubao-seedance-1-5-pro-251215", draft=True, ratio="16:9"), CATALOG)
+    assert completion_tokens(draft) == int(864 * 496 * 121 // 1024 * 0.6)
+
+
+def test_status_machine() -> None:
+    assert can_transition(Status.QUEUED, Status.RUNNING)
+    assert can_transition(Status.QUEUED, Status.CANCELLED)
+    assert can_transition(Status.RUNNING, Status.SUCCEEDED)
+    assert can_transition(Status.RUNNING, Status.EXPIRED)
+    for terminal in (Status.SUCCEEDED, Status.FAILED, Status.EXPIRED, Status.CANCELLED):
+        assert terminal.terminal
+        for target in Status:
+            assert not can_transition(terminal, target)
+    with pytest.raises(TransitionError):
+        check_transition(Status.RUNNING, Status.CANCELLED)

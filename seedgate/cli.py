@@ -39,7 +39,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on [default 8000]")] = None,
     data_dir: DataDir = None,
     workers: Annotated[int | None, typer.Option(
-        "--workers", help="In-process render slots; 0 makes an API-only node [env SEEDGATE_WORKERS, default 1]")] = None,
+        "--workers", help="In-process render slots; 0 makes an API-only node [env SEEDGATE_WORKERS, default 1]"
+    )] = None,
 ) -> None:
     """Run the API server (with in-process workers by default)."""
     import uvicorn

@@ -14,7 +14,7 @@ from seedgate.api.service import TaskService
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog, load_catalog
 from seedgate.engines.registry import build_engines
-from seedgate.media.fetch import Fetcher, FetchPolicy
+from seedgate.media.fetch import Fetcher, FetchPolicy, guarded_client
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store, wait_until_reachable
@@ -42,7 +42,7 @@ class Runtime:
     def start_background(self, worker_slots: int) -> None:
         """Webhook delivery and housekeeping always; render slots when `worker_slots` > 0."""
         settings = self.settings
-        self._http = httpx.AsyncClient(follow_redirects=False)
+        self._http = guarded_client(FetchPolicy(allow_private=settings.allow_private_urls, max_concurrency=16))
         sender = WebhookSender(self.store, self.webhook_secret, self._http)
         upkeep = Maintenance(self.store, self.storage, self.service.webhook_for,
                              retention_s=settings.task_retention_s, result_ttl_s=settings.result_ttl_s)

@@ -1,4 +1,4 @@
-"""The Ark task API through the official `volcengine-ark-runtime` SDK against a real server, on SQLite and PostgreSQL."""
+"""The Ark task API through the official `volcengine-ark-runtime` SDK against a real server (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -136,7 +136,8 @@ def test_seedance_2_multimodal_reference_with_audio(ark: Any, media_server: Medi
 def test_draft_then_final(ark: Any, media_server: MediaServer) -> None:
     url = media_server.add("draft-first.png", image_bytes(1024, 1024))
     draft = poll(ark, ark.content_generation.tasks.create(
-        model=PRO_15, content=[{"type": "text", "text": "a lighthouse"}, {"type": "image_url", "image_url": {"url": url}}],
+        model=PRO_15, content=[{"type": "text", "text": "a lighthouse"},
+                               {"type": "image_url", "image_url": {"url": url}}],
         draft=True, seed=7, duration=4,
     ).id)
     assert draft.status == "succeeded" and draft.draft is True and draft.resolution == "480p"

@@ -362,6 +362,17 @@ def _fmt_seconds(value: float) -> str:
     return f"{value:g}"
 
 
+def guarded_client(policy: FetchPolicy, timeout_s: float = 10.0) -> httpx.AsyncClient:
+    """An httpx client whose every connection passes the same address check (for webhooks and other outbound calls).
+
+    It does not follow redirects: a callback that redirects is a failed delivery, not a hop to re-validate.
+    """
+    backend = _GuardedBackend(policy, httpcore.AnyIOBackend())
+    transport = _GuardedTransport(backend, _default_ssl_context(), max(1, policy.max_concurrency))
+    return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False,
+                             timeout=httpx.Timeout(timeout_s), headers={"User-Agent": USER_AGENT})
+
+
 class Fetcher:
     """Downloads media URLs into a directory; one instance (and connection pool) per server.
 

@@ -18,7 +18,8 @@ MAX_BYTES = {"image": 30 * 1024 * 1024, "video": 200 * 1024 * 1024, "audio": 15 
 async def _resolve_one(ref: MediaRef, fetcher: Fetcher, storage: LocalStorage) -> None:
     scheme = ref.url.split(":", 1)[0].lower()
     if scheme == "asset":
-        raise invalid(ref.param, "asset:// references are not supported by this server yet; pass an http(s) or data: URL")
+        raise invalid(ref.param, "asset:// references are not supported by this server yet; "
+                                 "pass an http(s) or data: URL")
     if ref.kind == "video" and scheme == "data":
         raise invalid(ref.param, "reference_video must be provided as a web URL")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import replace
@@ -39,10 +40,8 @@ class Maintenance:
                     await self.sweep()
             except Exception:
                 log.exception("maintenance pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), self.interval_s)
-            except TimeoutError:
-                pass
 
     async def expire_overdue(self) -> int:
         now = time.time()

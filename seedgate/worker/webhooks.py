@@ -1,9 +1,10 @@
-"""Durable webhook delivery: rows written with the status change, sent with retries, signed the Standard Webhooks way."""
+"""Durable webhooks: rows written with the status change, sent with retries, signed the Standard Webhooks way."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -46,10 +47,8 @@ class WebhookSender:
                 await asyncio.gather(*(self._attempt(d) for d in due))
             except Exception:
                 log.exception("webhook pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), self.interval_s)
-            except TimeoutError:
-                pass
 
     async def _attempt(self, delivery: Delivery) -> None:
         if not await self.store.lease_webhook(delivery, time.time() + IN_FLIGHT_LEASE_S):

@@ -93,3 +93,22 @@ async def test_list_filters(store: Store) -> None:
     assert (await store.list_tasks("owner", service_tier="flex"))[0] == 1
     assert (await store.list_tasks("owner", ids=[a.id]))[1][0].id == a.id
     assert (await store.list_tasks("someone-else"))[0] == 0
+
+
+async def test_group_commit_batches_concurrent_writes_and_isolates_a_bad_row() -> None:
+    from seedgate.store.batching import GroupCommit
+
+    batches: list[list[int]] = []
+
+    async def write(items: list[int]) -> None:
+        await asyncio.sleep(0.01)
+        if 13 in items:
+            raise ValueError("unlucky row")
+        batches.append(items)
+
+    commit = GroupCommit(write)
+    results = await asyncio.gather(*(commit.submit(i) for i in range(40)), return_exceptions=True)
+    failed = [i for i, r in enumerate(results) if isinstance(r, Exception)]
+    assert failed == [13]
+    assert sorted(i for b in batches for i in b) == [i for i in range(40) if i != 13]
+    assert len(batches) < 40  # most rows shared a transaction

@@ -834,14 +834,19 @@ def _reference_scene(job: RenderJob, frames: int) -> _Scene:
         pw, ph = w, h
     else:
         pw, ph = _margin(w, h, 1.1)
-    n = len(items)
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    if h > w:
-        cols, rows = rows, cols
-    gap = _even(min(pw, ph) * 0.015) if n > 1 else 0
-    tile_w = (pw - gap * (cols + 1)) // cols // 2 * 2
-    tile_h = (ph - gap * (rows + 1)) // rows // 2 * 2
+    while True:
+        n = len(items)
+        cols = math.ceil(math.sqrt(n))
+        rows = math.ceil(n / cols)
+        if h > w:
+            cols, rows = rows, cols
+        gap = _even(min(pw, ph) * 0.015) if n > 1 else 0
+        tile_w = (pw - gap * (cols + 1)) // cols // 2 * 2
+        tile_h = (ph - gap * (rows + 1)) // rows // 2 * 2
+        if n == 1 or min(tile_w, tile_h) >= 16:
+            break
+        # Tiny outputs cannot hold a grid; show as many references as fit.
+        items = items[: n - 1]
     canvas = np.asarray(_gradient_scene(rng, pw, ph).filter(ImageFilter.BoxBlur(2))).copy()
     canvas = (canvas * 0.35).astype(np.uint8)  # dim backdrop so the references stand out
     plate = rgb_to_planes(canvas)

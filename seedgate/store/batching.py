@@ -1,0 +1,54 @@
+"""Group commit: callers that arrive while a write is in flight share the next transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+class GroupCommit(Generic[Item]):
+    def __init__(self, write: Callable[[list[Item]], Awaitable[None]], max_batch: int = 256) -> None:
+        self._write = write
+        self._max_batch = max_batch
+        self._pending: list[tuple[Item, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> None:
+        """Return once `item` is committed; raise what its write raised."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await asyncio.shield(future)  # a caller going away must not cancel the others' commit
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+            if len(batch) > 1:
+                try:
+                    await self._write([item for item, _ in batch])
+                except Exception:
+                    pass  # one bad row must not fail its neighbours: write them one by one below
+                else:
+                    for _, future in batch:
+                        _resolve(future, None)
+                    continue
+            for item, future in batch:
+                try:
+                    await self._write([item])
+                except Exception as exc:
+                    _resolve(future, exc)
+                else:
+                    _resolve(future, None)
+
+
+def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

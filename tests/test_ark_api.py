@@ -133,6 +133,18 @@ def test_seedance_2_multimodal_reference_with_audio(ark: Any, media_server: Medi
     assert (facts.width, facts.height, facts.frames, facts.audio_channels) == (640, 640, 97, 1)
 
 
+def test_mov_output_on_2_5(ark: Any) -> None:
+    task = poll(ark, ark.content_generation.tasks.create(
+        model="doubao-seedance-2-5-260628", content=[{"type": "text", "text": "a mov"}], output_format="mov",
+        resolution="480p", duration=4, generate_audio=False,
+    ).id)
+    assert task.status == "succeeded" and task.output_format == "mov"
+    response = httpx.get(task.content.video_url)
+    assert response.headers["content-type"] == "video/quicktime"
+    facts = inspect_video(response.content)
+    assert (facts.width, facts.height, facts.frames, facts.audio_channels) == (854, 480, 97, None)
+
+
 def test_draft_then_final(ark: Any, media_server: MediaServer) -> None:
     url = media_server.add("draft-first.png", image_bytes(1024, 1024))
     draft = poll(ark, ark.content_generation.tasks.create(

@@ -17,6 +17,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.usage import usage
 from seedgate.engines.base import Engine, MediaInput, RenderCancelled, RenderFailed, RenderJob
+from seedgate.media.remux import remux
 from seedgate.media.storage import LocalStorage
 from seedgate.metrics import ENGINE_SECONDS
 from seedgate.store.store import Store, Webhook
@@ -120,7 +121,10 @@ class Worker:
                 lambda: lease_lost.is_set() or self._abort.is_set(),
             )
             outcome = "succeeded"
-            done = {"video": result.video_path.name, "frames": result.frames, "has_audio": result.has_audio,
+            video_path = result.video_path
+            if spec.output_format == "mov":
+                video_path = await asyncio.to_thread(remux, video_path, video_path.with_suffix(".mov"))
+            done = {"video": video_path.name, "frames": result.frames, "has_audio": result.has_audio,
                     "usage": usage(spec), "engine": engine.name}
             if result.last_frame_path is not None:
                 done["last_frame"] = result.last_frame_path.name

@@ -110,6 +110,8 @@ def _check_container(result: RenderResult, job: RenderJob) -> None:
         count = sum(1 for _ in container.decode(video=0))
     assert count == job.frames
     assert not (job.output_dir / "video.mp4.part").exists()
+    head = result.video_path.read_bytes()
+    assert head.find(b"moov") < head.find(b"mdat")  # +faststart
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 ROLES = {
@@ -68,7 +68,10 @@ class TaskSpec:
         return self.wire_names.get(name, name)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # dataclasses.asdict deep-copies every value and was a third of a create's CPU time.
+        data = {name: getattr(self, name) for name in _SPEC_FIELDS}
+        data["media"] = [dict(vars(m)) for m in self.media]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TaskSpec:
@@ -79,3 +82,6 @@ class TaskSpec:
 
     def media_of(self, kind: str) -> list[MediaRef]:
         return [m for m in self.media if m.kind == kind]
+
+
+_SPEC_FIELDS = tuple(f.name for f in fields(TaskSpec))

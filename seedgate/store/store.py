@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -29,6 +30,7 @@ from seedgate.core.task import Task
 
 from .batching import GroupCommit
 from .schema import api_keys, settings, tasks, webhook_deliveries
+from .sqlite_fast import SqliteFastPath
 
 Row = sa.Row[Any]
 
@@ -59,8 +61,8 @@ class ApiKey:
     revoked_at: float | None
 
 
-def _task_from_row(row: Row) -> Task:
-    m = row._mapping
+def _task_from_row(row: Row | sqlite3.Row) -> Task:
+    m = row if isinstance(row, sqlite3.Row) else row._mapping
     error = {"code": m["error_code"], "message": m["error_message"] or ""} if m["error_code"] else None
     return Task(
         id=m["id"], owner=m["owner"], dialect=m["dialect"], endpoint=m["endpoint"],
@@ -98,8 +100,11 @@ class Store:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._inserts = GroupCommit(self._insert_rows)
+        self._fast = SqliteFastPath(make_url(url).database or "") if self.is_sqlite else None
 
     async def close(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
         await self.engine.dispose()
 
     # -- schema -------------------------------------------------------------------------------------------------
@@ -142,6 +147,10 @@ class Store:
         await self._inserts.submit((row, hook))
 
     async def _insert_rows(self, batch: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
+        if self._fast is not None:
+            await self._fast.insert_many([(tasks, [row for row, _ in batch]),
+                                          (webhook_deliveries, [hook for _, hook in batch if hook])])
+            return
         async with self.engine.begin() as conn:
             await conn.execute(tasks.insert(), [row for row, _ in batch])
             hooks = [hook for _, hook in batch if hook]
@@ -149,6 +158,10 @@ class Store:
                 await conn.execute(webhook_deliveries.insert(), hooks)
 
     async def get_task(self, task_id: str, owner: str | None = None) -> Task | None:
+        if self._fast is not None:
+            rows = self._fast.query("SELECT * FROM tasks WHERE id = ?", (task_id,))
+            found = rows[0] if rows and (owner is None or rows[0]["owner"] == owner) else None
+            return _task_from_row(found) if found else None
         query = sa.select(tasks).where(tasks.c.id == task_id)
         if owner is not None:
             query = query.where(tasks.c.owner == owner)

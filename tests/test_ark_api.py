@@ -10,7 +10,7 @@ import httpx
 import pytest
 from volcenginesdkarkruntime._exceptions import ArkBadRequestError, ArkNotFoundError
 
-from .conftest import MediaServer, Server, WebhookReceiver, wait_status
+from .conftest import API_KEY, MediaServer, Server, WebhookReceiver, wait_status
 from .media import image_bytes, inspect_video, video_bytes, wav_bytes
 
 PRO = "doubao-seedance-1-0-pro-250528"
@@ -47,6 +47,9 @@ def test_text_to_video_end_to_end(ark: Any) -> None:
     assert abs(facts.duration - 49 / 24) < 0.1
     assert facts.audio_channels is None  # Seedance 1.0 is silent
     assert task.content.last_frame_url is None
+    raw = httpx.get(f"{ark._base_url}".rstrip("/") + f"/contents/generations/tasks/{task.id}",
+                    headers={"Authorization": f"Bearer {API_KEY}"}).json()
+    assert raw["engine"] == "preview" and "not a generative model" in raw["engine_notice"]
 
 
 def test_sdk_null_options_mean_defaults_and_random_seed(ark: Any) -> None:

@@ -124,6 +124,9 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
     if task.status is Status.SUCCEEDED and task.result:
         body["content"] = {key: links[key] for key in ("video_url", "last_frame_url") if key in links}
         body["usage"] = task.result.get("usage", {})
+        body["engine"] = task.result.get("engine")
+        if task.result.get("notice"):
+            body["engine_notice"] = task.result["notice"]
     if task.error:
         body["error"] = {"code": task.error["code"], "message": task.error["message"]}
     return body

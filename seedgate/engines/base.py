@@ -69,6 +69,8 @@ class RenderResult:
 
 class Engine(Protocol):
     name: str
+    # Said in every answer and log line about a task this engine rendered, e.g. that it is not a generative model.
+    notice: str
 
     def render(self, job: RenderJob, progress: ProgressFn, should_stop: StopFn) -> RenderResult:
         """Render synchronously (workers call it in a thread). Raise RenderCancelled or RenderFailed."""

@@ -934,6 +934,7 @@ class PreviewEngine:
     """Deterministic placeholder renderer; see the module docstring."""
 
     name = "preview"
+    notice = "preview engine: a deterministic stand-in video, not a generative model"
 
     def render(self, job: RenderJob, progress: ProgressFn, should_stop: StopFn) -> RenderResult:
         self._validate(job)

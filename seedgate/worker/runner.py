@@ -126,10 +126,13 @@ class Worker:
                 video_path = await asyncio.to_thread(remux, video_path, video_path.with_suffix(".mov"))
             done = {"video": video_path.name, "frames": result.frames, "has_audio": result.has_audio,
                     "usage": usage(spec), "engine": engine.name}
+            if engine.notice:
+                done["notice"] = engine.notice
             if result.last_frame_path is not None:
                 done["last_frame"] = result.last_frame_path.name
             if await self._settle(task, Status.SUCCEEDED, result=done, progress=1.0):
-                log.info("task %s succeeded in %.2f s", task.id, time.monotonic() - started)
+                log.info("task %s succeeded in %.2f s%s", task.id, time.monotonic() - started,
+                         f" ({engine.notice})" if engine.notice else "")
             else:
                 log.warning("task %s finished after its lease was lost; result discarded", task.id)
         except RenderCancelled:

@@ -15,6 +15,8 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
+from . import ark_schema as schema
+
 NAME = "ark"
 PREFIX = "/api/v3/contents/generations/tasks"
 
@@ -151,7 +153,8 @@ def _int_param(raw: str | None, name: str, default: int, low: int, high: int) ->
 def router() -> APIRouter:
     api = APIRouter(tags=["Ark (Volcengine / BytePlus)"])
 
-    @api.post(PREFIX, summary="Create a video generation task")
+    @api.post(PREFIX, summary="Create a video generation task", response_model=schema.TaskId,
+              responses=schema.ERRORS, openapi_extra=schema.request_body(schema.CreateTaskRequest))
     async def create_task(request: Request) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
@@ -163,7 +166,8 @@ def router() -> APIRouter:
         task = await service.create(spec, soft, owner=key.id, dialect=NAME, base_url=service.base_url(request))
         return JSONResponse({"id": task.id})
 
-    @api.get(PREFIX, summary="List video generation tasks")
+    @api.get(PREFIX, summary="List video generation tasks", response_model=schema.TaskList,
+             responses=schema.ERRORS)
     async def list_tasks(request: Request) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
@@ -184,14 +188,16 @@ def router() -> APIRouter:
         base = service.base_url(request)
         return JSONResponse({"total": total, "items": [render_task(t, service.links(t, base)) for t in tasks]})
 
-    @api.get(PREFIX + "/{task_id}", summary="Retrieve a video generation task")
+    @api.get(PREFIX + "/{task_id}", summary="Retrieve a video generation task", response_model=schema.TaskObject,
+             responses=schema.ERRORS)
     async def get_task(task_id: str, request: Request) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
         task = await service.get(key, task_id)
         return JSONResponse(render_task(task, service.links(task, service.base_url(request))))
 
-    @api.delete(PREFIX + "/{task_id}", summary="Cancel a queued task or delete a finished one")
+    @api.delete(PREFIX + "/{task_id}", summary="Cancel a queued task or delete a finished one",
+                responses=schema.ERRORS)
     async def delete_task(task_id: str, request: Request) -> Response:
         service = request.app.state.service
         key = await service.authenticate(request)

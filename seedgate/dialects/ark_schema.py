@@ -106,9 +106,22 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
 def request_body(model: type[BaseModel]) -> dict[str, Any]:
-    """`openapi_extra` for a route that reads its body itself."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+    """`openapi_extra` for a route that reads its body itself; nested models are inlined (refs inside
+    openapi_extra would resolve against the whole document, where these definitions do not live)."""
+    raw = model.model_json_schema()
+    schema = _inline(raw, raw.get("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

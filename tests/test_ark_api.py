@@ -381,3 +381,33 @@ def test_queued_task_is_cancelled_not_deleted(server: Server, ark: Any) -> None:
         assert running.status_code == 409, running.text
     for task_id in long:
         assert poll(ark, task_id).status == "succeeded"
+
+
+def test_random_malformed_bodies_never_cause_a_500(server: Server) -> None:
+    import json
+    import random
+
+    rng = random.Random(1234)
+    values: list[Any] = [None, True, False, 0, -1, 5, 2**40, 3.5, "", "x", "720p", "adaptive", [], {}, [1], {"a": 1},
+                         "http://127.0.0.1:1/x.png", "data:image/png;base64,!!!", "asset://a", "é" * 70]
+    fields = ["model", "content", "resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark",
+              "generate_audio", "draft", "return_last_frame", "service_tier", "priority", "execution_expires_after",
+              "callback_url", "safety_identifier", "tools", "output_format", "omni_reference_task_type"]
+    items: list[Any] = [{"type": "text", "text": "ok"}, {"type": "image_url", "image_url": {"url": rng.choice(values)}},
+                        {"type": "video_url", "video_url": rng.choice(values), "role": rng.choice(values)},
+                        {"type": "draft_task", "draft_task": {"id": rng.choice(values)}}, {"type": rng.choice(values)},
+                        "text", None]
+    statuses = set()
+    with server.client() as client:
+        for _ in range(150):
+            body: dict[str, Any] = {"model": rng.choice([PRO, V2, PRO_15, rng.choice(values)]),
+                                    "content": [rng.choice(items) for _ in range(rng.randint(0, 3))]}
+            for name in rng.sample(fields, rng.randint(0, 5)):
+                body[name] = rng.choice(values)
+            raw = json.dumps(body) if rng.random() > 0.05 else json.dumps(body)[:-3]
+            response = client.post("/api/v3/contents/generations/tasks", content=raw)
+            statuses.add(response.status_code)
+            assert response.status_code in (200, 400, 404), (body, response.text)
+            if response.status_code != 200:
+                assert response.json()["error"]["code"]
+    assert 400 in statuses

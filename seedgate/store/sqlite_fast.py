@@ -31,10 +31,10 @@ class SqliteFastPath:
         self._writer: sqlite3.Connection | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    async def task_row(self, task_id: str) -> sqlite3.Row | None:
         if self._reader is None:
             self._reader = _connect(self._path, busy_ms=2000)
-        return self._reader.execute(sql, params).fetchall()
+        return self._reader.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
 
     async def insert_many(self, batches: Sequence[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
         """Insert rows into several tables in one transaction on the writer thread."""
@@ -57,7 +57,7 @@ class SqliteFastPath:
             conn.execute("ROLLBACK")
             raise
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._executor.shutdown(wait=True)
         for conn in (self._reader, self._writer):
             if conn is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from seedgate.core.status import Status, sources_of
 from seedgate.core.task import Task
 
 from .batching import GroupCommit
+from .postgres_fast import PostgresFastPath
 from .schema import api_keys, settings, tasks, webhook_deliveries
 from .sqlite_fast import SqliteFastPath
 
@@ -61,8 +61,9 @@ class ApiKey:
     revoked_at: float | None
 
 
-def _task_from_row(row: Row | sqlite3.Row) -> Task:
-    m = row if isinstance(row, sqlite3.Row) else row._mapping
+def _task_from_row(row: Any) -> Task:
+    """From a SQLAlchemy row, or a sqlite3.Row / asyncpg.Record of the fast paths."""
+    m = row._mapping if hasattr(row, "_mapping") else row
     error = {"code": m["error_code"], "message": m["error_message"] or ""} if m["error_code"] else None
     return Task(
         id=m["id"], owner=m["owner"], dialect=m["dialect"], endpoint=m["endpoint"],
@@ -100,11 +101,13 @@ class Store:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._inserts = GroupCommit(self._insert_rows)
-        self._fast = SqliteFastPath(make_url(url).database or "") if self.is_sqlite else None
+        self._fast: SqliteFastPath | PostgresFastPath = (
+            SqliteFastPath(make_url(url).database or "") if self.is_sqlite
+            else PostgresFastPath(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+        )
 
     async def close(self) -> None:
-        if self._fast is not None:
-            self._fast.close()
+        await self._fast.close()
         await self.engine.dispose()
 
     # -- schema -------------------------------------------------------------------------------------------------
@@ -147,27 +150,14 @@ class Store:
         await self._inserts.submit((row, hook))
 
     async def _insert_rows(self, batch: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
-        if self._fast is not None:
-            await self._fast.insert_many([(tasks, [row for row, _ in batch]),
-                                          (webhook_deliveries, [hook for _, hook in batch if hook])])
-            return
-        async with self.engine.begin() as conn:
-            await conn.execute(tasks.insert(), [row for row, _ in batch])
-            hooks = [hook for _, hook in batch if hook]
-            if hooks:
-                await conn.execute(webhook_deliveries.insert(), hooks)
+        await self._fast.insert_many([(tasks, [row for row, _ in batch]),
+                                      (webhook_deliveries, [hook for _, hook in batch if hook])])
 
     async def get_task(self, task_id: str, owner: str | None = None) -> Task | None:
-        if self._fast is not None:
-            rows = self._fast.query("SELECT * FROM tasks WHERE id = ?", (task_id,))
-            found = rows[0] if rows and (owner is None or rows[0]["owner"] == owner) else None
-            return _task_from_row(found) if found else None
-        query = sa.select(tasks).where(tasks.c.id == task_id)
-        if owner is not None:
-            query = query.where(tasks.c.owner == owner)
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return _task_from_row(row) if row else None
+        row = await self._fast.task_row(task_id)
+        if row is None or (owner is not None and row["owner"] != owner):
+            return None
+        return _task_from_row(row)
 
     async def list_tasks(
         self,

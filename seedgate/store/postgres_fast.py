@@ -1,0 +1,39 @@
+"""The PostgreSQL hot paths on a plain asyncpg pool: SQLAlchemy's async layer costs more than the query itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import sqlalchemy as sa
+
+
+class PostgresFastPath:
+    def __init__(self, dsn: str, max_size: int = 10) -> None:
+        self._dsn = dsn
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def _acquire_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._max_size)
+        return self._pool
+
+    async def task_row(self, task_id: str) -> asyncpg.Record | None:
+        pool = await self._acquire_pool()
+        return await pool.fetchrow("SELECT * FROM tasks WHERE id = $1", task_id)
+
+    async def insert_many(self, batches: Sequence[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
+        pool = await self._acquire_pool()
+        async with pool.acquire() as conn, conn.transaction():
+            for table, rows in batches:
+                if rows:
+                    columns = list(rows[0])
+                    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+                    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"
+                    await conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()

@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from seedgate import __version__
 from seedgate.config import Settings
 from seedgate.core.errors import ApiError, invalid
-from seedgate.dialects import ark
+from seedgate.dialects.registry import DIALECTS, dialect_for_path
 from seedgate.runtime import start_runtime
 
 from . import ops
@@ -47,28 +47,28 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     app = FastAPI(title="seedgate", version=__version__, description=DESCRIPTION, lifespan=lifespan)
 
+    def answer(request: Request, error: ApiError) -> Response:
+        return dialect_for_path(request.url.path).render_error(error, _request_id())
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
-        return ark.render_error(exc, _request_id())
+        return answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "body"
-        return ark.render_error(invalid(where, first.get("msg", "invalid request")), _request_id())
+        return answer(request, invalid(where, first.get("msg", "invalid request")))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        return ark.render_error(error_for_unexpected(exc), _request_id())
+        return answer(request, error_for_unexpected(exc))
 
     @app.exception_handler(404)
     async def no_route(request: Request, exc: Exception) -> Response:
-        detail = getattr(exc, "detail", None)
-        if detail and detail != "Not Found":
-            return JSONResponse({"detail": detail}, status_code=404)
-        error = ApiError(404, "NotFound", f"no route for {request.method} {request.url.path}")
-        return ark.render_error(error, _request_id())
+        return answer(request, ApiError(404, "NotFound", f"no route for {request.method} {request.url.path}"))
 
-    app.include_router(ark.router())
+    for dialect in DIALECTS.values():
+        app.include_router(dialect.router())
     app.include_router(ops.router())
     return app

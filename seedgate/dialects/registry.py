@@ -6,22 +6,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from seedgate.core.errors import ApiError
 from seedgate.core.task import Task
 
-from . import ark
+from . import aigeneration, ark
 
 
 @dataclass(frozen=True)
 class Dialect:
     name: str
+    prefix: str  # requests under it get this dialect's error envelope
     render_task: Callable[[Task, dict[str, str]], dict[str, Any]]
     callback_url: Callable[[Task], str | None]
+    render_error: Callable[[ApiError, str], JSONResponse]
+    router: Callable[[], APIRouter]
 
 
 DIALECTS: dict[str, Dialect] = {
-    ark.NAME: Dialect(ark.NAME, ark.render_task, ark.callback_url),
+    module.NAME: Dialect(module.NAME, module.PREFIX, module.render_task, module.callback_url, module.render_error,
+                         module.router)
+    for module in (ark, aigeneration)
 }
+DEFAULT = DIALECTS[ark.NAME]
 
 
 def dialect_of(task: Task) -> Dialect:
-    return DIALECTS.get(task.dialect, DIALECTS[ark.NAME])
+    return DIALECTS.get(task.dialect, DEFAULT)
+
+
+def dialect_for_path(path: str) -> Dialect:
+    """Whose envelope an error on this path is answered in; shared routes use Ark's."""
+    return next((d for d in DIALECTS.values() if path.startswith(d.prefix)), DEFAULT)

@@ -1,0 +1,93 @@
+"""The `/api/AIGeneration/video/seedance/*` platform (seed 004): Ark bodies in, `{success, data}` envelopes out."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from seedgate.core.errors import ApiError, invalid
+from seedgate.core.spec import TaskSpec
+from seedgate.core.status import Status
+from seedgate.core.task import Task
+from seedgate.core.validation import Soft
+
+from . import ark
+
+NAME = "aigeneration"
+PREFIX = "/api/AIGeneration/video/seedance"
+# The platform's documented vocabulary has no `cancelled`; a task cancelled through another dialect reads as failed.
+_STATUS = {Status.CANCELLED: "failed"}
+
+
+def render_error(error: ApiError, request_id: str) -> JSONResponse:
+    message = f"{error.param}: {error.message}" if error.param else error.message
+    body = {"success": False, "code": error.code, "message": message, "param": error.param or "",
+            "request_id": request_id}
+    return JSONResponse(body, status_code=error.status)
+
+
+def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
+    spec, soft = ark.parse_create(body)
+    # The platform's own draft example sends service_tier "flex", which Ark refuses for drafts; its clients expect
+    # the draft to run, so a flex draft runs on the default tier.
+    if spec.draft and spec.service_tier == "flex":
+        spec.service_tier = None
+    return spec, soft
+
+
+def _iso(stamp: float | None) -> str | None:
+    if stamp is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(stamp)) + f".{int(stamp % 1 * 1e6):06d}Z"
+
+
+def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
+    error = task.error["message"] if task.error else ("the task was cancelled" if task.status is Status.CANCELLED
+                                                        else None)
+    return {
+        "id": task.id,
+        "status": _STATUS.get(task.status, task.status.value),
+        "model": task.spec.model_name or task.model,
+        "result_url": links.get("video_url"),
+        "last_frame_url": links.get("last_frame_url"),
+        "error_message": error,
+        "created_at": _iso(task.created_at),
+        "started_at": _iso(task.started_at),
+        "completed_at": _iso(task.finished_at),
+        "progress": round(task.progress * 100) if task.status is Status.RUNNING else None,
+    }
+
+
+def callback_url(task: Task) -> str | None:
+    return task.spec.callback_url
+
+
+def router() -> APIRouter:
+    api = APIRouter(tags=["AIGeneration platform"])
+
+    @api.post(PREFIX + "/createTask", summary="Create a Seedance task (Ark body)",
+              openapi_extra=ark.schema.request_body(ark.schema.CreateTaskRequest))
+    async def create_task(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise invalid("body", "the request body is not valid JSON") from None
+        spec, soft = parse_create(body)
+        task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+        return JSONResponse({"success": True, "data": render_task(task, {})})
+
+    @api.get(PREFIX + "/taskStatus/{task_id}", summary="Query a Seedance task")
+    async def task_status(task_id: str, request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        task = await service.get(key, task_id)
+        links = service.links(task, service.base_url(request))
+        return JSONResponse({"success": True, "data": render_task(task, links)})
+
+    return api

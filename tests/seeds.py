@@ -46,3 +46,19 @@ def replace_urls(body: Any, mapping: dict[str, str]) -> Any:
     for old, new in mapping.items():
         raw = raw.replace(old, new)
     return json.loads(raw)
+
+
+def json_objects(path: Path) -> list[Any]:
+    """Every top-level JSON object in a seed page, in order (curl --data bodies, examples, responses)."""
+    text = path.read_text("utf-8")
+    decoder = json.JSONDecoder()
+    found, index = [], 0
+    while (start := text.find("{", index)) >= 0:
+        try:
+            obj, end = decoder.raw_decode(text[start:])
+        except ValueError:
+            index = start + 1
+            continue
+        found.append(obj)
+        index = start + end
+    return found

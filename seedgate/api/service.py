@@ -93,8 +93,7 @@ class TaskService:
             reused["frames"] = None
         return replace(spec, **reused, draft=False, draft_task_id=None)
 
-    async def create(self, spec: TaskSpec, soft: Soft, *, owner: str, dialect: str,
-                     base_url: str | None = None) -> Task:
+    async def create(self, spec: TaskSpec, soft: Soft, *, owner: str, dialect: str) -> Task:
         draft_id = spec.draft_task_id
         if draft_id:
             spec = await self._expand_draft(spec, owner)
@@ -114,7 +113,7 @@ class TaskService:
         )
         await self.store.insert_task(task, self.webhook_for(task))
         self.queue_signal.set()
-        log.info("task %s queued: model=%s mode=%s %dx%d frames=%d tier=%s", task.id, task.model, planned.mode,
+        log.debug("task %s queued: model=%s mode=%s %dx%d frames=%d tier=%s", task.id, task.model, planned.mode,
                  planned.width, planned.height, planned.frame_count, planned.service_tier)
         return task
 
@@ -150,6 +149,15 @@ class TaskService:
 
     # -- cancel and delete --------------------------------------------------------------------------------------
 
+    async def cancel(self, task: Task) -> bool:
+        """Cancel a queued task; False when it left the queue meanwhile."""
+        cancelled = replace(task, status=Status.CANCELLED, updated_at=time.time())
+        if await self.store.transition(task, Status.CANCELLED, webhook=self.webhook_for(cancelled),
+                                       now=cancelled.updated_at):
+            log.info("task %s cancelled", task.id)
+            return True
+        return False
+
     async def cancel_or_delete(self, key: ApiKey, task_id: str) -> Status | None:
         """Ark's DELETE: cancel a queued task, delete a finished one, refuse running or cancelled ones.
 
@@ -157,10 +165,7 @@ class TaskService:
         """
         task = await self.get(key, task_id)
         if task.status is Status.QUEUED:
-            cancelled = replace(task, status=Status.CANCELLED, updated_at=time.time())
-            if await self.store.transition(task, Status.CANCELLED, webhook=self.webhook_for(cancelled),
-                                           now=cancelled.updated_at):
-                log.info("task %s cancelled", task.id)
+            if await self.cancel(task):
                 return Status.CANCELLED
             task = await self.get(key, task_id)  # a worker took it meanwhile
         if task.status in (Status.RUNNING, Status.CANCELLED):

@@ -163,7 +163,7 @@ def router() -> APIRouter:
         except ValueError:
             raise invalid("body", "the request body is not valid JSON") from None
         spec, soft = parse_create(body)
-        task = await service.create(spec, soft, owner=key.id, dialect=NAME, base_url=service.base_url(request))
+        task = await service.create(spec, soft, owner=key.id, dialect=NAME)
         return JSONResponse({"id": task.id})
 
     @api.get(PREFIX, summary="List video generation tasks", response_model=schema.TaskList,

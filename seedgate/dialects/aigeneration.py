@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from seedgate.core.errors import ApiError, invalid
+from seedgate.core.errors import ApiError
 from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark
+from .common import create_task, read_task
 
 NAME = "aigeneration"
 PREFIX = "/api/AIGeneration/video/seedance"
@@ -71,23 +71,12 @@ def router() -> APIRouter:
 
     @api.post(PREFIX + "/createTask", summary="Create a Seedance task (Ark body)",
               openapi_extra=ark.schema.request_body(ark.schema.CreateTaskRequest))
-    async def create_task(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise invalid("body", "the request body is not valid JSON") from None
-        spec, soft = parse_create(body)
-        task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+    async def create(request: Request) -> JSONResponse:
+        task = await create_task(request, parse_create, NAME)
         return JSONResponse({"success": True, "data": render_task(task, {})})
 
     @api.get(PREFIX + "/taskStatus/{task_id}", summary="Query a Seedance task")
     async def task_status(task_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        task = await service.get(key, task_id)
-        links = service.links(task, service.base_url(request))
-        return JSONResponse({"success": True, "data": render_task(task, links)})
+        return JSONResponse({"success": True, "data": render_task(*await read_task(request, task_id))})
 
     return api

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +15,7 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark_schema as schema
+from .common import create_task, read_task, require_model
 
 NAME = "ark"
 PREFIX = "/api/v3/contents/generations/tasks"
@@ -39,13 +39,7 @@ def render_error(error: ApiError, request_id: str) -> JSONResponse:
 
 def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
     """Ark create body -> canonical spec, plus the lenient options found as `--commands` in the prompt."""
-    if not isinstance(body, dict):
-        raise invalid("body", "the request body must be a JSON object")
-    model = body.get("model")
-    if model is None:
-        raise missing("model")
-    if not isinstance(model, str) or not model.strip():
-        raise invalid("model", "model must be a non-empty string")
+    model = require_model(body)
     content = body.get("content")
     if content is None:
         raise missing("content")
@@ -88,7 +82,7 @@ def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
 
     prompt, soft = split_commands("\n".join(texts))
     options = {name: body.get(name) for name in _OPTIONS if body.get(name) is not None}
-    spec = TaskSpec(model=model.strip(), prompt=prompt, media=media, draft_task_id=draft_task_id, **options)
+    spec = TaskSpec(model=model, prompt=prompt, media=media, draft_task_id=draft_task_id, **options)
     return spec, soft
 
 
@@ -155,15 +149,8 @@ def router() -> APIRouter:
 
     @api.post(PREFIX, summary="Create a video generation task", response_model=schema.TaskId,
               responses=schema.ERRORS, openapi_extra=schema.request_body(schema.CreateTaskRequest))
-    async def create_task(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise invalid("body", "the request body is not valid JSON") from None
-        spec, soft = parse_create(body)
-        task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+    async def create(request: Request) -> JSONResponse:
+        task = await create_task(request, parse_create, NAME)
         return JSONResponse({"id": task.id})
 
     @api.get(PREFIX, summary="List video generation tasks", response_model=schema.TaskList,
@@ -191,10 +178,7 @@ def router() -> APIRouter:
     @api.get(PREFIX + "/{task_id}", summary="Retrieve a video generation task", response_model=schema.TaskObject,
              responses=schema.ERRORS)
     async def get_task(task_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        task = await service.get(key, task_id)
-        return JSONResponse(render_task(task, service.links(task, service.base_url(request))))
+        return JSONResponse(render_task(*await read_task(request, task_id)))
 
     @api.delete(PREFIX + "/{task_id}", summary="Cancel a queued task or delete a finished one",
                 responses=schema.ERRORS)

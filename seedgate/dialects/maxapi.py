@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +14,8 @@ from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
+
+from .common import create_task, read_task, require_model
 
 NAME = "maxapi"
 PREFIX = "/api/v1/task"
@@ -47,13 +48,7 @@ def _kind_of(url: str) -> str:
 
 
 def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
-    if not isinstance(body, dict):
-        raise invalid("body", "the request body must be a JSON object")
-    model = body.get("model")
-    if model is None:
-        raise missing("model")
-    if not isinstance(model, str) or not model.strip():
-        raise invalid("model", "model must be a non-empty string")
+    model = require_model(body)
     data = body.get("input")
     if data is None:
         raise missing("input")
@@ -75,7 +70,7 @@ def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
     callback = body.get("callBackUrl")
     options = {name: data[field] for field, name in _INPUT_FIELDS.items() if data.get(field) is not None}
     wire = {name: f"input.{field}" for field, name in _INPUT_FIELDS.items()}
-    spec = TaskSpec(model=model.strip(), prompt=prompt, media=media, callback_url=callback or None,
+    spec = TaskSpec(model=model, prompt=prompt, media=media, callback_url=callback or None,
                     wire_names={**wire, "prompt": "input.prompt", "callback_url": "callBackUrl", "media": key},
                     **options)
     return spec, ()
@@ -123,29 +118,17 @@ def router() -> APIRouter:
 
     @api.post(PREFIX + "/submit", summary="Submit a task")
     async def submit(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise invalid("body", "the request body is not valid JSON") from None
-        spec, soft = parse_create(body)
-        task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+        task = await create_task(request, parse_create, NAME)
         return JSONResponse({"code": 0, "msg": "ok", "data": {"taskId": task.id}})
 
     @api.get(PREFIX + "/{task_id}", summary="Query a task")
     async def query(task_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        task = await service.get(key, task_id)
-        return JSONResponse(render_task(task, service.links(task, service.base_url(request))))
+        return JSONResponse(render_task(*await read_task(request, task_id)))
 
     @api.post(PREFIX + "/{task_id}/cancel", summary="Cancel a pending task")
     async def cancel(task_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        task = await service.get(key, task_id)
-        if task.status is not Status.QUEUED or not await service.cancel(task):
+        task, _ = await read_task(request, task_id)
+        if task.status is not Status.QUEUED or not await request.app.state.service.cancel(task):
             raise conflict(f"the task {task_id} is {_STATUS[task.status]} and can no longer be cancelled")
         return JSONResponse({"code": 0, "msg": "ok"})
 

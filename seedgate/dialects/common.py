@@ -1,0 +1,47 @@
+"""What every dialect's routes do the same way: read the body, authenticate, create or read a task."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+
+from seedgate.core.errors import invalid, missing
+from seedgate.core.spec import TaskSpec
+from seedgate.core.task import Task
+from seedgate.core.validation import Soft
+
+Parser = Callable[[Any], tuple[TaskSpec, Soft]]
+
+
+def require_model(body: Any, field: str = "model") -> str:
+    """The body must be an object with a non-empty model name; returns it stripped."""
+    if not isinstance(body, dict):
+        raise invalid("body", "the request body must be a JSON object")
+    model = body.get(field)
+    if model is None:
+        raise missing(field)
+    if not isinstance(model, str) or not model.strip():
+        raise invalid(field, f"{field} must be a non-empty string")
+    return model.strip()
+
+
+async def create_task(request: Request, parse: Parser, dialect: str) -> Task:
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise invalid("body", "the request body is not valid JSON") from None
+    spec, soft = parse(body)
+    return await service.create(spec, soft, owner=key.id, dialect=dialect)
+
+
+async def read_task(request: Request, task_id: str) -> tuple[Task, dict[str, str]]:
+    """The caller's task and its signed result links (404 for unknown or foreign IDs)."""
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    task = await service.get(key, task_id)
+    return task, service.links(task, service.base_url(request))

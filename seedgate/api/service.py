@@ -12,7 +12,7 @@ from fastapi import Request
 
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
-from seedgate.core.errors import ApiError, conflict, invalid, not_found, unauthorized
+from seedgate.core.errors import ApiError, conflict, internal, invalid, not_found, unauthorized
 from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
@@ -179,4 +179,4 @@ class TaskService:
 
 def error_for_unexpected(exc: Exception) -> ApiError:
     log.exception("unexpected error", exc_info=exc)
-    return ApiError(500, "InternalServiceError", "the service hit an internal error; please retry")
+    return internal()

@@ -35,10 +35,6 @@ def unauthorized(detail: str = "the API key is missing or invalid") -> ApiError:
     return ApiError(401, "AuthenticationError", detail)
 
 
-def forbidden(detail: str) -> ApiError:
-    return ApiError(403, "AccessDenied", detail)
-
-
 def conflict(detail: str, code: str = "InvalidAction") -> ApiError:
     return ApiError(409, code, detail)
 

@@ -51,6 +51,7 @@ class TaskSpec:
     tools: list[dict[str, Any]] | None = None
     output_format: str | None = None
     omni_reference_task_type: str | None = None
+    remix_of: str | None = None  # OpenAI remix: the task whose settings this one reused
     # Canonical field name -> the caller's name for it, so errors name the field the client actually sent.
     wire_names: dict[str, str] = field(default_factory=dict)
     # Set by validation.

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from . import geometry
 from .catalog import Catalog, ModelProfile
-from .errors import ApiError, invalid, missing, model_not_found
+from .errors import internal, invalid, missing, model_not_found
 from .spec import ROLES, TaskSpec
 
 SEED_MAX = 2**32 - 1
@@ -218,7 +218,7 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
         raise model_not_found(spec.model)
     mode = infer_mode(spec)
     if mode == "draft_final":
-        raise ApiError(500, "InternalServiceError", "draft_task must be expanded before validation")
+        raise internal("draft_task must be expanded before validation")
     if mode not in profile.modes:
         raise invalid("content", f"{profile.id} does not support {mode.replace('_', ' ')} generation; "
                                  f"it supports: {', '.join(m.replace('_', ' ') for m in profile.modes)}")

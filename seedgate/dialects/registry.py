@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from seedgate.core.errors import ApiError
 from seedgate.core.task import Task
 
-from . import aigeneration, ark, maxapi
+from . import aigeneration, ark, maxapi, openai_videos
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Dialect:
 DIALECTS: dict[str, Dialect] = {
     module.NAME: Dialect(module.NAME, module.PREFIX, module.render_task, module.callback_url, module.render_error,
                          module.router)
-    for module in (ark, aigeneration, maxapi)
+    for module in (ark, aigeneration, maxapi, openai_videos, openai_videos.THREEHEI)
 }
 DEFAULT = DIALECTS[ark.NAME]
 

@@ -1,0 +1,463 @@
+"""OpenAI `/v1/videos` (the Sora 2 wire format), and 3hei's Ark bodies posted to the same route.
+
+The OpenAI SDK always sends create as multipart/form-data (even without a file); other clients send JSON. Both
+are accepted, with `input_reference` as an uploaded file, `input_reference[image_url]` (the bracket form the SDK
+produces from `extra_body`), a string URL, or `{"image_url": ...}`.
+
+3hei (vendors.md §4) also posts to `POST /v1/videos`, but with an Ark body (`content[]`). `body_dialect` tells the
+two apart; a 3hei task answers in Ark's shapes, an OpenAI task as a `Video` object.
+
+Webhooks are not sent for OpenAI tasks: OpenAI registers webhook endpoints per project (`/webhook_endpoints`),
+not per request, and seedgate has no such registry yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import secrets
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from seedgate.core.catalog import Catalog
+from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found
+from seedgate.core.geometry import nearest_ratio
+from seedgate.core.spec import MediaRef, TaskSpec
+from seedgate.core.status import Status
+from seedgate.core.task import Task
+from seedgate.core.validation import Soft
+
+from . import ark
+
+NAME = "openai"
+PREFIX = "/v1/videos"
+THREEHEI_NAME = "3hei"
+
+# The SDK sends no model unless given, and OpenAI's own default (sora-2) means nothing here; Seedance 2.0 is the
+# closest in spirit (text and image input, audio, 4-15 s) and is the model seedgate documents first.
+DEFAULT_MODEL = "doubao-seedance-2-0-260128"
+POLL_AFTER_MS = "1000"
+# OpenAI's observed lifecycle: assets expire 24 h after completion (gateways.md §A.4); seedgate's signed links
+# carry the real expiry, which is used when present.
+ASSETS_TTL_S = 86400
+MAX_UPLOAD_BYTES = 30 * 1024 * 1024  # the image limit the media resolver applies anyway
+# A data: URL of a 30 MB image is ~40 MB of base64 in one multipart text field (Starlette's default cap is 1 MB).
+_MAX_FIELD_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + 1024 * 1024
+
+# The SDK polls while the status is queued/in_progress and returns on anything else, so only the four words exist.
+_STATUS = {
+    Status.QUEUED: "queued", Status.RUNNING: "in_progress", Status.SUCCEEDED: "completed",
+    Status.FAILED: "failed", Status.EXPIRED: "failed", Status.CANCELLED: "failed",
+}
+_ERROR_CODES = {"MissingParameter": "missing_required_parameter", "InvalidParameter": "invalid_value",
+                "InvalidEndpointOrModel.NotFound": "model_not_found", "ResourceNotFound": "not_found",
+                "AuthenticationError": "invalid_api_key", "InternalServiceError": "server_error"}
+_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+_VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime"}
+_THUMBNAIL = "thumbnail.webp"
+_SPRITESHEET = "spritesheet.jpg"
+_SPRITE_TILES, _SPRITE_COLUMNS, _SPRITE_TILE_WIDTH = 16, 4, 320
+_LIST_LIMIT_MAX = 100
+
+
+def render_error(error: ApiError, request_id: str) -> JSONResponse:
+    code = _ERROR_CODES.get(error.code, error.code)
+    kind = _ERROR_TYPES.get(error.status, "server_error" if error.status >= 500 else "invalid_request_error")
+    body = {"error": {"message": error.message, "type": kind, "param": error.param, "code": code}}
+    return JSONResponse(body, status_code=error.status, headers={"x-request-id": request_id})
+
+
+# -- create: which dialect a body speaks --------------------------------------------------------------------------
+
+
+def body_dialect(content_type: str, body: Any) -> str:
+    """3hei posts Ark bodies (a `content` array); everything else on this route is OpenAI's shape.
+
+    MoonApiX (also `POST /v1/videos`) will be told apart here too.
+    """
+    if "json" in content_type and isinstance(body, dict) and isinstance(body.get("content"), list):
+        return THREEHEI_NAME
+    return NAME
+
+
+# -- create: OpenAI body -> TaskSpec ------------------------------------------------------------------------------
+
+
+def _seconds(raw: Any) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise invalid("seconds", "seconds must be a whole number of seconds, e.g. \"4\"")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    raise invalid("seconds", f"{raw!r} is not a whole number of seconds, e.g. \"4\"")
+
+
+def size_to_geometry(catalog: Catalog, model: str, size: str) -> tuple[str, str]:
+    """`WxH` -> (resolution, ratio) of the model.
+
+    The rule: the model's exact size when one of its (resolution, ratio) entries has it; otherwise the supported
+    ratio nearest W:H (log scale), at the resolution whose short side is closest to min(W, H).
+    """
+    profile = catalog.find(model)
+    if profile is None:
+        raise model_not_found(model)
+    width_s, sep, height_s = size.lower().partition("x")
+    if not sep or not width_s.strip().isdigit() or not height_s.strip().isdigit():
+        raise invalid("size", f"{size!r} is not a size; expected WIDTHxHEIGHT, e.g. \"1280x720\"")
+    width, height = int(width_s), int(height_s)
+    if width <= 0 or height <= 0:
+        raise invalid("size", f"{size!r} must have a positive width and height")
+    table = catalog.geometry[profile.family]
+    ratios = tuple(r for r in profile.ratios if r != "adaptive")
+    for resolution in profile.resolutions:
+        for ratio in ratios:
+            if table[resolution].get(ratio) == (width, height):
+                return resolution, ratio
+    ratio = nearest_ratio(width, height, ratios)
+    short = min(width, height)
+    resolution = min(profile.resolutions, key=lambda r: abs(min(table[r][ratio]) - short))
+    return resolution, ratio
+
+
+def _image_reference(value: Any, param: str) -> str:
+    """The URL an `input_reference` stands for: a string URL, `{"image_url": ...}` or an uploaded image."""
+    if isinstance(value, tuple):  # (content type, bytes) of an uploaded file
+        mime, data = value
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise invalid(param, f"the uploaded image exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        if not data:
+            raise invalid(param, "the uploaded image is empty")
+        # The resolver sniffs the real type from the bytes; the declared one only has to be well-formed.
+        mime = mime if mime and "/" in mime and ";" not in mime and "," not in mime else "application/octet-stream"
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    if isinstance(value, dict):
+        if value.get("file_id") is not None and value.get("image_url") is None:
+            raise invalid(f"{param}.file_id", "file references are not supported; upload the image or pass "
+                                              "input_reference.image_url")
+        value = value.get("image_url")
+        param = f"{param}.image_url"
+        if isinstance(value, dict):  # {"image_url": {"url": ...}} as in chat messages
+            value = value.get("url")
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(param, "input_reference must be an image file, an image URL or {\"image_url\": URL}")
+    return value.strip()
+
+
+def parse_openai(fields: dict[str, Any], catalog: Catalog) -> tuple[TaskSpec, Soft]:
+    """OpenAI create fields -> canonical spec. `input_reference` becomes the first frame."""
+    prompt = fields.get("prompt")
+    if prompt is None:
+        raise missing("prompt")
+    if not isinstance(prompt, str):
+        raise invalid("prompt", "prompt must be a string")
+    model = fields.get("model")
+    if model is not None and not isinstance(model, str):
+        raise invalid("model", "model must be a string")
+    model = (model or "").strip() or DEFAULT_MODEL
+    resolution = ratio = None
+    size = fields.get("size")
+    if size is not None and size != "":
+        if not isinstance(size, str):
+            raise invalid("size", "size must be a string such as \"1280x720\"")
+        resolution, ratio = size_to_geometry(catalog, model, size)
+    media = []
+    reference = fields.get("input_reference")
+    if reference is not None:
+        url = _image_reference(reference, "input_reference")
+        media.append(MediaRef("image", url, "first_frame", "input_reference"))
+    spec = TaskSpec(model=model, prompt=prompt, media=media, duration=_seconds(fields.get("seconds")),
+                    resolution=resolution, ratio=ratio,
+                    wire_names={"duration": "seconds", "resolution": "size", "ratio": "size"})
+    return spec, ()
+
+
+async def _form_fields(request: Request) -> dict[str, Any]:
+    """Multipart fields as the JSON shape: bracket keys (`input_reference[image_url]`) become nested objects."""
+    form = await request.form(max_part_size=_MAX_FIELD_BYTES)
+    fields: dict[str, Any] = {}
+    try:
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                data = await value.read(MAX_UPLOAD_BYTES + 1)
+                value = (value.content_type or "", data)
+            name, bracket, rest = key.partition("[")
+            if bracket and rest.endswith("]"):
+                holder = fields.setdefault(name, {})
+                if isinstance(holder, dict):
+                    holder[rest[:-1]] = value
+            else:
+                fields[key] = value
+    finally:
+        await form.close()
+    return fields
+
+
+# -- answers ------------------------------------------------------------------------------------------------------
+
+
+def _seconds_of(spec: TaskSpec) -> str | None:
+    if spec.frame_count:
+        return str(round((spec.frame_count - 1) / spec.fps))
+    return str(spec.duration) if spec.duration is not None else None
+
+
+def _expires_at(task: Task, links: dict[str, str]) -> int | None:
+    if task.status is not Status.SUCCEEDED:
+        return None
+    if "video_url" in links:
+        expires = parse_qs(urlsplit(links["video_url"]).query).get("expires")
+        if expires and expires[0].isdigit():
+            return int(expires[0])
+    return int((task.finished_at or task.updated_at) + ASSETS_TTL_S)
+
+
+def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
+    """The `Video` object; every key is present (null when unknown), as openai-node's types expect."""
+    spec = task.spec
+    status = _STATUS[task.status]
+    error = None
+    if task.error:
+        error = {"code": task.error["code"], "message": task.error["message"]}
+    elif task.status is Status.CANCELLED:
+        error = {"code": "cancelled", "message": "the video job was cancelled"}
+    progress = {"queued": 0, "completed": 100}.get(status, round(task.progress * 100))
+    return {
+        "id": task.id,
+        "object": "video",
+        "model": spec.model_name or task.model,
+        "status": status,
+        "progress": progress,
+        "created_at": int(task.created_at),
+        "completed_at": int(task.finished_at) if task.finished_at and task.status.terminal else None,
+        "expires_at": _expires_at(task, links),
+        "prompt": spec.prompt,
+        "remixed_from_video_id": spec.remix_of,
+        "seconds": _seconds_of(spec),
+        "size": f"{spec.width}x{spec.height}" if spec.width and spec.height else None,
+        "error": error,
+    }
+
+
+def callback_url(task: Task) -> str | None:
+    return None  # see the module docstring: OpenAI webhooks need endpoint registration
+
+
+def _render_any(task: Task, links: dict[str, str]) -> dict[str, Any]:
+    """A GET answers in the task's own dialect: 3hei tasks as Ark task objects, all others as `Video`."""
+    return ark.render_task(task, links) if task.dialect == THREEHEI_NAME else render_task(task, links)
+
+
+def _polled(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    # The SDK's poll helper sleeps for this header between retrievals.
+    return JSONResponse(body, status_code=status, headers={"openai-poll-after-ms": POLL_AFTER_MS})
+
+
+# -- content variants ---------------------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, save: Any) -> None:
+    part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        save(part)
+        os.replace(part, path)  # concurrent first requests each render; the last rename wins, readers never see half
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def render_stills(video: Path, out_dir: Path) -> None:
+    """The thumbnail (the middle frame, WebP) and the spritesheet (16 evenly spaced frames, a 4-column JPEG)."""
+    import av
+    from PIL import Image
+
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        frames = [frame.to_image() for frame in container.decode(stream)]
+    if not frames:
+        raise ValueError(f"{video} has no frames")
+    _write_atomic(out_dir / _THUMBNAIL, lambda p: frames[len(frames) // 2].save(p, format="WEBP", quality=85))
+    count = min(_SPRITE_TILES, len(frames))
+    picked = [frames[i * (len(frames) - 1) // max(count - 1, 1)] for i in range(count)]
+    width = _SPRITE_TILE_WIDTH
+    height = max(1, round(width * frames[0].height / frames[0].width))
+    rows = -(-count // _SPRITE_COLUMNS)
+    sheet = Image.new("RGB", (width * min(count, _SPRITE_COLUMNS), height * rows))
+    for index, image in enumerate(picked):
+        tile = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+        sheet.paste(tile, ((index % _SPRITE_COLUMNS) * width, (index // _SPRITE_COLUMNS) * height))
+    _write_atomic(out_dir / _SPRITESHEET, lambda p: sheet.save(p, format="JPEG", quality=85))
+
+
+async def _content(request: Request, task: Task, variant: str) -> Response:
+    service = request.app.state.service
+    if task.status is not Status.SUCCEEDED or not task.result:
+        raise ApiError(404, "ResourceNotFound", f"the video {task.id} is {_STATUS[task.status]}; its content is "
+                                                "available once it is completed", "video_id")
+    video = service.storage.result_file(task.id, task.result.get("video", ""))
+    if video is None:
+        raise not_found("content of video", task.id, "video_id")
+    if variant == "video":
+        return FileResponse(video, media_type=_VIDEO_TYPES.get(video.suffix, "application/octet-stream"))
+    name = _THUMBNAIL if variant == "thumbnail" else _SPRITESHEET
+    path = service.storage.result_file(task.id, name)
+    if path is None:
+        await asyncio.to_thread(render_stills, video, service.storage.result_dir(task.id))
+        path = service.storage.result_dir(task.id) / name
+    return FileResponse(path, media_type="image/webp" if variant == "thumbnail" else "image/jpeg")
+
+
+# -- routes -------------------------------------------------------------------------------------------------------
+
+
+def _int_query(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise invalid(name, f"{name} must be an integer in [{low}, {high}]")
+    return int(raw)
+
+
+async def _create(request: Request) -> JSONResponse:
+    service = request.app.state.service
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data") or content_type.startswith("application/x-www-form"):
+        key = await service.authenticate(request)
+        spec, soft = parse_openai(await _form_fields(request), service.catalog)
+        task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+        return _polled(render_task(task, {}))
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        body = ...  # not JSON: answered below, in OpenAI's envelope
+    if body_dialect(content_type or "application/json", body) == THREEHEI_NAME:
+        try:
+            key = await service.authenticate(request)
+            spec, soft = ark.parse_create(body)
+            task = await service.create(spec, soft, owner=key.id, dialect=THREEHEI_NAME)
+        except ApiError as error:
+            return ark.render_error(error, secrets.token_hex(16))  # 3hei clients expect Ark's envelope
+        return JSONResponse({"id": task.id})
+    key = await service.authenticate(request)
+    if not isinstance(body, dict):
+        raise invalid("body", "the request body must be a JSON object or multipart/form-data")
+    spec, soft = parse_openai(body, service.catalog)
+    task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+    return _polled(render_task(task, {}))
+
+
+async def _remix(request: Request, video_id: str) -> JSONResponse:
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise invalid("body", "the request body is not valid JSON") from None
+    prompt = body.get("prompt") if isinstance(body, dict) else None
+    if prompt is None:
+        raise missing("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise invalid("prompt", "prompt must be a non-empty string")
+    source = await service.get(key, video_id)
+    if source.status is not Status.SUCCEEDED:
+        raise invalid("video_id", f"the video {video_id} is {_STATUS[source.status]}; only a completed video can "
+                                  "be remixed")
+    old = source.spec
+    # Reuse the fetched media when its blob is still stored, so a remix does not depend on the original URLs.
+    media = [replace(m, blob=m.blob if m.blob and service.storage.blob_path(m.blob).is_file() else None)
+             for m in old.media]
+    spec = TaskSpec(model=old.model_name or old.model_id or old.model, prompt=prompt, media=media,
+                    resolution=old.resolution, ratio=old.ratio,
+                    duration=None if old.frames_requested else old.duration,
+                    frames=old.frame_count if old.frames_requested else None, generate_audio=old.generate_audio,
+                    camera_fixed=old.camera_fixed, watermark=old.watermark, remix_of=source.id,
+                    wire_names={"duration": "seconds", "resolution": "size", "ratio": "size"})
+    task = await service.create(spec, (), owner=key.id, dialect=NAME)
+    return _polled(render_task(task, {}))
+
+
+async def _delete(request: Request, video_id: str) -> JSONResponse:
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    task = await service.get(key, video_id)
+    if task.status is Status.CANCELLED:
+        # A cancelled job reads as `failed` here, and OpenAI deletes failed videos: delete rather than refuse.
+        await service.store.delete_task(task.id)
+        service.storage.delete_results(task.id)
+    else:
+        await service.cancel_or_delete(key, video_id)  # queued: cancelled; finished: deleted; running: 409
+    if task.dialect == THREEHEI_NAME:
+        return JSONResponse({})  # Ark's DELETE answer
+    return JSONResponse({"id": video_id, "deleted": True, "object": "video.deleted"})
+
+
+def router() -> APIRouter:
+    api = APIRouter(tags=["OpenAI videos / 3hei"])
+
+    @api.post(PREFIX, summary="Create a video (OpenAI multipart or JSON body; 3hei Ark body)")
+    async def create(request: Request) -> JSONResponse:
+        return await _create(request)
+
+    @api.get(PREFIX, summary="List videos (cursor pagination)")
+    async def list_videos(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        query = request.query_params
+        limit = _int_query(query.get("limit"), "limit", 20, 1, _LIST_LIMIT_MAX)
+        order = query.get("order") or "desc"
+        if order not in ("asc", "desc"):
+            raise invalid("order", f"{order!r} is not asc or desc")
+        # One extra row says whether another page follows.
+        _, tasks = await service.list(key, limit=limit + 1, newest_first=order == "desc",
+                                      after_id=query.get("after") or None)
+        page, more = tasks[:limit], len(tasks) > limit
+        base = service.base_url(request)
+        return JSONResponse({"object": "list", "data": [render_task(t, service.links(t, base)) for t in page],
+                             "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None,
+                             "has_more": more})
+
+    @api.get(PREFIX + "/{video_id}", summary="Retrieve a video (3hei tasks answer Ark's task object)")
+    async def retrieve(video_id: str, request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        task = await service.get(key, video_id)
+        return _polled(_render_any(task, service.links(task, service.base_url(request))))
+
+    @api.delete(PREFIX + "/{video_id}", summary="Delete a video, or cancel a queued one")
+    async def delete(video_id: str, request: Request) -> JSONResponse:
+        return await _delete(request, video_id)
+
+    @api.get(PREFIX + "/{video_id}/content", summary="Download the video, its thumbnail or its spritesheet")
+    async def content(video_id: str, request: Request, variant: str = "video") -> Response:
+        if variant not in ("video", "thumbnail", "spritesheet"):
+            raise invalid("variant", f"{variant!r} is not video, thumbnail or spritesheet")
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        return await _content(request, await service.get(key, video_id), variant)
+
+    @api.post(PREFIX + "/{video_id}/remix", summary="Remix a completed video with a new prompt")
+    async def remix(video_id: str, request: Request) -> JSONResponse:
+        return await _remix(request, video_id)
+
+    return api
+
+
+def _no_routes() -> APIRouter:
+    return APIRouter()  # 3hei's only route is the shared `POST /v1/videos` above
+
+
+# 3hei tasks render (and would call back) exactly like Ark tasks; its route lives in `router` above.
+THREEHEI = SimpleNamespace(NAME=THREEHEI_NAME, PREFIX=PREFIX, render_task=ark.render_task,
+                           callback_url=ark.callback_url, render_error=ark.render_error, router=_no_routes)

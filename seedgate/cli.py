@@ -53,7 +53,7 @@ def serve(
     log.info("seedgate listening on http://%s:%d (Ark API at /api/v3, docs at /docs)", settings.host, settings.port)
     log.info("the preview engine draws stand-in videos; it is not a generative model")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                timeout_graceful_shutdown=35)
+                access_log=settings.log_level == "DEBUG", timeout_graceful_shutdown=35)
 
 
 async def _first_run_key(settings: Settings) -> None:

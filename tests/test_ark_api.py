@@ -356,6 +356,7 @@ def test_operations_endpoints(server: Server) -> None:
     assert httpx.get(f"{server.url}/readyz").status_code == 200
     metrics = httpx.get(f"{server.url}/metrics").text
     assert "seedgate_tasks{" in metrics and "seedgate_queue_depth" in metrics
+    assert 'seedgate_engine_seconds_count{engine="preview",outcome="succeeded"}' in metrics
     spec = httpx.get(f"{server.url}/openapi.json").json()
     assert "/api/v3/contents/generations/tasks" in spec["paths"]
     models = httpx.get(f"{server.url}/v1/models").json()["data"]

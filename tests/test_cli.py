@@ -49,8 +49,10 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
 def test_first_run_creates_an_admin_key(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
+    env["SEEDGATE_LOG_FORMAT"] = "json"
+    log_path = tmp_path / "serve.log"
     process = subprocess.Popen([sys.executable, "-m", "seedgate.cli", "serve", "--port", str(port), "--data-dir",
-                                str(tmp_path)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                str(tmp_path)], env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -66,3 +68,7 @@ def test_first_run_creates_an_admin_key(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=40)
+    # Structured logs: every line is one JSON object, and the first-run key warning is among them.
+    entries = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    assert any("created an admin key" in e["msg"] and e["level"] == "warning" for e in entries)
+    assert all({"ts", "level", "logger", "msg"} <= e.keys() for e in entries)

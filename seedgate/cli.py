@@ -94,7 +94,7 @@ async def _run_worker(settings: Settings, concurrency: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runtime.start_background(concurrency)
+    await runtime.start_background(concurrency)
     await stop.wait()
     log.info("stopping: finishing running tasks (up to 30 s), then giving the rest back")
     await runtime.close()

@@ -39,7 +39,7 @@ class Runtime:
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
     _http: httpx.AsyncClient | None = None
 
-    def start_background(self, worker_slots: int) -> None:
+    async def start_background(self, worker_slots: int) -> None:
         """Webhook delivery and housekeeping always; render slots when `worker_slots` > 0."""
         settings = self.settings
         self._http = guarded_client(FetchPolicy(allow_private=settings.allow_private_urls, max_concurrency=16))
@@ -54,6 +54,10 @@ class Runtime:
                             poll_interval_s=settings.poll_interval_s, wake=self.service.queue_signal)
             self.workers.append(worker)
             self._loops.append(asyncio.create_task(worker.run()))
+            try:
+                await self.store.listen_new_tasks(self.service.queue_signal.set)
+            except Exception as exc:  # polling still finds the tasks; waking at once is an optimisation
+                log.warning("cannot LISTEN for new tasks (%s); workers poll instead", exc)
 
     async def close(self) -> None:
         self._stopping.set()

@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         runtime = await start_runtime(settings)
         app.state.runtime = runtime
         app.state.service = runtime.service
-        runtime.start_background(settings.workers if run_workers else 0)
+        await runtime.start_background(settings.workers if run_workers else 0)
         try:
             yield
         finally:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
+
+NEW_TASKS_CHANNEL = "seedgate_new_tasks"
 
 
 class PostgresFastPath:
@@ -14,6 +16,7 @@ class PostgresFastPath:
         self._dsn = dsn
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
 
     async def _acquire_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -33,7 +36,16 @@ class PostgresFastPath:
                     placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
                     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"
                     await conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+            # Delivered at commit: workers on other machines wake at once instead of at their next poll.
+            await conn.execute(f"NOTIFY {NEW_TASKS_CHANNEL}")
+
+    async def listen_new_tasks(self, wake: Callable[[], None]) -> None:
+        """Call `wake` whenever any node commits new tasks (a dedicated connection, kept for the process)."""
+        self._listener = await asyncpg.connect(self._dsn)
+        await self._listener.add_listener(NEW_TASKS_CHANNEL, lambda *_: wake())
 
     async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
         if self._pool is not None:
             await self._pool.close()

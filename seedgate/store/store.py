@@ -10,7 +10,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -152,6 +152,12 @@ class Store:
     async def _insert_rows(self, batch: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
         await self._fast.insert_many([(tasks, [row for row, _ in batch]),
                                       (webhook_deliveries, [hook for _, hook in batch if hook])])
+
+    async def listen_new_tasks(self, wake: Callable[[], None]) -> None:
+        """Wake local workers when another process adds tasks. PostgreSQL only: SQLite nodes share a machine and
+        their workers poll every `poll_interval`, which costs nothing there."""
+        if isinstance(self._fast, PostgresFastPath):
+            await self._fast.listen_new_tasks(wake)
 
     async def get_task(self, task_id: str, owner: str | None = None) -> Task | None:
         row = await self._fast.task_row(task_id)

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found
@@ -185,7 +186,10 @@ def parse_openai(fields: dict[str, Any], catalog: Catalog) -> tuple[TaskSpec, So
 
 async def _form_fields(request: Request) -> dict[str, Any]:
     """Multipart fields as the JSON shape: bracket keys (`input_reference[image_url]`) become nested objects."""
-    form = await request.form(max_part_size=_MAX_FIELD_BYTES)
+    try:
+        form = await request.form(max_part_size=_MAX_FIELD_BYTES)
+    except HTTPException as exc:  # Starlette's answer to a malformed body; give it OpenAI's envelope instead
+        raise invalid("body", f"the multipart body cannot be read: {exc.detail}") from None
     fields: dict[str, Any] = {}
     try:
         for key, value in form.multi_items():
@@ -284,16 +288,23 @@ def render_stills(video: Path, out_dir: Path) -> None:
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        frames = [frame.to_image() for frame in container.decode(stream)]
-    if not frames:
+        total = stream.frames or 1
+        count = max(1, min(_SPRITE_TILES, total))
+        tiles = sorted({i * (total - 1) // max(count - 1, 1) for i in range(count)})
+        # Keep only the frames used: a 4k 15 s video decoded whole would be gigabytes of pixels.
+        wanted = set(tiles) | {total // 2}
+        kept = {i: frame.to_image() for i, frame in enumerate(container.decode(stream)) if i in wanted}
+    if not kept:
         raise ValueError(f"{video} has no frames")
-    _write_atomic(out_dir / _THUMBNAIL, lambda p: frames[len(frames) // 2].save(p, format="WEBP", quality=85))
-    count = min(_SPRITE_TILES, len(frames))
-    picked = [frames[i * (len(frames) - 1) // max(count - 1, 1)] for i in range(count)]
+    # The container's frame count may be off by a few; fall back to the last frame decoded.
+    middle = kept.get(total // 2) or kept[max(kept)]
+    _write_atomic(out_dir / _THUMBNAIL, lambda p: middle.save(p, format="WEBP", quality=85))
+    picked = [kept[i] for i in tiles if i in kept] or [middle]
+    first = picked[0]
     width = _SPRITE_TILE_WIDTH
-    height = max(1, round(width * frames[0].height / frames[0].width))
-    rows = -(-count // _SPRITE_COLUMNS)
-    sheet = Image.new("RGB", (width * min(count, _SPRITE_COLUMNS), height * rows))
+    height = max(1, round(width * first.height / first.width))
+    rows = -(-len(picked) // _SPRITE_COLUMNS)
+    sheet = Image.new("RGB", (width * min(len(picked), _SPRITE_COLUMNS), height * rows))
     for index, image in enumerate(picked):
         tile = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
         sheet.paste(tile, ((index % _SPRITE_COLUMNS) * width, (index // _SPRITE_COLUMNS) * height))

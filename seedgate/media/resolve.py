@@ -41,6 +41,9 @@ async def _resolve_one(ref: MediaRef, fetcher: Fetcher, storage: LocalStorage) -
         path.unlink(missing_ok=True)
         raise invalid(ref.param, str(exc)) from None
     ref.blob = storage.adopt_blob(path, fetched.sha256)
+    if scheme == "data":
+        # The bytes now live in the blob store; keeping a base64 copy in the task record would bloat every read.
+        ref.url = f"blob:sha256:{fetched.sha256}"
 
 
 async def resolve_media(spec: TaskSpec, fetcher: Fetcher, storage: LocalStorage) -> None:

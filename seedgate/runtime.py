@@ -44,12 +44,12 @@ class Runtime:
         settings = self.settings
         self._http = guarded_client(FetchPolicy(allow_private=settings.allow_private_urls, max_concurrency=16))
         sender = WebhookSender(self.store, self.webhook_secret, self._http)
-        upkeep = Maintenance(self.store, self.storage, self.service.webhook_for,
+        upkeep = Maintenance(self.store, self.storage, self.service.webhooks_for,
                              retention_s=settings.task_retention_s, result_ttl_s=settings.result_ttl_s)
         self._loops += [asyncio.create_task(sender.run(self._stopping)),
                         asyncio.create_task(upkeep.run(self._stopping))]
         if worker_slots > 0:
-            worker = Worker(self.store, self.storage, build_engines(settings.engines), self.service.webhook_for,
+            worker = Worker(self.store, self.storage, build_engines(settings.engines), self.service.webhooks_for,
                             concurrency=worker_slots, lease_s=settings.lease_s,
                             poll_interval_s=settings.poll_interval_s, wake=self.service.queue_signal)
             self.workers.append(worker)

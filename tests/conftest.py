@@ -200,6 +200,7 @@ class Hook:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes = b""
 
 
 class WebhookReceiver:
@@ -214,11 +215,12 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                body = json.loads(raw or b"{}")
                 with receiver.lock:
                     status = receiver.fail_next.pop(0) if receiver.fail_next else 200
                     if status == 200:
-                        receiver.calls.append(Hook(self.path, dict(self.headers), body))
+                        receiver.calls.append(Hook(self.path, dict(self.headers), body, raw))
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

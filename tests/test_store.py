@@ -69,7 +69,7 @@ async def test_expired_lease_is_reclaimed_and_old_owner_cannot_settle(store: Sto
     assert not await store.heartbeat(task.id, "dead-worker", 30, 0.5)
     assert not await store.transition(first, Status.SUCCEEDED, lease_owner="dead-worker", result={"video": "x"})
     assert await store.transition(second, Status.SUCCEEDED, lease_owner="w2", result={"video": "y"},
-                                  webhook=Webhook("http://127.0.0.1:9/cb", {"id": task.id}))
+                                  webhooks=[Webhook("http://127.0.0.1:9/cb", {"id": task.id})])
     assert not await store.transition(second, Status.SUCCEEDED, lease_owner="w2", result={"video": "z"})
     done = await store.get_task(task.id)
     assert done.status is Status.SUCCEEDED and done.result == {"video": "y"}

@@ -111,7 +111,7 @@ class TaskService:
             id=new_task_id(now), owner=owner, dialect=dialect, endpoint=spec.model, spec=planned,
             created_at=now, updated_at=now, expires_at=now + (planned.execution_expires_after or 0),
         )
-        await self.store.insert_task(task, self.webhook_for(task))
+        await self.store.insert_task(task, await self.webhooks_for(task))
         self.queue_signal.set()
         log.debug("task %s queued: model=%s mode=%s %dx%d frames=%d tier=%s", task.id, task.model, planned.mode,
                  planned.width, planned.height, planned.frame_count, planned.service_tier)
@@ -140,19 +140,24 @@ class TaskService:
                 links[field] = self.signer.sign(base_url, f"/files/{task.id}/{name}", expires)
         return links
 
-    def webhook_for(self, task: Task) -> Webhook | None:
+    async def webhooks_for(self, task: Task) -> list[Webhook]:
+        """The deliveries a task in this state causes: its own callback URL, and the owner's subscribed endpoints."""
         dialect = dialect_of(task)
-        url = dialect.callback_url(task)
-        if not url:
-            return None
-        return Webhook(url=url, payload=dialect.render_task(task, self.links(task, self.settings.base_url)))
+        hooks = []
+        if url := dialect.callback_url(task):
+            hooks.append(Webhook(url=url, payload=dialect.render_task(task, self.links(task, self.settings.base_url))))
+        if dialect.event_type and dialect.render_event and (event := dialect.event_type(task)):
+            for endpoint in await self.store.endpoints_for(task.owner, event):
+                hooks.append(Webhook(url=endpoint.url, payload=dialect.render_event(task, event),
+                                     secret=endpoint.secret))
+        return hooks
 
     # -- cancel and delete --------------------------------------------------------------------------------------
 
     async def cancel(self, task: Task) -> bool:
         """Cancel a queued task; False when it left the queue meanwhile."""
         cancelled = replace(task, status=Status.CANCELLED, updated_at=time.time())
-        if await self.store.transition(task, Status.CANCELLED, webhook=self.webhook_for(cancelled),
+        if await self.store.transition(task, Status.CANCELLED, webhooks=await self.webhooks_for(cancelled),
                                        now=cancelled.updated_at):
             log.info("task %s cancelled", task.id)
             return True

@@ -37,7 +37,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from . import ark
+from . import ark, openai_webhooks
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -255,7 +255,12 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
 
 
 def callback_url(task: Task) -> str | None:
-    return None  # see the module docstring: OpenAI webhooks need endpoint registration
+    return None  # OpenAI sends events to the key's registered endpoints instead (openai_webhooks.py)
+
+
+PREFIXES = (PREFIX, openai_webhooks.PREFIX)
+event_type = openai_webhooks.event_type
+render_event = openai_webhooks.render_event
 
 
 def _render_any(task: Task, links: dict[str, str]) -> dict[str, Any]:
@@ -462,6 +467,7 @@ def router() -> APIRouter:
     async def remix(video_id: str, request: Request) -> JSONResponse:
         return await _remix(request, video_id)
 
+    api.include_router(openai_webhooks.router())
     return api
 
 

@@ -18,17 +18,24 @@ from . import aigeneration, ark, maxapi, openai_videos
 @dataclass(frozen=True)
 class Dialect:
     name: str
-    prefix: str  # requests under it get this dialect's error envelope
+    prefixes: tuple[str, ...]  # requests under them get this dialect's error envelope
     render_task: Callable[[Task, dict[str, str]], dict[str, Any]]
     callback_url: Callable[[Task], str | None]
     render_error: Callable[[ApiError, str], JSONResponse]
     router: Callable[[], APIRouter]
+    # Dialects whose clients subscribe endpoints to events (OpenAI) rather than pass a URL per task.
+    event_type: Callable[[Task], str | None] | None = None
+    render_event: Callable[[Task, str], dict[str, Any]] | None = None
+
+
+def _dialect(module: Any) -> Dialect:
+    return Dialect(module.NAME, getattr(module, "PREFIXES", (module.PREFIX,)), module.render_task,
+                   module.callback_url, module.render_error, module.router, getattr(module, "event_type", None),
+                   getattr(module, "render_event", None))
 
 
 DIALECTS: dict[str, Dialect] = {
-    module.NAME: Dialect(module.NAME, module.PREFIX, module.render_task, module.callback_url, module.render_error,
-                         module.router)
-    for module in (ark, aigeneration, maxapi, openai_videos, openai_videos.THREEHEI)
+    module.NAME: _dialect(module) for module in (ark, aigeneration, maxapi, openai_videos, openai_videos.THREEHEI)
 }
 DEFAULT = DIALECTS[ark.NAME]
 
@@ -39,4 +46,4 @@ def dialect_of(task: Task) -> Dialect:
 
 def dialect_for_path(path: str) -> Dialect:
     """Whose envelope an error on this path is answered in; shared routes use Ark's."""
-    return next((d for d in DIALECTS.values() if path.startswith(d.prefix)), DEFAULT)
+    return next((d for d in DIALECTS.values() if path.startswith(d.prefixes)), DEFAULT)

@@ -61,7 +61,22 @@ webhook_deliveries = sa.Table(
     sa.Column("next_attempt_at", sa.Float, nullable=False),
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("secret", sa.Text),  # the endpoint's own signing secret; NULL: the server-wide one
     sa.Index("ix_webhooks_due", "status", "next_attempt_at"),
+)
+
+# Endpoints a key subscribed to events on (OpenAI's /v1/webhook_endpoints), each with its own signing secret.
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("event_types", sa.Text, nullable=False),  # JSON array
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
 )
 
 # Small shared values every node must agree on (URL signing and webhook secrets).

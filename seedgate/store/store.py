@@ -21,7 +21,7 @@ from alembic.config import Config
 from sqlalchemy import event, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status, sources_of
@@ -29,7 +29,7 @@ from seedgate.core.task import Task
 
 from .batching import GroupCommit
 from .postgres_fast import PostgresFastPath
-from .schema import api_keys, settings, tasks, webhook_deliveries
+from .schema import api_keys, settings, tasks, webhook_deliveries, webhook_endpoints
 from .sqlite_fast import SqliteFastPath
 
 Row = sa.Row[Any]
@@ -41,6 +41,7 @@ class Webhook:
 
     url: str
     payload: dict[str, Any]
+    secret: str | None = None  # signs this delivery; None: the server-wide secret
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,24 @@ class Delivery:
     url: str
     payload: str
     attempts: int
+    secret: str | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: str
+    owner: str
+    name: str
+    url: str
+    event_types: list[str]
+    secret: str
+    created_at: float
+    updated_at: float
+
+
+def _endpoint(row: Any) -> Endpoint:
+    return Endpoint(row.id, row.owner, row.name, row.url, json.loads(row.event_types), row.secret, row.created_at,
+                    row.updated_at)
 
 
 @dataclass(frozen=True)
@@ -78,7 +97,7 @@ def _webhook_row(task_id: str, webhook: Webhook, now: float) -> dict[str, Any]:
     return {
         "id": f"msg_{secrets.token_hex(12)}", "task_id": task_id, "url": webhook.url,
         "payload": json.dumps(webhook.payload, ensure_ascii=False), "status": "pending", "attempts": 0,
-        "next_attempt_at": now, "created_at": now,
+        "next_attempt_at": now, "created_at": now, "secret": webhook.secret,
     }
 
 
@@ -131,7 +150,7 @@ class Store:
 
     # -- tasks --------------------------------------------------------------------------------------------------
 
-    async def insert_task(self, task: Task, webhook: Webhook | None = None) -> None:
+    async def insert_task(self, task: Task, webhooks: Sequence[Webhook] = ()) -> None:
         """Store a new task (and its first webhook); returns once it is committed.
 
         Concurrent creates share one transaction (group commit): the durable write is the cost of a create, and
@@ -146,12 +165,12 @@ class Store:
             "progress": 0.0, "created_at": task.created_at, "updated_at": task.updated_at,
             "expires_at": task.expires_at, "attempts": 0,
         }
-        hook = _webhook_row(task.id, webhook, task.updated_at) if webhook else None
-        await self._inserts.submit((row, hook))
+        hooks = [_webhook_row(task.id, webhook, task.updated_at) for webhook in webhooks]
+        await self._inserts.submit((row, hooks))
 
-    async def _insert_rows(self, batch: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
+    async def _insert_rows(self, batch: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
         await self._fast.insert_many([(tasks, [row for row, _ in batch]),
-                                      (webhook_deliveries, [hook for _, hook in batch if hook])])
+                                      (webhook_deliveries, [hook for _, hooks in batch for hook in hooks])])
 
     async def listen_new_tasks(self, wake: Callable[[], None]) -> None:
         """Wake local workers when another process adds tasks. PostgreSQL only: SQLite nodes share a machine and
@@ -214,7 +233,7 @@ class Store:
         task: Task,
         target: Status,
         *,
-        webhook: Webhook | None = None,
+        webhooks: Sequence[Webhook] = (),
         lease_owner: str | None = None,
         **fields: Any,
     ) -> bool:
@@ -237,8 +256,8 @@ class Store:
             query = query.where(tasks.c.lease_owner == lease_owner)
         async with self.engine.begin() as conn:
             changed = (await conn.execute(query.values(**values))).rowcount > 0
-            if changed and webhook:
-                await self._enqueue_webhook(conn, task.id, webhook, now)
+            if changed and webhooks:
+                await conn.execute(webhook_deliveries.insert(), [_webhook_row(task.id, w, now) for w in webhooks])
         return changed
 
     async def claim(self, worker_id: str, engines: Sequence[str], lease_s: float) -> Task | None:
@@ -306,12 +325,10 @@ class Store:
 
     # -- webhooks -----------------------------------------------------------------------------------------------
 
-    async def _enqueue_webhook(self, conn: AsyncConnection, task_id: str, webhook: Webhook, now: float) -> None:
-        await conn.execute(webhook_deliveries.insert().values(**_webhook_row(task_id, webhook, now)))
-
-    async def add_webhook(self, task_id: str, webhook: Webhook) -> None:
+    async def add_webhooks(self, task_id: str, webhooks: Sequence[Webhook]) -> None:
+        now = time.time()
         async with self.engine.begin() as conn:
-            await self._enqueue_webhook(conn, task_id, webhook, time.time())
+            await conn.execute(webhook_deliveries.insert(), [_webhook_row(task_id, w, now) for w in webhooks])
 
     async def due_webhooks(self, now: float, limit: int = 50) -> list[Delivery]:
         query = (
@@ -322,7 +339,7 @@ class Store:
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [Delivery(r.id, r.task_id, r.url, r.payload, r.attempts) for r in rows]
+        return [Delivery(r.id, r.task_id, r.url, r.payload, r.attempts, r.secret) for r in rows]
 
     async def lease_webhook(self, delivery: Delivery, until: float) -> bool:
         """Push the next attempt time out so no other node sends the same delivery meanwhile."""
@@ -357,6 +374,36 @@ class Store:
              "payload": json.loads(r.payload)}
             for r in rows
         ]
+
+    # -- webhook endpoints --------------------------------------------------------------------------------------
+
+    async def insert_endpoint(self, endpoint: Endpoint) -> None:
+        values = {**endpoint.__dict__, "event_types": json.dumps(endpoint.event_types)}
+        async with self.engine.begin() as conn:
+            await conn.execute(webhook_endpoints.insert().values(**values))
+
+    async def list_endpoints(self, owner: str) -> list[Endpoint]:
+        query = sa.select(webhook_endpoints).where(webhook_endpoints.c.owner == owner)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(webhook_endpoints.c.created_at))).all()
+        return [_endpoint(r) for r in rows]
+
+    async def endpoints_for(self, owner: str, event_type: str) -> list[Endpoint]:
+        return [e for e in await self.list_endpoints(owner) if event_type in e.event_types]
+
+    async def update_endpoint(self, owner: str, endpoint_id: str, **values: Any) -> bool:
+        if "event_types" in values:
+            values["event_types"] = json.dumps(values["event_types"])
+        query = webhook_endpoints.update().where(webhook_endpoints.c.id == endpoint_id,
+                                                 webhook_endpoints.c.owner == owner)
+        async with self.engine.begin() as conn:
+            return (await conn.execute(query.values(**values, updated_at=time.time()))).rowcount > 0
+
+    async def delete_endpoint(self, owner: str, endpoint_id: str) -> bool:
+        query = webhook_endpoints.delete().where(webhook_endpoints.c.id == endpoint_id,
+                                                 webhook_endpoints.c.owner == owner)
+        async with self.engine.begin() as conn:
+            return (await conn.execute(query)).rowcount > 0
 
     # -- keys ---------------------------------------------------------------------------------------------------
 

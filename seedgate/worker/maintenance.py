@@ -12,7 +12,7 @@ from seedgate.core.status import Status
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store
 
-from .runner import WebhookFor
+from .runner import WebhooksFor
 
 log = logging.getLogger("seedgate.maintenance")
 
@@ -20,11 +20,11 @@ CANCELLED_KEPT_S = 86400  # Ark deletes cancelled tasks after 24 h
 
 
 class Maintenance:
-    def __init__(self, store: Store, storage: LocalStorage, webhook_for: WebhookFor, *, retention_s: float,
+    def __init__(self, store: Store, storage: LocalStorage, webhooks_for: WebhooksFor, *, retention_s: float,
                  result_ttl_s: float, interval_s: float = 1.0, sweep_every_s: float = 60.0) -> None:
         self.store = store
         self.storage = storage
-        self.webhook_for = webhook_for
+        self.webhooks_for = webhooks_for
         self.retention_s = retention_s
         self.result_ttl_s = result_ttl_s
         self.interval_s = interval_s
@@ -50,7 +50,7 @@ class Maintenance:
             after = replace(task, status=Status.EXPIRED, updated_at=now, finished_at=now,
                             error={"code": "TaskExpired",
                                    "message": "the task did not finish within execution_expires_after"})
-            if await self.store.transition(task, Status.EXPIRED, webhook=self.webhook_for(after), now=now,
+            if await self.store.transition(task, Status.EXPIRED, webhooks=await self.webhooks_for(after), now=now,
                                            error_code=after.error["code"], error_message=after.error["message"]):
                 expired += 1
                 log.info("task %s expired (was %s)", task.id, task.status.value)

@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -26,17 +26,17 @@ log = logging.getLogger("seedgate.worker")
 
 MAX_ATTEMPTS = 3  # a task whose worker died this many times is failed, not retried forever
 
-WebhookFor = Callable[[Task], Webhook | None]
+WebhooksFor = Callable[[Task], Awaitable[list[Webhook]]]
 
 
 class Worker:
-    def __init__(self, store: Store, storage: LocalStorage, engines: dict[str, Engine], webhook_for: WebhookFor,
+    def __init__(self, store: Store, storage: LocalStorage, engines: dict[str, Engine], webhooks_for: WebhooksFor,
                  *, concurrency: int = 1, lease_s: float = 30.0, poll_interval_s: float = 0.25,
                  wake: asyncio.Event | None = None, grace_s: float = 30.0) -> None:
         self.store = store
         self.storage = storage
         self.engines = engines
-        self.webhook_for = webhook_for
+        self.webhooks_for = webhooks_for
         self.concurrency = concurrency
         self.lease_s = lease_s
         self.poll_interval_s = poll_interval_s
@@ -85,8 +85,8 @@ class Worker:
                         result=fields.get("result", task.result),
                         error={"code": fields["error_code"], "message": fields["error_message"]}
                         if "error_code" in fields else task.error)
-        webhook = self.webhook_for(after) if target is not Status.QUEUED else None
-        return await self.store.transition(task, target, webhook=webhook, lease_owner=self.id, now=now, **fields)
+        webhooks = await self.webhooks_for(after) if target is not Status.QUEUED else []
+        return await self.store.transition(task, target, webhooks=webhooks, lease_owner=self.id, now=now, **fields)
 
     async def _execute(self, task: Task) -> None:
         if task.attempts > MAX_ATTEMPTS:
@@ -94,8 +94,8 @@ class Worker:
             await self._settle(task, Status.FAILED, error_code="InternalServiceError",
                                error_message="the task was interrupted repeatedly and was given up")
             return
-        if task.attempts == 1 and (webhook := self.webhook_for(task)):
-            await self.store.add_webhook(task.id, webhook)
+        if task.attempts == 1 and (webhooks := await self.webhooks_for(task)):
+            await self.store.add_webhooks(task.id, webhooks)
         engine = self.engines[task.spec.engine or "preview"]
         spec = task.spec
         output_dir = self.storage.result_dir(task.id)

@@ -61,7 +61,7 @@ class WebhookSender:
             "User-Agent": f"seedgate/{__version__}",
             "webhook-id": delivery.id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(self.secret, delivery.id, timestamp, body),
+            "webhook-signature": sign(delivery.secret or self.secret, delivery.id, timestamp, body),
         }
         error = None
         async with self._limit:

@@ -1,0 +1,141 @@
+"""OpenAI's webhook endpoints (`/v1/webhook_endpoints`): a key subscribes URLs to `video.completed` and
+`video.failed`; each endpoint has its own `whsec_` secret, and deliveries carry Standard Webhooks signatures."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from seedgate.core.errors import invalid, missing, not_found
+from seedgate.core.status import Status
+from seedgate.core.task import Task
+from seedgate.store.store import Endpoint
+
+PREFIX = "/v1/webhook_endpoints"
+EVENT_TYPES = ("video.completed", "video.failed")
+
+
+def event_type(task: Task) -> str | None:
+    """The OpenAI event a task in this state raises, if any."""
+    if task.status is Status.SUCCEEDED:
+        return "video.completed"
+    if task.status.terminal:
+        return "video.failed"
+    return None
+
+
+def render_event(task: Task, event: str) -> dict[str, Any]:
+    # Receivers read data.id and fetch the video (the SDK has no typed video event).
+    return {"id": f"evt_{secrets.token_hex(12)}", "object": "event", "created_at": int(time.time()), "type": event,
+            "data": {"id": task.id}}
+
+
+def _new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _render(endpoint: Endpoint, with_secret: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": endpoint.id, "object": "webhook_endpoint", "name": endpoint.name, "url": endpoint.url,
+        "event_types": endpoint.event_types, "created_at": int(endpoint.created_at),
+        "updated_at": int(endpoint.updated_at), "signing_secret_hint": endpoint.secret[:10] + "…",
+    }
+    if with_secret:
+        body["signing_secret"] = endpoint.secret
+    return body
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise invalid("body", "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise invalid("body", "the request body must be a JSON object")
+    return body
+
+
+def _check(body: dict[str, Any], partial: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field in ("name", "url", "event_types"):
+        if body.get(field) is None:
+            if not partial:
+                raise missing(field)
+            continue
+        values[field] = body[field]
+    if "url" in values and (not isinstance(values["url"], str) or not values["url"].startswith(("http://",
+                                                                                                  "https://"))):
+        raise invalid("url", "url must be an absolute http(s) URL")
+    if "name" in values and not isinstance(values["name"], str):
+        raise invalid("name", "name must be a string")
+    if "event_types" in values:
+        kinds = values["event_types"]
+        if not isinstance(kinds, list) or not kinds or any(k not in EVENT_TYPES for k in kinds):
+            raise invalid("event_types", f"event_types must be a non-empty list of {', '.join(EVENT_TYPES)}")
+    return values
+
+
+async def _owned(request: Request, endpoint_id: str) -> tuple[Any, Endpoint]:
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    found = next((e for e in await service.store.list_endpoints(key.id) if e.id == endpoint_id), None)
+    if found is None:
+        raise not_found("webhook endpoint", endpoint_id, "webhook_endpoint_id")
+    return key, found
+
+
+def router() -> APIRouter:
+    api = APIRouter(tags=["OpenAI webhook endpoints"])
+
+    @api.post(PREFIX, summary="Subscribe a URL to video.completed / video.failed")
+    async def create(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        values = _check(await _body(request), partial=False)
+        now = time.time()
+        endpoint = Endpoint(id=f"we_{secrets.token_hex(12)}", owner=key.id, secret=_new_secret(), created_at=now,
+                            updated_at=now, **values)
+        await service.store.insert_endpoint(endpoint)
+        return JSONResponse(_render(endpoint, with_secret=True))
+
+    @api.get(PREFIX, summary="List webhook endpoints")
+    async def list_endpoints(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        data = [_render(e) for e in await service.store.list_endpoints(key.id)]
+        return JSONResponse({"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+                             "last_id": data[-1]["id"] if data else None, "has_more": False})
+
+    @api.get(PREFIX + "/{endpoint_id}", summary="Retrieve a webhook endpoint")
+    async def retrieve(endpoint_id: str, request: Request) -> JSONResponse:
+        _, endpoint = await _owned(request, endpoint_id)
+        return JSONResponse(_render(endpoint))
+
+    @api.post(PREFIX + "/{endpoint_id}", summary="Update a webhook endpoint")
+    async def update(endpoint_id: str, request: Request) -> JSONResponse:
+        key, _ = await _owned(request, endpoint_id)
+        store = request.app.state.service.store
+        await store.update_endpoint(key.id, endpoint_id, **_check(await _body(request), partial=True))
+        _, endpoint = await _owned(request, endpoint_id)
+        return JSONResponse(_render(endpoint))
+
+    @api.post(PREFIX + "/{endpoint_id}/rotate_secret", summary="Replace the signing secret")
+    async def rotate_secret(endpoint_id: str, request: Request) -> JSONResponse:
+        key, _ = await _owned(request, endpoint_id)
+        await request.app.state.service.store.update_endpoint(key.id, endpoint_id, secret=_new_secret())
+        _, endpoint = await _owned(request, endpoint_id)
+        return JSONResponse(_render(endpoint, with_secret=True))
+
+    @api.delete(PREFIX + "/{endpoint_id}", summary="Delete a webhook endpoint")
+    async def delete(endpoint_id: str, request: Request) -> JSONResponse:
+        key, _ = await _owned(request, endpoint_id)
+        await request.app.state.service.store.delete_endpoint(key.id, endpoint_id)
+        return JSONResponse({"id": endpoint_id, "object": "webhook_endpoint.deleted", "deleted": True})
+
+    return api

@@ -1,0 +1,64 @@
+"""OpenAI webhook endpoints through the real `openai` SDK: subscribe, receive signed video events, verify them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from openai import NotFoundError, OpenAI
+
+from .conftest import API_KEY, Server, WebhookReceiver
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> OpenAI:
+    return OpenAI(base_url=f"{server.url}/v1", api_key=API_KEY, max_retries=0)
+
+
+def events_for(webhooks: WebhookReceiver, video_id: str, timeout: float = 60) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with webhooks.lock:
+            calls = [c for c in webhooks.calls if c.body.get("data", {}).get("id") == video_id]
+        if calls:
+            return calls
+        time.sleep(0.1)
+    raise AssertionError(f"no webhook event for {video_id}")
+
+
+def test_endpoint_lifecycle_and_signed_video_events(client: OpenAI, webhooks: WebhookReceiver) -> None:
+    endpoint = client.webhooks.create(name="ci", url=webhooks.url + "/openai", event_types=["video.completed",
+                                                                                            "video.failed"])
+    assert endpoint.signing_secret.startswith("whsec_") and endpoint.object == "webhook_endpoint"
+    assert client.webhooks.retrieve(endpoint.id).url == webhooks.url + "/openai"
+    assert [e.id for e in client.webhooks.list()] == [endpoint.id]
+
+    video = client.videos.create_and_poll(prompt="a kite", model="doubao-seedance-2-0-260128", seconds="4",
+                                          size="864x496")
+    assert video.status == "completed"
+    [event] = events_for(webhooks, video.id)
+    assert event.path == "/openai" and event.body["type"] == "video.completed" and event.body["object"] == "event"
+    # The SDK's own verifier accepts the signature made with this endpoint's secret, and no other.
+    client.webhooks.verify_signature(event.raw, event.headers, secret=endpoint.signing_secret)
+    unwrapped = client.webhooks.unwrap(event.raw, event.headers, secret=endpoint.signing_secret)
+    assert unwrapped.data.id == video.id
+    rotated = client.webhooks.rotate_secret(endpoint.id)
+    assert rotated.signing_secret != endpoint.signing_secret
+    with pytest.raises(Exception):  # noqa: B017 - the SDK raises its InvalidWebhookSignatureError
+        client.webhooks.verify_signature(event.raw, event.headers, secret=rotated.signing_secret)
+
+    client.webhooks.delete(endpoint.id)
+    with pytest.raises(NotFoundError):
+        client.webhooks.retrieve(endpoint.id)
+
+
+def test_bad_endpoint_requests(server: Server) -> None:
+    with server.client() as http:
+        missing = http.post("/v1/webhook_endpoints", json={"name": "x", "event_types": ["video.completed"]})
+        wrong = http.post("/v1/webhook_endpoints", json={"name": "x", "url": "http://127.0.0.1:9/x",
+                                                         "event_types": ["batch.completed"]})
+    assert missing.status_code == 400 and missing.json()["error"]["param"] == "url"
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "event_types"

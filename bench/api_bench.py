@@ -44,6 +44,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from docs_section import write_section  # noqa: E402 - bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK_SCRIPT = ROOT / "bench" / "wrk" / "tasks.lua"
@@ -570,20 +571,7 @@ def markdown(rows: list[dict[str, Any]], warmups: list[dict[str, Any]], info: di
 
 
 def write_docs(section: str, path: Path) -> None:
-    """Replace (or append) only this benchmark's section, leaving others' sections intact."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == DOC_HEADING), None)
-    if start is None:
-        body = text if text.endswith("\n") else text + "\n"
-        path.write_text(body + "\n" + section, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + section + ("\n" + tail if tail else ""), encoding="utf-8")
-
-
-# -- main -----------------------------------------------------------------------------------------------------
+    write_section(section, path, DOC_HEADING)
 
 
 def _concurrency(raw: str) -> list[int]:

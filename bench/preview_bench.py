@@ -31,6 +31,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from docs_section import write_section  # noqa: E402 - bench/ is on sys.path when run as a script
+
 from seedgate.engines import preview  # noqa: E402
 from seedgate.engines.base import MediaInput, RenderJob  # noqa: E402
 
@@ -176,17 +178,7 @@ def markdown(rows: list[dict[str, Any]], repeats: int, command: str) -> str:
 
 
 def write_docs(section: str, path: Path) -> None:
-    """Replace (or append) only this benchmark's section, leaving others' sections intact."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == DOC_HEADING), None)
-    if start is None:
-        body = text if text.endswith("\n") else text + "\n"
-        path.write_text(body + "\n" + section, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + section + ("\n" + tail if tail else ""), encoding="utf-8")
+    write_section(section, path, DOC_HEADING)
 
 
 def main() -> None:

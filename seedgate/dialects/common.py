@@ -28,14 +28,17 @@ def require_model(body: Any, field: str = "model") -> str:
     return model.strip()
 
 
+async def json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        raise invalid("body", "the request body is not valid JSON") from None
+
+
 async def create_task(request: Request, parse: Parser, dialect: str) -> Task:
     service = request.app.state.service
     key = await service.authenticate(request)
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise invalid("body", "the request body is not valid JSON") from None
-    spec, soft = parse(body)
+    spec, soft = parse(await json_body(request))
     return await service.create(spec, soft, owner=key.id, dialect=dialect)
 
 

@@ -38,6 +38,7 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark, openai_webhooks
+from .common import json_body
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -377,10 +378,7 @@ async def _create(request: Request) -> JSONResponse:
 async def _remix(request: Request, video_id: str) -> JSONResponse:
     service = request.app.state.service
     key = await service.authenticate(request)
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise invalid("body", "the request body is not valid JSON") from None
+    body = await json_body(request)
     prompt = body.get("prompt") if isinstance(body, dict) else None
     if prompt is None:
         raise missing("prompt")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import time
 from typing import Any
@@ -16,6 +15,8 @@ from seedgate.core.errors import invalid, missing, not_found
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.store.store import Endpoint
+
+from .common import json_body
 
 PREFIX = "/v1/webhook_endpoints"
 EVENT_TYPES = ("video.completed", "video.failed")
@@ -52,10 +53,7 @@ def _render(endpoint: Endpoint, with_secret: bool = False) -> dict[str, Any]:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise invalid("body", "the request body is not valid JSON") from None
+    body = await json_body(request)
     if not isinstance(body, dict):
         raise invalid("body", "the request body must be a JSON object")
     return body

@@ -182,6 +182,7 @@ def test_draft_then_final(ark: Any, media_server: MediaServer) -> None:
         ({"priority": 3}, "priority"),  # 1.0 has no priority
         ({"execution_expires_after": 60}, "execution_expires_after"),
         ({"callback_url": "ftp://example.com/x"}, "callback_url"),
+        ({"callback_url": "http://[abc"}, "callback_url"),
         ({"safety_identifier": "é" * 3}, "safety_identifier"),
         ({"draft": True}, "draft"),  # 1.0 has no draft
         ({"tools": [{"type": "web_search"}]}, "tools"),
@@ -229,6 +230,8 @@ def test_bad_fields_are_400_with_param_and_create_nothing(ark: Any, server: Serv
          "InvalidParameter", "resolution"),
         ({"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": "cgt-nope"}}]}, 400,
          "InvalidParameter", "draft_task"),
+        ({"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": "cgt-nope"}}], "draft": True}, 400,
+         "InvalidParameter", "draft"),
     ],
 )
 def test_bad_bodies_answer_in_ark_envelope(server: Server, body: dict[str, Any], status: int, code: str,

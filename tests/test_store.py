@@ -112,3 +112,16 @@ async def test_group_commit_batches_concurrent_writes_and_isolates_a_bad_row() -
     assert failed == [13]
     assert sorted(i for b in batches for i in b) == [i for i in range(40) if i != 13]
     assert len(batches) < 40  # most rows shared a transaction
+
+
+async def test_give_back_is_not_an_attempt_and_delete_keeps_pending_webhooks(store: Store) -> None:
+    task = await add(store)
+    claimed = await store.claim("w-1", ["preview"], 30)
+    assert await store.transition(claimed, Status.QUEUED, lease_owner="w-1")
+    again = await store.claim("w-2", ["preview"], 30)
+    assert again.attempts == 1
+    assert await store.transition(again, Status.SUCCEEDED, lease_owner="w-2",
+                                  webhooks=[Webhook("http://127.0.0.1:9/cb", {"id": task.id})])
+    await store.delete_task(task.id)
+    assert await store.get_task(task.id) is None
+    assert [d.task_id for d in await store.due_webhooks(time.time())] == [task.id]

@@ -95,10 +95,10 @@ class TaskService:
 
     async def create(self, spec: TaskSpec, soft: Soft, *, owner: str, dialect: str) -> Task:
         draft_id = spec.draft_task_id
+        if draft_id and spec.draft:
+            raise invalid(spec.param("draft"), "a final video cannot itself be a draft")
         if draft_id:
             spec = await self._expand_draft(spec, owner)
-        if spec.draft and spec.draft_task_id:
-            raise invalid(spec.param("draft"), "a final video cannot itself be a draft")
         planned = validate(spec, self.catalog, soft)
         planned.draft_task_id = draft_id
         await resolve_media(planned, self.fetcher, self.storage)
@@ -169,10 +169,10 @@ class TaskService:
         Returns the new status (CANCELLED) or None when the record was deleted.
         """
         task = await self.get(key, task_id)
-        if task.status is Status.QUEUED:
+        while task.status is Status.QUEUED:
             if await self.cancel(task):
                 return Status.CANCELLED
-            task = await self.get(key, task_id)  # a worker took it meanwhile
+            task = await self.get(key, task_id)  # a worker took it meanwhile (and may have given it back)
         if task.status in (Status.RUNNING, Status.CANCELLED):
             raise conflict(f"the task {task_id} is {task.status.value} and cannot be cancelled or deleted",
                            code=f"InvalidAction.Task{task.status.value.capitalize()}")

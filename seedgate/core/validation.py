@@ -150,7 +150,10 @@ def _check_options(spec: TaskSpec, profile: ModelProfile, mode: str) -> None:
     ):
         raise invalid(spec.param("execution_expires_after"), problem)
     if spec.callback_url is not None:
-        parts = urlsplit(spec.callback_url) if isinstance(spec.callback_url, str) else None
+        try:
+            parts = urlsplit(spec.callback_url) if isinstance(spec.callback_url, str) else None
+        except ValueError:  # e.g. "http://[abc": urlsplit refuses malformed IPv6 hosts
+            parts = None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise invalid(spec.param("callback_url"), "callback_url must be an absolute http(s) URL")
     if spec.safety_identifier is not None:

@@ -39,7 +39,13 @@ def render_error(error: ApiError, request_id: str) -> JSONResponse:
 
 def _kind_of(url: str) -> str:
     """maxapi mixes media in one list and tells them apart by file type."""
-    path = urlsplit(url).path.lower() if not url.startswith("data:") else url[5:16].lower()
+    if url.startswith("data:"):
+        path = url[5:16].lower()
+    else:
+        try:
+            path = urlsplit(url).path.lower()
+        except ValueError:
+            path = ""  # malformed: the fetcher will refuse it with a message naming the item
     if path.endswith(_VIDEO_SUFFIXES) or path.startswith("video/"):
         return "video"
     if path.endswith(_AUDIO_SUFFIXES) or path.startswith("audio/"):

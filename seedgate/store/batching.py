@@ -7,13 +7,14 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
+Waiting = list[tuple[Item, asyncio.Future[None]]]
 
 
 class GroupCommit(Generic[Item]):
     def __init__(self, write: Callable[[list[Item]], Awaitable[None]], max_batch: int = 256) -> None:
         self._write = write
         self._max_batch = max_batch
-        self._pending: list[tuple[Item, asyncio.Future[None]]] = []
+        self._pending: Waiting[Item] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> None:
@@ -25,24 +26,34 @@ class GroupCommit(Generic[Item]):
         await asyncio.shield(future)  # a caller going away must not cancel the others' commit
 
     async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-            if len(batch) > 1:
-                try:
-                    await self._write([item for item, _ in batch])
-                except Exception:
-                    pass  # one bad row must not fail its neighbours: write them one by one below
-                else:
-                    for _, future in batch:
-                        _resolve(future, None)
-                    continue
-            for item, future in batch:
-                try:
-                    await self._write([item])
-                except Exception as exc:
-                    _resolve(future, exc)
-                else:
+        batch: Waiting[Item] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                await self._write_batch(batch)
+        finally:
+            # Cancelled (shutdown) or hit by a BaseException: fail the rest rather than leave callers hanging.
+            left, self._pending = batch + self._pending, []
+            for _, future in left:
+                _resolve(future, RuntimeError("the write was interrupted"))
+
+    async def _write_batch(self, batch: Waiting[Item]) -> None:
+        if len(batch) > 1:
+            try:
+                await self._write([item for item, _ in batch])
+            except Exception:
+                pass  # one bad row must not fail its neighbours: write them one by one below
+            else:
+                for _, future in batch:
                     _resolve(future, None)
+                return
+        for item, future in batch:
+            try:
+                await self._write([item])
+            except Exception as exc:
+                _resolve(future, exc)
+            else:
+                _resolve(future, None)
 
 
 def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:

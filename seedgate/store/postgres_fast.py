@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,11 +17,14 @@ class PostgresFastPath:
         self._dsn = dsn
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()  # requests arriving together at start must not each open a pool
         self._listener: asyncpg.Connection | None = None
 
     async def _acquire_pool(self) -> asyncpg.Pool:
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._max_size)
+            async with self._pool_lock:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._max_size)
         return self._pool
 
     async def task_row(self, task_id: str) -> asyncpg.Record | None:

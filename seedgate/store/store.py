@@ -224,7 +224,9 @@ class Store:
 
     async def delete_task(self, task_id: str) -> bool:
         async with self.engine.begin() as conn:
-            await conn.execute(webhook_deliveries.delete().where(webhook_deliveries.c.task_id == task_id))
+            # Deliveries still pending are sent anyway: a client may delete a task before its webhook got through.
+            await conn.execute(webhook_deliveries.delete().where(webhook_deliveries.c.task_id == task_id,
+                                                                 webhook_deliveries.c.status != "pending"))
             result = await conn.execute(tasks.delete().where(tasks.c.id == task_id))
         return result.rowcount > 0
 
@@ -246,7 +248,8 @@ class Store:
         if target.terminal:
             values.update(finished_at=now, lease_owner=None, lease_expires_at=None)
         if target is Status.QUEUED:
-            values.update(lease_owner=None, lease_expires_at=None)
+            # A worker handing a task back (shutdown) is not a lost attempt.
+            values.update(lease_owner=None, lease_expires_at=None, attempts=tasks.c.attempts - 1)
         for key, value in fields.items():
             values[key] = json.dumps(value) if key == "result" and value is not None else value
         query = tasks.update().where(
@@ -358,6 +361,13 @@ class Store:
             .where(webhook_deliveries.c.id == delivery_id)
             .values(status=status, next_attempt_at=next_attempt_at, last_error=error)
         )
+        async with self.engine.begin() as conn:
+            await conn.execute(query)
+
+    async def purge_deliveries(self, before: float) -> None:
+        """Drop settled deliveries (including those of deleted tasks) once they are older than the retention."""
+        query = webhook_deliveries.delete().where(webhook_deliveries.c.status != "pending",
+                                                  webhook_deliveries.c.created_at < before)
         async with self.engine.begin() as conn:
             await conn.execute(query)
 

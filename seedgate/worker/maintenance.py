@@ -64,5 +64,6 @@ class Maintenance:
             self.storage.delete_results(task.id)
         for task in await self.store.finished_before((Status.CANCELLED,), now - CANCELLED_KEPT_S):
             await self.store.delete_task(task.id)
+        await self.store.purge_deliveries(now - self.retention_s)
         # Result links die after result_ttl; the files go with them, the task record stays for its retention.
         await asyncio.to_thread(self.storage.purge_results_older_than, now - self.result_ttl_s)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -63,8 +64,10 @@ class Worker:
 
     async def _slot(self) -> None:
         while not self._stopping.is_set():
+            # A lease names one claim, not the worker: two slots of one worker can never pass for each other.
+            lease = f"{self.id}-{secrets.token_hex(4)}"
             try:
-                task = await self.store.claim(self.id, list(self.engines), self.lease_s)
+                task = await self.store.claim(lease, list(self.engines), self.lease_s)
             except Exception:
                 log.exception("claim failed; retrying")
                 task = None
@@ -75,27 +78,31 @@ class Worker:
                     await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
                 continue
             try:
-                await self._execute(task)
+                await self._execute(task, lease)
             except Exception:
                 log.exception("task %s: unexpected worker error", task.id)
 
-    async def _settle(self, task: Task, target: Status, **fields: Any) -> bool:
+    async def _settle(self, task: Task, lease: str, target: Status, **fields: Any) -> bool:
         now = time.time()
         after = replace(task, status=target, updated_at=now, finished_at=now if target.terminal else None,
                         result=fields.get("result", task.result),
                         error={"code": fields["error_code"], "message": fields["error_message"]}
                         if "error_code" in fields else task.error)
         webhooks = await self.webhooks_for(after) if target is not Status.QUEUED else []
-        return await self.store.transition(task, target, webhooks=webhooks, lease_owner=self.id, now=now, **fields)
+        return await self.store.transition(task, target, webhooks=webhooks, lease_owner=lease, now=now, **fields)
 
-    async def _execute(self, task: Task) -> None:
+    async def _execute(self, task: Task, lease: str) -> None:
         if task.attempts > MAX_ATTEMPTS:
             log.error("task %s: failed after %d lost workers", task.id, task.attempts - 1)
-            await self._settle(task, Status.FAILED, error_code="InternalServiceError",
+            await self._settle(task, lease, Status.FAILED, error_code="InternalServiceError",
                                error_message="the task was interrupted repeatedly and was given up")
             return
-        if task.attempts == 1 and (webhooks := await self.webhooks_for(task)):
-            await self.store.add_webhooks(task.id, webhooks)
+        try:
+            if task.attempts == 1 and (webhooks := await self.webhooks_for(task)):
+                await self.store.add_webhooks(task.id, webhooks)
+        except Exception:
+            # Not worth losing the render over; the final status change still sends its webhook.
+            log.exception("task %s: could not queue the running webhook", task.id)
         engine = self.engines[task.spec.engine or "preview"]
         spec = task.spec
         output_dir = self.storage.result_dir(task.id)
@@ -111,7 +118,7 @@ class Worker:
         )
         lease_lost = threading.Event()
         progress = [0.0]
-        beat = asyncio.create_task(self._heartbeat(task, progress, lease_lost))
+        beat = asyncio.create_task(self._heartbeat(task, lease, progress, lease_lost))
         started = time.monotonic()
         outcome = "failed"
         log.info("task %s running on %s (attempt %d)", task.id, engine.name, task.attempts)
@@ -130,7 +137,7 @@ class Worker:
                 done["notice"] = engine.notice
             if result.last_frame_path is not None:
                 done["last_frame"] = result.last_frame_path.name
-            if await self._settle(task, Status.SUCCEEDED, result=done, progress=1.0):
+            if await self._settle(task, lease, Status.SUCCEEDED, result=done, progress=1.0):
                 log.info("task %s succeeded in %.2f s%s", task.id, time.monotonic() - started,
                          f" ({engine.notice})" if engine.notice else "")
             else:
@@ -140,29 +147,29 @@ class Worker:
             if lease_lost.is_set():
                 log.warning("task %s: lease lost (expired or taken over); stopped rendering", task.id)
             else:
-                await self._settle(task, Status.QUEUED)
+                await self._settle(task, lease, Status.QUEUED)
                 log.info("task %s given back to the queue", task.id)
         except RenderFailed as exc:
-            await self._settle(task, Status.FAILED, error_code=exc.code, error_message=exc.message)
+            await self._settle(task, lease, Status.FAILED, error_code=exc.code, error_message=exc.message)
             log.warning("task %s failed: %s", task.id, exc.message)
         except MemoryError:
-            await self._settle(task, Status.FAILED, error_code="InternalServiceError",
+            await self._settle(task, lease, Status.FAILED, error_code="InternalServiceError",
                                error_message="the engine ran out of memory rendering this task")
             log.error("task %s failed: out of memory", task.id)
         except Exception as exc:
-            await self._settle(task, Status.FAILED, error_code="InternalServiceError",
+            await self._settle(task, lease, Status.FAILED, error_code="InternalServiceError",
                                error_message=f"the engine failed: {type(exc).__name__}")
             log.exception("task %s: engine error", task.id)
         finally:
             beat.cancel()
             ENGINE_SECONDS.labels(engine.name, outcome).observe(time.monotonic() - started)
 
-    async def _heartbeat(self, task: Task, progress: list[float], lost: threading.Event) -> None:
+    async def _heartbeat(self, task: Task, lease: str, progress: list[float], lost: threading.Event) -> None:
         interval = max(0.2, min(self.lease_s / 3, 2.0))
         while True:
             await asyncio.sleep(interval)
             try:
-                if not await self.store.heartbeat(task.id, self.id, self.lease_s, round(progress[0], 4)):
+                if not await self.store.heartbeat(task.id, lease, self.lease_s, round(progress[0], 4)):
                     lost.set()
                     return
             except Exception:

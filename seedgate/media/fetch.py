@@ -514,23 +514,12 @@ async def _save_response(resp: httpx.Response, dest_dir: Path, limit: int) -> Fe
     declared = resp.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > limit:
         raise FetchError(f"response exceeds {limit} bytes (Content-Length {int(declared)})")
-    fd, part = _new_part_file(dest_dir)
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            async for chunk in resp.aiter_raw(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise FetchError(f"response exceeds {limit} bytes")
-                digest.update(chunk)
-                # Plain blocking writes: chunks are small and land in the page cache, so a thread hop
-                # per chunk would cost more than it saves.
-                out.write(chunk)
-        return FetchedFile(path=_finish(part), size=size, sha256=digest.hexdigest())
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    with _PartFile(dest_dir, limit, "response exceeds {limit} bytes") as sink:
+        async for chunk in resp.aiter_raw(_CHUNK):
+            # Plain blocking writes: chunks are small and land in the page cache, so a thread hop
+            # per chunk would cost more than it saves.
+            sink.write(chunk)
+    return sink.result
 
 
 def _write_data_url(url: str, dest_dir: Path, limit: int) -> FetchedFile:
@@ -555,23 +544,42 @@ def _write_data_url(url: str, dest_dir: Path, limit: int) -> FetchedFile:
         if len(payload) % 4 == 1:
             raise FetchError("invalid data URL: bad base64 payload")
         payload += "=" * (4 - len(payload) % 4)
-    fd, part = _new_part_file(dest_dir)
-    digest = hashlib.sha256()
-    size = 0
     step = 4 * 16384  # whole base64 quanta so each slice decodes on its own
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for start in range(0, len(payload), step):
-                try:
-                    chunk = base64.b64decode(payload[start : start + step], validate=True)
-                except (binascii.Error, ValueError) as exc:
-                    raise FetchError("invalid data URL: bad base64 payload") from exc
-                size += len(chunk)
-                if size > limit:
-                    raise FetchError(f"data URL payload exceeds {limit} bytes")
-                digest.update(chunk)
-                out.write(chunk)
-        return FetchedFile(path=_finish(part), size=size, sha256=digest.hexdigest())
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    with _PartFile(dest_dir, limit, "data URL payload exceeds {limit} bytes") as sink:
+        for start in range(0, len(payload), step):
+            try:
+                sink.write(base64.b64decode(payload[start : start + step], validate=True))
+            except (binascii.Error, ValueError) as exc:
+                raise FetchError("invalid data URL: bad base64 payload") from exc
+    return sink.result
+
+
+class _PartFile:
+    """A `.part` file that counts, hashes and caps what is written; renamed into place on success, removed on
+    any failure (cancellation included)."""
+
+    def __init__(self, dest_dir: Path, limit: int, too_big: str) -> None:
+        self._fd, self._part = _new_part_file(dest_dir)
+        self._limit = limit
+        self._too_big = too_big
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self.result: FetchedFile
+
+    def __enter__(self) -> _PartFile:
+        self._out = os.fdopen(self._fd, "wb")
+        return self
+
+    def write(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise FetchError(self._too_big.format(limit=self._limit))
+        self._digest.update(chunk)
+        self._out.write(chunk)
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._out.close()
+        if exc_type is not None:
+            self._part.unlink(missing_ok=True)
+            return
+        self.result = FetchedFile(path=_finish(self._part), size=self._size, sha256=self._digest.hexdigest())

@@ -123,8 +123,7 @@ def _apply_soft(spec: TaskSpec, soft: Soft, checks: dict[str, Callable[[Any], st
             setattr(spec, name, value)
 
 
-def _check_options(spec: TaskSpec, profile: ModelProfile, mode: str) -> None:
-    checks = _field_checks(profile, mode)
+def _check_options(spec: TaskSpec, profile: ModelProfile, checks: dict[str, Callable[[Any], str | None]]) -> None:
     for name in ("resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark"):
         value = getattr(spec, name)
         if value is not None and (problem := checks[name](value)):
@@ -235,8 +234,9 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
                       f"{profile.prompt_max_chars}")
 
     out = replace(spec, media=list(spec.media))
-    _check_options(out, profile, mode)
-    _apply_soft(out, soft, _field_checks(profile, mode))
+    checks = _field_checks(profile, mode)
+    _check_options(out, profile, checks)
+    _apply_soft(out, soft, checks)
     _check_media_counts(out, profile, mode)
     _check_draft(out, profile)
 

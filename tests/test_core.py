@@ -135,6 +135,7 @@ def test_defaults_per_model() -> None:
     assert v25.duration == 5 and v25.ratio == "16:9" and v25.generate_audio is True
     first = validate(spec(media=[image()]), CATALOG)
     assert first.ratio == "adaptive" and first.width is None  # settled once the image size is known
+    assert first.media[0].role == "first_frame"  # an image sent without a role gets the mode's role
     first.media[0].width, first.media[0].height = 600, 1000
     settle_geometry(first, CATALOG)
     assert (first.ratio, first.width, first.height) == ("9:16", 1088, 1920)

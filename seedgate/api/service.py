@@ -114,7 +114,7 @@ class TaskService:
         await self.store.insert_task(task, await self.webhooks_for(task))
         self.queue_signal.set()
         log.debug("task %s queued: model=%s mode=%s %dx%d frames=%d tier=%s", task.id, task.model, planned.mode,
-                 planned.width, planned.height, planned.frame_count, planned.service_tier)
+                  planned.width, planned.height, planned.frame_count, planned.service_tier)
         return task
 
     # -- read ---------------------------------------------------------------------------------------------------

@@ -241,6 +241,10 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
     _check_draft(out, profile)
 
     out.mode = mode
+    # Roles the client left out follow from the mode, so engines never have to guess them.
+    for ref in out.media:
+        if ref.role is None:
+            ref.role = "first_frame" if mode == "first_frame" else f"reference_{ref.kind}"
     out.model_id = profile.id
     # Ark reports model name-version; a BytePlus client that sent its own ID gets that ID back.
     out.model_name = spec.model if spec.model in profile.aliases else profile.id

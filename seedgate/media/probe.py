@@ -521,22 +521,19 @@ def audit_video(path: Path, limits: VideoLimits = VideoLimits()) -> VideoInfo:
     )
 
 
+def _check_range(value: float, low: float, high: float, tolerance: float, described: str, unit: str) -> None:
+    if not low - tolerance <= value <= high + tolerance:
+        raise MediaRejected(f"{described}; it must be between {_fmt(low)} and {_fmt(high)} {unit}")
+
+
 def _check_video_duration(duration: float, limits: VideoLimits) -> None:
-    tol = limits.duration_tolerance
-    if not limits.min_duration - tol <= duration <= limits.max_duration + tol:
-        raise MediaRejected(
-            f"video is {_fmt(duration)} s long; it must be between "
-            f"{_fmt(limits.min_duration)} and {_fmt(limits.max_duration)} s"
-        )
+    _check_range(duration, limits.min_duration, limits.max_duration, limits.duration_tolerance,
+                 f"video is {_fmt(duration)} s long", "s")
 
 
 def _check_fps(fps: float, limits: VideoLimits) -> None:
-    tol = limits.fps_tolerance
-    if not limits.min_fps - tol <= fps <= limits.max_fps + tol:
-        raise MediaRejected(
-            f"video frame rate is {_fmt(fps)} fps; it must be between "
-            f"{_fmt(limits.min_fps)} and {_fmt(limits.max_fps)} fps"
-        )
+    _check_range(fps, limits.min_fps, limits.max_fps, limits.fps_tolerance,
+                 f"video frame rate is {_fmt(fps)} fps", "fps")
 
 
 # --------------------------------------------------------------------------- audio
@@ -590,9 +587,5 @@ def audit_audio(path: Path, limits: AudioLimits = AudioLimits()) -> AudioInfo:
 
 
 def _check_audio_duration(duration: float, limits: AudioLimits) -> None:
-    tol = limits.duration_tolerance
-    if not limits.min_duration - tol <= duration <= limits.max_duration + tol:
-        raise MediaRejected(
-            f"audio is {_fmt(duration)} s long; it must be between "
-            f"{_fmt(limits.min_duration)} and {_fmt(limits.max_duration)} s"
-        )
+    _check_range(duration, limits.min_duration, limits.max_duration, limits.duration_tolerance,
+                 f"audio is {_fmt(duration)} s long", "s")

@@ -111,9 +111,7 @@ class Worker:
             width=spec.width or 0, height=spec.height or 0, fps=spec.fps, frames=spec.frame_count or 0,
             seed=spec.seed or 0, camera_fixed=bool(spec.camera_fixed), watermark=bool(spec.watermark),
             generate_audio=bool(spec.generate_audio), return_last_frame=bool(spec.return_last_frame),
-            inputs=tuple(MediaInput(m.kind, m.role or _default_role(spec.mode, m.kind, i),
-                                    self.storage.blob_path(m.blob or ""))
-                         for i, m in enumerate(spec.media)),
+            inputs=tuple(MediaInput(m.kind, m.role or "", self.storage.blob_path(m.blob or "")) for m in spec.media),
             output_dir=output_dir,
         )
         lease_lost = threading.Event()
@@ -174,11 +172,3 @@ class Worker:
                     return
             except Exception:
                 log.exception("task %s: heartbeat failed", task.id)
-
-
-def _default_role(mode: str | None, kind: str, index: int) -> str:
-    if kind != "image":
-        return f"reference_{kind}"
-    if mode == "first_frame":
-        return "first_frame"
-    return "reference_image"

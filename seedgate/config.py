@@ -39,6 +39,7 @@ class Settings:
     catalog_path: Path | None = None
     result_ttl_s: int = 86400
     task_retention_s: int = 7 * 86400
+    asset_retention_s: int = 30 * 86400
     lease_s: float = 30.0
     poll_interval_s: float = 0.25
     fetch_timeout_s: float = 30.0
@@ -61,6 +62,7 @@ class Settings:
             catalog_path=Path(env["SEEDGATE_CATALOG"]) if env.get("SEEDGATE_CATALOG") else None,
             result_ttl_s=_int("SEEDGATE_RESULT_TTL", 86400),
             task_retention_s=_int("SEEDGATE_TASK_RETENTION", 7 * 86400),
+            asset_retention_s=_int("SEEDGATE_ASSET_RETENTION", 30 * 86400),
             lease_s=float(_int("SEEDGATE_LEASE_SECONDS", 30)),
             log_format=env.get("SEEDGATE_LOG_FORMAT", "text"),
             log_level=env.get("SEEDGATE_LOG_LEVEL", "INFO").upper(),

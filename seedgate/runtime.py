@@ -11,6 +11,8 @@ import httpx
 
 from seedgate.api.keys import ensure_key
 from seedgate.api.service import TaskService
+from seedgate.assets.auditor import Auditor
+from seedgate.assets.library import AssetLibrary
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog, load_catalog
 from seedgate.engines.registry import build_engines
@@ -46,8 +48,10 @@ class Runtime:
         sender = WebhookSender(self.store, self.webhook_secret, self._http)
         upkeep = Maintenance(self.store, self.storage, self.service.webhooks_for,
                              retention_s=settings.task_retention_s, result_ttl_s=settings.result_ttl_s)
+        auditor = Auditor(self.store.assets, self.storage, self.fetcher, wake=self.service.assets.audit_signal)
         self._loops += [asyncio.create_task(sender.run(self._stopping)),
-                        asyncio.create_task(upkeep.run(self._stopping))]
+                        asyncio.create_task(upkeep.run(self._stopping)),
+                        asyncio.create_task(auditor.run(self._stopping))]
         if worker_slots > 0:
             worker = Worker(self.store, self.storage, build_engines(settings.engines), self.service.webhooks_for,
                             concurrency=worker_slots, lease_s=settings.lease_s,
@@ -82,7 +86,8 @@ async def start_runtime(settings: Settings) -> Runtime:
     signer = UrlSigner(await store.shared_secret("url_signing"))
     raw = await store.shared_secret("webhook_secret")
     webhook_secret = "whsec_" + base64.b64encode(raw.encode()[:32]).decode()
-    service = TaskService(settings, store, catalog, storage, fetcher, signer)
+    assets = AssetLibrary(store.assets, storage, signer, retention_s=settings.asset_retention_s)
+    service = TaskService(settings, store, catalog, storage, fetcher, signer, assets)
     if settings.api_key:
         await ensure_key(store, settings.api_key, name="SEEDGATE_API_KEY", admin=True)
     log.info("store %s ready; %d models in the catalog; data in %s",

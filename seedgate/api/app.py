@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from seedgate import __version__
 from seedgate.config import Settings
 from seedgate.core.errors import ApiError, invalid
-from seedgate.dialects.registry import DIALECTS, dialect_for_path
+from seedgate.dialects.registry import ASSET_ROUTERS, DIALECTS, render_error_for_path
 from seedgate.runtime import start_runtime
 
 from . import ops
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app = FastAPI(title="seedgate", version=__version__, description=DESCRIPTION, lifespan=lifespan)
 
     def answer(request: Request, error: ApiError) -> Response:
-        return dialect_for_path(request.url.path).render_error(error, _request_id())
+        return render_error_for_path(request.url.path)(error, _request_id())
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -70,5 +70,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     for dialect in DIALECTS.values():
         app.include_router(dialect.router())
+    for asset_router in ASSET_ROUTERS:
+        app.include_router(asset_router())
     app.include_router(ops.router())
     return app

@@ -12,10 +12,25 @@ from seedgate.core.status import Status
 from seedgate.metrics import QUEUE_DEPTH, TASKS
 
 _MEDIA_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".png": "image/png", ".jpg": "image/jpeg"}
+_ASSET_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "bmp": "image/bmp",
+                "tiff": "image/tiff", "gif": "image/gif", "heif": "image/heif", "mp4": "video/mp4",
+                "mov": "video/quicktime", "wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
 def router() -> APIRouter:
     api = APIRouter()
+
+    @api.get("/files/assets/{asset_id}", tags=["files"], summary="Download an asset (signed, expiring link)")
+    async def asset_file(asset_id: str, request: Request, expires: int = 0, signature: str = "") -> Response:
+        runtime = request.app.state.runtime
+        if not runtime.service.signer.verify(f"/files/assets/{asset_id}", expires, signature):
+            raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
+        asset = await runtime.store.assets.get(asset_id)
+        path = runtime.storage.blob_path(asset.blob) if asset and asset.blob else None
+        if path is None or not path.is_file():
+            raise ApiError(404, "ResourceNotFound", "the asset no longer exists")
+        media_type = _ASSET_TYPES.get(str(asset.info.get("format")), "application/octet-stream")
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
     @api.get("/files/{task_id}/{name}", tags=["files"], summary="Download a result (signed, expiring link)")
     async def result_file(task_id: str, name: str, request: Request, expires: int = 0,

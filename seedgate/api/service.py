@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import Request
 
+from seedgate.assets.library import AssetLibrary
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, conflict, internal, invalid, not_found, unauthorized
@@ -36,13 +37,14 @@ _FROM_DRAFT = ("model", "prompt", "media", "generate_audio", "seed", "ratio", "d
 
 class TaskService:
     def __init__(self, settings: Settings, store: Store, catalog: Catalog, storage: LocalStorage,
-                 fetcher: Fetcher, signer: UrlSigner) -> None:
+                 fetcher: Fetcher, signer: UrlSigner, assets: AssetLibrary) -> None:
         self.settings = settings
         self.store = store
         self.catalog = catalog
         self.storage = storage
         self.fetcher = fetcher
         self.signer = signer
+        self.assets = assets
         self.queue_signal = asyncio.Event()  # wakes in-process workers at once
         self._keys: dict[str, tuple[float, ApiKey | None]] = {}
 
@@ -101,7 +103,7 @@ class TaskService:
             spec = await self._expand_draft(spec, owner)
         planned = validate(spec, self.catalog, soft)
         planned.draft_task_id = draft_id
-        await resolve_media(planned, self.fetcher, self.storage)
+        await resolve_media(planned, self.fetcher, self.storage, lambda asset_id: self.assets.settled(owner, asset_id))
         check_resolved_media(planned, self.catalog)
         if planned.width is None:
             settle_geometry(planned, self.catalog)

@@ -58,6 +58,7 @@ class ModelProfile:
     task_types: bool
     prompt_max_chars: int
     aliases: tuple[str, ...] = ()
+    assets_only: bool = False  # every media item must be an asset:// reference (jimmyai's Manxue line)
     mode_resolutions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def resolutions_for(self, mode: str) -> tuple[str, ...]:
@@ -138,6 +139,7 @@ def _profile(raw: dict[str, Any]) -> ModelProfile:
             task_types=bool(raw.get("task_types", False)),
             prompt_max_chars=int(raw.get("prompt_max_chars", 3000)),
             aliases=tuple(raw.get("aliases", ())),
+            assets_only=bool(raw.get("assets_only", False)),
             mode_resolutions={k: tuple(v) for k, v in raw.get("mode_resolutions", {}).items()},
         )
     except KeyError as exc:

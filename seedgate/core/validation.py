@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import geometry
+from .asset import asset_id_of
 from .catalog import Catalog, ModelProfile
 from .errors import internal, invalid, missing, model_not_found
 from .spec import ROLES, TaskSpec
@@ -195,6 +196,15 @@ def _check_media_counts(spec: TaskSpec, profile: ModelProfile, mode: str) -> Non
         raise invalid("content", f"{profile.id} needs at least one reference image or video alongside audio")
 
 
+def _check_assets_only(spec: TaskSpec, profile: ModelProfile) -> None:
+    if not profile.assets_only:
+        return
+    for ref in spec.media:
+        if asset_id_of(ref.url) is None:
+            raise invalid(ref.param or "content", f"{profile.id} takes media only as asset://{{assetId}} references "
+                                                  "from the asset audit; submit the URL for audit first")
+
+
 def _check_draft(spec: TaskSpec, profile: ModelProfile) -> None:
     if not spec.draft:
         return
@@ -238,6 +248,7 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
     _check_options(out, profile, checks)
     _apply_soft(out, soft, checks)
     _check_media_counts(out, profile, mode)
+    _check_assets_only(out, profile)
     _check_draft(out, profile)
 
     out.mode = mode

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from seedgate.core.errors import ApiError
 from seedgate.core.task import Task
 
-from . import aigeneration, ark, maxapi, openai_videos
+from . import aigeneration, ark, assets_api, jimmyai, maxapi, openai_videos, volc_assets
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ def _dialect(module: Any) -> Dialect:
 
 
 DIALECTS: dict[str, Dialect] = {
-    module.NAME: _dialect(module) for module in (ark, aigeneration, maxapi, openai_videos, openai_videos.THREEHEI)
+    module.NAME: _dialect(module)
+    for module in (ark, aigeneration, maxapi, jimmyai, openai_videos, openai_videos.THREEHEI)
 }
 DEFAULT = DIALECTS[ark.NAME]
 
@@ -44,6 +45,16 @@ def dialect_of(task: Task) -> Dialect:
     return DIALECTS.get(task.dialect, DEFAULT)
 
 
+# Routers that serve assets rather than tasks; the Volcengine actions answer errors in their own envelope.
+ASSET_ROUTERS = (volc_assets.router, assets_api.router)
+
+
 def dialect_for_path(path: str) -> Dialect:
     """Whose envelope an error on this path is answered in; shared routes use Ark's."""
     return next((d for d in DIALECTS.values() if path.startswith(d.prefixes)), DEFAULT)
+
+
+def render_error_for_path(path: str) -> Callable[[ApiError, str], JSONResponse]:
+    if path.startswith(volc_assets.PREFIX):
+        return volc_assets.render_error
+    return dialect_for_path(path).render_error

@@ -514,7 +514,7 @@ async def _save_response(resp: httpx.Response, dest_dir: Path, limit: int) -> Fe
     declared = resp.headers.get("content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > limit:
         raise FetchError(f"response exceeds {limit} bytes (Content-Length {int(declared)})")
-    with _PartFile(dest_dir, limit, "response exceeds {limit} bytes") as sink:
+    with PartFile(dest_dir, limit, "response exceeds {limit} bytes") as sink:
         async for chunk in resp.aiter_raw(_CHUNK):
             # Plain blocking writes: chunks are small and land in the page cache, so a thread hop
             # per chunk would cost more than it saves.
@@ -545,7 +545,7 @@ def _write_data_url(url: str, dest_dir: Path, limit: int) -> FetchedFile:
             raise FetchError("invalid data URL: bad base64 payload")
         payload += "=" * (4 - len(payload) % 4)
     step = 4 * 16384  # whole base64 quanta so each slice decodes on its own
-    with _PartFile(dest_dir, limit, "data URL payload exceeds {limit} bytes") as sink:
+    with PartFile(dest_dir, limit, "data URL payload exceeds {limit} bytes") as sink:
         for start in range(0, len(payload), step):
             try:
                 sink.write(base64.b64decode(payload[start : start + step], validate=True))
@@ -554,7 +554,7 @@ def _write_data_url(url: str, dest_dir: Path, limit: int) -> FetchedFile:
     return sink.result
 
 
-class _PartFile:
+class PartFile:
     """A `.part` file that counts, hashes and caps what is written; renamed into place on success, removed on
     any failure (cancellation included)."""
 
@@ -566,7 +566,7 @@ class _PartFile:
         self._size = 0
         self.result: FetchedFile
 
-    def __enter__(self) -> _PartFile:
+    def __enter__(self) -> PartFile:
         self._out = os.fdopen(self._fd, "wb")
         return self
 

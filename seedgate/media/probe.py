@@ -589,3 +589,22 @@ def audit_audio(path: Path, limits: AudioLimits = AudioLimits()) -> AudioInfo:
 def _check_audio_duration(duration: float, limits: AudioLimits) -> None:
     _check_range(duration, limits.min_duration, limits.max_duration, limits.duration_tolerance,
                  f"audio is {_fmt(duration)} s long", "s")
+
+
+# --------------------------------------------------------------------------- any kind
+
+
+def audit_media(kind: str, path: Path) -> dict[str, object]:
+    """Audit `path` as an image, video or audio file; returns what tasks and assets record about it."""
+    if kind == "image":
+        image = audit_image(path)
+        return {"format": image.format, "width": image.width, "height": image.height}
+    if kind == "video":
+        video = audit_video(path)
+        return {"format": video.format, "codec": video.codec, "width": video.width, "height": video.height,
+                "fps": round(video.fps, 3), "seconds": round(video.duration, 3), "has_audio": video.has_audio}
+    if kind == "audio":
+        audio = audit_audio(path)
+        return {"format": audio.format, "codec": audio.codec, "seconds": round(audio.duration, 3),
+                "sample_rate": audio.sample_rate, "channels": audio.channels}
+    raise MediaRejected(f"unknown media kind {kind!r}")

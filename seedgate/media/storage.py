@@ -24,6 +24,8 @@ class LocalStorage:
         target = self.blob_path(digest)
         if target.exists():
             path.unlink(missing_ok=True)
+            # A fresh mtime tells the collector this blob is in use again (see collect_blobs).
+            os.utime(target)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
@@ -49,3 +51,29 @@ class LocalStorage:
                 shutil.rmtree(folder, ignore_errors=True)
                 purged += 1
         return purged
+
+    def collect_blobs(self, in_use: set[str], older_than: float) -> int:
+        """Delete blobs nothing references. Only blobs untouched since `older_than` go: a blob adopted a moment
+        ago may belong to a task or asset whose row is not committed yet."""
+        removed = 0
+        for folder in self.blobs.iterdir():
+            for blob in folder.iterdir() if folder.is_dir() else ():
+                try:
+                    if blob.name not in in_use and blob.stat().st_mtime < older_than:
+                        blob.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
+
+    def purge_tmp_older_than(self, cutoff: float) -> int:
+        """Part files left behind by a process that died mid-download."""
+        removed = 0
+        for part in self.tmp.iterdir():
+            try:
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    removed += 1
+            except (FileNotFoundError, IsADirectoryError):
+                continue
+        return removed

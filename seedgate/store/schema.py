@@ -79,6 +79,45 @@ webhook_endpoints = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+# Media uploaded once and referenced as asset://ID; the row is also the audit's queue (status + lease).
+assets = sa.Table(
+    "assets",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("group_id", sa.String(64)),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("source_url", sa.Text),
+    sa.Column("blob", sa.String(64)),
+    sa.Column("info", sa.Text, nullable=False),  # JSON
+    sa.Column("error_code", sa.String(200)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("metadata", sa.Text, nullable=False),  # JSON
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_expires_at", sa.Float),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_assets_owner_created", "owner", "created_at"),
+    sa.Index("ix_assets_status", "status", "lease_expires_at"),
+    sa.Index("ix_assets_expires", "expires_at"),
+)
+
+asset_groups = sa.Table(
+    "asset_groups",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("group_type", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
 # Small shared values every node must agree on (URL signing and webhook secrets).
 settings = sa.Table(
     "settings",

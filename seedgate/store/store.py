@@ -27,6 +27,7 @@ from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status, sources_of
 from seedgate.core.task import Task
 
+from .assets import AssetStore
 from .batching import GroupCommit
 from .postgres_fast import PostgresFastPath
 from .schema import api_keys, settings, tasks, webhook_deliveries, webhook_endpoints
@@ -120,6 +121,7 @@ class Store:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._inserts = GroupCommit(self._insert_rows)
+        self.assets = AssetStore(self.engine)
         self._fast: SqliteFastPath | PostgresFastPath = (
             SqliteFastPath(make_url(url).database or "") if self.is_sqlite
             else PostgresFastPath(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
@@ -320,6 +322,15 @@ class Store:
         )
         async with self.engine.connect() as conn:
             return [_task_from_row(r) for r in (await conn.execute(query)).all()]
+
+    async def task_blobs(self) -> set[str]:
+        """Blobs the stored tasks' inputs use (a remix or a retried attempt reads them again)."""
+        found: set[str] = set()
+        async with self.engine.connect() as conn:
+            result = await conn.stream(sa.select(tasks.c.spec).where(tasks.c.spec.contains('"blob": "')))
+            async for (spec,) in result:
+                found.update(m["blob"] for m in json.loads(spec).get("media", ()) if m.get("blob"))
+        return found
 
     async def count_by_status(self) -> dict[str, int]:
         query = sa.select(tasks.c.status, sa.func.count()).group_by(tasks.c.status)

@@ -1,4 +1,5 @@
-"""Periodic housekeeping any node may run: expire overdue tasks, drop old records and result files."""
+"""Periodic housekeeping any node may run: expire overdue tasks, drop old records, result files, expired assets
+and the blobs nothing uses any more."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from seedgate.core.status import Status
@@ -17,11 +19,15 @@ from .runner import WebhooksFor
 log = logging.getLogger("seedgate.maintenance")
 
 CANCELLED_KEPT_S = 86400  # Ark deletes cancelled tasks after 24 h
+# A blob adopted this recently may belong to a create still in flight (its row not yet committed).
+BLOB_GRACE_S = 3600
+TMP_KEPT_S = 86400
 
 
 class Maintenance:
     def __init__(self, store: Store, storage: LocalStorage, webhooks_for: WebhooksFor, *, retention_s: float,
-                 result_ttl_s: float, interval_s: float = 1.0, sweep_every_s: float = 60.0) -> None:
+                 result_ttl_s: float, interval_s: float = 1.0, sweep_every_s: float = 60.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.storage = storage
         self.webhooks_for = webhooks_for
@@ -29,6 +35,7 @@ class Maintenance:
         self.result_ttl_s = result_ttl_s
         self.interval_s = interval_s
         self.sweep_every_s = sweep_every_s
+        self.clock = clock  # tests move time forward without waiting for it
 
     async def run(self, stopping: asyncio.Event) -> None:
         last_sweep = 0.0
@@ -44,7 +51,7 @@ class Maintenance:
                 await asyncio.wait_for(stopping.wait(), self.interval_s)
 
     async def expire_overdue(self) -> int:
-        now = time.time()
+        now = self.clock()
         expired = 0
         for task in await self.store.due_for_expiry(now):
             after = replace(task, status=Status.EXPIRED, updated_at=now, finished_at=now,
@@ -57,7 +64,7 @@ class Maintenance:
         return expired
 
     async def sweep(self) -> None:
-        now = time.time()
+        now = self.clock()
         finished = (Status.SUCCEEDED, Status.FAILED, Status.EXPIRED)
         for task in await self.store.finished_before(finished, now - self.retention_s):
             await self.store.delete_task(task.id)
@@ -67,3 +74,15 @@ class Maintenance:
         await self.store.purge_deliveries(now - self.retention_s)
         # Result links die after result_ttl; the files go with them, the task record stays for its retention.
         await asyncio.to_thread(self.storage.purge_results_older_than, now - self.result_ttl_s)
+        await self.collect_assets(now)
+
+    async def collect_assets(self, now: float) -> None:
+        """Expired assets go, then every blob no asset and no stored task refers to."""
+        for asset in await self.store.assets.expired(now):
+            await self.store.assets.delete(asset.id)
+            log.info("asset %s expired", asset.id)
+        in_use = await self.store.assets.blobs() | await self.store.task_blobs()
+        removed = await asyncio.to_thread(self.storage.collect_blobs, in_use, now - BLOB_GRACE_S)
+        await asyncio.to_thread(self.storage.purge_tmp_older_than, now - TMP_KEPT_S)
+        if removed:
+            log.info("collected %d unused blobs", removed)

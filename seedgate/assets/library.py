@@ -1,0 +1,158 @@
+"""Asset operations shared by every asset dialect: create (from a URL or an upload), read, list, change, delete,
+groups, and the lookup task creation uses for `asset://` references. Assets belong to the key that made them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from starlette.datastructures import UploadFile
+
+from seedgate.core.asset import KINDS, Asset, AssetGroup, AssetStatus, new_asset_id, new_group_id
+from seedgate.core.errors import invalid, not_found
+from seedgate.media.fetch import FetchError, PartFile
+from seedgate.media.resolve import MAX_BYTES
+from seedgate.media.signing import UrlSigner
+from seedgate.media.storage import LocalStorage
+from seedgate.store.assets import AssetStore
+
+log = logging.getLogger("seedgate.assets")
+
+MAX_UPLOAD_BYTES = max(MAX_BYTES.values())
+LINK_TTL_S = 12 * 3600  # Volcengine's asset URLs are valid 12 h
+_CHUNK = 1024 * 1024
+
+
+def check_kind(kind: str | None, param: str) -> str | None:
+    if kind is None:
+        return None
+    normal = kind.strip().lower()
+    if normal not in KINDS:
+        raise invalid(param, f"{kind!r} is not one of Image, Video, Audio")
+    return normal
+
+
+def check_source_url(url: Any, param: str) -> str:
+    """A URL an asset can be fetched from: http(s) (checked again, address by address, when fetched) or data:."""
+    if not isinstance(url, str) or not url.strip():
+        raise invalid(param, "the asset URL must be a non-empty string")
+    url = url.strip()
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in ("http", "https", "data"):
+        raise invalid(param, f"{url[:80]!r} is not an http(s) or data: URL")
+    return url
+
+
+class AssetLibrary:
+    def __init__(self, store: AssetStore, storage: LocalStorage, signer: UrlSigner, *, retention_s: float,
+                 wait_s: float = 5.0) -> None:
+        self.store = store
+        self.storage = storage
+        self.signer = signer
+        self.retention_s = retention_s
+        self.wait_s = wait_s
+        self.audit_signal = asyncio.Event()  # wakes this node's auditor at once
+
+    # -- create -------------------------------------------------------------------------------------------------
+
+    async def _new(self, owner: str, *, kind: str | None, name: str, group_id: str | None,
+                   metadata: dict[str, Any] | None, source_url: str | None = None,
+                   blob: str | None = None) -> Asset:
+        if group_id is not None and await self.store.get_group(group_id, owner) is None:
+            raise not_found("asset group", group_id, "GroupId")
+        now = time.time()
+        asset = Asset(id=new_asset_id(now), owner=owner, kind=kind, name=name, group_id=group_id,
+                      source_url=source_url, blob=blob, metadata=metadata or {}, created_at=now, updated_at=now,
+                      expires_at=now + self.retention_s)
+        await self.store.insert(asset)
+        self.audit_signal.set()
+        log.info("asset %s accepted (%s, %s)", asset.id, kind or "kind to be sniffed",
+                 "upload" if blob else "to fetch")
+        return asset
+
+    async def create_from_url(self, owner: str, url: str, *, kind: str | None = None, name: str = "",
+                              group_id: str | None = None, metadata: dict[str, Any] | None = None) -> Asset:
+        """Accept at once; the auditor fetches and checks it (Processing -> Active | Failed)."""
+        return await self._new(owner, kind=kind, name=name, group_id=group_id, metadata=metadata, source_url=url)
+
+    async def create_from_upload(self, owner: str, upload: UploadFile, *, kind: str | None = None,
+                                 name: str = "", group_id: str | None = None,
+                                 metadata: dict[str, Any] | None = None, param: str = "file") -> Asset:
+        """Store the uploaded bytes (streamed, capped, hashed) and queue the audit."""
+        limit = MAX_BYTES[kind] if kind else MAX_UPLOAD_BYTES
+        try:
+            with PartFile(self.storage.tmp, limit, "the upload exceeds {limit} bytes") as sink:
+                while chunk := await upload.read(_CHUNK):
+                    sink.write(chunk)
+        except FetchError as exc:
+            raise invalid(param, str(exc)) from None
+        if sink.result.size == 0:
+            sink.result.path.unlink(missing_ok=True)
+            raise invalid(param, "the uploaded file is empty")
+        blob = self.storage.adopt_blob(sink.result.path, sink.result.sha256)
+        return await self._new(owner, kind=kind, name=name or upload.filename or "", group_id=group_id,
+                               metadata=metadata, blob=blob)
+
+    # -- read ---------------------------------------------------------------------------------------------------
+
+    async def get(self, owner: str, asset_id: str, param: str = "Id") -> Asset:
+        asset = await self.store.get(asset_id, owner)
+        if asset is None:
+            raise not_found("asset", asset_id, param)
+        return asset
+
+    async def settled(self, owner: str, asset_id: str) -> Asset | None:
+        """The asset for a task's `asset://` reference, waiting a bounded time while its audit is still running."""
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            asset = await self.store.get(asset_id, owner)
+            if asset is None or asset.status is not AssetStatus.PROCESSING or time.monotonic() >= deadline:
+                return asset
+            await asyncio.sleep(0.2)
+
+    def link(self, asset: Asset, base_url: str) -> str | None:
+        """A signed link to the asset's bytes, valid 12 h; None until they are stored and passed the audit."""
+        if asset.blob is None or asset.status is not AssetStatus.ACTIVE:
+            return None
+        expires = int(time.time() + LINK_TTL_S)
+        return self.signer.sign(base_url, f"/files/assets/{asset.id}", expires)
+
+    # -- change -------------------------------------------------------------------------------------------------
+
+    async def update(self, owner: str, asset_id: str, **values: Any) -> Asset:
+        if values.get("group_id") and await self.store.get_group(values["group_id"], owner) is None:
+            raise not_found("asset group", values["group_id"], "GroupId")
+        if values and not await self.store.update(owner, asset_id, time.time(), **values):
+            raise not_found("asset", asset_id, "Id")
+        return await self.get(owner, asset_id)
+
+    async def delete(self, owner: str, asset_id: str) -> None:
+        """The record goes now; the bytes go with the next collection once no task uses them either."""
+        if not await self.store.delete(asset_id, owner):
+            raise not_found("asset", asset_id, "Id")
+        log.info("asset %s deleted", asset_id)
+
+    # -- groups -------------------------------------------------------------------------------------------------
+
+    async def create_group(self, owner: str, name: str, description: str = "", group_type: str = "AIGC") -> AssetGroup:
+        now = time.time()
+        group = AssetGroup(new_group_id(now), owner, name, description, group_type, now, now)
+        await self.store.insert_group(group)
+        return group
+
+    async def get_group(self, owner: str, group_id: str) -> AssetGroup:
+        group = await self.store.get_group(group_id, owner)
+        if group is None:
+            raise not_found("asset group", group_id, "Id")
+        return group
+
+    async def update_group(self, owner: str, group_id: str, **values: Any) -> AssetGroup:
+        if values and not await self.store.update_group(owner, group_id, time.time(), **values):
+            raise not_found("asset group", group_id, "Id")
+        return await self.get_group(owner, group_id)
+
+    async def delete_group(self, owner: str, group_id: str) -> None:
+        if not await self.store.delete_group(owner, group_id):
+            raise not_found("asset group", group_id, "Id")

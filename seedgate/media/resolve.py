@@ -31,6 +31,10 @@ def apply_info(ref: MediaRef, info: dict[str, object]) -> None:
     ref.seconds = float(seconds) if isinstance(seconds, int | float) else None
 
 
+def _article(word: str | None) -> str:
+    return "an" if word and word[0] in "aeiou" else "a"
+
+
 async def _use_asset(ref: MediaRef, asset_id: str, find_asset: AssetLookup | None) -> None:
     asset = await find_asset(asset_id) if find_asset else None
     if asset is None:
@@ -42,8 +46,8 @@ async def _use_asset(ref: MediaRef, asset_id: str, find_asset: AssetLookup | Non
     if asset.status is AssetStatus.PROCESSING:
         raise invalid(ref.param, f"the asset {asset_id} is still being audited; retry in a few seconds")
     if asset.kind != ref.kind:
-        raise invalid(ref.param, f"the asset {asset_id} is {'an' if asset.kind == 'image' else 'a'} {asset.kind}, "
-                                 f"not {'an' if ref.kind == 'image' else 'a'} {ref.kind}")
+        raise invalid(ref.param, f"the asset {asset_id} is {_article(asset.kind)} {asset.kind}, "
+                                 f"not {_article(ref.kind)} {ref.kind}")
     ref.blob = asset.blob
     apply_info(ref, asset.info)
 

@@ -64,6 +64,7 @@ class Settings:
             task_retention_s=_int("SEEDGATE_TASK_RETENTION", 7 * 86400),
             asset_retention_s=_int("SEEDGATE_ASSET_RETENTION", 30 * 86400),
             lease_s=float(_int("SEEDGATE_LEASE_SECONDS", 30)),
+            fetch_timeout_s=float(_int("SEEDGATE_FETCH_TIMEOUT", 30)),
             log_format=env.get("SEEDGATE_LOG_FORMAT", "text"),
             log_level=env.get("SEEDGATE_LOG_LEVEL", "INFO").upper(),
         )

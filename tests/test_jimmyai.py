@@ -160,3 +160,23 @@ def test_audit_errors(client: httpx.Client, media_server: MediaServer) -> None:
     assert status["items"][0]["status"] == "Failed"
     assert status["failedItems"][0]["assetId"] == asset_id and "image" in status["failedItems"][0]["errorMessage"]
     assert client.get(f"{BASE}/seedance/assets/status").json()["code"] == "20002"
+
+
+def test_sp_asset_library(client: httpx.Client, media_server: MediaServer) -> None:
+    url = media_server.add("jimmy-sp.png", image_bytes(800, 800))
+    answer = client.post(f"{BASE}/seedance/sp/assets/upload", json={"name": "reference-1", "type": "image",
+                                                                      "url": url}).json()
+    assert answer["code"] == 0 and answer["msg"] == "ok"
+    asset_id = answer["data"]["asset_id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        detail = client.post(f"{BASE}/seedance/sp/assets/detail", json={"asset_id": asset_id}).json()["data"]
+        if detail["status"] != "Processing":
+            break
+        time.sleep(0.2)
+    assert detail["status"] == "Active" and detail["name"] == "reference-1"
+    assert httpx.get(detail["image_url"]).content == httpx.get(url).content
+    items = client.post(f"{BASE}/seedance/sp/assets/status", json={"asset_ids": [asset_id]}).json()["data"]["items"]
+    assert [i["asset_id"] for i in items] == [asset_id]
+    bad = client.post(f"{BASE}/seedance/sp/assets/upload", json={"type": "text", "url": url})
+    assert bad.status_code == 400 and bad.json()["code"] == "20002" and "type" in bad.json()["msg"]

@@ -193,8 +193,66 @@ async def _status(request: Request, body: Any = None) -> JSONResponse:
     return _ok({"items": items, "failedItems": failed})
 
 
+# -- the SP asset library (documented, answers with an int 0 code) ------------------------------------------------
+
+
+def _sp_item(asset: Asset, lib: AssetLibrary, base_url: str) -> dict[str, Any]:
+    return {"asset_id": asset.id, "official_id": asset.id, "status": _ASSET_STATUS[asset.status],
+            "name": asset.name, "image_url": lib.link(asset, base_url), "created_at": int(asset.created_at),
+            "error_message": asset.error["message"] if asset.error else None}
+
+
+async def _sp_upload(request: Request) -> JSONResponse:
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise invalid("body", "the request body must be a JSON object")
+    kind = body.get("type")
+    if kind not in ("image", "video", "audio"):
+        raise invalid("type", f"{kind!r} is not image, video or audio")
+    if body.get("url") is None:
+        raise missing("url")
+    name = body.get("name")
+    asset = await service.assets.create_from_url(key.id, check_source_url(body["url"], "url"), kind=kind,
+                                                 name=name if isinstance(name, str) else "")
+    return JSONResponse({"code": 0, "msg": "ok", "data": {"asset_id": asset.id}})
+
+
+async def _sp_detail(request: Request, many: bool) -> JSONResponse:
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    body = await json_body(request)
+    field = "asset_ids" if many else "asset_id"
+    wanted = body.get(field) if isinstance(body, dict) else None
+    if wanted is None:
+        raise missing(field)
+    ids = wanted if many else [wanted]
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise invalid(field, f"{field} must be {'a list of asset IDs' if many else 'an asset ID'}")
+    base = service.base_url(request)
+    if not many:
+        data = _sp_item(await service.assets.get(key.id, ids[0], field), service.assets, base)
+    else:
+        _, found = await service.assets.store.list(key.id, ids=ids[:_AUDIT_MAX_ITEMS], limit=_AUDIT_MAX_ITEMS)
+        data = {"items": [_sp_item(a, service.assets, base) for a in found]}
+    return JSONResponse({"code": 0, "msg": "ok", "data": data})
+
+
 def router() -> APIRouter:
     api = APIRouter(tags=["jimmyai"])
+
+    @api.post(PREFIX + "/seedance/sp/assets/upload", summary="SP library: add an asset from a URL")
+    async def sp_upload(request: Request) -> JSONResponse:
+        return await _sp_upload(request)
+
+    @api.post(PREFIX + "/seedance/sp/assets/detail", summary="SP library: one asset ({asset_id})")
+    async def sp_detail(request: Request) -> JSONResponse:
+        return await _sp_detail(request, many=False)
+
+    @api.post(PREFIX + "/seedance/sp/assets/status", summary="SP library: several assets ({asset_ids})")
+    async def sp_status(request: Request) -> JSONResponse:
+        return await _sp_detail(request, many=True)
 
     @api.post(PREFIX + "/seedance/videos", summary="Create a Seedance video task")
     async def create(request: Request) -> JSONResponse:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from seedgate.core.errors import ApiError
 from seedgate.core.task import Task
 
-from . import aigeneration, ark, maxapi, openai_videos
+from . import aigeneration, ark, maxapi, moonapix, openai_videos
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ def _dialect(module: Any) -> Dialect:
 
 
 DIALECTS: dict[str, Dialect] = {
-    module.NAME: _dialect(module) for module in (ark, aigeneration, maxapi, openai_videos, openai_videos.THREEHEI)
+    module.NAME: _dialect(module)
+    for module in (ark, aigeneration, maxapi, moonapix, openai_videos, openai_videos.THREEHEI)
 }
 DEFAULT = DIALECTS[ark.NAME]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -305,7 +306,7 @@ def _whole_seconds(value: Any, param: str) -> int:
     raise invalid(param, f"{value!r} is not a whole number of seconds")
 
 
-def _agreed(choices: list[tuple[Any, str]], parse: Any) -> tuple[Any, str | None]:
+def _agreed(choices: list[tuple[Any, str]], parse: Callable[[Any, str], Any]) -> tuple[Any, str | None]:
     """The one value several synonymous fields give (e.g. ratio and aspect_ratio); disagreeing copies are errors."""
     chosen: tuple[Any, str] | None = None
     for raw, param in choices:
@@ -319,7 +320,7 @@ def _agreed(choices: list[tuple[Any, str]], parse: Any) -> tuple[Any, str | None
     return chosen if chosen else (None, None)
 
 
-def _word(what: str) -> Any:
+def _word(what: str) -> Callable[[Any, str], str]:
     def parse(raw: Any, param: str) -> str:
         if not isinstance(raw, str) or not raw.strip():
             raise invalid(param, f"{param} must be a {what} string")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from seedgate.core import geometry
-from seedgate.core.catalog import CatalogError, load_catalog
+from seedgate.core.catalog import CatalogError, ModelProfile, load_catalog
 from seedgate.core.errors import ApiError
 from seedgate.core.prompt_commands import split_commands
 from seedgate.core.spec import MediaRef, TaskSpec
@@ -187,3 +188,61 @@ def test_status_machine() -> None:
             assert not can_transition(terminal, target)
     with pytest.raises(TransitionError):
         check_transition(Status.RUNNING, Status.CANCELLED)
+
+
+def test_allowed_duration_values() -> None:
+    dj = "seedance-2.0-dj-fast"
+    assert validate(spec(dj, duration=10), CATALOG).frame_count == 241
+    assert validate(spec(dj), CATALOG).duration == 5
+    with pytest.raises(ApiError, match="allowed: 5, 10, 15") as caught:
+        validate(spec(dj, duration=7), CATALOG)
+    assert caught.value.param == "duration"
+    _, soft = split_commands("x --dur 7")
+    assert validate(spec(dj), CATALOG, soft).duration == 5  # a prompt command outside the list is ignored
+    summary = CATALOG.find(dj).summary()
+    assert summary["duration"]["values"] == [5, 10, 15] and summary["dialect"] == "moonapix"
+    assert CATALOG.find("doubao-seedance-2-0-260128").summary()["duration"]["values"] == []
+
+
+def test_duration_values_are_checked_at_load(tmp_path: Path) -> None:
+    for duration, needle in (("{ min = 4, max = 10, default = 5, values = [5, 12] }", "must lie in"),
+                             ("{ min = 4, max = 10, default = 6, values = [5, 10] }", "not among its values")):
+        bad = tmp_path / "bad.toml"
+        bad.write_text(f'[[model]]\nid = "m"\nextends = "doubao-seedance-2-0-260128"\nduration = {duration}\n')
+        with pytest.raises(CatalogError, match=needle):
+            load_catalog(bad)
+
+
+def test_moonapix_lines_carry_their_rules() -> None:
+    def profile(name: str) -> ModelProfile:
+        found = CATALOG.find(name)
+        assert found is not None and found.dialect == "moonapix", name
+        return found
+
+    assert profile("seedance-2.0-kz").reference.images == (0, 9)
+    assert profile("seedance-2.0-kz-fast").resolutions == ("480p", "720p")
+    for cl in ("seedance-2.0-cl", "seedance-2.0-cl-fast"):
+        assert (profile(cl).reference.images, profile(cl).reference.videos, profile(cl).reference.audios) == (
+            (0, 10), (0, 0), (0, 0))
+    mini = profile("seedance-2.0-cl-mini")
+    assert mini.resolutions == ("480p", "720p") and (mini.duration.min, mini.duration.max) == (4, 15)
+    assert mini.reference.videos == (0, 1) and mini.reference.audios == (0, 0)
+    assert not profile("seedance-2.0-ld-17").reference.audio_alone
+    assert profile("seedance-2.0-dj-fast").reference.videos == (0, 0)
+    assert profile("seedance-2.0-qm-720p").resolutions == profile("seedance-2.0-wc-720p").resolutions == ("720p",)
+    assert profile("seedance-2.0-wc-720p").prompt_max_chars == 1000
+    assert profile("seedance-2.0-me").reference.videos == (0, 0)
+    # The older reseller aliases still point at the official models.
+    official = CATALOG.find("seedance-2.0")
+    assert official is not None and official.id == "doubao-seedance-2-0-260128" and official.dialect is None
+
+
+def test_spec_round_trips_alias_and_metadata() -> None:
+    original = spec(media=[MediaRef("image", "asset://asset_1", "reference_image", "references[0].url",
+                                    alias="hero")], metadata={"user": "u-1", "n": [1, 2]})
+    again = TaskSpec.from_json(json.loads(json.dumps(original.to_json())))
+    assert again.media[0].alias == "hero" and again.metadata == {"user": "u-1", "n": [1, 2]}
+    assert again == original
+    old_record = original.to_json()
+    del old_record["metadata"], old_record["media"][0]["alias"]  # a task stored before these fields existed
+    assert TaskSpec.from_json(old_record).media[0].alias is None

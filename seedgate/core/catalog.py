@@ -22,6 +22,7 @@ class DurationRule:
     max: int
     default: int  # -1 means "the model chooses"
     auto: bool  # whether -1 is accepted
+    values: tuple[int, ...] = ()  # when set, only these lengths within [min, max] are accepted
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class ModelProfile:
     aliases: tuple[str, ...] = ()
     assets_only: bool = False  # every media item must be an asset:// reference (jimmyai's Manxue line)
     mode_resolutions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The wire dialect this model's clients speak: on a shared route (`POST /v1/videos`) a body naming a model of
+    # a vendor's own line is read in that vendor's dialect when its fields leave it open. None: no preference.
+    dialect: str | None = None
 
     def resolutions_for(self, mode: str) -> tuple[str, ...]:
         return self.mode_resolutions.get(mode, self.resolutions)
@@ -75,8 +79,8 @@ class ModelProfile:
             "resolutions": list(self.resolutions),
             "default_resolution": self.default_resolution,
             "ratios": list(self.ratios),
-            "duration": {"min": self.duration.min, "max": self.duration.max,
-                         "default": self.duration.default, "auto": self.duration.auto},
+            "duration": {"min": self.duration.min, "max": self.duration.max, "default": self.duration.default,
+                         "auto": self.duration.auto, "values": list(self.duration.values)},
             "frames": self.frames,
             "reference": {"images": list(self.reference.images), "videos": list(self.reference.videos),
                           "audios": list(self.reference.audios)},
@@ -84,6 +88,8 @@ class ModelProfile:
             "draft": self.draft,
             "flex": self.flex,
             "priority": self.priority,
+            "prompt_max_chars": self.prompt_max_chars,
+            "dialect": self.dialect,
         }
 
 
@@ -120,7 +126,8 @@ def _profile(raw: dict[str, Any]) -> ModelProfile:
             default_ratio=dict(raw["default_ratio"]),
             adaptive_modes=tuple(raw.get("adaptive_modes", ())),
             duration=DurationRule(int(duration["min"]), int(duration["max"]), int(duration["default"]),
-                                  bool(duration.get("auto", False))),
+                                  bool(duration.get("auto", False)),
+                                  tuple(int(v) for v in duration.get("values", ()))),
             frames=bool(raw.get("frames", False)),
             reference=ReferenceRule(
                 images=tuple(ref.get("images", (0, 0))),
@@ -141,6 +148,7 @@ def _profile(raw: dict[str, Any]) -> ModelProfile:
             aliases=tuple(raw.get("aliases", ())),
             assets_only=bool(raw.get("assets_only", False)),
             mode_resolutions={k: tuple(v) for k, v in raw.get("mode_resolutions", {}).items()},
+            dialect=raw.get("dialect"),
         )
     except KeyError as exc:
         raise CatalogError(f"model {raw.get('id', '?')!r} lacks {exc.args[0]!r}") from None
@@ -158,6 +166,13 @@ def _check(profile: ModelProfile, geometry: Geometry) -> None:
             raise CatalogError(f"{where}: family {profile.family!r} has no {res!r} sizes")
     if profile.default_resolution not in profile.resolutions:
         raise CatalogError(f"{where}: default_resolution not among resolutions")
+    dur = profile.duration
+    if any(not dur.min <= v <= dur.max for v in dur.values):
+        raise CatalogError(f"{where}: duration values {list(dur.values)} must lie in [{dur.min}, {dur.max}]")
+    if dur.values and dur.default != -1 and dur.default not in dur.values:
+        raise CatalogError(f"{where}: the default duration {dur.default} is not among its values")
+    if profile.dialect is not None and not isinstance(profile.dialect, str):
+        raise CatalogError(f"{where}: dialect must be a string")
 
 
 def _resolve_extends(raw_models: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -23,6 +23,9 @@ class MediaRef:
     width: int | None = None
     height: int | None = None
     seconds: float | None = None
+    # The caller's name for the item (MoonApiX `alias`), written `@alias` in the prompt. The prompt is kept verbatim;
+    # an upstream engine that addresses media by position can rewrite the mentions from this.
+    alias: str | None = None
 
 
 @dataclass
@@ -52,6 +55,7 @@ class TaskSpec:
     output_format: str | None = None
     omni_reference_task_type: str | None = None
     remix_of: str | None = None  # OpenAI remix: the task whose settings this one reused
+    metadata: dict[str, Any] | None = None  # the caller's own object, echoed back by dialects that have one
     # Canonical field name -> the caller's name for it, so errors name the field the client actually sent.
     wire_names: dict[str, str] = field(default_factory=dict)
     # Set by validation.

@@ -26,17 +26,23 @@ TASK_TYPES = ("auto", "reference", "edit", "extend")
 Soft = Sequence[tuple[str, Any]]  # (field, value) pairs from legacy prompt commands, in order
 
 
+def media_param(spec: TaskSpec) -> str:
+    """The caller's name for its media as a whole (Ark's `content`), for errors about the media together."""
+    return spec.wire_names.get("media", "content")
+
+
 def infer_mode(spec: TaskSpec) -> str:
     """Which of the mutually exclusive scenarios the media describe."""
+    where = media_param(spec)
     for ref in spec.media:
         if ref.kind not in ROLES:
-            raise invalid(ref.param or "content", f"unsupported media type {ref.kind!r}")
+            raise invalid(ref.param or where, f"unsupported media type {ref.kind!r}")
         if ref.role is not None and ref.role not in ROLES[ref.kind]:
-            raise invalid(ref.param or "content",
+            raise invalid(ref.param or where,
                           f"role {ref.role!r} is not valid for {ref.kind}; use one of {', '.join(ROLES[ref.kind])}")
     if spec.draft_task_id is not None:
         if spec.media:
-            raise invalid("content", "a draft_task item cannot be combined with images, videos or audio")
+            raise invalid(where, "a draft_task item cannot be combined with images, videos or audio")
         return "draft_final"
     if not spec.media:
         return "text"
@@ -45,23 +51,23 @@ def infer_mode(spec: TaskSpec) -> str:
     references = [m for m in spec.media if m.role and m.role.startswith("reference_")]
     others = [m for m in spec.media if m.kind != "image"]
     if frame_roles and (references or others):
-        raise invalid("content", "first/last frame images cannot be mixed with reference images, videos or audio")
+        raise invalid(where, "first/last frame images cannot be mixed with reference images, videos or audio")
     if references or others:
         unnamed = [m for m in images if m.role is None]
         if unnamed:
-            raise invalid(unnamed[0].param or "content",
+            raise invalid(unnamed[0].param or where,
                           "set role to reference_image when images are combined with reference media")
         return "reference"
     if len(images) == 1:
         if images[0].role == "last_frame":
-            raise invalid(images[0].param or "content", "a last_frame image needs a first_frame image too")
+            raise invalid(images[0].param or where, "a last_frame image needs a first_frame image too")
         return "first_frame"
     if len(images) == 2:
         roles = sorted(m.role or "" for m in images)
         if roles == ["first_frame", "last_frame"]:
             return "first_last_frame"
-        raise invalid("content", "two images need role first_frame on one and last_frame on the other")
-    raise invalid("content", "more than two images need role reference_image on each")
+        raise invalid(where, "two images need role first_frame on one and last_frame on the other")
+    raise invalid(where, "more than two images need role reference_image on each")
 
 
 def _choice(value: Any, allowed: tuple[str, ...], what: str) -> str | None:
@@ -92,7 +98,12 @@ def _field_checks(profile: ModelProfile, mode: str) -> dict[str, Callable[[Any],
         if dur.auto and value == -1:
             return None
         problem = _int_in(value, dur.min, dur.max)
-        return f"{problem}{' (or -1)' if dur.auto else ''} for {profile.id}" if problem else None
+        if problem:
+            return f"{problem}{' (or -1)' if dur.auto else ''} for {profile.id}"
+        if dur.values and value not in dur.values:
+            allowed = ", ".join(map(str, dur.values))
+            return f"{value} is not an allowed duration for {profile.id}; allowed: {allowed}"
+        return None
 
     def check_frames(value: Any) -> str | None:
         if not profile.frames:
@@ -182,18 +193,22 @@ def _check_media_counts(spec: TaskSpec, profile: ModelProfile, mode: str) -> Non
     if mode != "reference":
         return
     rule = profile.reference
+    where = media_param(spec)
     counts = {
         "image": (len(spec.media_of("image")), rule.images),
         "video": (len(spec.media_of("video")), rule.videos),
         "audio": (len(spec.media_of("audio")), rule.audios),
     }
     for kind, (count, (low, high)) in counts.items():
+        # A dialect that takes each kind in its own fields names them (`media.video` -> "videos").
+        param = spec.wire_names.get(f"media.{kind}", where)
         if count and high == 0:
-            raise invalid("content", f"{profile.id} does not accept reference {kind}s")
+            raise invalid(param, f"{profile.id} does not accept reference {kind}s")
         if count > high or (count < low):
-            raise invalid("content", f"{profile.id} accepts {low} to {high} reference {kind}s, got {count}")
+            raise invalid(param, f"{profile.id} accepts {low} to {high} reference {kind}s, got {count}")
     if counts["audio"][0] and not (counts["image"][0] or counts["video"][0]) and not rule.audio_alone:
-        raise invalid("content", f"{profile.id} needs at least one reference image or video alongside audio")
+        raise invalid(spec.wire_names.get("media.audio", where),
+                      f"{profile.id} needs at least one reference image or video alongside audio")
 
 
 def _check_assets_only(spec: TaskSpec, profile: ModelProfile) -> None:
@@ -232,8 +247,8 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
     if mode == "draft_final":
         raise internal("draft_task must be expanded before validation")
     if mode not in profile.modes:
-        raise invalid("content", f"{profile.id} does not support {mode.replace('_', ' ')} generation; "
-                                 f"it supports: {', '.join(m.replace('_', ' ') for m in profile.modes)}")
+        raise invalid(media_param(spec), f"{profile.id} does not support {mode.replace('_', ' ')} generation; "
+                                         f"it supports: {', '.join(m.replace('_', ' ') for m in profile.modes)}")
     if not isinstance(spec.prompt, str):
         raise invalid(spec.param("prompt"), "the prompt must be a string")
     if mode == "text" and not spec.prompt.strip():
@@ -272,6 +287,8 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
         if seconds == -1:
             # "The model chooses": the preview picks the shortest common length the model allows.
             seconds = min(max(5, profile.duration.min), profile.duration.max)
+            if profile.duration.values and seconds not in profile.duration.values:
+                seconds = min(profile.duration.values, key=lambda v: abs(v - seconds))
         out.duration = seconds
         out.frame_count = geometry.frames_for_duration(seconds)
     if out.seed is None or out.seed == -1:
@@ -311,5 +328,5 @@ def check_resolved_media(spec: TaskSpec, catalog: Catalog) -> None:
     total = sum(m.seconds or 0 for m in videos)
     # Vendors observed tolerating 15.2 s on a 15 s cap; allow the same small slack for rounding in containers.
     if videos and total > profile.reference.video_seconds_total + 0.2:
-        raise invalid("content", f"reference videos total {total:.1f} s; at most "
-                                 f"{profile.reference.video_seconds_total:g} s in all")
+        raise invalid(media_param(spec), f"reference videos total {total:.1f} s; at most "
+                                         f"{profile.reference.video_seconds_total:g} s in all")

@@ -8,12 +8,25 @@ from typing import Any
 
 from fastapi import Request
 
-from seedgate.core.errors import invalid, missing
+from seedgate.core.errors import ApiError, invalid, missing
 from seedgate.core.spec import TaskSpec
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 Parser = Callable[[Any], tuple[TaskSpec, Soft]]
+
+# The core's (Ark's) error codes in the OpenAI style that OpenAI clients and new-api style gateways read.
+_OPENAI_CODES = {"MissingParameter": "missing_required_parameter", "InvalidParameter": "invalid_value",
+                 "InvalidEndpointOrModel.NotFound": "model_not_found", "ResourceNotFound": "not_found",
+                 "AuthenticationError": "invalid_api_key", "InternalServiceError": "server_error"}
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
+def openai_error_fields(error: ApiError) -> dict[str, Any]:
+    """`{message, type, param, code}`, the inside of an OpenAI-style `{"error": ...}` envelope."""
+    code = _OPENAI_CODES.get(error.code, error.code)
+    kind = _OPENAI_TYPES.get(error.status, "server_error" if error.status >= 500 else "invalid_request_error")
+    return {"message": error.message, "type": kind, "param": error.param, "code": code}
 
 
 def require_model(body: Any, field: str = "model") -> str:

@@ -4,8 +4,9 @@ The OpenAI SDK always sends create as multipart/form-data (even without a file);
 are accepted, with `input_reference` as an uploaded file, `input_reference[image_url]` (the bracket form the SDK
 produces from `extra_body`), a string URL, or `{"image_url": ...}`.
 
-3hei (vendors.md §4) also posts to `POST /v1/videos`, but with an Ark body (`content[]`). `body_dialect` tells the
-two apart; a 3hei task answers in Ark's shapes, an OpenAI task as a `Video` object.
+3hei (vendors.md §4) also posts to `POST /v1/videos`, but with an Ark body (`content[]`), and so does MoonApiX
+(seed 002) with its own body. `body_dialect` tells the three apart; a task answers `GET /v1/videos/{id}` in its own
+dialect's shape: 3hei's as Ark task objects, MoonApiX's as MoonApiX objects, OpenAI's as `Video` objects.
 
 Webhooks are not sent for OpenAI tasks: OpenAI registers webhook endpoints per project (`/webhook_endpoints`),
 not per request, and seedgate has no such registry yet.
@@ -37,8 +38,8 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from . import ark, openai_webhooks
-from .common import json_body
+from . import ark, moonapix, openai_webhooks
+from .common import json_body, openai_error_fields
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -60,10 +61,6 @@ _STATUS = {
     Status.QUEUED: "queued", Status.RUNNING: "in_progress", Status.SUCCEEDED: "completed",
     Status.FAILED: "failed", Status.EXPIRED: "failed", Status.CANCELLED: "failed",
 }
-_ERROR_CODES = {"MissingParameter": "missing_required_parameter", "InvalidParameter": "invalid_value",
-                "InvalidEndpointOrModel.NotFound": "model_not_found", "ResourceNotFound": "not_found",
-                "AuthenticationError": "invalid_api_key", "InternalServiceError": "server_error"}
-_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 _VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime"}
 _THUMBNAIL = "thumbnail.webp"
 _SPRITESHEET = "spritesheet.jpg"
@@ -72,22 +69,39 @@ _LIST_LIMIT_MAX = 100
 
 
 def render_error(error: ApiError, request_id: str) -> JSONResponse:
-    code = _ERROR_CODES.get(error.code, error.code)
-    kind = _ERROR_TYPES.get(error.status, "server_error" if error.status >= 500 else "invalid_request_error")
-    body = {"error": {"message": error.message, "type": kind, "param": error.param, "code": code}}
+    body = {"error": openai_error_fields(error)}
     return JSONResponse(body, status_code=error.status, headers={"x-request-id": request_id})
 
 
 # -- create: which dialect a body speaks --------------------------------------------------------------------------
 
 
-def body_dialect(content_type: str, body: Any) -> str:
-    """3hei posts Ark bodies (a `content` array); everything else on this route is OpenAI's shape.
+def body_dialect(content_type: str, body: Any, catalog: Catalog | None = None) -> str:
+    """Which dialect a create body on this shared route speaks; the first rule that applies decides.
 
-    MoonApiX (also `POST /v1/videos`) will be told apart here too.
+    1. Not a JSON object (multipart, form, broken JSON): OpenAI.
+    2. A field only MoonApiX has (`references`, `images`, `image_url`, `aspect_ratio`, `metadata`, ...), or a
+       `content` array beside a top-level `prompt` (Ark has no `prompt`): MoonApiX.
+    3. A `content` array: 3hei (an Ark body), unless the model is a MoonApiX line (its text can sit in content).
+    4. OpenAI's own `size` or `input_reference`: OpenAI.
+    5. A model of a MoonApiX line (catalog `dialect`), or an option OpenAI lacks (`duration`, `ratio`,
+       `resolution`, `callback_url`, `seed`, ...): MoonApiX.
+    6. Otherwise (`model`, `prompt`, `seconds`): OpenAI.
     """
-    if "json" in content_type and isinstance(body, dict) and isinstance(body.get("content"), list):
-        return THREEHEI_NAME
+    if "json" not in content_type or not isinstance(body, dict):
+        return NAME
+    present = {name for name, value in body.items() if value is not None}  # JSON null means absent
+    if present & moonapix.ONLY_FIELDS or ("content" in present and "prompt" in present):
+        return moonapix.NAME
+    model = body.get("model")
+    profile = catalog.find(model.strip()) if catalog is not None and isinstance(model, str) else None
+    vendor_model = profile is not None and profile.dialect == moonapix.NAME
+    if isinstance(body.get("content"), list):
+        return moonapix.NAME if vendor_model else THREEHEI_NAME
+    if present & {"size", "input_reference"}:
+        return NAME
+    if vendor_model or present & moonapix.OPTION_FIELDS:
+        return moonapix.NAME
     return NAME
 
 
@@ -265,8 +279,13 @@ render_event = openai_webhooks.render_event
 
 
 def _render_any(task: Task, links: dict[str, str]) -> dict[str, Any]:
-    """A GET answers in the task's own dialect: 3hei tasks as Ark task objects, all others as `Video`."""
-    return ark.render_task(task, links) if task.dialect == THREEHEI_NAME else render_task(task, links)
+    """A GET answers in the task's own dialect: 3hei tasks as Ark task objects, MoonApiX tasks as MoonApiX's
+    objects, all others as `Video`."""
+    if task.dialect == THREEHEI_NAME:
+        return ark.render_task(task, links)
+    if task.dialect == moonapix.NAME:
+        return moonapix.render_task(task, links)
+    return render_task(task, links)
 
 
 def _polled(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -359,7 +378,10 @@ async def _create(request: Request) -> JSONResponse:
         body = json.loads(raw) if raw.strip() else None
     except ValueError:
         body = ...  # not JSON: answered below, in OpenAI's envelope
-    if body_dialect(content_type or "application/json", body) == THREEHEI_NAME:
+    dialect = body_dialect(content_type or "application/json", body, service.catalog)
+    if dialect == moonapix.NAME:
+        return await moonapix.create(request, body)  # errors in MoonApiX's envelope
+    if dialect == THREEHEI_NAME:
         try:
             key = await service.authenticate(request)
             spec, soft = ark.parse_create(body)
@@ -418,9 +440,9 @@ async def _delete(request: Request, video_id: str) -> JSONResponse:
 
 
 def router() -> APIRouter:
-    api = APIRouter(tags=["OpenAI videos / 3hei"])
+    api = APIRouter(tags=["OpenAI videos / 3hei / MoonApiX"])
 
-    @api.post(PREFIX, summary="Create a video (OpenAI multipart or JSON body; 3hei Ark body)")
+    @api.post(PREFIX, summary="Create a video (OpenAI multipart or JSON body; 3hei Ark body; MoonApiX body)")
     async def create(request: Request) -> JSONResponse:
         return await _create(request)
 
@@ -442,7 +464,7 @@ def router() -> APIRouter:
                              "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None,
                              "has_more": more})
 
-    @api.get(PREFIX + "/{video_id}", summary="Retrieve a video (3hei tasks answer Ark's task object)")
+    @api.get(PREFIX + "/{video_id}", summary="Retrieve a video (3hei and MoonApiX tasks answer in their own shape)")
     async def retrieve(video_id: str, request: Request) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from seedgate.core.errors import ApiError
 from seedgate.core.task import Task
 
-from . import aigeneration, ark, assets_api, jimmyai, maxapi, openai_videos, volc_assets
+from . import aigeneration, ark, assets_api, jimmyai, maxapi, moonapix, openai_videos, volc_assets
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def _dialect(module: Any) -> Dialect:
 
 DIALECTS: dict[str, Dialect] = {
     module.NAME: _dialect(module)
-    for module in (ark, aigeneration, maxapi, jimmyai, openai_videos, openai_videos.THREEHEI)
+    for module in (ark, aigeneration, maxapi, jimmyai, moonapix, openai_videos, openai_videos.THREEHEI)
 }
 DEFAULT = DIALECTS[ark.NAME]
 

@@ -8,8 +8,8 @@ produces from `extra_body`), a string URL, or `{"image_url": ...}`.
 (seed 002) with its own body. `body_dialect` tells the three apart; a task answers `GET /v1/videos/{id}` in its own
 dialect's shape: 3hei's as Ark task objects, MoonApiX's as MoonApiX objects, OpenAI's as `Video` objects.
 
-Webhooks are not sent for OpenAI tasks: OpenAI registers webhook endpoints per project (`/webhook_endpoints`),
-not per request, and seedgate has no such registry yet.
+OpenAI sends no per-request callbacks: events go to the endpoints a key registered with `/v1/webhook_endpoints`
+(openai_webhooks.py).
 """
 
 from __future__ import annotations

@@ -48,7 +48,10 @@ class Runtime:
         sender = WebhookSender(self.store, self.webhook_secret, self._http)
         upkeep = Maintenance(self.store, self.storage, self.service.webhooks_for,
                              retention_s=settings.task_retention_s, result_ttl_s=settings.result_ttl_s)
-        auditor = Auditor(self.store.assets, self.storage, self.fetcher, wake=self.service.assets.audit_signal)
+        # The lease must outlast a whole audit: the download (its own time limit, plus waiting for a fetch slot)
+        # and the probe.
+        auditor = Auditor(self.store.assets, self.storage, self.fetcher, wake=self.service.assets.audit_signal,
+                          lease_s=2 * settings.fetch_timeout_s + 60)
         self._loops += [asyncio.create_task(sender.run(self._stopping)),
                         asyncio.create_task(upkeep.run(self._stopping)),
                         asyncio.create_task(auditor.run(self._stopping))]

@@ -190,6 +190,12 @@ def test_volcengine_errors(client: httpx.Client) -> None:
         "Code"] == "ResourceNotFound"
     assert volc(client, "ListAssets", expect=400, PageSize=1000)["Message"].startswith("PageSize")
     assert volc(client, "Explode", expect=404)["Code"] == "InvalidActionOrVersion"
+    assert "Filter.Name" in volc(client, "ListAssets", expect=400, Filter={"Name": 123})["Message"]
+    assert "PageNumber" in volc(client, "ListAssets", expect=400, PageNumber=10**18)["Message"]
+    assert "at most 200" in volc(client, "CreateAssetGroup", expect=400, Name="x" * 201)["Message"]
+    assert volc(client, "GetAsset", expect=404, Id="asset-\u0000")["Code"] == "ResourceNotFound"
+    assert "upload local files" in volc(client, "CreateAsset", expect=400, URL="data:image/png;base64,AAAA")[
+        "Message"]
     response = client.post("/api/v1/open/GetAsset", content=b"{oops")
     assert response.status_code == 400 and response.json()["ResponseMetadata"]["Error"]["Code"] == "InvalidParameter"
     response = httpx.post(f"{client.base_url}/api/v1/open/ListAssets", json={})
@@ -286,6 +292,8 @@ def test_multipart_upload_and_moonapix_upload(client: httpx.Client, media: dict[
     assert empty.status_code == 400 and empty.json()["error"]["param"] == "file"
     assert client.post("/v1/assets", json={"purpose": "x"}).json()["error"]["param"] == "url"
     assert client.post("/v1/assets", json={"url": "gopher://127.0.0.1/"}).status_code == 400
+    assert client.get("/v1/assets/%00").status_code == 404
+    assert client.get("/v1/assets", params={"offset": 10**20}).status_code == 400
     assert client.delete(f"/v1/assets/{created['id']}").json()["deleted"] is True
     assert client.get(f"/v1/assets/{created['id']}").status_code == 404
 

@@ -52,9 +52,14 @@ class Auditor:
         running: set[asyncio.Task[None]] = set()
         while not stopping.is_set():
             try:
-                while not stopping.is_set():
-                    await self._slots.acquire()
-                    asset = await self.store.claim_audit(self.id, self.lease_s, time.time())
+                # Claim while a slot is free; a full house waits for a finishing audit to wake the loop.
+                while not stopping.is_set() and not self._slots.locked():
+                    await self._slots.acquire()  # free, so this does not block
+                    try:
+                        asset = await self.store.claim_audit(self.id, self.lease_s, time.time())
+                    except BaseException:
+                        self._slots.release()
+                        raise
                     if asset is None:
                         self._slots.release()
                         break
@@ -85,6 +90,7 @@ class Auditor:
             log.exception("audit of asset %s crashed; it will be retried", asset.id)
         finally:
             self._slots.release()
+            self.wake.set()  # a slot is free: claim the next one now
 
     async def audit(self, asset: Asset) -> Asset:
         """Audit one claimed asset and record the outcome."""

@@ -21,6 +21,7 @@ from seedgate.store.assets import AssetStore
 log = logging.getLogger("seedgate.assets")
 
 MAX_UPLOAD_BYTES = max(MAX_BYTES.values())
+MAX_NAME_CHARS = 200  # the column's width
 LINK_TTL_S = 12 * 3600  # Volcengine's asset URLs are valid 12 h
 _CHUNK = 1024 * 1024
 
@@ -34,14 +35,27 @@ def check_kind(kind: str | None, param: str) -> str | None:
     return normal
 
 
+def check_name(name: Any, param: str) -> str:
+    if name is None:
+        return ""
+    if not isinstance(name, str):
+        raise invalid(param, f"{param} must be a string")
+    if len(name) > MAX_NAME_CHARS:
+        raise invalid(param, f"{param} has {len(name)} characters; at most {MAX_NAME_CHARS}")
+    return name.strip()
+
+
 def check_source_url(url: Any, param: str) -> str:
-    """A URL an asset can be fetched from: http(s) (checked again, address by address, when fetched) or data:."""
+    """A URL an asset can be fetched from: http(s), checked again address by address when fetched. Local bytes
+    come as a multipart upload instead (a data: URL would sit in the asset record, and be echoed, whole)."""
     if not isinstance(url, str) or not url.strip():
         raise invalid(param, "the asset URL must be a non-empty string")
     url = url.strip()
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme not in ("http", "https", "data"):
-        raise invalid(param, f"{url[:80]!r} is not an http(s) or data: URL")
+    if scheme not in ("http", "https"):
+        raise invalid(param, f"{url[:80]!r} is not an http(s) URL; upload local files to POST /v1/assets")
+    if len(url) > 8192:
+        raise invalid(param, "the URL is longer than 8192 characters")
     return url
 
 
@@ -63,7 +77,7 @@ class AssetLibrary:
         if group_id is not None and await self.store.get_group(group_id, owner) is None:
             raise not_found("asset group", group_id, "GroupId")
         now = time.time()
-        asset = Asset(id=new_asset_id(now), owner=owner, kind=kind, name=name, group_id=group_id,
+        asset = Asset(id=new_asset_id(now), owner=owner, kind=kind, name=name[:MAX_NAME_CHARS], group_id=group_id,
                       source_url=source_url, blob=blob, metadata=metadata or {}, created_at=now, updated_at=now,
                       expires_at=now + self.retention_s)
         await self.store.insert(asset)
@@ -122,6 +136,8 @@ class AssetLibrary:
     # -- change -------------------------------------------------------------------------------------------------
 
     async def update(self, owner: str, asset_id: str, **values: Any) -> Asset:
+        if "group_id" in values:
+            values["group_id"] = values["group_id"] or None  # "" moves the asset out of its group
         if values.get("group_id") and await self.store.get_group(values["group_id"], owner) is None:
             raise not_found("asset group", values["group_id"], "GroupId")
         if values and not await self.store.update(owner, asset_id, time.time(), **values):

@@ -15,7 +15,14 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_kind, check_source_url
+from seedgate.assets.library import (
+    MAX_NAME_CHARS,
+    MAX_UPLOAD_BYTES,
+    AssetLibrary,
+    check_kind,
+    check_name,
+    check_source_url,
+)
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
 
@@ -24,6 +31,7 @@ from .common import json_body
 PREFIX = "/v1/assets"
 STATUS = {AssetStatus.PROCESSING: "processing", AssetStatus.ACTIVE: "ready", AssetStatus.FAILED: "failed"}
 _LIMIT_MAX = 100
+_OFFSET_MAX = 10_000_000
 # Starlette spools a multipart body to disk before we see it: refuse oversized ones before it starts.
 _MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024
 
@@ -96,8 +104,8 @@ async def _create(request: Request) -> JSONResponse:
                 raise missing("file")
             asset = await lib.create_from_upload(
                 key.id, upload, kind=check_kind(_optional_text(fields, "kind"), "kind"),
-                name=_optional_text(fields, "name") or "", group_id=_optional_text(fields, "group_id"),
-                metadata=extras)
+                name=check_name(fields.get("name"), "name") or (upload.filename or "")[:MAX_NAME_CHARS],
+                group_id=_optional_text(fields, "group_id"), metadata=extras)
         finally:
             await form.close()
         return JSONResponse(render_asset(asset, lib, service.base_url(request)))
@@ -114,7 +122,7 @@ async def _from_url(request: Request, lib: AssetLibrary, owner: str, fields: dic
     meta = extras.get("metadata") or {}
     asset = await lib.create_from_url(
         owner, check_source_url(fields["url"], "url"), kind=check_kind(_optional_text(fields, "kind"), "kind"),
-        name=_optional_text(fields, "name") or str(meta.get("name") or ""),
+        name=check_name(fields.get("name"), "name") or check_name(meta.get("name"), "metadata.name"),
         group_id=_optional_text(fields, "group_id"), metadata=extras)
     return JSONResponse(render_asset(asset, lib, request.app.state.service.base_url(request)))
 
@@ -137,8 +145,8 @@ def router() -> APIRouter:
         key = await service.authenticate(request)
         if not 1 <= limit <= _LIMIT_MAX:
             raise invalid("limit", f"limit must be in [1, {_LIMIT_MAX}]")
-        if offset < 0:
-            raise invalid("offset", "offset must be >= 0")
+        if not 0 <= offset <= _OFFSET_MAX:
+            raise invalid("offset", f"offset must be in [0, {_OFFSET_MAX}]")
         statuses = [s for s, word in STATUS.items() if word == status]
         if status and not statuses:
             raise invalid("status", f"{status!r} is not processing, ready or failed")

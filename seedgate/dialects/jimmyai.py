@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from seedgate.assets.library import AssetLibrary, check_source_url
+from seedgate.assets.library import AssetLibrary, check_name, check_source_url
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
 from seedgate.core.spec import MediaRef, TaskSpec
@@ -213,9 +213,8 @@ async def _sp_upload(request: Request) -> JSONResponse:
         raise invalid("type", f"{kind!r} is not image, video or audio")
     if body.get("url") is None:
         raise missing("url")
-    name = body.get("name")
     asset = await service.assets.create_from_url(key.id, check_source_url(body["url"], "url"), kind=kind,
-                                                 name=name if isinstance(name, str) else "")
+                                                 name=check_name(body.get("name"), "name"))
     return JSONResponse({"code": 0, "msg": "ok", "data": {"asset_id": asset.id}})
 
 
@@ -234,7 +233,9 @@ async def _sp_detail(request: Request, many: bool) -> JSONResponse:
     if not many:
         data = _sp_item(await service.assets.get(key.id, ids[0], field), service.assets, base)
     else:
-        _, found = await service.assets.store.list(key.id, ids=ids[:_AUDIT_MAX_ITEMS], limit=_AUDIT_MAX_ITEMS)
+        found = []
+        if ids:  # an empty list asks for nothing (the store reads no ID filter as "all of them")
+            _, found = await service.assets.store.list(key.id, ids=ids[:_AUDIT_MAX_ITEMS], limit=_AUDIT_MAX_ITEMS)
         data = {"items": [_sp_item(a, service.assets, base) for a in found]}
     return JSONResponse({"code": 0, "msg": "ok", "data": data})
 

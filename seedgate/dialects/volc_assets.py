@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from seedgate.assets.library import AssetLibrary, check_kind, check_source_url
+from seedgate.assets.library import MAX_NAME_CHARS, AssetLibrary, check_kind, check_source_url
 from seedgate.core.asset import Asset, AssetGroup, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
 from seedgate.store.store import ApiKey
@@ -22,6 +22,8 @@ PREFIX = "/api/v1/open"
 _STATUS = {AssetStatus.PROCESSING: "Processing", AssetStatus.ACTIVE: "Active", AssetStatus.FAILED: "Failed"}
 _KIND = {"image": "Image", "video": "Video", "audio": "Audio"}
 _PAGE_SIZE_MAX = 100
+_PAGE_NUMBER_MAX = 100_000
+_TEXT_MAX = {"Name": MAX_NAME_CHARS, "GroupType": 32, "Id": 64, "GroupId": 64, "AssetType": 16}
 
 Handler = Callable[[AssetLibrary, ApiKey, dict[str, Any], str], Awaitable[dict[str, Any]]]
 
@@ -65,13 +67,16 @@ def _text(body: dict[str, Any], name: str, *, required: bool = False, default: s
         return default
     if not isinstance(value, str) or (required and not value.strip()):
         raise invalid(name, f"{name} must be a non-empty string")
+    limit = _TEXT_MAX.get(name, 10_000)
+    if len(value) > limit:
+        raise invalid(name, f"{name} has {len(value)} characters; at most {limit}")
     return value.strip()
 
 
 def _page(body: dict[str, Any]) -> tuple[int, int]:
     number, size = body.get("PageNumber", 1), body.get("PageSize", 20)
-    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-        raise invalid("PageNumber", "PageNumber must be an integer >= 1")
+    if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= _PAGE_NUMBER_MAX:
+        raise invalid("PageNumber", f"PageNumber must be an integer in [1, {_PAGE_NUMBER_MAX}]")
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= _PAGE_SIZE_MAX:
         raise invalid("PageSize", f"PageSize must be an integer in [1, {_PAGE_SIZE_MAX}]")
     return number, size
@@ -81,6 +86,9 @@ def _filter(body: dict[str, Any]) -> dict[str, Any]:
     value = body.get("Filter") or {}
     if not isinstance(value, dict):
         raise invalid("Filter", "Filter must be an object")
+    name = value.get("Name")
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_CHARS):
+        raise invalid("Filter.Name", f"Filter.Name must be a string of at most {MAX_NAME_CHARS} characters")
     return value
 
 

@@ -57,6 +57,9 @@ async def _resolve_one(ref: MediaRef, fetcher: Fetcher, storage: LocalStorage,
     asset_id = asset_id_of(ref.url)
     if asset_id is not None:
         await _use_asset(ref, asset_id, find_asset)
+        # The task now needs these bytes too; a fresh mark keeps the collector off them until its row is stored.
+        if not storage.touch_blob(ref.blob or ""):
+            raise invalid(ref.param, f"the bytes of asset {asset_id} are no longer stored; upload it again")
         return
     scheme = ref.url.split(":", 1)[0].lower()
     if ref.kind == "video" and scheme == "data":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -20,16 +21,22 @@ class LocalStorage:
         return self.blobs / digest[:2] / digest
 
     def adopt_blob(self, path: Path, digest: str) -> str:
-        """Move a fetched file into the blob store under its hash; identical content is stored once."""
+        """Move a fetched file into the blob store under its hash; identical content is stored once.
+
+        Always a rename, even when the blob exists: the content is the same, readers keep the inode they opened,
+        and the fresh mtime tells the collector the blob is in use again (see remove_blobs)."""
         target = self.blob_path(digest)
-        if target.exists():
-            path.unlink(missing_ok=True)
-            # A fresh mtime tells the collector this blob is in use again (see collect_blobs).
-            os.utime(target)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
         return digest
+
+    def touch_blob(self, digest: str) -> bool:
+        """Mark a blob as used now (a new task reuses an asset's bytes); False when it is gone."""
+        try:
+            os.utime(self.blob_path(digest))
+        except FileNotFoundError:
+            return False
+        return True
 
     def result_dir(self, task_id: str) -> Path:
         return self.results / task_id
@@ -52,18 +59,26 @@ class LocalStorage:
                 purged += 1
         return purged
 
-    def collect_blobs(self, in_use: set[str], older_than: float) -> int:
-        """Delete blobs nothing references. Only blobs untouched since `older_than` go: a blob adopted a moment
-        ago may belong to a task or asset whose row is not committed yet."""
-        removed = 0
+    def old_blobs(self, older_than: float) -> set[str]:
+        """Blobs untouched since `older_than`: the candidates for collection, listed before the in-use set is read."""
+        found = set()
         for folder in self.blobs.iterdir():
             for blob in folder.iterdir() if folder.is_dir() else ():
-                try:
-                    if blob.name not in in_use and blob.stat().st_mtime < older_than:
-                        blob.unlink()
-                        removed += 1
-                except FileNotFoundError:
-                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if blob.stat().st_mtime < older_than:
+                        found.add(blob.name)
+        return found
+
+    def remove_blobs(self, digests: set[str], older_than: float) -> int:
+        """Delete the given unreferenced blobs, each only if still untouched since `older_than`: a create that
+        stored or reused one after it was listed has refreshed its mtime."""
+        removed = 0
+        for digest in digests:
+            path = self.blob_path(digest)
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < older_than:
+                    path.unlink()
+                    removed += 1
         return removed
 
     def purge_tmp_older_than(self, cutoff: float) -> int:

@@ -15,6 +15,12 @@ from seedgate.core.asset import Asset, AssetGroup, AssetStatus
 from .schema import asset_groups, assets
 
 
+def _plausible(ident: str) -> bool:
+    """IDs are short printable strings; anything else matches nothing (and never reaches PostgreSQL, which refuses
+    NUL bytes in text with an error rather than a miss)."""
+    return 0 < len(ident) <= 64 and ident.isprintable()
+
+
 def _asset(row: Any) -> Asset:
     error = {"code": row.error_code, "message": row.error_message or ""} if row.error_code else None
     return Asset(
@@ -47,6 +53,8 @@ class AssetStore:
             await conn.execute(assets.insert().values(**row))
 
     async def get(self, asset_id: str, owner: str | None = None) -> Asset | None:
+        if not _plausible(asset_id):
+            return None
         query = sa.select(assets).where(assets.c.id == asset_id)
         if owner is not None:
             query = query.where(assets.c.owner == owner)
@@ -68,15 +76,15 @@ class AssetStore:
     ) -> tuple[int, list[Asset]]:
         where = [assets.c.owner == owner]
         if ids:
-            where.append(assets.c.id.in_(list(ids)))
+            where.append(assets.c.id.in_([i for i in ids if _plausible(i)]))
         if group_ids:
-            where.append(assets.c.group_id.in_(list(group_ids)))
+            where.append(assets.c.group_id.in_([g for g in group_ids if _plausible(g)]))
         if statuses:
             where.append(assets.c.status.in_([s.value for s in statuses]))
         if kinds:
             where.append(assets.c.kind.in_(list(kinds)))
         if name:
-            where.append(assets.c.name.contains(name, autoescape=True))
+            where.append(assets.c.name.icontains(name, autoescape=True))
         async with self.engine.connect() as conn:
             total = (await conn.execute(sa.select(sa.func.count()).select_from(assets).where(*where))).scalar_one()
             page = (sa.select(assets).where(*where).order_by(assets.c.created_at.desc(), assets.c.id.desc())
@@ -86,6 +94,8 @@ class AssetStore:
 
     async def update(self, owner: str, asset_id: str, now: float, **values: Any) -> bool:
         """Change what a caller may change (name, group, metadata); the audit's results are not theirs to edit."""
+        if not _plausible(asset_id):
+            return False
         if "metadata" in values:
             values["metadata"] = json.dumps(values["metadata"], ensure_ascii=False)
         async with self.engine.begin() as conn:
@@ -94,6 +104,8 @@ class AssetStore:
         return result.rowcount > 0
 
     async def delete(self, asset_id: str, owner: str | None = None) -> bool:
+        if not _plausible(asset_id):
+            return False
         query = assets.delete().where(assets.c.id == asset_id)
         if owner is not None:
             query = query.where(assets.c.owner == owner)
@@ -156,6 +168,8 @@ class AssetStore:
                 group_type=group.group_type, created_at=group.created_at, updated_at=group.updated_at))
 
     async def get_group(self, group_id: str, owner: str) -> AssetGroup | None:
+        if not _plausible(group_id):
+            return None
         query = sa.select(asset_groups).where(asset_groups.c.id == group_id, asset_groups.c.owner == owner)
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
@@ -165,9 +179,9 @@ class AssetStore:
                           limit: int = 20) -> tuple[int, list[AssetGroup]]:
         where = [asset_groups.c.owner == owner]
         if ids:
-            where.append(asset_groups.c.id.in_(list(ids)))
+            where.append(asset_groups.c.id.in_([i for i in ids if _plausible(i)]))
         if name:
-            where.append(asset_groups.c.name.contains(name, autoescape=True))
+            where.append(asset_groups.c.name.icontains(name, autoescape=True))
         async with self.engine.connect() as conn:
             count = sa.select(sa.func.count()).select_from(asset_groups).where(*where)
             total = (await conn.execute(count)).scalar_one()
@@ -177,6 +191,8 @@ class AssetStore:
         return total, [_group(r) for r in rows]
 
     async def update_group(self, owner: str, group_id: str, now: float, **values: Any) -> bool:
+        if not _plausible(group_id):
+            return False
         async with self.engine.begin() as conn:
             result = await conn.execute(asset_groups.update().where(
                 asset_groups.c.id == group_id, asset_groups.c.owner == owner).values(**values, updated_at=now))
@@ -184,6 +200,8 @@ class AssetStore:
 
     async def delete_group(self, owner: str, group_id: str) -> bool:
         """A group goes with the assets in it (Volcengine's DeleteAssetGroup)."""
+        if not _plausible(group_id):
+            return False
         async with self.engine.begin() as conn:
             result = await conn.execute(asset_groups.delete().where(
                 asset_groups.c.id == group_id, asset_groups.c.owner == owner))

@@ -15,14 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from seedgate.assets.library import (
-    MAX_NAME_CHARS,
-    MAX_UPLOAD_BYTES,
-    AssetLibrary,
-    check_kind,
-    check_name,
-    check_source_url,
-)
+from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_kind, check_name, check_source_url
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
 
@@ -104,7 +97,7 @@ async def _create(request: Request) -> JSONResponse:
                 raise missing("file")
             asset = await lib.create_from_upload(
                 key.id, upload, kind=check_kind(_optional_text(fields, "kind"), "kind"),
-                name=check_name(fields.get("name"), "name") or (upload.filename or "")[:MAX_NAME_CHARS],
+                name=check_name(fields.get("name"), "name"),
                 group_id=_optional_text(fields, "group_id"), metadata=extras)
         finally:
             await form.close()

@@ -29,6 +29,13 @@ def openai_error_fields(error: ApiError) -> dict[str, Any]:
     return {"message": error.message, "type": kind, "param": error.param, "code": code}
 
 
+def message_naming_param(error: ApiError) -> str:
+    """The message, led by the field it is about unless it already names it (many clients show only the message)."""
+    if error.param and error.param not in error.message:
+        return f"{error.param}: {error.message}"
+    return error.message
+
+
 def require_model(body: Any, field: str = "model") -> str:
     """The body must be an object with a non-empty model name; returns it stripped."""
     if not isinstance(body, dict):

@@ -20,7 +20,8 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from .common import create_task, json_body, read_task, require_model
+from .common import create_task, json_body, message_naming_param, read_task, require_model
+from .volc_assets import KIND_WORDS, STATUS_WORDS
 
 NAME = "jimmyai"
 PREFIX = "/api/open-api/v1"
@@ -31,8 +32,6 @@ _STATUS = {
     Status.QUEUED: "queued", Status.RUNNING: "processing", Status.SUCCEEDED: "completed",
     Status.FAILED: "failed", Status.EXPIRED: "failed", Status.CANCELLED: "cancelled",
 }
-_ASSET_STATUS = {AssetStatus.PROCESSING: "Processing", AssetStatus.ACTIVE: "Active", AssetStatus.FAILED: "Failed"}
-_ASSET_TYPE = {"image": "Image", "video": "Video", "audio": "Audio"}
 _ORIENTATION = {"landscape": "16:9", "portrait": "9:16"}
 _AUDIT_LISTS = (("imageUrls", "image_urls", "image"), ("videoUrls", "video_urls", "video"),
                 ("audioUrls", "audio_urls", "audio"))
@@ -45,8 +44,7 @@ def _ok(data: Any) -> JSONResponse:
 
 def render_error(error: ApiError, request_id: str) -> JSONResponse:
     code = _CODES.get(error.status, "-1" if error.status >= 500 else "20002")
-    message = f"{error.param}: {error.message}" if error.param and error.param not in error.message else error.message
-    return JSONResponse({"code": code, "msg": message, "data": None, "request_id": request_id},
+    return JSONResponse({"code": code, "msg": message_naming_param(error), "data": None, "request_id": request_id},
                         status_code=error.status)
 
 
@@ -142,8 +140,8 @@ def _audit_lists(body: Any) -> list[tuple[str, str, str]]:
 
 
 def _asset_item(asset: Asset) -> dict[str, Any]:
-    return {"assetId": asset.id, "assetType": _ASSET_TYPE.get(asset.kind or ""), "originalUrl": asset.source_url,
-            "status": _ASSET_STATUS[asset.status], "assetUrl": f"asset://{asset.id}"}
+    return {"assetId": asset.id, "assetType": KIND_WORDS.get(asset.kind or ""), "originalUrl": asset.source_url,
+            "status": STATUS_WORDS[asset.status], "assetUrl": f"asset://{asset.id}"}
 
 
 async def _audit(request: Request) -> JSONResponse:
@@ -155,7 +153,7 @@ async def _audit(request: Request) -> JSONResponse:
         try:
             asset = await lib.create_from_url(key.id, check_source_url(url, param), kind=kind)
         except ApiError as error:  # one bad URL does not sink the others
-            failed.append({"assetType": _ASSET_TYPE[kind], "originalUrl": url, "errorMessage": error.message})
+            failed.append({"assetType": KIND_WORDS[kind], "originalUrl": url, "errorMessage": error.message})
             continue
         accepted.append({**_asset_item(asset), "status": "submitted"})
     return _ok({"items": accepted, "failedItems": failed})
@@ -181,9 +179,12 @@ def _status_ids(request: Request, body: Any) -> list[str]:
 async def _status(request: Request, body: Any = None) -> JSONResponse:
     service = request.app.state.service
     key = await service.authenticate(request)
+    ids = _status_ids(request, body)
+    _, found = await service.assets.store.list(key.id, ids=ids, limit=len(ids))
+    by_id = {asset.id: asset for asset in found}
     items, failed = [], []
-    for asset_id in _status_ids(request, body):
-        asset = await service.assets.store.get(asset_id, key.id)
+    for asset_id in ids:
+        asset = by_id.get(asset_id)
         if asset is None:
             failed.append({"assetId": asset_id, "errorMessage": f"the asset {asset_id} was not found"})
             continue
@@ -197,7 +198,7 @@ async def _status(request: Request, body: Any = None) -> JSONResponse:
 
 
 def _sp_item(asset: Asset, lib: AssetLibrary, base_url: str) -> dict[str, Any]:
-    return {"asset_id": asset.id, "official_id": asset.id, "status": _ASSET_STATUS[asset.status],
+    return {"asset_id": asset.id, "official_id": asset.id, "status": STATUS_WORDS[asset.status],
             "name": asset.name, "image_url": lib.link(asset, base_url), "created_at": int(asset.created_at),
             "error_message": asset.error["message"] if asset.error else None}
 

@@ -31,7 +31,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from .common import json_body, openai_error_fields, read_task, require_model
+from .common import json_body, message_naming_param, openai_error_fields, read_task, require_model
 
 NAME = "moonapix"
 PREFIX = "/v1/video/generations"
@@ -93,10 +93,8 @@ OPTION_FIELDS = frozenset({"duration", "ratio", "resolution", "callback_url", "g
 def render_error(error: ApiError, request_id: str) -> JSONResponse:
     """A guessed envelope (MoonApiX's error page was not found): OpenAI-style inside, `success: false` beside it."""
     fields = openai_error_fields(error)
-    message = error.message
-    if error.param and error.param not in message:
-        message = f"{error.param}: {message}"  # many gateways show only the message
-    body = {"error": {"code": fields["code"], "message": message, "param": error.param, "type": fields["type"]},
+    body = {"error": {"code": fields["code"], "message": message_naming_param(error), "param": error.param,
+                      "type": fields["type"]},
             "success": False, "request_id": request_id}
     return JSONResponse(body, status_code=error.status, headers={"X-Request-Id": request_id})
 

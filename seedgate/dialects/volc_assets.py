@@ -16,11 +16,12 @@ from seedgate.core.asset import Asset, AssetGroup, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
 from seedgate.store.store import ApiKey
 
-from .common import json_body
+from .common import json_body, message_naming_param
 
 PREFIX = "/api/v1/open"
-_STATUS = {AssetStatus.PROCESSING: "Processing", AssetStatus.ACTIVE: "Active", AssetStatus.FAILED: "Failed"}
-_KIND = {"image": "Image", "video": "Video", "audio": "Audio"}
+# Volcengine's asset vocabulary; jimmyai's audit API (resold from a Volcengine-style upstream) uses the same words.
+STATUS_WORDS = {AssetStatus.PROCESSING: "Processing", AssetStatus.ACTIVE: "Active", AssetStatus.FAILED: "Failed"}
+KIND_WORDS = {"image": "Image", "video": "Video", "audio": "Audio"}
 _PAGE_SIZE_MAX = 100
 _PAGE_NUMBER_MAX = 100_000
 _TEXT_MAX = {"Name": MAX_NAME_CHARS, "GroupType": 32, "Id": 64, "GroupId": 64, "AssetType": 16}
@@ -34,8 +35,7 @@ def _metadata(action: str, request_id: str) -> dict[str, Any]:
 
 def render_error(error: ApiError, request_id: str, action: str = "") -> JSONResponse:
     meta = _metadata(action, request_id)
-    message = f"{error.param}: {error.message}" if error.param and error.param not in error.message else error.message
-    meta["Error"] = {"Code": error.code, "Message": message}
+    meta["Error"] = {"Code": error.code, "Message": message_naming_param(error)}
     return JSONResponse({"ResponseMetadata": meta}, status_code=error.status)
 
 
@@ -45,8 +45,8 @@ def _time(stamp: float) -> str:
 
 def render_asset(asset: Asset, url: str | None) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "Id": asset.id, "Name": asset.name, "GroupId": asset.group_id, "Status": _STATUS[asset.status],
-        "AssetType": _KIND.get(asset.kind or ""), "URL": url, "CreateTime": _time(asset.created_at),
+        "Id": asset.id, "Name": asset.name, "GroupId": asset.group_id, "Status": STATUS_WORDS[asset.status],
+        "AssetType": KIND_WORDS.get(asset.kind or ""), "URL": url, "CreateTime": _time(asset.created_at),
         "UpdateTime": _time(asset.updated_at),
     }
     if asset.error:
@@ -157,7 +157,7 @@ async def _get_asset(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], base:
 async def _list_assets(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], base: str) -> dict[str, Any]:
     number, size = _page(body)
     where = _filter(body)
-    statuses = {v.lower(): s for s, v in _STATUS.items()}
+    statuses = {v.lower(): s for s, v in STATUS_WORDS.items()}
     wanted = _strings(where.get("Statuses"), "Filter.Statuses")
     if unknown := [s for s in wanted if s.lower() not in statuses]:
         raise invalid("Filter.Statuses", f"{unknown[0]!r} is not Processing, Active or Failed")

@@ -20,6 +20,8 @@ app = typer.Typer(help="seedgate: a self-hosted, Seedance-compatible video gener
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+channels_app = typer.Typer(help="Upstream channels (SEEDGATE_CHANNELS; see docs/upstreams.md).", no_args_is_help=True)
+app.add_typer(channels_app, name="channels")
 console = Console()
 log = logging.getLogger("seedgate")
 
@@ -203,3 +205,39 @@ def keys_revoke(key_id: str, data_dir: DataDir = None) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+@channels_app.command("check")
+def channels_check(
+    channels_file: Annotated[Path | None, typer.Option(
+        "--file", help="The channels file [env SEEDGATE_CHANNELS]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Tell which channels answer (and accept their key) and which of their models they list."""
+    from dataclasses import asdict
+
+    from seedgate.core.catalog import load_catalog
+    from seedgate.upstream.channels import ChannelError, load_channels
+    from seedgate.upstream.check import check_channels
+
+    settings = Settings.from_env()
+    path = channels_file or settings.channels_path
+    if path is None:
+        console.print("[red]no channels file: set SEEDGATE_CHANNELS or pass --file[/red]")
+        raise typer.Exit(2)
+    try:
+        channels = load_channels(path, load_catalog(settings.catalog_path))
+    except ChannelError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    reports = asyncio.run(check_channels(channels))
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in reports], indent=2))
+    else:
+        table = Table("channel", "kind", "base URL", "answers", "models")
+        for r in reports:
+            models = "\n".join(f"{m} ({state})" for m, state in r.models.items())
+            table.add_row(r.channel, r.kind, r.base_url, ("[green]" if r.ok else "[red]") + r.detail, models)
+        console.print(table)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)

@@ -37,6 +37,7 @@ class Settings:
     public_url: str | None = None  # base for absolute URLs in webhooks and behind proxies
     workers: int = 1  # in-process render slots of `serve`; 0 runs an API-only node
     catalog_path: Path | None = None
+    channels_path: Path | None = None  # upstream channels (docs/upstreams.md)
     result_ttl_s: int = 86400
     task_retention_s: int = 7 * 86400
     asset_retention_s: int = 30 * 86400
@@ -60,6 +61,7 @@ class Settings:
             public_url=(env.get("SEEDGATE_PUBLIC_URL") or "").rstrip("/") or None,
             workers=_int("SEEDGATE_WORKERS", 1),
             catalog_path=Path(env["SEEDGATE_CATALOG"]) if env.get("SEEDGATE_CATALOG") else None,
+            channels_path=Path(env["SEEDGATE_CHANNELS"]) if env.get("SEEDGATE_CHANNELS") else None,
             result_ttl_s=_int("SEEDGATE_RESULT_TTL", 86400),
             task_retention_s=_int("SEEDGATE_TASK_RETENTION", 7 * 86400),
             asset_retention_s=_int("SEEDGATE_ASSET_RETENTION", 30 * 86400),

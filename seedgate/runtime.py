@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -20,6 +20,8 @@ from seedgate.media.fetch import Fetcher, FetchPolicy, guarded_client
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store, wait_until_reachable
+from seedgate.upstream.channels import Channels, load_channels
+from seedgate.upstream.relay import Relay
 from seedgate.worker.maintenance import Maintenance
 from seedgate.worker.runner import Worker
 from seedgate.worker.webhooks import WebhookSender
@@ -55,6 +57,8 @@ class Runtime:
         self._loops += [asyncio.create_task(sender.run(self._stopping)),
                         asyncio.create_task(upkeep.run(self._stopping)),
                         asyncio.create_task(auditor.run(self._stopping))]
+        if self.service.relay is not None:  # every node follows upstream tasks; leases share them out
+            self._loops.append(asyncio.create_task(self.service.relay.run(self._stopping)))
         if worker_slots > 0:
             worker = Worker(self.store, self.storage, build_engines(settings.engines), self.service.webhooks_for,
                             concurrency=worker_slots, lease_s=settings.lease_s,
@@ -78,9 +82,17 @@ class Runtime:
         await self.store.close()
 
 
+def route_to_channels(catalog: Catalog, channels: Channels) -> None:
+    """Models a channel serves run on the upstream engine; the rest stay on the engine the catalog names."""
+    for model_id in channels.models():
+        catalog.models[model_id] = replace(catalog.models[model_id], engine="upstream")
+
+
 async def start_runtime(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(settings.catalog_path)
+    channels = load_channels(settings.channels_path, catalog)
+    route_to_channels(catalog, channels)
     store = Store(settings.db_url)
     await wait_until_reachable(store)
     await store.migrate()
@@ -91,6 +103,10 @@ async def start_runtime(settings: Settings) -> Runtime:
     webhook_secret = "whsec_" + base64.b64encode(raw.encode()[:32]).decode()
     assets = AssetLibrary(store.assets, storage, signer, retention_s=settings.asset_retention_s)
     service = TaskService(settings, store, catalog, storage, fetcher, signer, assets)
+    if channels:
+        service.relay = Relay(store, storage, channels, fetcher=fetcher, signer=signer,
+                              webhooks_for=service.webhooks_for, public_url=settings.public_url,
+                              lease_s=settings.lease_s)
     if settings.api_key:
         await ensure_key(store, settings.api_key, name="SEEDGATE_API_KEY", admin=True)
     log.info("store %s ready; %d models in the catalog; data in %s",

@@ -186,8 +186,10 @@ def test_status_machine() -> None:
         assert terminal.terminal
         for target in Status:
             assert not can_transition(terminal, target)
+    # An upstream task still queued upstream may be cancelled although seedgate shows it running.
+    assert can_transition(Status.RUNNING, Status.CANCELLED)
     with pytest.raises(TransitionError):
-        check_transition(Status.RUNNING, Status.CANCELLED)
+        check_transition(Status.QUEUED, Status.SUCCEEDED)
 
 
 def test_allowed_duration_values() -> None:

@@ -9,7 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from seedgate.core.errors import ApiError
 from seedgate.core.status import Status
+from seedgate.media.probe import sniff_mime
 from seedgate.metrics import QUEUE_DEPTH, TASKS
+from seedgate.upstream.relay import callback_path
 
 _MEDIA_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".png": "image/png", ".jpg": "image/jpeg"}
 _ASSET_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "bmp": "image/bmp",
@@ -31,6 +33,26 @@ def router() -> APIRouter:
             raise ApiError(404, "ResourceNotFound", "the asset no longer exists")
         media_type = _ASSET_TYPES.get(str(asset.info.get("format")), "application/octet-stream")
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+
+    @api.get("/files/blobs/{digest}", tags=["files"], summary="Download a task input (signed link for upstreams)")
+    async def blob_file(digest: str, request: Request, expires: int = 0, signature: str = "") -> Response:
+        runtime = request.app.state.runtime
+        if not runtime.service.signer.verify(f"/files/blobs/{digest}", expires, signature):
+            raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
+        path = runtime.storage.blob_path(digest) if digest.isalnum() else None
+        if path is None or not path.is_file():
+            raise ApiError(404, "ResourceNotFound", "the file no longer exists")
+        return FileResponse(path, media_type=sniff_mime(path), headers={"Cache-Control": "private, max-age=3600"})
+
+    @api.post("/upstream/callback/{task_id}", tags=["upstream"],
+              summary="Where upstream channels report task changes (signed link seedgate gave them)")
+    async def upstream_callback(task_id: str, request: Request, expires: int = 0, signature: str = "") -> Response:
+        relay = request.app.state.runtime.service.relay
+        if relay is None or not relay.signer.verify(callback_path(task_id), expires, signature):
+            raise ApiError(403, "AccessDenied", "the callback link is invalid or has expired")
+        # The body is not trusted for the outcome: the task is read back from the upstream at once.
+        await relay.on_callback(task_id)
+        return JSONResponse({})
 
     @api.get("/files/{task_id}/{name}", tags=["files"], summary="Download a result (signed, expiring link)")
     async def result_file(task_id: str, name: str, request: Request, expires: int = 0,

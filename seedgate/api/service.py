@@ -24,6 +24,7 @@ from seedgate.media.resolve import resolve_media
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import ApiKey, Store, Webhook
+from seedgate.upstream.relay import Relay
 
 from .keys import hash_secret
 
@@ -45,6 +46,7 @@ class TaskService:
         self.fetcher = fetcher
         self.signer = signer
         self.assets = assets
+        self.relay: Relay | None = None  # set when upstream channels are configured
         self.queue_signal = asyncio.Event()  # wakes in-process workers at once
         self._keys: dict[str, tuple[float, ApiKey | None]] = {}
 
@@ -107,6 +109,8 @@ class TaskService:
         check_resolved_media(planned, self.catalog)
         if planned.width is None:
             settle_geometry(planned, self.catalog)
+        if self.relay is not None:
+            self.relay.check(planned)
 
         now = time.time()
         task = Task(
@@ -115,6 +119,8 @@ class TaskService:
         )
         await self.store.insert_task(task, await self.webhooks_for(task))
         self.queue_signal.set()
+        if self.relay is not None:
+            self.relay.wake.set()
         log.debug("task %s queued: model=%s mode=%s %dx%d frames=%d tier=%s", task.id, task.model, planned.mode,
                   planned.width, planned.height, planned.frame_count, planned.service_tier)
         return task
@@ -175,9 +181,16 @@ class TaskService:
             if await self.cancel(task):
                 return Status.CANCELLED
             task = await self.get(key, task_id)  # a worker took it meanwhile (and may have given it back)
+        if task.status is Status.RUNNING and self.relay is not None and await self.relay.cancel(task):
+            # Still queued upstream (or not sent yet): cancelled there, so cancelled here.
+            if await self.cancel(task):
+                return Status.CANCELLED
+            task = await self.get(key, task_id)
         if task.status in (Status.RUNNING, Status.CANCELLED):
             raise conflict(f"the task {task_id} is {task.status.value} and cannot be cancelled or deleted",
                            code=f"InvalidAction.Task{task.status.value.capitalize()}")
+        if self.relay is not None:
+            await self.relay.forget(task.id)
         await self.store.delete_task(task.id)
         self.storage.delete_results(task.id)
         log.info("task %s deleted", task.id)

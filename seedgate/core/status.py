@@ -23,7 +23,8 @@ TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.EXPIRED, Status.CA
 _ALLOWED: dict[Status, frozenset[Status]] = {
     Status.QUEUED: frozenset({Status.RUNNING, Status.CANCELLED, Status.EXPIRED, Status.FAILED}),
     # RUNNING -> QUEUED is a worker giving a task back (shutdown, lost engine); it is not a client-visible step.
-    Status.RUNNING: frozenset({Status.SUCCEEDED, Status.FAILED, Status.EXPIRED, Status.QUEUED}),
+    # RUNNING -> CANCELLED happens only to a task an upstream still had queued and agreed to cancel.
+    Status.RUNNING: frozenset({Status.SUCCEEDED, Status.FAILED, Status.EXPIRED, Status.QUEUED, Status.CANCELLED}),
 }
 
 

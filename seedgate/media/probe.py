@@ -207,6 +207,20 @@ def _sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
+_MIME = {"a JPEG image": "image/jpeg", "a PNG image": "image/png", "a GIF image": "image/gif",
+         "a WebP image": "image/webp", "a TIFF image": "image/tiff", "a BMP image": "image/bmp",
+         "a HEIF/HEIC image": "image/heic", "an AVIF image": "image/avif", "a WAV audio file": "audio/wav",
+         "an MP3 audio file": "audio/mpeg", "an M4A audio file": "audio/mp4", "an AAC audio stream": "audio/aac",
+         "a FLAC audio file": "audio/flac", "an Ogg file": "audio/ogg", "an MP4 video": "video/mp4",
+         "a MOV video": "video/quicktime", "a Matroska/WebM video": "video/webm"}
+
+
+def sniff_mime(path: Path) -> str:
+    """The content type of a stored file, read from its bytes (for data: URLs sent to an upstream)."""
+    found = _sniff(_head(path))
+    return _MIME.get(found[1], "application/octet-stream") if found else "application/octet-stream"
+
+
 def _describe_other(head: bytes) -> str | None:
     """Description of common non-media content, for error messages."""
     if not head:

@@ -118,6 +118,31 @@ asset_groups = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+# One row per task handed to an upstream channel: where it went, what upstream calls it, and the relay's own lease
+# (a node follows the rows it leases; rows of a node that died are taken over when their lease runs out).
+upstream_tasks = sa.Table(
+    "upstream_tasks",
+    metadata,
+    sa.Column("task_id", sa.String(64), primary_key=True),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(64)),
+    sa.Column("upstream_id", sa.String(200)),
+    sa.Column("state", sa.String(16), nullable=False),  # waiting | sending | unsure | accepted | fetching | done
+    sa.Column("marker", sa.String(64), nullable=False),
+    sa.Column("tried", sa.Text, nullable=False),  # JSON: channels that refused this task
+    sa.Column("sent_at", sa.Float),
+    sa.Column("next_check_at", sa.Float, nullable=False),
+    sa.Column("misses", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("upstream_status", sa.String(32)),
+    sa.Column("note", sa.Text),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_expires_at", sa.Float),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Index("ix_upstream_due", "lease_owner", "state", "next_check_at"),
+    sa.Index("ix_upstream_channel", "channel", "upstream_id"),
+)
+
 # Small shared values every node must agree on (URL signing and webhook secrets).
 settings = sa.Table(
     "settings",

@@ -30,8 +30,9 @@ from seedgate.core.task import Task
 from .assets import AssetStore
 from .batching import GroupCommit
 from .postgres_fast import PostgresFastPath
-from .schema import api_keys, settings, tasks, webhook_deliveries, webhook_endpoints
+from .schema import api_keys, settings, tasks, upstream_tasks, webhook_deliveries, webhook_endpoints
 from .sqlite_fast import SqliteFastPath
+from .upstream import UpstreamStore
 
 Row = sa.Row[Any]
 
@@ -122,6 +123,7 @@ class Store:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._inserts = GroupCommit(self._insert_rows)
         self.assets = AssetStore(self.engine)
+        self.upstream = UpstreamStore(self.engine, self.is_sqlite)
         self._fast: SqliteFastPath | PostgresFastPath = (
             SqliteFastPath(make_url(url).database or "") if self.is_sqlite
             else PostgresFastPath(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
@@ -229,6 +231,7 @@ class Store:
             # Deliveries still pending are sent anyway: a client may delete a task before its webhook got through.
             await conn.execute(webhook_deliveries.delete().where(webhook_deliveries.c.task_id == task_id,
                                                                  webhook_deliveries.c.status != "pending"))
+            await conn.execute(upstream_tasks.delete().where(upstream_tasks.c.task_id == task_id))
             result = await conn.execute(tasks.delete().where(tasks.c.id == task_id))
         return result.rowcount > 0
 
@@ -265,8 +268,12 @@ class Store:
                 await conn.execute(webhook_deliveries.insert(), [_webhook_row(task.id, w, now) for w in webhooks])
         return changed
 
-    async def claim(self, worker_id: str, engines: Sequence[str], lease_s: float) -> Task | None:
-        """Take the next task: queued ones by tier, priority and age, or running ones whose lease ran out."""
+    async def claim(self, worker_id: str, engines: Sequence[str], lease_s: float,
+                    models: Sequence[str] | None = None) -> Task | None:
+        """Take the next task: queued ones by tier, priority and age, or running ones whose lease ran out.
+
+        `models` narrows the claim to tasks of those models (the upstream relay takes only what a channel with room
+        serves)."""
         now = time.time()
         ready = sa.or_(
             tasks.c.status == Status.QUEUED.value,
@@ -274,7 +281,8 @@ class Store:
         )
         pick = (
             sa.select(tasks.c.id)
-            .where(ready, tasks.c.engine.in_(list(engines)), tasks.c.expires_at > now)
+            .where(ready, tasks.c.engine.in_(list(engines)), tasks.c.expires_at > now,
+                   tasks.c.model.in_(list(models)) if models is not None else sa.true())
             .order_by(tasks.c.tier_rank, tasks.c.priority.desc(), tasks.c.created_at)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -304,6 +312,21 @@ class Store:
         )
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
+
+    async def set_progress(self, task_id: str, progress: float, now: float) -> bool:
+        """Progress of a task an upstream runs (no worker lease); False once the task is no longer running."""
+        query = (tasks.update()
+                 .where(tasks.c.id == task_id, tasks.c.status == Status.RUNNING.value)
+                 .values(progress=progress, updated_at=now))
+        async with self.engine.begin() as conn:
+            return (await conn.execute(query)).rowcount > 0
+
+    async def still_running(self, task_ids: Sequence[str]) -> set[str]:
+        if not task_ids:
+            return set()
+        query = sa.select(tasks.c.id).where(tasks.c.id.in_(list(task_ids)), tasks.c.status == Status.RUNNING.value)
+        async with self.engine.connect() as conn:
+            return {row[0] for row in (await conn.execute(query)).all()}
 
     async def due_for_expiry(self, now: float, limit: int = 100) -> list[Task]:
         query = (

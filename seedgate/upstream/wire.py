@@ -1,0 +1,216 @@
+"""What every upstream client speaks: the outcome classes of a create, the upstream task as seen by a poll, and
+the HTTP plumbing (auth, limits, error reading) the Ark and OpenAI clients share.
+
+A create has three outcomes besides success, and failover depends on telling them apart:
+- Refused: the upstream certainly did not take the task (nothing sent, 429, bad key): another channel may.
+- Rejected: the upstream read the request and said no (400): every channel would; the task fails.
+- Unsure: the request left and no answer came back (timeout, dropped connection, 5xx): the task may exist
+  upstream, so it is looked up, never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from seedgate.core.spec import TaskSpec
+
+from .channels import Channel
+
+MAX_RESULT_BYTES = 2 * 1024**3
+
+
+class Refused(Exception):
+    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+class Rejected(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Unsure(Exception):
+    def __init__(self, reason: str, answered: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        # The upstream answered (a 5xx): it is done with the request, so a lookup can settle the question soon.
+        self.answered = answered
+
+
+class Unavailable(Exception):
+    """A read (poll, list, download) failed for now; try again later."""
+
+
+@dataclass
+class UpstreamTask:
+    id: str
+    status: str  # queued | running | succeeded | failed | expired | cancelled, as seedgate words them
+    video_url: str | None = None
+    last_frame_url: str | None = None
+    usage: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+    progress: float | None = None
+    duration: int | None = None
+    frames: int | None = None
+    marker: str | None = None  # the echoed identity seedgate gave the create, where the upstream echoes one
+    created_at: float | None = None
+    model: str | None = None
+    prompt: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One create, ready for the wire: media already turned into URLs the upstream can read."""
+
+    spec: TaskSpec
+    upstream_model: str
+    marker: str
+    media_urls: tuple[str, ...]  # one per spec.media item, same order
+    media_paths: tuple[Path, ...]  # the same items' bytes in seedgate's blob store
+    callback_url: str | None = None
+
+
+class RateLimiter:
+    """A token bucket shared by every caller of one channel endpoint: at most `rate` calls per second."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def try_take(self) -> bool:
+        self._refill()
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        async with self._lock:
+            while not self.try_take():
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        """The upstream said 429: spend the next `seconds` of allowance."""
+        self._refill()
+        self.tokens = min(self.tokens, 0) - seconds * self.rate
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def error_of(response: httpx.Response) -> tuple[str, str]:
+    """(code, message) from an Ark or OpenAI error envelope, or from the status line."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code = str(error.get("code") or error.get("type") or response.status_code)
+        return code, str(error.get("message") or response.reason_phrase)
+    return str(response.status_code), (response.text[:200] or response.reason_phrase)
+
+
+class HttpClient:
+    """One channel's connection pool, key and query limits."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.http = httpx.AsyncClient(
+            base_url=channel.base_url, timeout=channel.timeout_s, follow_redirects=False,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+        )
+        self.queries = RateLimiter(channel.query_rps)
+        self.lists = RateLimiter(channel.list_rps) if channel.list_rps > 0 else None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.channel.key}"}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def send_create(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a create once and classify what happened (see the module note)."""
+        try:
+            response = await self.http.request(method, path, headers=self.headers, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Refused(f"cannot connect ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise Unsure(f"no answer after sending ({type(exc).__name__})", answered=False) from None
+        if response.status_code < 300:
+            return response
+        code, message = error_of(response)
+        if response.status_code == 429:
+            raise Refused(f"429 {code}: {message}", retry_after(response))
+        if response.status_code in (401, 403, 404):
+            # The channel's key or model mapping is wrong: a channel problem, not the task's.
+            raise Refused(f"{response.status_code} {code}: {message}")
+        if response.status_code >= 500:
+            raise Unsure(f"{response.status_code} {code}: {message}", answered=True)
+        raise Rejected(code, message)
+
+    async def read(self, method: str, path: str, limiter: RateLimiter | None = None, prepaid: bool = False,
+                   **kwargs: Any) -> httpx.Response | None:
+        """A rate-limited read (`prepaid`: the caller already took the token); None for 404, Unavailable for
+        anything transient."""
+        if not prepaid:
+            await (limiter or self.queries).take()
+        try:
+            response = await self.http.request(method, path, headers=self.headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"{type(exc).__name__}") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code == 429:
+            (limiter or self.queries).pause(retry_after(response) or 1.0)
+            raise Unavailable("429 from upstream")
+        if response.status_code >= 400:
+            code, message = error_of(response)
+            raise Unavailable(f"{response.status_code} {code}: {message}")
+        return response
+
+    async def download(self, url: str, dest: Path, *, authorized: bool) -> None:
+        """Stream a result into `dest` (size-capped); `authorized` sends the channel key (same-host URLs only)."""
+        headers = self.headers if authorized else {}
+        tmp = dest.with_suffix(dest.suffix + ".part")
+        try:
+            async with self.http.stream("GET", url, headers=headers, timeout=max(60.0, self.channel.timeout_s)) as r:
+                if r.status_code != 200:
+                    raise Unavailable(f"download answered {r.status_code}")
+                size = 0
+                with tmp.open("wb") as out:
+                    async for chunk in r.aiter_bytes(1 << 16):
+                        size += len(chunk)
+                        if size > MAX_RESULT_BYTES:
+                            raise Unavailable("the result is larger than 2 GiB")
+                        out.write(chunk)
+            tmp.replace(dest)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"download failed ({type(exc).__name__})") from None
+        finally:
+            tmp.unlink(missing_ok=True)

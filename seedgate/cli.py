@@ -203,9 +203,6 @@ def keys_revoke(key_id: str, data_dir: DataDir = None) -> None:
     console.print(f"revoked {key_id}")
 
 
-if __name__ == "__main__":
-    app()
-
 
 @channels_app.command("check")
 def channels_check(
@@ -241,3 +238,7 @@ def channels_check(
         console.print(table)
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -31,3 +31,5 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level)
     # Per-request access lines drown the task log at load; keep them at WARNING unless asked for.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)
+    # httpx logs every outbound request at INFO: one line per upstream poll would bury the task log.
+    logging.getLogger("httpx").setLevel(logging.WARNING if level != "DEBUG" else logging.DEBUG)

@@ -134,8 +134,9 @@ def start_process(args: list[str], env: dict[str, str], log_path: Path) -> subpr
                             stderr=subprocess.STDOUT)
 
 
-def start_server(database: Database, data_dir: Path, *args: str, **extra_env: str) -> Server:
-    port = free_port()
+def start_server(database: Database, data_dir: Path, *args: str, port: int | None = None,
+                 **extra_env: str) -> Server:
+    port = port or free_port()
     env = server_env(database, data_dir, **extra_env)
     log_path = data_dir.parent / f"{data_dir.name}-serve-{port}.log"
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -70,10 +70,16 @@ class UpstreamStore:
             await conn.execute(upstream_tasks.insert().values(**row))
         return True
 
-    async def take_orphans(self, owner: str, lease_s: float, now: float, limit: int = 500) -> int:
-        """Lease rows no live node holds (their node stopped or died); returns how many were taken."""
+    async def take_orphans(self, owner: str, lease_s: float, now: float, channels: list[str], models: list[str],
+                           limit: int = 500) -> int:
+        """Lease rows no live node holds (their node stopped or died); returns how many were taken.
+
+        Only rows of channels and models this node has configured: a node with another channels file leaves
+        the rest to the nodes that can act on them."""
         orphan = sa.and_(upstream_tasks.c.state != "done",
-                         sa.or_(upstream_tasks.c.lease_owner.is_(None), upstream_tasks.c.lease_expires_at < now))
+                         sa.or_(upstream_tasks.c.lease_owner.is_(None), upstream_tasks.c.lease_expires_at < now),
+                         upstream_tasks.c.model.in_(models),
+                         sa.or_(upstream_tasks.c.channel.is_(None), upstream_tasks.c.channel.in_(channels)))
         pick = sa.select(upstream_tasks.c.task_id).where(orphan).limit(limit)
         if not self.is_sqlite:
             pick = pick.with_for_update(skip_locked=True)

@@ -102,7 +102,8 @@ class Relay:
             try:
                 if now >= next_lease_work:
                     await self.rows.renew(self.id, self.lease_s, now)
-                    if taken := await self.rows.take_orphans(self.id, self.lease_s, now):
+                    if taken := await self.rows.take_orphans(self.id, self.lease_s, now, list(self.clients),
+                                                             sorted(self.channels.models())):
                         log.info("took over %d upstream task(s) from stopped nodes", taken)
                     next_lease_work = now + self.lease_s / 3
                 self._in_flight = await self.rows.in_flight()

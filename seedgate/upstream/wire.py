@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,36 +83,44 @@ class Outgoing:
 
 
 class RateLimiter:
-    """A token bucket shared by every caller of one channel endpoint: at most `rate` calls per second."""
+    """At most `rate` calls in any sliding second, shared by every caller of one channel endpoint.
 
-    def __init__(self, rate: float, burst: float | None = None) -> None:
-        self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate)
-        self.tokens = self.capacity
-        self.stamp = time.monotonic()
+    A sliding log rather than a token bucket: a bucket lets a full burst follow a second of steady calls, which
+    an upstream counting calls per sliding second answers with 429s. A 5 % margin absorbs clock and network skew.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.calls = max(1, int(rate))
+        self.window = 1.05 * self.calls / rate
+        self._log: deque[float] = deque()
+        self._blocked_until = 0.0
         self._lock = asyncio.Lock()
 
-    def _refill(self) -> None:
+    def _wait_s(self) -> float:
         now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+        while self._log and self._log[0] <= now - self.window:
+            self._log.popleft()
+        if now < self._blocked_until:
+            return self._blocked_until - now
+        if len(self._log) < self.calls:
+            return 0.0
+        return self._log[0] + self.window - now
 
     def try_take(self) -> bool:
-        self._refill()
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+        if self._wait_s() > 0:
+            return False
+        self._log.append(time.monotonic())
+        return True
 
     async def take(self) -> None:
         async with self._lock:
-            while not self.try_take():
-                await asyncio.sleep((1 - self.tokens) / self.rate)
+            while (wait := self._wait_s()) > 0:
+                await asyncio.sleep(wait)
+            self._log.append(time.monotonic())
 
     def pause(self, seconds: float) -> None:
-        """The upstream said 429: spend the next `seconds` of allowance."""
-        self._refill()
-        self.tokens = min(self.tokens, 0) - seconds * self.rate
+        """The upstream said 429: no calls for `seconds`."""
+        self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
 
 
 def retry_after(response: httpx.Response) -> float | None:

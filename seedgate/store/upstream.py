@@ -21,6 +21,14 @@ from .schema import tasks, upstream_tasks
 IN_FLIGHT = ("sending", "unsure", "accepted", "fetching")
 
 
+# next_check_at of a row an upstream callback asked to look at now; no real schedule is ever this early.
+POKED = 0.0
+
+
+def _unless_poked(at: float) -> Any:
+    return sa.case((upstream_tasks.c.next_check_at == POKED, POKED), else_=at)
+
+
 @dataclass
 class UpstreamRecord:
     task_id: str
@@ -124,6 +132,8 @@ class UpstreamStore:
         if "tried" in values:
             values["tried"] = list(values["tried"])
         stored = {k: json.dumps(v) if k == "tried" else v for k, v in values.items()}
+        if "next_check_at" in stored:
+            stored["next_check_at"] = _unless_poked(stored["next_check_at"])
         query = (upstream_tasks.update()
                  .where(upstream_tasks.c.task_id == record.task_id, upstream_tasks.c.lease_owner == owner)
                  .values(updated_at=now, **stored))
@@ -138,15 +148,26 @@ class UpstreamStore:
         """Many rows polled with nothing new: one statement instead of one write each."""
         query = (upstream_tasks.update()
                  .where(upstream_tasks.c.task_id.in_(task_ids), upstream_tasks.c.lease_owner == owner)
-                 .values(next_check_at=at))
+                 .values(next_check_at=_unless_poked(at)))
+        async with self.engine.begin() as conn:
+            await conn.execute(query)
+
+    async def unpoke(self, task_ids: list[str], now: float) -> None:
+        """The node is about to look at these poked rows: from here on a new poke counts again."""
+        query = (upstream_tasks.update()
+                 .where(upstream_tasks.c.task_id.in_(task_ids), upstream_tasks.c.next_check_at == POKED)
+                 .values(next_check_at=now))
         async with self.engine.begin() as conn:
             await conn.execute(query)
 
     async def poke(self, task_id: str, now: float) -> bool:
-        """Make a row due at once (an upstream callback arrived); whichever node leases it acts on it."""
+        """Make a row due at once (an upstream callback arrived); whichever node leases it acts on it.
+
+        The mark survives a poll that was already in flight (see _unless_poked): that poll's answer may predate
+        the change the callback reported."""
         query = (upstream_tasks.update()
                  .where(upstream_tasks.c.task_id == task_id, upstream_tasks.c.state != "done")
-                 .values(next_check_at=now - 1))
+                 .values(next_check_at=POKED))
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
 

@@ -42,7 +42,7 @@ from seedgate.media.probe import sniff_mime
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store, Webhook
-from seedgate.store.upstream import UpstreamRecord
+from seedgate.store.upstream import POKED, UpstreamRecord
 
 from .ark_client import ArkClient
 from .channels import Channel, Channels
@@ -162,6 +162,8 @@ class Relay:
         due = [r for r in await self.rows.due(self.id, now) if r.task_id not in self._busy]
         if not due:
             return
+        if poked := [r.task_id for r in due if r.next_check_at == POKED]:
+            await self.rows.unpoke(poked, now)
         alive = await self.store.still_running([r.task_id for r in due])
         polls: dict[str, list[UpstreamRecord]] = {}
         for record in due:

@@ -106,7 +106,8 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
     if spec.frames_requested:
         body["frames"] = spec.frame_count
     else:
-        body["duration"] = spec.duration
+        # An upstream may choose the length (duration -1): its answer, kept in the result, is the real one.
+        body["duration"] = (task.result or {}).get("duration", spec.duration)
     if spec.generate_audio is not None:
         body["generate_audio"] = spec.generate_audio
     if spec.draft_task_id:

@@ -434,6 +434,7 @@ class Relay:
             return
         frames, has_audio = await asyncio.to_thread(_measure, folder / files["video"])
         result = {"video": files["video"], "frames": frames, "has_audio": has_audio,
+                  "duration": upstream.duration or round(frames / task.spec.fps),
                   "usage": upstream.usage or usage(task.spec), "engine": f"upstream:{client.channel.name}",
                   "upstream": {"channel": client.channel.name, "id": record.upstream_id}}
         if "last_frame" in files:

@@ -127,15 +127,18 @@ class UpstreamStore:
         async with self.engine.connect() as conn:
             return (await conn.execute(query)).scalar()
 
-    async def update(self, record: UpstreamRecord, owner: str, now: float, **values: Any) -> bool:
-        """Write `values` (and mirror them on `record`) if this node still holds the row."""
+    async def update(self, record: UpstreamRecord, owner: str, now: float, expect: str | None = None,
+                     **values: Any) -> bool:
+        """Write `values` (and mirror them on `record`) if this node still holds the row (and, with `expect`,
+        the row is still in that state: a cancel may have ended it meanwhile)."""
         if "tried" in values:
             values["tried"] = list(values["tried"])
         stored = {k: json.dumps(v) if k == "tried" else v for k, v in values.items()}
         if "next_check_at" in stored:
             stored["next_check_at"] = _unless_poked(stored["next_check_at"])
         query = (upstream_tasks.update()
-                 .where(upstream_tasks.c.task_id == record.task_id, upstream_tasks.c.lease_owner == owner)
+                 .where(upstream_tasks.c.task_id == record.task_id, upstream_tasks.c.lease_owner == owner,
+                        upstream_tasks.c.state == expect if expect else sa.true())
                  .values(updated_at=now, **stored))
         async with self.engine.begin() as conn:
             changed = (await conn.execute(query)).rowcount > 0

@@ -110,7 +110,7 @@ def _channel(raw: dict[str, Any], index: int, catalog: Catalog) -> Channel:
         weight=int(_number(raw, "weight", where, 1, low=1)),
         concurrency=int(_number(raw, "concurrency", where, 10, low=1)),
         query_rps=limits["query_rps"], list_rps=limits["list_rps"] if kind != "openai-videos" else 0.0,
-        list_batch=int(_number(raw, "list_batch", where, 100, low=1)),
+        list_batch=min(500, int(_number(raw, "list_batch", where, 100, low=1))),  # Ark's page_size cap
         timeout_s=_number(raw, "timeout", where, 30, low=1),
         poll_interval_s=_number(raw, "poll_interval", where, 1.0, low=0.1),
         callbacks=bool(raw.get("callbacks", True)) and kind != "openai-videos",

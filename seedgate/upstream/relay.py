@@ -154,6 +154,9 @@ class Relay:
             marker = f"sg-{task.id}"
             if not await self.rows.adopt(task.id, task.model, marker, lease, self.id, self.lease_s, now):
                 continue
+            # Hold the place until the next count from the database, so one pass does not claim past the limit.
+            if best := next((c for c in self.channels.serving(task.model) if self._room(c) > 0), None):
+                self._in_flight[best.name] = self._in_flight.get(best.name, 0) + 1
             record = UpstreamRecord(task_id=task.id, model=task.model, state="waiting", marker=marker,
                                     next_check_at=now, created_at=now)
             self._spawn(record, self._submit(record, task))
@@ -185,7 +188,8 @@ class Relay:
         """Spend what the channel's query limits allow right now, most overdue first; the rest wait a tick."""
         batch_size = client.channel.list_batch
         while records:
-            if client.batch_reads and client.lists and len(records) > 1 and client.lists.try_take():
+            if client.batch_reads and client.lists and len(records) > 1 and time.monotonic() >= client.list_ok_after \
+                    and client.lists.try_take():
                 batch, records = records[:batch_size], records[batch_size:]
                 for record in batch:
                     self._busy.add(record.task_id)
@@ -229,9 +233,9 @@ class Relay:
             await self._fail(record, "InvalidParameter", str(exc))
             return
         # Durable before the request leaves: a crash from here on is looked up, never re-sent.
-        if not await self.rows.update(record, self.id, now, state="sending", channel=channel.name, sent_at=now,
-                                      note=None):
-            return
+        if not await self.rows.update(record, self.id, now, expect="waiting", state="sending", channel=channel.name,
+                                      sent_at=now, note=None):
+            return  # cancelled meanwhile, or taken over by another node
         self._in_flight[channel.name] = self._in_flight.get(channel.name, 0) + 1
         try:
             upstream_id = await client.create(outgoing)
@@ -350,8 +354,12 @@ class Relay:
             try:
                 found = await client.get_many([r.upstream_id or "" for r in records])
             except Unavailable as exc:
+                # Reads go one by one for a while: an upstream that refuses long lists must not stall every task.
+                log.warning("channel %s: list call failed (%s); single reads for the next minute",
+                            client.channel.name, exc)
+                client.list_ok_after = time.monotonic() + 60
                 for record in records:
-                    await self._retry_later(record, f"list failed: {exc}")
+                    await self._retry_later(record, f"list failed: {exc}", after_s=0.5)
                 return
             unchanged = []
             for record in records:
@@ -374,9 +382,9 @@ class Relay:
             return max(channel.poll_interval_s, CALLBACK_POLL_S)
         return channel.poll_interval_s
 
-    async def _retry_later(self, record: UpstreamRecord, note: str) -> None:
+    async def _retry_later(self, record: UpstreamRecord, note: str, after_s: float = 5.0) -> None:
         now = time.time()
-        await self.rows.update(record, self.id, now, note=note, next_check_at=now + 5)
+        await self.rows.update(record, self.id, now, note=note, next_check_at=now + after_s)
 
     async def _apply(self, record: UpstreamRecord, client: Client, upstream: UpstreamTask | None) -> None:
         """Map what the upstream says onto the task."""

@@ -86,7 +86,9 @@ class RateLimiter:
     """At most `rate` calls in any sliding second, shared by every caller of one channel endpoint.
 
     A sliding log rather than a token bucket: a bucket lets a full burst follow a second of steady calls, which
-    an upstream counting calls per sliding second answers with 429s. A 5 % margin absorbs clock and network skew.
+    an upstream counting calls per sliding second answers with 429s. A call is logged when it is sent and again
+    when its answer came back (`finished`): it reached the upstream somewhere in between, and on a busy node the
+    send can lag the decision to send by a good part of a second.
     """
 
     def __init__(self, rate: float) -> None:
@@ -117,6 +119,12 @@ class RateLimiter:
             while (wait := self._wait_s()) > 0:
                 await asyncio.sleep(wait)
             self._log.append(time.monotonic())
+
+    def finished(self) -> None:
+        """A call this limiter allowed has its answer: count it from now (replacing its oldest entry)."""
+        if self._log:
+            self._log.popleft()
+        self._log.append(time.monotonic())
 
     def pause(self, seconds: float) -> None:
         """The upstream said 429: no calls for `seconds`."""
@@ -155,6 +163,7 @@ class HttpClient:
         )
         self.queries = RateLimiter(channel.query_rps)
         self.lists = RateLimiter(channel.list_rps) if channel.list_rps > 0 else None
+        self.list_ok_after = 0.0  # monotonic time before which list calls are not tried (one failed)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -187,16 +196,19 @@ class HttpClient:
                    **kwargs: Any) -> httpx.Response | None:
         """A rate-limited read (`prepaid`: the caller already took the token); None for 404, Unavailable for
         anything transient."""
+        limiter = limiter or self.queries
         if not prepaid:
-            await (limiter or self.queries).take()
+            await limiter.take()
         try:
             response = await self.http.request(method, path, headers=self.headers, **kwargs)
         except httpx.TransportError as exc:
             raise Unavailable(f"{type(exc).__name__}") from None
+        finally:
+            limiter.finished()
         if response.status_code == 404:
             return None
         if response.status_code == 429:
-            (limiter or self.queries).pause(retry_after(response) or 1.0)
+            limiter.pause(retry_after(response) or 1.0)
             raise Unavailable("429 from upstream")
         if response.status_code >= 400:
             code, message = error_of(response)

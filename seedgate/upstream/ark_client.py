@@ -69,6 +69,8 @@ def parse_task(data: dict[str, Any]) -> UpstreamTask:
 
 
 class ArkClient(HttpClient):
+    path = PATH
+    parse = staticmethod(parse_task)
     batch_reads = True
 
     async def create(self, out: Outgoing) -> str:
@@ -77,10 +79,6 @@ class ArkClient(HttpClient):
         if not isinstance(task_id, str) or not task_id:
             raise ValueError("the upstream accepted the create but sent no task id")
         return task_id
-
-    async def get(self, upstream_id: str, prepaid: bool = False) -> UpstreamTask | None:
-        response = await self.read("GET", f"{PATH}/{upstream_id}", prepaid=prepaid)
-        return parse_task(response.json()) if response is not None else None
 
     async def get_many(self, upstream_ids: list[str]) -> dict[str, UpstreamTask]:
         """One list call for many tasks (`filter.task_ids` repeated), its token already taken by the caller; IDs
@@ -106,13 +104,6 @@ class ArkClient(HttpClient):
                 break
         return found
 
-    async def cancel(self, upstream_id: str) -> bool:
-        """Ark's DELETE cancels a queued task (and deletes a finished one); False when the upstream refused."""
-        try:
-            response = await self.read("DELETE", f"{PATH}/{upstream_id}")
-        except Exception:
-            return False
-        return response is not None
 
     def result_urls(self, task: UpstreamTask) -> dict[str, str]:
         return {k: v for k, v in (("video", task.video_url), ("last_frame", task.last_frame_url)) if v}

@@ -48,6 +48,8 @@ def parse_video(data: dict[str, Any]) -> UpstreamTask:
 
 
 class OpenAIVideosClient(HttpClient):
+    path = PATH
+    parse = staticmethod(parse_video)
     batch_reads = False
 
     async def create(self, out: Outgoing) -> str:
@@ -68,10 +70,6 @@ class OpenAIVideosClient(HttpClient):
             raise ValueError("the upstream accepted the create but sent no video id")
         return video_id
 
-    async def get(self, upstream_id: str, prepaid: bool = False) -> UpstreamTask | None:
-        response = await self.read("GET", f"{PATH}/{upstream_id}", prepaid=prepaid)
-        return parse_video(response.json()) if response is not None else None
-
     async def find(self, marker: str, upstream_model: str, spec: TaskSpec, since: float) -> list[UpstreamTask]:
         response = await self.read("GET", PATH, params={"limit": "100", "order": "desc"})
         items = response.json().get("data", []) if response is not None else []
@@ -84,12 +82,6 @@ class OpenAIVideosClient(HttpClient):
                 found.append(video)
         return sorted(found, key=lambda v: v.created_at or 0)
 
-    async def cancel(self, upstream_id: str) -> bool:
-        try:
-            response = await self.read("DELETE", f"{PATH}/{upstream_id}")
-        except Exception:
-            return False
-        return response is not None
 
     def result_urls(self, task: UpstreamTask) -> dict[str, str]:
         # Content comes from the API itself, with the channel's key; there is no last frame in this shape.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,10 @@ def error_of(response: httpx.Response) -> tuple[str, str]:
 
 
 class HttpClient:
-    """One channel's connection pool, key and query limits."""
+    """One channel's connection pool, key and query limits, and the reads every upstream shape shares."""
+
+    path: str  # the task collection, relative to the channel's base URL
+    parse: Callable[[dict[str, Any]], UpstreamTask]
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
@@ -214,6 +218,18 @@ class HttpClient:
             code, message = error_of(response)
             raise Unavailable(f"{response.status_code} {code}: {message}")
         return response
+
+    async def get(self, upstream_id: str, prepaid: bool = False) -> UpstreamTask | None:
+        response = await self.read("GET", f"{self.path}/{upstream_id}", prepaid=prepaid)
+        return self.parse(response.json()) if response is not None else None
+
+    async def cancel(self, upstream_id: str) -> bool:
+        """DELETE: cancels a task the upstream still has queued (and deletes a finished one); False when the
+        upstream refused or could not be asked."""
+        try:
+            return await self.read("DELETE", f"{self.path}/{upstream_id}") is not None
+        except Unavailable:
+            return False
 
     async def download(self, url: str, dest: Path, *, authorized: bool) -> None:
         """Stream a result into `dest` (size-capped); `authorized` sends the channel key (same-host URLs only)."""

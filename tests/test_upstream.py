@@ -91,7 +91,7 @@ def gateway(database: Database, proxies: dict[str, FaultProxy], parked: Server,
         + channel("backup", "seedgate", proxies["backup"].url, {SD2: SD2}, timeout=3, callbacks=False,
                   poll_interval=0.3)
         + channel("polled", "seedgate", proxies["polled"].url, {POLLED: POLLED}, callbacks=False,
-                  poll_interval=0.2, query_rps=4, list_rps=1, list_batch=5)
+                  poll_interval=0.2, query_rps=4, list_rps=1, list_batch=5, reconcile_seconds=3)
         + channel("openai", "openai-videos", proxies["openai"].url + "/v1", {OPENAI: POLLED, OPENAI_ONLY: POLLED},
                   timeout=3, reconcile_seconds=4, poll_interval=0.3)
         + channel("parked", "seedgate", parked.url, {PARKED: SD2}, callbacks=False, poll_interval=0.3)
@@ -299,6 +299,15 @@ def test_an_upstream_task_that_ends_badly_ends_the_same_here(word: str, expected
     task = finish(gateway, create(gateway, SD2, f"upstream {word}", resolution="480p", duration=4))
     assert task["status"] == expected
     assert task["error"]["code"] == "OutputVideoSensitiveContentDetected"
+
+
+def test_a_task_the_upstream_forgot_fails_with_a_clear_reason(gateway: Server,
+                                                               proxies: dict[str, FaultProxy]) -> None:
+    proxies["polled"].add_fault("GET", r"/tasks", "status", times=None, status=404,
+                                body={"error": {"code": "ResourceNotFound", "message": "not found"}})
+    task = finish(gateway, create(gateway, POLLED, "forgotten upstream", resolution="480p", duration=2))
+    assert task["status"] == "failed"
+    assert task["error"]["code"] == "UpstreamTaskLost" and "no longer knows" in task["error"]["message"]
 
 
 def test_query_limits_are_respected_with_batched_polls(gateway: Server, upstream: Server,

@@ -55,7 +55,7 @@ log = logging.getLogger("seedgate.upstream")
 Client = ArkClient | OpenAIVideosClient
 WebhooksFor = Callable[[Task], Awaitable[list[Webhook]]]
 
-MISSES_BEFORE_LOST = 3  # an accepted task the upstream answers 404 for this many times (over a minute) is lost
+MISSES_BEFORE_LOST = 3  # an accepted task the upstream answers 404 for this many times is lost
 REFUSAL_ROUNDS = 3  # every channel refused this many times over: the task fails
 DOWNLOAD_ATTEMPTS = 20
 CALLBACK_POLL_S = 15.0  # with callbacks on, polls are only the safety net
@@ -391,12 +391,14 @@ class Relay:
         now = time.time()
         channel = client.channel
         if upstream is None:
+            # One 404 may be an upstream's replica lagging behind; several over reconcile_s mean it is gone.
             misses = record.misses + 1
-            if misses >= MISSES_BEFORE_LOST and now - (record.sent_at or now) > 60:
+            if misses >= MISSES_BEFORE_LOST and now - (record.sent_at or now) > channel.reconcile_s:
                 await self._fail(record, "UpstreamTaskLost",
                                  f"the upstream channel {channel.name} no longer knows task {record.upstream_id}")
             else:
-                await self.rows.update(record, self.id, now, misses=misses, next_check_at=now + 10)
+                await self.rows.update(record, self.id, now, misses=misses, next_check_at=now + max(
+                    channel.poll_interval_s, channel.reconcile_s / MISSES_BEFORE_LOST))
             return
         if upstream.status in ("queued", "running"):
             changed = upstream.status != record.upstream_status or upstream.progress is not None

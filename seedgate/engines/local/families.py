@@ -36,7 +36,7 @@ class Family:
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("wan-t2v", "WanPipeline", ("text",), 4, 16, 16, 50, 5.0, WAN_NEGATIVE),
     Family("wan-i2v", "WanImageToVideoPipeline", ("first_frame",), 4, 16, 16, 40, 5.0, WAN_NEGATIVE),
-    Family("wan-flf2v", "WanImageToVideoPipeline", ("first_frame", "first_last_frame"), 4, 16, 16, 40, 5.0,
+    Family("wan-flf2v", "WanImageToVideoPipeline", ("first_last_frame",), 4, 16, 16, 40, 5.0,
            WAN_NEGATIVE),
     # TI2V-5B: one checkpoint for text and first frame, 24 fps, VAE stride 16 x patch 2.
     Family("wan-ti2v", "WanPipeline", ("text", "first_frame"), 4, 32, 24, 50, 5.0, WAN_NEGATIVE),

@@ -1,0 +1,135 @@
+"""Tiny random-weight pipelines of every local family, saved to disk for the diffusers engine to load.
+
+Configs follow diffusers' own pipeline tests (shared/reference/engines.md section 2), with the Hub-fetched text
+encoder configs and tokenizers replaced by inline ones, so this runs offline. Needs torch, diffusers, transformers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def _t5() -> tuple[Any, Any]:
+    from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    encoder = T5EncoderModel(T5Config(vocab_size=384, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+                                      relative_attention_num_buckets=8, dropout_rate=0.0)).eval()
+    return encoder, ByT5Tokenizer()
+
+
+def _wan_vae(z_dim: int = 16) -> Any:
+    from diffusers import AutoencoderKLWan
+
+    torch.manual_seed(0)
+    return AutoencoderKLWan(base_dim=3, z_dim=z_dim, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                            temperal_downsample=[False, True, True])
+
+
+def _wan_dit(cls_name: str = "WanTransformer3DModel", **overrides: Any) -> Any:
+    import diffusers
+
+    torch.manual_seed(0)
+    config: dict[str, Any] = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16,
+                                  out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2,
+                                  cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32)
+    config.update(overrides)
+    return getattr(diffusers, cls_name)(**config)
+
+
+def _flow_scheduler(shift: float = 7.0) -> Any:
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    return FlowMatchEulerDiscreteScheduler(shift=shift)
+
+
+def _clip() -> tuple[Any, Any]:
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=4, projection_dim=4, num_hidden_layers=2,
+                                                             num_attention_heads=2, image_size=4,
+                                                             intermediate_size=16, patch_size=1))
+    return encoder, CLIPImageProcessor(crop_size=4, size=4)
+
+
+def wan_t2v() -> Any:
+    from diffusers import WanPipeline
+
+    encoder, tokenizer = _t5()
+    return WanPipeline(transformer=_wan_dit(), vae=_wan_vae(), scheduler=_flow_scheduler(), text_encoder=encoder,
+                       tokenizer=tokenizer)
+
+
+def wan_i2v(flf2v: bool = False) -> Any:
+    from diffusers import WanImageToVideoPipeline
+
+    encoder, tokenizer = _t5()
+    image_encoder, processor = _clip()
+    extra = {"pos_embed_seq_len": 2 * (4 * 4 + 1)} if flf2v else {}
+    return WanImageToVideoPipeline(transformer=_wan_dit(in_channels=36, image_dim=4, **extra), vae=_wan_vae(),
+                                   scheduler=_flow_scheduler(), text_encoder=encoder, tokenizer=tokenizer,
+                                   image_encoder=image_encoder, image_processor=processor)
+
+
+def wan_flf2v() -> Any:
+    return wan_i2v(flf2v=True)
+
+
+def wan_vace() -> Any:
+    from diffusers import WanVACEPipeline
+
+    encoder, tokenizer = _t5()
+    dit = _wan_dit("WanVACETransformer3DModel", num_layers=3, vace_layers=[0, 2], vace_in_channels=96)
+    return WanVACEPipeline(transformer=dit, vae=_wan_vae(), scheduler=_flow_scheduler(), text_encoder=encoder,
+                           tokenizer=tokenizer)
+
+
+def skyreels_df() -> Any:
+    from diffusers import SkyReelsV2DiffusionForcingPipeline, UniPCMultistepScheduler
+
+    encoder, tokenizer = _t5()
+    return SkyReelsV2DiffusionForcingPipeline(
+        transformer=_wan_dit("SkyReelsV2Transformer3DModel"), vae=_wan_vae(),
+        scheduler=UniPCMultistepScheduler(flow_shift=8.0, use_flow_sigmas=True, prediction_type="flow_prediction"),
+        text_encoder=encoder, tokenizer=tokenizer)
+
+
+def ltx_condition() -> Any:
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXConditionPipeline,
+        LTXVideoTransformer3DModel,
+    )
+
+    encoder, tokenizer = _t5()
+    torch.manual_seed(0)
+    dit = LTXVideoTransformer3DModel(in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
+                                     num_attention_heads=4, attention_head_dim=8, cross_attention_dim=32,
+                                     num_layers=1, caption_channels=32)
+    torch.manual_seed(0)
+    vae = AutoencoderKLLTXVideo(in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+                                decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
+                                decoder_layers_per_block=(1, 1, 1, 1, 1),
+                                spatio_temporal_scaling=(True, True, False, False),
+                                decoder_spatio_temporal_scaling=(True, True, False, False),
+                                decoder_inject_noise=(False, False, False, False, False), upsample_residual=(False,) * 4,
+                                upsample_factor=(1,) * 4, timestep_conditioning=False, patch_size=1, patch_size_t=1,
+                                encoder_causal=True, decoder_causal=False)
+    vae.use_framewise_encoding = vae.use_framewise_decoding = False
+    return LTXConditionPipeline(transformer=dit, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
+                                text_encoder=encoder, tokenizer=tokenizer)
+
+
+BUILDERS = {"wan-t2v": wan_t2v, "wan-i2v": wan_i2v, "wan-flf2v": wan_flf2v, "wan-vace": wan_vace,
+            "skyreels-df": skyreels_df, "ltx-condition": ltx_condition}
+
+
+def save(family: str, path: Path) -> Path:
+    """Build the family's tiny pipeline and `save_pretrained` it, the layout the engine loads from."""
+    BUILDERS[family]().save_pretrained(str(path))
+    return path

@@ -161,8 +161,9 @@ class LoadedPipeline:
 
     @staticmethod
     def _frames(output: Any) -> np.ndarray:
-        video = output.frames[0] if isinstance(output.frames, (list, tuple)) or output.frames.ndim == 5 else output.frames
-        return np.asarray(video, dtype=np.float32)
+        frames = output.frames
+        batched = isinstance(frames, (list, tuple)) or frames.ndim == 5
+        return np.asarray(frames[0] if batched else frames, dtype=np.float32)
 
     def _input_image(self, job: RenderJob, role: str, width: int, height: int) -> Image.Image:
         items = job.inputs_with_role(role)

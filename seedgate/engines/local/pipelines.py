@@ -117,7 +117,7 @@ class LoadedPipeline:
         dtype = _DTYPES[config.dtype]
         cls = getattr(diffusers, self.family.pipeline)
         # local_files_only: a missing file must fail here, never turn into a download.
-        pipe = cls.from_pretrained(str(config.path), torch_dtype=dtype, local_files_only=True)
+        pipe = cls.from_pretrained(str(config.path), dtype=dtype, local_files_only=True)
         if config.flow_shift is not None:
             pipe.scheduler = pipe.scheduler.__class__.from_config(pipe.scheduler.config, flow_shift=config.flow_shift)
         _apply_memory_options(pipe, config, self.device)

@@ -85,6 +85,18 @@ path = "{weights / 'skyreels-df'}"
 serves = {{ "skyreels-v2-df" = ["reference"] }}
 
 [[pipeline]]
+name = "ltx2"
+family = "ltx2-audio"
+path = "{weights / 'ltx2-audio'}"
+serves = {{ "ltx-2" = ["text"] }}
+
+[[pipeline]]
+name = "ti2v"
+family = "wan-ti2v"
+path = "{weights / 'wan-ti2v'}"
+serves = {{ "wan2.2-ti2v-5b" = ["text", "first_frame"] }}
+
+[[pipeline]]
 name = "wan-slow"
 family = "wan-t2v"
 path = "{weights / 'wan-t2v'}"
@@ -193,6 +205,22 @@ def test_ltx_first_frame_and_text(ark: Any, media_server: MediaServer) -> None:
     assert (_video(task).width, _video(task).height) == SIZE_480P["9:16"]
 
 
+def test_ti2v_first_frame(ark: Any, media_server: MediaServer) -> None:
+    url = media_server.add("local-ti2v.png", image_bytes(1280, 720))
+    task = _run(ark, "wan2.2-ti2v-5b", [_text("waves"), _image(url, "first_frame")], seed=3)
+    assert (_video(task).width, _video(task).height) == SIZE_480P["16:9"]
+
+
+def test_ltx2_joint_audio(ark: Any) -> None:
+    task = _run(ark, "ltx-2", [_text("a robot dancing")])
+    assert task.generate_audio is True
+    facts = _video(task)
+    assert (facts.width, facts.height, facts.frames, facts.audio_channels) == (*SIZE_480P["16:9"], 49, 1)
+    assert abs(facts.duration - 49 / 24) < 0.15
+    silent = _run(ark, "ltx-2", [_text("a robot dancing")], generate_audio=False)
+    assert _video(silent).audio_channels is None
+
+
 @pytest.mark.parametrize("model", ["ltx-video-0.9", "skyreels-v2-df"])
 def test_video_extension(ark: Any, media_server: MediaServer, tmp_path: Path, model: str) -> None:
     clip = media_server.add(f"local-clip-{model}.mp4", video_bytes(tmp_path / "clip.mp4", 640, 640, seconds=2))
@@ -223,14 +251,14 @@ def test_mode_without_a_configured_pipeline_is_a_400_naming_the_field(ark: Any, 
 def test_model_without_any_pipeline_is_refused(ark: Any, local_server: Server) -> None:
     response = httpx.post(f"{local_server.ark_base}/contents/generations/tasks",
                           headers={"Authorization": f"Bearer {API_KEY}"},
-                          json={"model": "wan2.2-ti2v-5b", "content": [_text("a fox")]})
+                          json={"model": "wan2.2-a14b", "content": [_text("a fox")]})
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["param"] == "model"
     assert "no local pipeline configured for text generation" in error["message"]
     models = httpx.get(f"{local_server.url}/v1/models", headers={"Authorization": f"Bearer {API_KEY}"}).json()
     listed = {m["id"]: m for m in models["data"]}
-    assert listed["wan2.2-ti2v-5b"]["modes"] == []
+    assert listed["wan2.2-a14b"]["modes"] == []
     assert listed["ltx-video-0.9"]["modes"] == ["text", "first_frame", "reference"]
 
 

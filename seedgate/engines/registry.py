@@ -24,7 +24,11 @@ def build_engines(names: tuple[str, ...], local_models: LocalModels | None = Non
             if local_models is None:
                 raise ValueError("the diffusers engine needs a local-models file (SEEDGATE_LOCAL_MODELS)")
             # Imported here: torch and diffusers are the optional `gpu` extra.
-            from .local.engine import DiffusersEngine
+            try:
+                from .local.engine import DiffusersEngine
+            except ImportError as exc:
+                hint = "pip install 'seedgate[gpu]'"
+                raise ValueError(f"the diffusers engine needs the gpu extra ({hint}): {exc}") from exc
 
             engines[name] = DiffusersEngine(local_models)
         else:

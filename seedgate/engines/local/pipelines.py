@@ -108,16 +108,20 @@ def _video_frames(path: Any, width: int, height: int, fps: int, limit: int) -> l
 class LoadedPipeline:
     """A pipeline on its device with the operator's memory and speed options applied."""
 
-    def __init__(self, config: PipelineConfig) -> None:
+    def __init__(self, config: PipelineConfig, pipe: Any = None) -> None:
+        """Load the weights from `config.path`; the benchmark passes a `pipe` it built in memory instead."""
         import diffusers
 
         self.config = config
         self.family = config.spec
         self.device = pick_device(config.device)
         dtype = _DTYPES[config.dtype]
-        cls = getattr(diffusers, self.family.pipeline)
-        # local_files_only: a missing file must fail here, never turn into a download.
-        pipe = cls.from_pretrained(str(config.path), dtype=dtype, local_files_only=True)
+        if pipe is None:
+            cls = getattr(diffusers, self.family.pipeline)
+            # local_files_only: a missing file must fail here, never turn into a download.
+            pipe = cls.from_pretrained(str(config.path), dtype=dtype, local_files_only=True)
+        else:
+            pipe.to(dtype=dtype)
         if config.flow_shift is not None:
             pipe.scheduler = pipe.scheduler.__class__.from_config(pipe.scheduler.config, flow_shift=config.flow_shift)
         _apply_memory_options(pipe, config, self.device)
@@ -229,7 +233,9 @@ class LoadedPipeline:
                      height: int) -> tuple[np.ndarray, None]:
         frames = common["num_frames"]
         # Diffusion forcing renders in windows; a window at most the clip keeps short clips to one pass.
-        common.update(base_num_frames=min(frames, 97), overlap_history=None, addnoise_condition=20, ar_step=0)
+        # Longer clips continue window after window, each re-reading the last 17 frames (SkyReels' recommendation).
+        common.update(base_num_frames=min(frames, 97), overlap_history=17 if frames > 97 else None,
+                      addnoise_condition=20, ar_step=0)
         if job.mode != "reference":
             return self._frames(self.pipe(**common)), None
         pipe = self.variant("SkyReelsV2DiffusionForcingVideoToVideoPipeline")

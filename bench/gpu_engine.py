@@ -8,6 +8,7 @@ one option to the previous, all with the same steps, size and frames:
   stock       the pipeline in bf16 on the GPU, diffusers' default attention (SDPA), no compile: the diffusers
               docs' recipe. Separate conditional and unconditional passes per step (diffusers' Wan/LTX default).
   attention   + the fastest attention backend available here (FA3 > FA2 > cuDNN SDPA), via set_attention_backend
+  batched CFG + one transformer call per step for both guidance halves (Wan families; seedgate.engines.local.cfg)
   compile     + torch.compile of the repeated transformer blocks (regional compile; first call excluded, reported)
 
 It reports seconds per clip, speed-up over stock, peak GPU memory and the DiT compute floor at 800 TFLOP/s
@@ -260,6 +261,8 @@ def run_family(fam: BenchFamily, resolutions: list[str], steps: int | None, seco
     attention = best_attention()
     if attention:
         variants.append((f"attention ({attention})", replace(base, attention=attention)))
+    if fam.family.startswith("wan-"):  # LTX and SkyReels loops already batch (or cannot batch) their guidance
+        variants.append(("batched CFG", replace(variants[-1][1], batched_cfg=True)))
     if device.type == "cuda":  # inductor on the CPU would time the C++ compiler, not the engine
         variants.append(("compile", replace(variants[-1][1], compile=True, compile_mode="regional")))
     stock_seconds: dict[str, float] = {}

@@ -53,6 +53,7 @@ class PipelineConfig:
     native_fps: int | None = None
     max_area: int = 832 * 480  # native render area in pixels; the output is then resized to the catalog size
     interpolation: str = "blend"  # how native frames become 24 fps frames
+    batched_cfg: bool = False  # one transformer call for both guidance halves (Wan families; LTX always batches)
     cache: dict[str, Any] = field(default_factory=dict)  # e.g. {kind = "first_block", threshold = 0.05}
     camera_fixed_hint: str = "static shot, fixed camera, no camera movement"
 

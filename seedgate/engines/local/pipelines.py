@@ -13,6 +13,7 @@ from PIL import Image, ImageOps
 
 from seedgate.engines.base import RenderFailed, RenderJob
 
+from .cfg import BatchedCFG
 from .config import PipelineConfig
 from .frames import cover, native_frame_count, native_size
 
@@ -21,6 +22,9 @@ log = logging.getLogger("seedgate.engines.diffusers")
 OnStepEnd = Callable[[Any, int, Any, dict[str, Any]], dict[str, Any]]
 Audio = tuple[np.ndarray, int]  # samples, sample rate
 
+# Families whose diffusers loop calls the transformer once per guidance half (what BatchedCFG merges).
+_SPLIT_CFG_FAMILIES = ("wan-t2v", "wan-i2v", "wan-flf2v", "wan-ti2v", "wan-vace")
+_WAN_TEXT_LEN = 512  # the pipelines' __call__ default (encode_prompt's own default is shorter)
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
@@ -126,6 +130,9 @@ class LoadedPipeline:
             pipe.scheduler = pipe.scheduler.__class__.from_config(pipe.scheduler.config, flow_shift=config.flow_shift)
         _apply_memory_options(pipe, config, self.device)
         _apply_speed_options(pipe, config)
+        self.cfg_batchers: list[BatchedCFG] = []
+        if config.batched_cfg and self.family.name in _SPLIT_CFG_FAMILIES:
+            self.cfg_batchers = [BatchedCFG(t) for t in _denoisers(pipe)]
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe
         self._variants: dict[str, Any] = {}
@@ -161,7 +168,21 @@ class LoadedPipeline:
         if config.guidance_2 is not None:
             common["guidance_scale_2"] = config.guidance_2
         call = getattr(self, "_" + family.name.replace("-", "_"))
-        return call(job, common, width, height)
+        if not self.cfg_batchers or config.guidance_scale <= 1.0:
+            return call(job, common, width, height)
+        # Encoded here so that the batcher can tell the negative call by the identity of its embeddings.
+        dtype = _denoisers(self.pipe)[0].dtype
+        positive, negative = self.pipe.encode_prompt(
+            prompt=common.pop("prompt"), negative_prompt=common.pop("negative_prompt"),
+            do_classifier_free_guidance=True, device=self.pipe._execution_device, max_sequence_length=_WAN_TEXT_LEN)
+        common.update(prompt_embeds=positive.to(dtype), negative_prompt_embeds=negative.to(dtype))
+        for batcher in self.cfg_batchers:
+            batcher.reset(common["negative_prompt_embeds"])
+        try:
+            return call(job, common, width, height)
+        finally:
+            for batcher in self.cfg_batchers:
+                batcher.reset(None)
 
     @staticmethod
     def _frames(output: Any) -> np.ndarray:

@@ -95,6 +95,7 @@ name = "ti2v"
 family = "wan-ti2v"
 path = "{weights / 'wan-ti2v'}"
 serves = {{ "wan2.2-ti2v-5b" = ["text", "first_frame"] }}
+cache = {{ kind = "first_block", threshold = 0.05 }}
 
 [[pipeline]]
 name = "wan-slow"
@@ -103,6 +104,10 @@ path = "{weights / 'wan-t2v'}"
 serves = {{ "wan-slow" = ["text"] }}
 steps = {SLOW_STEPS}
 max_area = 4096
+# The options that work on a CPU too, so that they are exercised through a real render.
+attention = "native"
+vae_tiling = true
+batched_cfg = true
 """
 
 

@@ -37,6 +37,11 @@ OPERATOR_CATALOG = """
 id = "wan-slow"
 extends = "wan2.1-t2v-1.3b"
 name = "Wan T2V with many steps (progress test)"
+
+[[model]]
+id = "wan-unconfigured"
+extends = "wan2.1-t2v-1.3b"
+name = "A local model whose weights this server does not have"
 """
 
 
@@ -53,6 +58,15 @@ name = "wan-t2v"
 family = "wan-t2v"
 path = "{weights / 'wan-t2v'}"
 serves = {{ "wan2.1-t2v-1.3b" = ["text"], "wan2.1-14b" = ["text"] }}
+
+[[pipeline]]
+name = "wan22-moe"
+family = "wan-t2v"
+path = "{weights / 'wan-moe'}"
+serves = {{ "wan2.2-a14b" = ["text"] }}
+guidance = 4.0
+guidance_2 = 3.0
+batched_cfg = true
 
 [[pipeline]]
 name = "wan-i2v"
@@ -210,6 +224,12 @@ def test_ltx_first_frame_and_text(ark: Any, media_server: MediaServer) -> None:
     assert (_video(task).width, _video(task).height) == SIZE_480P["9:16"]
 
 
+def test_wan22_two_experts(ark: Any) -> None:
+    task = _run(ark, "wan2.2-a14b", [_text("a fox in the snow")], ratio="1:1")
+    facts = _video(task)
+    assert (facts.width, facts.height, facts.frames) == (*SIZE_480P["1:1"], 49)
+
+
 def test_ti2v_first_frame(ark: Any, media_server: MediaServer) -> None:
     url = media_server.add("local-ti2v.png", image_bytes(1280, 720))
     task = _run(ark, "wan2.2-ti2v-5b", [_text("waves"), _image(url, "first_frame")], seed=3)
@@ -256,14 +276,17 @@ def test_mode_without_a_configured_pipeline_is_a_400_naming_the_field(ark: Any, 
 def test_model_without_any_pipeline_is_refused(ark: Any, local_server: Server) -> None:
     response = httpx.post(f"{local_server.ark_base}/contents/generations/tasks",
                           headers={"Authorization": f"Bearer {API_KEY}"},
-                          json={"model": "wan2.2-a14b", "content": [_text("a fox")]})
+                          json={"model": "wan-unconfigured", "content": [_text("a fox")]})
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["param"] == "model"
     assert "no local pipeline configured for text generation" in error["message"]
+    assert "configured modes: none" in error["message"]
     models = httpx.get(f"{local_server.url}/v1/models", headers={"Authorization": f"Bearer {API_KEY}"}).json()
     listed = {m["id"]: m for m in models["data"]}
-    assert listed["wan2.2-a14b"]["modes"] == []
+    assert listed["wan-unconfigured"]["modes"] == []
+    assert listed["wan2.1-t2v-1.3b"]["modes"] == ["text"]
+    assert listed["wan2.2-ti2v-5b"]["modes"] == ["text", "first_frame"]
     assert listed["ltx-video-0.9"]["modes"] == ["text", "first_frame", "reference"]
 
 

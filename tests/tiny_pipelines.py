@@ -64,6 +64,15 @@ def wan_t2v() -> Any:
                        tokenizer=tokenizer)
 
 
+def wan_moe() -> Any:
+    """Wan 2.2 A14B's layout: a high-noise and a low-noise expert, switched at the boundary."""
+    from diffusers import WanPipeline
+
+    encoder, tokenizer = _t5()
+    return WanPipeline(transformer=_wan_dit(), transformer_2=_wan_dit(), boundary_ratio=0.875, vae=_wan_vae(),
+                       scheduler=_flow_scheduler(), text_encoder=encoder, tokenizer=tokenizer)
+
+
 def wan_i2v(flf2v: bool = False) -> Any:
     from diffusers import WanImageToVideoPipeline
 
@@ -125,7 +134,7 @@ def ltx_condition() -> Any:
                                 text_encoder=encoder, tokenizer=tokenizer)
 
 
-BUILDERS = {"wan-t2v": wan_t2v, "wan-i2v": wan_i2v, "wan-flf2v": wan_flf2v, "wan-vace": wan_vace,
+BUILDERS = {"wan-t2v": wan_t2v, "wan-moe": wan_moe, "wan-i2v": wan_i2v, "wan-flf2v": wan_flf2v, "wan-vace": wan_vace,
             "skyreels-df": skyreels_df, "ltx-condition": ltx_condition}
 
 

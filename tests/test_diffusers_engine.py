@@ -102,7 +102,7 @@ serves = {{ "skyreels-v2-df" = ["reference"] }}
 name = "ltx2"
 family = "ltx2-audio"
 path = "{weights / 'ltx2-audio'}"
-serves = {{ "ltx-2" = ["text"] }}
+serves = {{ "ltx-2" = ["text", "first_frame"] }}
 
 [[pipeline]]
 name = "ti2v"
@@ -236,13 +236,14 @@ def test_ti2v_first_frame(ark: Any, media_server: MediaServer) -> None:
     assert (_video(task).width, _video(task).height) == SIZE_480P["16:9"]
 
 
-def test_ltx2_joint_audio(ark: Any) -> None:
+def test_ltx2_joint_audio(ark: Any, media_server: MediaServer) -> None:
     task = _run(ark, "ltx-2", [_text("a robot dancing")])
     assert task.generate_audio is True
     facts = _video(task)
     assert (facts.width, facts.height, facts.frames, facts.audio_channels) == (*SIZE_480P["16:9"], 49, 1)
     assert abs(facts.duration - 49 / 24) < 0.15
-    silent = _run(ark, "ltx-2", [_text("a robot dancing")], generate_audio=False)
+    url = media_server.add("local-ltx2.png", image_bytes(1280, 720))
+    silent = _run(ark, "ltx-2", [_text("a robot dancing"), _image(url, "first_frame")], generate_audio=False)
     assert _video(silent).audio_channels is None
 
 
@@ -288,6 +289,7 @@ def test_model_without_any_pipeline_is_refused(ark: Any, local_server: Server) -
     assert listed["wan2.1-t2v-1.3b"]["modes"] == ["text"]
     assert listed["wan2.2-ti2v-5b"]["modes"] == ["text", "first_frame"]
     assert listed["ltx-video-0.9"]["modes"] == ["text", "first_frame", "reference"]
+    assert listed["ltx-2"]["modes"] == ["text", "first_frame"] and listed["ltx-2"]["audio"] is True
 
 
 # ------------------------------------------------------------------------------------------------

@@ -342,6 +342,37 @@ max_area = 1024
     assert result.video_path.exists() and result.frames == 49
 
 
+def test_shutdown_stops_a_render_between_steps_and_requeues_it(weights: Path, tmp_path: Path) -> None:
+    config = tmp_path / "local-models.toml"
+    config.write_text(f"""
+[[pipeline]]
+family = "wan-t2v"
+path = "{weights / 'wan-t2v'}"
+serves = {{ "wan2.1-t2v-1.3b" = ["text"] }}
+device = "cpu"
+dtype = "float32"
+steps = 20000
+max_area = 4096
+""")
+    srv = start_server(Database("sqlite", None), tmp_path / "data", "--workers", "1",
+                       SEEDGATE_LOCAL_MODELS=str(config), SEEDGATE_LEASE_SECONDS="3", HF_HUB_OFFLINE="1")
+    try:
+        client = srv.client()
+        created = client.post("/v1/videos", json={"model": "wan2.1-t2v-1.3b", "prompt": "endless", "seconds": "4"})
+        video_id = created.json()["id"]
+        deadline = time.monotonic() + 120
+        while client.get(f"/v1/videos/{video_id}").json()["progress"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert 0 < client.get(f"/v1/videos/{video_id}").json()["progress"] < 90
+    finally:
+        # The worker waits out its grace period, then the render stops at the next step and the task is requeued.
+        srv.stop()
+    # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly, hence -15 rather than a kill's -9.
+    assert srv.process.returncode in (0, -15)
+    assert "given back to the queue" in srv.log()
+    assert not list((srv.data_dir / "results").glob("*/video.mp4"))
+
+
 # ------------------------------------------------------------------------------------------------
 # Start-up checks
 

@@ -1,6 +1,7 @@
 """The `diffusers` engine: loads each configured pipeline once, keeps it warm, renders one task per device at a time.
 
-This is the only module of the package that imports torch and diffusers (the `gpu` extra).
+With pipelines.py and cfg.py, the only modules of the package that import torch and diffusers (the `gpu` extra);
+the registry imports it only when a process runs this engine.
 """
 
 from __future__ import annotations

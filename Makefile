@@ -49,7 +49,7 @@ bench: $(STAMP)
 
 # CPU smoke of the GPU benchmark (tiny configs); on a GPU machine run bench/gpu_engine.py without --tiny.
 bench-gpu: $(GPU_STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python bench/gpu_engine.py --tiny
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/gpu_engine.py --tiny --steps 2
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

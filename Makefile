@@ -5,14 +5,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+GPU_STAMP := $(VENV)/.installed-gpu
 
-.PHONY: serve test test-all lint bench clean
+.PHONY: serve test test-all test-gpu gpu-deps lint bench bench-gpu clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The `gpu` extra for the local diffusers engine. CPU torch first: installing diffusers before torch would pull the
+# multi-GB CUDA build. On a GPU machine, install the CUDA torch you want instead and then `pip install -e '.[gpu]'`.
+$(GPU_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test,gpu]'
+	touch $(GPU_STAMP)
+
+gpu-deps: $(GPU_STAMP)
 
 serve: $(STAMP)
 	SEEDGATE_API_KEY=$${SEEDGATE_API_KEY:-sk-seedgate-local} $(BIN)/seedgate serve $(ARGS)
@@ -26,12 +36,20 @@ test-all: $(STAMP)
 	$(BIN)/ruff check seedgate tests bench
 	$(BIN)/pytest -q -m "" $(ARGS)
 
+# The local engine's tests alone (tiny random pipelines on CPU; no downloads).
+test-gpu: $(GPU_STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q -m gpu_engine $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check seedgate tests bench
 
 bench: $(STAMP)
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/preview_bench.py
+
+# CPU smoke of the GPU benchmark (tiny configs); on a GPU machine run bench/gpu_engine.py without --tiny.
+bench-gpu: $(GPU_STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/gpu_engine.py --tiny --steps 2
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

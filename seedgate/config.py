@@ -47,6 +47,8 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     engines: tuple[str, ...] = field(default_factory=lambda: ("preview",))
+    # The operator's local-models file (docs/local-models.md); setting it adds the `diffusers` engine.
+    local_models_path: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -69,7 +71,12 @@ class Settings:
             fetch_timeout_s=float(_int("SEEDGATE_FETCH_TIMEOUT", 30)),
             log_format=env.get("SEEDGATE_LOG_FORMAT", "text"),
             log_level=env.get("SEEDGATE_LOG_LEVEL", "INFO").upper(),
+            local_models_path=Path(env["SEEDGATE_LOCAL_MODELS"]) if env.get("SEEDGATE_LOCAL_MODELS") else None,
         )
+        if env.get("SEEDGATE_ENGINES"):
+            settings.engines = tuple(e.strip() for e in env["SEEDGATE_ENGINES"].split(",") if e.strip())
+        elif settings.local_models_path is not None:
+            settings.engines = ("preview", "diffusers")
         for key, value in overrides.items():
             if value is not None:
                 setattr(settings, key, value)

@@ -15,6 +15,8 @@ from seedgate.assets.auditor import Auditor
 from seedgate.assets.library import AssetLibrary
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog, load_catalog
+from seedgate.engines.local.config import LocalModels, load_local_models
+from seedgate.engines.local.serving import narrow_catalog
 from seedgate.engines.registry import build_engines
 from seedgate.media.fetch import Fetcher, FetchPolicy, guarded_client
 from seedgate.media.signing import UrlSigner
@@ -38,6 +40,7 @@ class Runtime:
     fetcher: Fetcher
     service: TaskService
     webhook_secret: str
+    local_models: LocalModels | None = None
     workers: list[Worker] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
@@ -60,7 +63,8 @@ class Runtime:
         if self.service.relay is not None:  # every node follows upstream tasks; leases share them out
             self._loops.append(asyncio.create_task(self.service.relay.run(self._stopping)))
         if worker_slots > 0:
-            worker = Worker(self.store, self.storage, build_engines(settings.engines), self.service.webhooks_for,
+            engines = await asyncio.to_thread(build_engines, settings.engines, self.local_models)
+            worker = Worker(self.store, self.storage, engines, self.service.webhooks_for,
                             concurrency=worker_slots, lease_s=settings.lease_s,
                             poll_interval_s=settings.poll_interval_s, wake=self.service.queue_signal)
             self.workers.append(worker)
@@ -83,14 +87,17 @@ class Runtime:
 
 
 def route_to_channels(catalog: Catalog, channels: Channels) -> None:
-    """Models a channel serves run on the upstream engine; the rest stay on the engine the catalog names."""
+    """Models a channel serves run on the upstream engine (every mode the catalog gives them, whatever a local
+    engine could do); the rest stay on the engine the catalog names."""
     for model_id in channels.models():
-        catalog.models[model_id] = replace(catalog.models[model_id], engine="upstream")
+        catalog.models[model_id] = replace(catalog.models[model_id], engine="upstream", served_modes=None)
 
 
 async def start_runtime(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(settings.catalog_path)
+    local_models = load_local_models(settings.local_models_path) if settings.local_models_path else None
+    narrow_catalog(catalog, local_models)
     channels = load_channels(settings.channels_path, catalog)
     route_to_channels(catalog, channels)
     store = Store(settings.db_url)
@@ -111,4 +118,4 @@ async def start_runtime(settings: Settings) -> Runtime:
         await ensure_key(store, settings.api_key, name="SEEDGATE_API_KEY", admin=True)
     log.info("store %s ready; %d models in the catalog; data in %s",
              "SQLite" if store.is_sqlite else "PostgreSQL", len(catalog.models), settings.data_dir.resolve())
-    return Runtime(settings, store, catalog, storage, fetcher, service, webhook_secret)
+    return Runtime(settings, store, catalog, storage, fetcher, service, webhook_secret, local_models)

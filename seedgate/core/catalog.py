@@ -64,6 +64,8 @@ class ModelProfile:
     # The wire dialect this model's clients speak: on a shared route (`POST /v1/videos`) a body naming a model of
     # a vendor's own line is read in that vendor's dialect when its fields leave it open. None: no preference.
     dialect: str | None = None
+    # Modes this server can render now, when narrower than `modes` (a local engine with some weights installed).
+    served_modes: tuple[str, ...] | None = None
 
     def resolutions_for(self, mode: str) -> tuple[str, ...]:
         return self.mode_resolutions.get(mode, self.resolutions)
@@ -75,7 +77,7 @@ class ModelProfile:
             "name": self.name,
             "aliases": list(self.aliases),
             "engine": self.engine,
-            "modes": list(self.modes),
+            "modes": list(self.modes if self.served_modes is None else self.served_modes),
             "resolutions": list(self.resolutions),
             "default_resolution": self.default_resolution,
             "ratios": list(self.ratios),

@@ -249,6 +249,12 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
     if mode not in profile.modes:
         raise invalid(media_param(spec), f"{profile.id} does not support {mode.replace('_', ' ')} generation; "
                                          f"it supports: {', '.join(m.replace('_', ' ') for m in profile.modes)}")
+    if profile.served_modes is not None and mode not in profile.served_modes:
+        # The model could do it, but no installed weights on this server do: name what the operator configured.
+        served = ", ".join(m.replace("_", " ") for m in profile.served_modes) or "none"
+        raise invalid(media_param(spec) if mode != "text" else spec.param("model"),
+                      f"{profile.id} has no local pipeline configured for {mode.replace('_', ' ')} generation on "
+                      f"this server (configured modes: {served})")
     if not isinstance(spec.prompt, str):
         raise invalid(spec.param("prompt"), "the prompt must be a string")
     if mode == "text" and not spec.prompt.strip():

@@ -1,0 +1,87 @@
+"""Writes model output as the MP4 the API promises: exact catalog size, 24 fps, optional AAC audio.
+
+Shares the preview engine's encoder settings and watermark so every engine's files look alike to clients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from seedgate.engines.base import RenderCancelled, RenderJob
+from seedgate.engines.preview import AUDIO_RATE, frame_views, open_h264_output, rgb_to_planes, watermark_overlay
+
+from .frames import cover, resample, to_uint8
+
+_AUDIO_CHUNK = 1024  # the AAC frame size
+
+
+def audio_track(samples: np.ndarray, rate: int, seconds: float) -> np.ndarray:
+    """Mono float32 at the engine's output rate, cut or padded to the clip's length."""
+    data = np.asarray(samples, dtype=np.float32)
+    if data.ndim > 1:
+        # (channels, samples) from LTX-2's vocoder; the smaller axis is the channels.
+        data = data.mean(axis=int(np.argmin(data.shape)))
+    target = int(round(seconds * AUDIO_RATE))
+    if rate != AUDIO_RATE and data.size > 1:
+        positions = np.linspace(0, data.size - 1, max(1, int(round(data.size * AUDIO_RATE / rate))))
+        data = np.interp(positions, np.arange(data.size), data).astype(np.float32)
+    out = np.zeros(target, dtype=np.float32)
+    out[: min(target, data.size)] = data[:target]
+    return np.clip(out, -1.0, 1.0)
+
+
+def write_clip(job: RenderJob, video: np.ndarray, *, interpolation: str, audio: np.ndarray | None,
+               progress: Callable[[float], None], should_stop: Callable[[], bool]) -> tuple[Path, Path | None]:
+    """Encode (N, H, W, 3) float frames in [0, 1] to `job.output_dir`/video.mp4; returns (video, last frame)."""
+    frames = resample(video, job.frames, interpolation)
+    out_dir = Path(job.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    video_path, part_path = out_dir / "video.mp4", out_dir / "video.mp4.part"
+    last_path = out_dir / "last_frame.png" if job.return_last_frame else None
+    mark = watermark_overlay(job.width, job.height) if job.watermark else None
+    container, vstream, astream = open_h264_output(part_path, job.width, job.height, job.fps,
+                                                    audio=audio is not None)
+    try:
+        for index in range(job.frames):
+            if index % 8 == 0 and should_stop():
+                raise RenderCancelled(job.task_id)
+            image = cover(Image.fromarray(to_uint8(frames[index])), job.width, job.height)
+            if last_path is not None and index == job.frames - 1:
+                # Before the watermark: the last frame is meant to seed the next clip.
+                image.save(last_path, format="PNG", compress_level=1)
+            planes = rgb_to_planes(np.asarray(image))
+            frame = av.VideoFrame(job.width, job.height, "yuv420p")
+            views = frame_views(frame)
+            for dst, src in zip(views, planes, strict=True):
+                dst[...] = src
+            if mark is not None:
+                overlay, x, y = mark
+                overlay.blend(views, x, y)
+            frame.pts, frame.time_base = index, Fraction(1, job.fps)
+            container.mux(vstream.encode(frame))
+            progress(index / job.frames)
+        container.mux(vstream.encode(None))
+        if astream is not None and audio is not None:
+            for start in range(0, audio.size, _AUDIO_CHUNK):
+                chunk = audio[start : start + _AUDIO_CHUNK]
+                aframe = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
+                aframe.sample_rate, aframe.pts, aframe.time_base = AUDIO_RATE, start, Fraction(1, AUDIO_RATE)
+                container.mux(astream.encode(aframe))
+            container.mux(astream.encode(None))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            container.close()
+        part_path.unlink(missing_ok=True)
+        if last_path is not None:
+            last_path.unlink(missing_ok=True)
+        raise
+    container.close()
+    part_path.replace(video_path)
+    return video_path, last_path

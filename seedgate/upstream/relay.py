@@ -350,6 +350,9 @@ class Relay:
         await self._apply(record, client, upstream)
 
     async def _poll_batch(self, client: Client, records: list[UpstreamRecord]) -> None:
+        """One list call for many tasks. Tasks still on their way are rescheduled in one write; each task with
+        news is handled as its own job, so a download never holds up the rest of the batch."""
+        handed_on: set[str] = set()
         try:
             try:
                 found = await client.get_many([r.upstream_id or "" for r in records])
@@ -359,23 +362,29 @@ class Relay:
                             client.channel.name, exc)
                 client.list_ok_after = time.monotonic() + 60
                 for record in records:
-                    await self._retry_later(record, f"list failed: {exc}", after_s=0.5)
+                    await self._retry_later(record, "list call failed", after_s=0.5)
                 return
-            unchanged = []
+            # queued -> running is no news worth a write per task: Ark tells no progress, and the task already
+            # shows running here.
+            quiet = {r.task_id for r in records if (t := found.get(r.upstream_id or "")) is not None
+                     and t.status in ("queued", "running") and t.progress is None}
+            if quiet:
+                await self.rows.reschedule(list(quiet), self.id, time.time() + self._interval(client.channel))
             for record in records:
+                if record.task_id in quiet:
+                    continue
                 upstream = found.get(record.upstream_id or "")
-                if upstream is not None and upstream.status == record.upstream_status \
-                        and upstream.status in ("queued", "running") and upstream.progress is None:
-                    unchanged.append(record.task_id)
-                elif upstream is not None:
-                    await self._apply(record, client, upstream)
+                handed_on.add(record.task_id)
+                if upstream is not None:
+                    self._spawn(record, self._apply(record, client, upstream))
                 else:  # not in the list answer: a single read tells a lost task from a list that left it out
-                    await self._poll_one(client, record, prepaid=False)
-            if unchanged:
-                await self.rows.reschedule(unchanged, self.id, time.time() + self._interval(client.channel))
+                    self._spawn(record, self._poll_one(client, record, prepaid=False))
+        except Exception:
+            log.exception("channel %s: batch poll failed", client.channel.name)
         finally:
             for record in records:
-                self._busy.discard(record.task_id)
+                if record.task_id not in handed_on:  # a spawned job clears its own mark when it ends
+                    self._busy.discard(record.task_id)
 
     def _interval(self, channel: Channel) -> float:
         if channel.callbacks and self.public_url:

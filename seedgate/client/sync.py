@@ -13,7 +13,7 @@ import httpx
 
 from . import core
 from .core import Call, Download, MediaInput, Notify, Sleep, Step
-from .errors import ConnectionFailed, SeedgateError
+from .errors import ConnectionFailed
 from .models import Asset, Task
 
 ProgressCallback = Callable[[Task], Any]
@@ -26,7 +26,8 @@ class Client:
         self.base_url, self.api_key = core.settings(base_url, api_key)
         self._auth = core.headers(self.api_key)
         # The key goes only to API calls, never to result links (signed URLs, possibly on another host).
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers={"User-Agent": self._auth["User-Agent"]})
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
+                                  headers={"User-Agent": self._auth["User-Agent"]})
 
     def __enter__(self) -> Client:
         return self

@@ -1,4 +1,5 @@
-"""The `seedgate` command: serve, worker, keys, models, migrate."""
+"""The `seedgate` command: serve, worker, keys, models, migrate, channels; the user commands that talk to a
+server (submit, status, wait, download, assets) live in cli_remote.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from seedgate.cli_remote import Key, Url, register, remote_models
 from seedgate.config import Settings
 from seedgate.logs import setup_logging
 
@@ -120,19 +122,28 @@ def migrate(data_dir: DataDir = None) -> None:
 
 
 @app.command()
-def models(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
-    """List the models in the catalog and what each can do."""
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    remote: Annotated[bool, typer.Option("--remote", help="Ask the server at --url (GET /v1/models) instead of "
+                                                          "reading the local catalog")] = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """List the models in the catalog and what each can do (a server's, with --remote)."""
     from seedgate.core.catalog import load_catalog
 
-    catalog = load_catalog(Settings.from_env().catalog_path)
+    if remote:
+        summaries = remote_models(url, key)
+    else:
+        summaries = [m.summary() for m in load_catalog(Settings.from_env().catalog_path).models.values()]
     if as_json:
-        typer.echo(json.dumps([m.summary() for m in catalog.models.values()], indent=2))
+        typer.echo(json.dumps(summaries, indent=2))
         return
     table = Table("model", "modes", "resolutions", "duration", "audio", "draft", "engine")
-    for m in catalog.models.values():
-        seconds = f"{m.duration.min}-{m.duration.max}" + (" or -1" if m.duration.auto else "")
-        table.add_row(m.id, ", ".join(m.modes), ", ".join(m.resolutions), seconds, "yes" if m.audio else "no",
-                      "yes" if m.draft else "no", m.engine)
+    for m in summaries:
+        seconds = f"{m['duration']['min']}-{m['duration']['max']}" + (" or -1" if m["duration"].get("auto") else "")
+        table.add_row(m["id"], ", ".join(m["modes"]), ", ".join(m["resolutions"]), seconds,
+                      "yes" if m["audio"] else "no", "yes" if m["draft"] else "no", m["engine"])
     console.print(table)
 
 
@@ -203,7 +214,6 @@ def keys_revoke(key_id: str, data_dir: DataDir = None) -> None:
     console.print(f"revoked {key_id}")
 
 
-
 @channels_app.command("check")
 def channels_check(
     channels_file: Annotated[Path | None, typer.Option(
@@ -239,6 +249,8 @@ def channels_check(
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
 
+
+register(app)  # submit, status, wait, download, assets: listed after the server commands
 
 if __name__ == "__main__":
     app()

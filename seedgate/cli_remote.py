@@ -1,0 +1,270 @@
+"""The user commands that talk to a running seedgate (local or remote) through `seedgate.Client`:
+submit, status, wait, download, assets, and `models --remote`.
+
+Exit codes: 0 ok; 1 the task failed, expired or was cancelled; 2 usage or a request the server refused as wrong
+(bad file, bad option, unknown model: any 4xx but 401/403); 3 the server could not be reached or failed (5xx, 429);
+4 authentication (401/403). Errors are one line on stderr; `--json` keeps stdout machine-readable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from seedgate.client import (
+    DEFAULT_MODEL,
+    Asset,
+    AssetFailed,
+    AuthenticationFailed,
+    Client,
+    ConnectionFailed,
+    SeedgateError,
+    Task,
+    TaskFailed,
+)
+
+EXIT_FAILED, EXIT_USAGE, EXIT_SERVER, EXIT_AUTH = 1, 2, 3, 4
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+Url = Annotated[str | None, typer.Option("--url", envvar="SEEDGATE_URL", show_envvar=True,
+                                         help="Server base URL [default http://127.0.0.1:8000]")]
+Key = Annotated[str | None, typer.Option("--key", envvar="SEEDGATE_API_KEY", show_envvar=True,
+                                         help="API key (Bearer)")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Save the video here once it has succeeded")]
+
+assets_app = typer.Typer(help="Upload, list, inspect and delete assets (media referenced as asset://ID).",
+                         no_args_is_help=True)
+
+
+def exit_code(exc: SeedgateError) -> int:
+    if isinstance(exc, TaskFailed):
+        return EXIT_FAILED
+    if isinstance(exc, AuthenticationFailed):
+        return EXIT_AUTH
+    if isinstance(exc, ConnectionFailed) or exc.status >= 500 or exc.status == 429:
+        return EXIT_SERVER
+    return EXIT_USAGE  # client-side checks (status 0), failed asset audits and 4xx: the request was wrong
+
+
+@contextmanager
+def remote(url: str | None, key: str | None, as_json: bool = False) -> Iterator[Client]:
+    """A client whose errors end the command with a one-line message and the documented exit code."""
+    client = Client(url, key)
+    try:
+        yield client
+    except SeedgateError as exc:
+        if isinstance(exc, TaskFailed) and as_json:
+            typer.echo(json.dumps(exc.task.to_dict(), indent=2))
+        where = f" [{exc.param}]" if exc.param and exc.param not in exc.message else ""
+        prefix = "" if isinstance(exc, (TaskFailed, ConnectionFailed, AssetFailed)) else f"{exc.code}: "
+        err.print(f"[red]error:[/red] {prefix}{exc.message}{where}")
+        raise typer.Exit(exit_code(exc)) from None
+    finally:
+        client.close()
+
+
+def _progress_bar() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                    TimeElapsedColumn(), console=err, transient=False)
+
+
+def _describe(task: Task) -> str:
+    words = f"{task.id} {task.status}"
+    if task.queue_position is not None:
+        words += f" (#{task.queue_position} in queue)"
+    return words
+
+
+def wait_and_save(client: Client, task_id: str, output: Path | None, as_json: bool) -> None:
+    """Wait (with a progress bar unless --json), then save and report the result."""
+    if as_json:
+        task = client.wait(task_id)
+    else:
+        with _progress_bar() as bar:
+            row = bar.add_task(task_id, total=100)
+
+            def show(t: Task) -> None:
+                bar.update(row, description=_describe(t), completed=t.progress or 0)
+
+            task = client.wait(task_id, on_progress=show)
+    saved = client.download(task, output) if output else None
+    if as_json:
+        body = task.to_dict()
+        if saved:
+            body["output"] = str(saved)
+        typer.echo(json.dumps(body, indent=2))
+        return
+    if task.raw.get("engine_notice"):
+        err.print(f"[dim]{task.raw['engine_notice']}[/dim]")
+    if saved:
+        out.print(f"[green]saved[/green] {saved}")
+    else:
+        out.print(task.video_url or "")
+
+
+def submit(
+    prompt: Annotated[str, typer.Argument(help="What the video shows")],
+    model: Annotated[str, typer.Option(help="Model ID (see `seedgate models`)")] = DEFAULT_MODEL,
+    image: Annotated[str | None, typer.Option(help="First frame: a local file (uploaded), URL or asset ID")] = None,
+    last: Annotated[str | None, typer.Option(help="Last frame (with --image): file, URL or asset ID")] = None,
+    ref_image: Annotated[list[str] | None, typer.Option(help="Reference image; repeat for several")] = None,
+    ref_video: Annotated[list[str] | None, typer.Option(help="Reference video; repeat for several")] = None,
+    ref_audio: Annotated[list[str] | None, typer.Option(help="Reference audio; repeat for several")] = None,
+    resolution: Annotated[str | None, typer.Option(help="480p, 720p, 1080p ... (model's list)")] = None,
+    ratio: Annotated[str | None, typer.Option(help="16:9, 9:16, 1:1, adaptive ... (model's list)")] = None,
+    duration: Annotated[int | None, typer.Option(help="Seconds (model's range)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for a repeatable result")] = None,
+    audio: Annotated[bool | None, typer.Option("--audio/--no-audio", help="Generate sound (audio models)")] = None,
+    draft: Annotated[bool, typer.Option(help="A cheap 480p draft (1.5 pro, 2.5)")] = False,
+    callback_url: Annotated[str | None, typer.Option(help="URL POSTed on every status change")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the result, with a progress bar")] = False,
+    output: Output = None,
+    as_json: AsJson = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """Create a task; local files are uploaded as assets first. With --wait (implied by -o), wait and save.
+
+    Example: seedgate submit "a cat yawns" --image first.jpg --last last.jpg --wait -o cat.mp4
+    """
+    with remote(url, key, as_json) as client:
+        task = client.create(prompt, model=model, image=image, last_image=last, reference_images=ref_image or (),
+                             reference_videos=ref_video or (), reference_audios=ref_audio or (),
+                             resolution=resolution, ratio=ratio, duration=duration, seed=seed,
+                             generate_audio=audio, draft=draft or None, callback_url=callback_url)
+        if wait or output:
+            wait_and_save(client, task.id, output, as_json)
+        elif as_json:
+            typer.echo(json.dumps(task.to_dict(), indent=2))
+        else:
+            err.print(f"[green]created[/green] {task.id} ({task.status}); follow it with: seedgate wait {task.id}")
+            typer.echo(task.id)
+
+
+def status(task_id: str, as_json: AsJson = False, url: Url = None, key: Key = None) -> None:
+    """Show a task's status (and its result links once it has succeeded)."""
+    with remote(url, key, as_json) as client:
+        task = client.get(task_id)
+        if as_json:
+            typer.echo(json.dumps(task.to_dict(), indent=2))
+            return
+        table = Table(show_header=False, box=None)
+        for name in ("id", "model", "status", "resolution", "ratio", "duration", "seed"):
+            if task.raw.get(name) is not None:
+                table.add_row(name, str(task.raw[name]))
+        for name, value in (("video", task.video_url), ("last frame", task.last_frame_url)):
+            if value:
+                table.add_row(name, value)
+        if task.error:
+            table.add_row("error", f"{task.error.get('code')}: {task.error.get('message')}")
+        out.print(table)
+
+
+def wait(task_id: str, output: Output = None, as_json: AsJson = False, url: Url = None, key: Key = None) -> None:
+    """Wait for a task to finish (progress bar), then print its video URL or save it with -o."""
+    with remote(url, key, as_json) as client:
+        wait_and_save(client, task_id, output, as_json)
+
+
+def download(
+    task_id: str,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to save it")],
+    last_frame: Annotated[bool, typer.Option("--last-frame", help="The last frame PNG instead of the video")] = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """Save a succeeded task's video (or last frame)."""
+    with remote(url, key) as client:
+        out.print(f"[green]saved[/green] {client.download(task_id, output, last_frame=last_frame)}")
+
+
+def _asset_json(asset: Asset) -> str:
+    return json.dumps(asset.raw, indent=2)
+
+
+@assets_app.command("upload")
+def assets_upload(
+    source: Annotated[str, typer.Argument(help="A local file or an http(s) URL")],
+    name: Annotated[str | None, typer.Option(help="A label [default: the file name]")] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Return at once, before the audit finishes")] = False,
+    as_json: AsJson = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """Upload media as an asset and wait for its audit; prints the asset ID (use it as --image ID or asset://ID)."""
+    with remote(url, key) as client:
+        asset = client.upload_asset(source, name, wait=not no_wait)
+        if as_json:
+            typer.echo(_asset_json(asset))
+        else:
+            err.print(f"[green]{asset.status}[/green] {asset.kind or ''} {asset.name or ''}".rstrip())
+            typer.echo(asset.id)
+
+
+@assets_app.command("list")
+def assets_list(
+    status_: Annotated[str | None, typer.Option("--status", help="processing, ready or failed")] = None,
+    kind: Annotated[str | None, typer.Option(help="image, video or audio")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 20,
+    as_json: AsJson = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """List your assets, newest first."""
+    with remote(url, key) as client:
+        assets = client.list_assets(limit=limit, status=status_, kind=kind)
+        if as_json:
+            typer.echo(json.dumps([a.raw for a in assets], indent=2))
+            return
+        table = Table("id", "status", "kind", "name")
+        for a in assets:
+            table.add_row(a.id, a.status, a.kind or "", a.name or "")
+        out.print(table)
+
+
+@assets_app.command("get")
+def assets_get(asset_id: str, as_json: AsJson = False, url: Url = None, key: Key = None) -> None:
+    """Show an asset and its audit result."""
+    with remote(url, key) as client:
+        asset = client.get_asset(asset_id)
+        if as_json:
+            typer.echo(_asset_json(asset))
+            return
+        table = Table(show_header=False, box=None)
+        for name in ("id", "status", "kind", "name", "asset_url", "url"):
+            if asset.raw.get(name):
+                table.add_row(name, str(asset.raw[name]))
+        if asset.error:
+            table.add_row("error", json.dumps(asset.error))
+        out.print(table)
+
+
+@assets_app.command("delete")
+def assets_delete(asset_id: str, url: Url = None, key: Key = None) -> None:
+    """Delete an asset."""
+    with remote(url, key) as client:
+        client.delete_asset(asset_id)
+        out.print(f"deleted {asset_id}")
+
+
+def remote_models(url: str | None, key: str | None) -> list[dict[str, Any]]:
+    with remote(url, key) as client:
+        return client.models()
+
+
+def register(app: typer.Typer) -> None:
+    commands: list[Callable[..., None]] = [submit, status, wait, download]
+    for command in commands:
+        app.command()(command)
+    app.add_typer(assets_app, name="assets")

@@ -172,7 +172,7 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         expect(page.locator("#live")).to_have_text("● live")
 
         # The create form explains an invalid combination before anything is sent.
-        page.get_by_role("link", name="New").click()
+        page.get_by_role("link", name="New", exact=True).click()
         page.get_by_label("Model", exact=True).select_option("doubao-seedance-1-0-lite-t2v-250428")
         page.get_by_label("Mode", exact=True).select_option("first_frame")
         expect(page.get_by_test_id("problems")).to_contain_text("does not support first frame generation")
@@ -218,7 +218,7 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         _shot(page, "task")
 
         # The list shows it, live; a second task appears there without a reload.
-        page.get_by_role("link", name="Tasks").click()
+        page.get_by_role("link", name="Tasks", exact=True).click()
         row = page.get_by_test_id(f"task-row-{task_id}")
         expect(row).to_have_attribute("data-status", "succeeded")
         with ui_server.client() as client:
@@ -239,7 +239,7 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
             assert client.get(f"/api/v3/contents/generations/tasks/{task_id}").status_code == 404
 
         # Assets: upload, see the audit finish.
-        page.get_by_role("link", name="Assets").click()
+        page.get_by_role("link", name="Assets", exact=True).click()
         page.get_by_label("File").set_input_files(str(image))
         page.get_by_label("Name").fill("sky")
         page.get_by_label("Group", exact=True).fill("campaign-1")
@@ -248,7 +248,7 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         _shot(page, "assets")
 
         # Admin: keys and channels.
-        page.get_by_role("link", name="Admin").click()
+        page.get_by_role("link", name="Admin", exact=True).click()
         expect(page.get_by_test_id("keys")).to_contain_text("key_")
         page.get_by_label("Key name").fill("ci-bot")
         page.get_by_role("button", name="Create key").click()
@@ -270,7 +270,7 @@ def test_console_on_a_phone(browser: Any, ui_server: Server) -> None:
         # Nothing wider than the screen: no sideways scrolling on a phone.
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         _shot(page, "tasks-phone")
-        page.get_by_role("link", name="New").click()
+        page.get_by_role("link", name="New", exact=True).click()
         expect(page.get_by_label("Prompt")).to_be_visible()
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     finally:

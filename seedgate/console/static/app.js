@@ -162,7 +162,7 @@ async function pageTasks(params) {
     h("div", {class: "row"}, h("h1", {text: "Tasks"}), h("span", {id: "live", class: "live", text: "connecting…"})),
     h("div", {class: "row card"}, h("div", {}, h("label", {for: "f-status", text: "Status"}), statusSel),
       h("div", {}, h("label", {for: "f-model", text: "Model"}), modelSel),
-      h("a", {href: "#/new"}, h("button", {type: "button", text: "New task"}))),
+      h("a", {href: "#/new", class: "button", text: "Create a task"})),
     h("table", {class: "tasks"}, h("thead", {}, h("tr", {}, ["Task", "Status", "Progress", "Model", "Prompt",
       "Created", ""].map(c => h("th", {text: c})))), tbody), total);
   const q = new URLSearchParams({limit: "50"});
@@ -323,6 +323,7 @@ async function pageNew() {
   const seed = h("input", {type: "number", id: "seed", placeholder: "random"});
   const audio = h("input", {type: "checkbox", id: "audio"});
   const draft = h("input", {type: "checkbox", id: "draft"});
+  const lastFrame = h("input", {type: "checkbox", id: "last-frame", checked: true});
   const mediaBox = h("div");
   const problems = h("ul", {class: "errors", role: "alert", "data-testid": "problems"});
   const out = h("div");
@@ -371,6 +372,7 @@ async function pageNew() {
   };
   const formState = () => ({mode: mode.value, prompt: prompt.value, resolution: resolution.value, ratio: ratio.value,
     duration: duration.value, seed: seed.value, audio: audio.checked, draft: draft.checked,
+    lastFrame: lastFrame.checked,
     media: slots.map(s => s.peek())});
   const check = () => {
     const found = checkForm(current(), formState());
@@ -399,6 +401,7 @@ async function pageNew() {
       if (seed.value !== "") body.seed = Number(seed.value);
       if (current().audio) body.generate_audio = audio.checked;
       if (draft.checked) body.draft = true;
+      if (lastFrame.checked) body.return_last_frame = true;
       const made = await api("/api/v3/contents/generations/tasks", {method: "POST",
         headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
       location.hash = `#/tasks/${made.id}`;
@@ -414,7 +417,8 @@ async function pageNew() {
   h("div", {class: "grid"}, field("resolution", "Resolution", resolution), field("ratio", "Ratio", ratio),
     field("duration", "Duration (seconds)", duration), field("seed", "Seed", seed),
     h("div", {}, h("label", {for: "audio", text: "Generate audio"}), audio),
-    h("div", {}, h("label", {for: "draft", text: "Draft (480p preview)"}), draft)),
+    h("div", {}, h("label", {for: "draft", text: "Draft (480p preview)"}), draft),
+    h("div", {}, h("label", {for: "last-frame", text: "Return the last frame"}), lastFrame)),
   problems, submit, out);
   main.replaceChildren(h("h1", {text: "New task"}), form);
   refresh();

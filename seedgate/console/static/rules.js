@@ -78,6 +78,7 @@ function checkForm(model, form) {
   if (form.draft) {
     if (!model.draft) problems.push(`draft mode is not supported by ${model.id}`);
     if (form.resolution && form.resolution !== "480p") problems.push("draft videos are 480p only");
+    if (form.lastFrame) problems.push("return last frame cannot be used with draft; untick it");
   }
   return problems;
 }

@@ -173,6 +173,7 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
 
         # The create form explains an invalid combination before anything is sent.
         page.get_by_role("link", name="New", exact=True).click()
+        page.get_by_role("heading", name="New task").wait_for()
         page.get_by_label("Model", exact=True).select_option("doubao-seedance-1-0-lite-t2v-250428")
         page.get_by_label("Mode", exact=True).select_option("first_frame")
         expect(page.get_by_test_id("problems")).to_contain_text("does not support first frame generation")
@@ -230,9 +231,10 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         _shot(page, "tasks")
 
         # Delete from the task page.
-        page.goto(f"{ui_server.url}/console#/tasks/{task_id}")
+        page.get_by_role("link", name=task_id).click()
+        page.get_by_role("heading", name=task_id).wait_for()
         page.once("dialog", lambda dialog: dialog.accept())
-        page.get_by_role("button", name="Delete").click()
+        page.get_by_role("button", name="Delete", exact=True).click()
         page.wait_for_url(re.compile(r".*#/tasks$"))
         expect(page.get_by_test_id(f"task-row-{task_id}")).to_have_count(0)
         with ui_server.client() as client:
@@ -240,11 +242,15 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
 
         # Assets: upload, see the audit finish.
         page.get_by_role("link", name="Assets", exact=True).click()
+        page.get_by_label("New group name").fill("campaign-1")
+        page.get_by_role("button", name="Create group").click()
+        expect(page.get_by_label("Group", exact=True).locator("option:checked")).to_have_text("campaign-1")
         page.get_by_label("File").set_input_files(str(image))
-        page.get_by_label("Name").fill("sky")
-        page.get_by_label("Group", exact=True).fill("campaign-1")
+        page.get_by_label("Name", exact=True).fill("sky")
         page.get_by_role("button", name="Upload").click()
-        expect(page.locator("tbody tr").filter(has_text="sky").get_by_test_id("status")).to_have_text("ready")
+        sky = page.locator("tbody tr").filter(has_text="sky")
+        expect(sky.get_by_test_id("status")).to_have_text("ready")
+        expect(sky).to_contain_text("campaign-1")
         _shot(page, "assets")
 
         # Admin: keys and channels.

@@ -72,6 +72,16 @@ def _key_view(key: ApiKey) -> dict[str, Any]:
             "revoked_at": key.revoked_at}
 
 
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise invalid("body", "the request body must be a JSON object")
+    return body
+
+
 def _static(name: str) -> Response:
     path = _STATIC.joinpath(name)
     suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
@@ -164,6 +174,24 @@ def router() -> APIRouter:
         }
         return JSONResponse(body)
 
+    @api.get(PREFIX + "/api/groups")
+    async def list_groups(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        _, groups = await service.assets.store.list_groups(key.id, limit=200)
+        return JSONResponse({"items": [{"id": g.id, "name": g.name, "created_at": g.created_at} for g in groups]})
+
+    @api.post(PREFIX + "/api/groups")
+    async def new_group(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        body = await _json(request)
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 64:
+            raise invalid("name", "name must be a non-empty string of at most 64 characters")
+        group = await service.assets.create_group(key.id, name.strip())
+        return JSONResponse({"id": group.id, "name": group.name, "created_at": group.created_at})
+
     @api.get(PREFIX + "/api/keys")
     async def list_keys(request: Request) -> JSONResponse:
         await _admin(request)
@@ -173,11 +201,8 @@ def router() -> APIRouter:
     @api.post(PREFIX + "/api/keys")
     async def new_key(request: Request) -> JSONResponse:
         await _admin(request)
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        name = body.get("name") if isinstance(body, dict) else None
+        body = await _json(request)
+        name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
             raise invalid("name", "name must be a non-empty string of at most 100 characters")
         key, secret = await create_key(request.app.state.service.store, name.strip(), admin=bool(body.get("admin")))

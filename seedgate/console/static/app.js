@@ -101,8 +101,7 @@ function pageSignIn(message) {
     try {
       state.me = await api("/console/api/me");
       localStorage.setItem("seedgate.key", state.key);
-      location.hash = "#/tasks";
-      route();
+      if (location.hash === "#/tasks") route(); else location.hash = "#/tasks";  // hashchange routes
     } catch (err) { showError(out, err); }
   }}, h("label", {for: "key", text: "API key"}), input, h("p", {class: "hint",
       text: "The key stays in this browser (localStorage) and is sent as Authorization: Bearer."}),
@@ -433,7 +432,26 @@ async function pageAssets(params) {
   const file = h("input", {type: "file", id: "asset-file"});
   const url = h("input", {type: "url", id: "asset-url", placeholder: "or https://..."});
   const name = h("input", {type: "text", id: "asset-name"});
-  const groupIn = h("input", {type: "text", id: "asset-group", value: group});
+  const groups = (await api("/console/api/groups")).items;
+  const groupIn = h("select", {id: "asset-group"}, h("option", {value: "", text: "no group"}),
+    groups.map(g => h("option", {value: g.id, selected: g.id === group, text: g.name})));
+  const groupName = h("input", {type: "text", id: "group-name"});
+  const groupOut = h("div");
+  const groupForm = h("form", {class: "card", onsubmit: async e => {
+    e.preventDefault();
+    try {
+      const made = await api("/console/api/groups", {method: "POST", headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({name: groupName.value})});
+      groupNames[made.id] = made.name;
+      groupIn.append(h("option", {value: made.id, text: made.name}));
+      groupIn.value = made.id;
+      filter.append(h("option", {value: made.id, text: made.name}));
+      groupName.value = "";
+      groupOut.replaceChildren();
+    } catch (err) { showError(groupOut, err); }
+  }}, h("div", {class: "row"}, h("div", {}, h("label", {for: "group-name", text: "New group name"}), groupName),
+    h("button", {type: "submit", class: "secondary", text: "Create group"})), groupOut);
+  const groupNames = Object.fromEntries(groups.map(g => [g.id, g.name]));
   const out = h("div");
   const tbody = h("tbody");
   const form = h("form", {class: "card", onsubmit: async e => {
@@ -452,7 +470,6 @@ async function pageAssets(params) {
                                  body: JSON.stringify(body)});
       } else { throw new Error("choose a file or give a URL"); }
       form.reset();
-      groupIn.value = group;
       out.replaceChildren();
       load();
     } catch (err) { showError(out, err); }
@@ -461,9 +478,10 @@ async function pageAssets(params) {
     h("div", {}, h("label", {for: "asset-name", text: "Name"}), name),
     h("div", {}, h("label", {for: "asset-group", text: "Group"}), groupIn),
     h("button", {type: "submit", text: "Upload"})), out);
-  const filter = h("input", {type: "text", id: "group-filter", value: group});
+  const filter = h("select", {id: "group-filter"}, h("option", {value: "", text: "all groups"}),
+    groups.map(g => h("option", {value: g.id, selected: g.id === group, text: g.name})));
   filter.onchange = () => { location.hash = "#/assets" + (filter.value ? `?group=${encodeURIComponent(filter.value)}` : ""); };
-  main.replaceChildren(h("h1", {text: "Assets"}), form,
+  main.replaceChildren(h("h1", {text: "Assets"}), form, groupForm,
     h("div", {class: "row"}, h("div", {}, h("label", {for: "group-filter", text: "Filter by group"}), filter)),
     h("table", {class: "tasks"}, h("thead", {}, h("tr", {}, ["Asset", "Kind", "Status", "Audit", "Group",
       "Created", ""].map(c => h("th", {text: c})))), tbody));
@@ -481,7 +499,7 @@ async function pageAssets(params) {
       h("td", {"data-label": "Audit", text: a.error ? `${a.error.code || ""} ${a.error.message || ""}` :
         (a.info && a.info.width ? `${a.info.format || ""} ${a.info.width}x${a.info.height}` : "-")}),
       h("td", {"data-label": "Group"}, a.group_id ? h("a", {href: `#/assets?group=${encodeURIComponent(a.group_id)}`,
-        text: a.group_id}) : "-"),
+        text: groupNames[a.group_id] || a.group_id}) : "-"),
       h("td", {"data-label": "Created", text: when(a.created_at)}),
       h("td", {}, h("button", {type: "button", class: "danger", "aria-label": `Delete asset ${a.id}`, text: "Delete",
         onclick: async () => { await api(`/v1/assets/${a.id}`, {method: "DELETE"}); load(); }})))));

@@ -99,6 +99,21 @@ def test_snippets_reproduce_the_task(api_server: Server, monkeypatch: pytest.Mon
         again = client.get(f"/console/api/tasks/{scope['task'].id}").json()
         for name in ("model", "prompt", "resolution", "ratio", "duration", "seed", "width", "height"):
             assert again["spec"][name] == first["spec"][name], name
+        # The OpenAI snippet too (OpenAI's fields have no seed; the rest matches).
+        exec(compile(first["snippets"]["openai"].replace("print(video.id, video.status)", ""), "oa", "exec"), scope)
+        again = client.get(f"/console/api/tasks/{scope['video'].id}").json()
+        for name in ("model", "prompt", "resolution", "ratio", "duration", "width", "height"):
+            assert again["spec"][name] == first["spec"][name], name
+        # A task OpenAI's fields cannot express goes through /v1/videos as an Ark body, seed included.
+        created = client.post("/api/v3/contents/generations/tasks", json={
+            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "snow"}],
+            "duration": 2, "resolution": "480p", "return_last_frame": True}).json()
+        first = client.get(f"/console/api/tasks/{created['id']}").json()
+        code = first["snippets"]["openai"].replace("print(response.json())", "")
+        exec(compile(code, "oa2", "exec"), scope)
+        again = client.get(f"/console/api/tasks/{scope['response'].json()['id']}").json()
+        for name in ("model", "prompt", "resolution", "ratio", "duration", "seed", "return_last_frame"):
+            assert again["spec"][name] == first["spec"][name], name
 
 
 def test_event_stream_pushes_changes(api_server: Server) -> None:
@@ -215,7 +230,7 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         page.get_by_role("tab", name="OpenAI SDK (Python)").click()
         expect(snippet).to_contain_text("OpenAI(")
         expect(snippet).to_contain_text("asset://")
-        page.evaluate("() => document.querySelector('video').currentTime = 0")
+        page.evaluate("() => { document.querySelector('video').currentTime = 0; window.scrollTo(0, 0); }")
         _shot(page, "task")
 
         # The list shows it, live; a second task appears there without a reload.

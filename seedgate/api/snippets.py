@@ -125,9 +125,8 @@ def openai_sdk(spec: TaskSpec, base_url: str) -> str:
             lines.append(f"    extra_body={_python(extra)},")
         return "\n".join([*lines, ")", "print(video.id, video.status)"])
     # OpenAI's fields cannot say this (references, last frame, audio, draft...): /v1/videos also takes an Ark body.
+    head.insert(1, "import httpx")
     return "\n".join(head + [
-        "import httpx",
-        "",
         "# OpenAI's own fields cannot express this task; seedgate's /v1/videos also accepts the Ark body.",
         f"response = client.post('/videos', body={_python(ark_body(spec))}, cast_to=httpx.Response)",
         "print(response.json())",

@@ -85,6 +85,7 @@ def test_console_api(api_server: Server) -> None:
         assert client.delete(f"/console/api/keys/{made['id']}").json()["revoked"] is True
 
 
+@pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")  # the SDK's notice about OpenAI's own service
 def test_snippets_reproduce_the_task(api_server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     """The Ark SDK snippet, run as written, creates a task with the same spec."""
     with api_server.client() as client:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,19 @@ def test_event_stream_pushes_changes(api_server: Server) -> None:
                 if statuses[-1] == "succeeded":
                     break
         assert statuses[-1] == "succeeded"
+
+
+def test_open_stream_does_not_hold_shutdown(tmp_path: Path) -> None:
+    """An open console tab must not keep a stopping server waiting for its graceful-shutdown timeout (35 s)."""
+    srv = start_server(Database("sqlite", None), tmp_path / "data", "--workers", "0")
+    try:
+        with srv.client() as client, client.stream("GET", "/console/api/events") as stream:
+            assert next(stream.iter_lines()) == "event: ready"
+            started = time.monotonic()
+            srv.stop()
+            assert time.monotonic() - started < 15, "the event stream held the shutdown"
+    finally:
+        srv.stop()
 
 
 # -- the browser ------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -91,13 +92,21 @@ def _static(name: str) -> Response:
     return FileResponse(str(path), media_type=_TYPES[suffix], headers={"Cache-Control": "no-cache"})
 
 
+def _server_exiting() -> bool:
+    """Whether uvicorn was asked to stop. It waits for open responses before the app hears of it (up to
+    `timeout_graceful_shutdown`), so an open console tab would hold a shutdown that long unless streams end on
+    their own. uvicorn's SIGTERM handler is a bound method of its Server, which carries `should_exit`."""
+    owner = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    return bool(getattr(owner, "should_exit", False))
+
+
 async def _events(request: Request, key: ApiKey) -> AsyncIterator[str]:
     """Server-Sent Events: `task` for each task that changed, `gone` for one deleted (or aged out of the window)."""
     service = request.app.state.service
     seen: dict[str, tuple[str, float, float]] = {}
     first = True
     quiet_since = time.monotonic()
-    while not await request.is_disconnected():
+    while not await request.is_disconnected() and not _server_exiting():
         _, tasks = await service.list(key, limit=_WINDOW)
         now_seen = {t.id: (t.status.value, t.progress, t.updated_at) for t in tasks}
         changed = [t for t in tasks if seen.get(t.id) != now_seen[t.id]]

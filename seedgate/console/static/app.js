@@ -41,6 +41,9 @@ function kv(pairs) {
     h("dt", {text: k}), h("dd", {}, typeof v === "object" && v !== null && !v.nodeType ? JSON.stringify(v) : v ?? "-")]));
 }
 
+// An answer that arrives after the user moved on must not repaint the page they moved to.
+const stillOn = prefix => (location.hash || "#/tasks").startsWith(prefix);
+
 function showError(where, err) {
   where.replaceChildren(h("p", {class: "error", role: "alert", text: err.message || String(err)}));
 }
@@ -169,6 +172,7 @@ async function pageTasks(params) {
   if (model) q.set("model", model);
   try {
     const page = await api(`/console/api/tasks?${q}`);
+    if (!stillOn("#/tasks") || stillOn("#/tasks/")) return;
     tbody.replaceChildren(...page.items.map(taskRow));
     total.textContent = `${page.total} task(s)`;
   } catch (err) { showError(tbody, err); return; }
@@ -212,7 +216,8 @@ function snippetTabs(snippets) {
 async function pageTask(id) {
   let t;
   try { t = await api(`/console/api/tasks/${encodeURIComponent(id)}`); }
-  catch (err) { showError(main, err); return; }
+  catch (err) { if (stillOn(`#/tasks/${id}`)) showError(main, err); return; }
+  if (!stillOn(`#/tasks/${id}`)) return;
   const head = h("div", {class: "row"}, h("h1", {class: "mono", text: t.id}), statusBadge(t.status),
     h("span", {id: "live", class: "live"}));
   const media = h("div", {class: "card"});
@@ -254,6 +259,17 @@ async function pageTask(id) {
   } else if (FINISHED.includes(t.status) && t.status !== "cancelled") {
     actions.append(h("button", {class: "danger", type: "button", text: "Delete",
                                 onclick: () => removeTask(t.id, "delete")}));
+  }
+  if (t.status === "succeeded" && s.draft) {
+    // Draft then final: the final video reuses the draft's prompt, media and seed (Ark's draft_task item).
+    actions.append(h("button", {type: "button", text: "Make the final video", onclick: async () => {
+      try {
+        const made = await api("/api/v3/contents/generations/tasks", {method: "POST",
+          headers: {"Content-Type": "application/json"}, body: JSON.stringify({model: t.model,
+            content: [{type: "draft_task", draft_task: {id: t.id}}]})});
+        location.hash = `#/tasks/${made.id}`;
+      } catch (err) { alert(err.message); }
+    }}));
   }
   main.replaceChildren(head, actions, media,
     h("div", {class: "card"}, h("h2", {text: "Parameters"}), params),
@@ -335,6 +351,11 @@ async function pageNew() {
   };
   const addRef = kind => {
     const slot = mediaSlot(kind, `reference_${kind}`, `Reference ${kind}`, false, assets);
+    slot.el.append(h("button", {type: "button", class: "link", text: "Remove", onclick: () => {
+      slots = slots.filter(x => x !== slot);
+      slot.el.remove();
+      check();
+    }}));
     slots.push(slot);
     mediaBox.insertBefore(slot.el, mediaBox.lastChild);
     check();

@@ -161,7 +161,7 @@ async function pageTasks(params) {
   const tbody = h("tbody");
   const total = h("span", {class: "hint"});
   main.replaceChildren(
-    h("div", {class: "row"}, h("h1", {text: "Tasks"}), h("span", {id: "live", class: "live", text: "connecting…"})),
+    h("div", {class: "head"}, h("h1", {text: "Tasks"}), h("span", {id: "live", class: "live", text: "connecting…"})),
     h("div", {class: "row card"}, h("div", {}, h("label", {for: "f-status", text: "Status"}), statusSel),
       h("div", {}, h("label", {for: "f-model", text: "Model"}), modelSel),
       h("a", {href: "#/new", class: "button", text: "Create a task"})),
@@ -218,7 +218,7 @@ async function pageTask(id) {
   try { t = await api(`/console/api/tasks/${encodeURIComponent(id)}`); }
   catch (err) { if (stillOn(`#/tasks/${id}`)) showError(main, err); return; }
   if (!stillOn(`#/tasks/${id}`)) return;
-  const head = h("div", {class: "row"}, h("h1", {class: "mono", text: t.id}), statusBadge(t.status),
+  const head = h("div", {class: "head"}, h("h1", {class: "mono", text: t.id}), statusBadge(t.status),
     h("span", {id: "live", class: "live"}));
   const media = h("div", {class: "card"});
   if (t.links.video_url) {

@@ -272,6 +272,7 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
                 "duration": 2, "resolution": "480p"}).json()["id"]
         expect(page.get_by_test_id(f"task-row-{other}")).to_have_attribute("data-status", "succeeded",
                                                                              timeout=60_000)
+        expect(page.get_by_text("2 task(s)")).to_be_visible()
         _shot(page, "tasks")
 
         # Delete from the task page.

@@ -176,14 +176,16 @@ async function pageTasks(params) {
     tbody.replaceChildren(...page.items.map(taskRow));
     total.textContent = `${page.total} task(s)`;
   } catch (err) { showError(tbody, err); return; }
+  let count = Number.parseInt(total.textContent, 10) || 0;
+  const recount = delta => { count += delta; total.textContent = `${count} task(s)`; };
   const matches = t => (!status || t.status === status) && (!model || t.model === model);
   startEvents(t => {
     const old = tbody.querySelector(`[data-testid="task-row-${t.id}"]`);
-    if (!matches(t)) { if (old) old.remove(); return; }
-    if (old) old.replaceWith(taskRow(t)); else tbody.prepend(taskRow(t));
+    if (!matches(t)) { if (old) { old.remove(); recount(-1); } return; }
+    if (old) old.replaceWith(taskRow(t)); else { tbody.prepend(taskRow(t)); recount(1); }
   }, id => {
     const old = tbody.querySelector(`[data-testid="task-row-${id}"]`);
-    if (old) old.remove();
+    if (old) { old.remove(); recount(-1); }
   });
 }
 

@@ -173,10 +173,10 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.stop()
 
 
-def _shot(page: Any, name: str) -> None:
+def _shot(page: Any, name: str, full_page: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), full_page=full_page)
     # Keep the committed images small: a palette PNG is a fraction of the size of a truecolor one.
     Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
 
@@ -260,7 +260,7 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         expect(snippet).to_contain_text("OpenAI(")
         expect(snippet).to_contain_text("asset://")
         page.evaluate("() => { document.querySelector('video').currentTime = 0; window.scrollTo(0, 0); }")
-        _shot(page, "task")
+        _shot(page, "task", full_page=True)  # the whole page: video, parameters, timings, snippets
 
         # The list shows it, live; a second task appears there without a reload.
         page.get_by_role("link", name="Tasks", exact=True).click()

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GPU_STAMP := $(VENV)/.installed-gpu
 
-.PHONY: serve test test-all test-gpu gpu-deps lint bench bench-gpu clean
+.PHONY: serve test test-all test-gpu gpu-deps lint bench bench-gpu browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,12 @@ test: $(STAMP)
 	$(BIN)/ruff check seedgate tests bench
 	$(BIN)/pytest -q $(ARGS)
 
+# Debian's Chromium for the console's browser tests (Playwright drives it; it never downloads a browser itself).
+browser:
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
 # Everything, slow suites included (what .ci/run does).
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/ruff check seedgate tests bench
 	$(BIN)/pytest -q -m "" $(ARGS)
 

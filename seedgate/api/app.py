@@ -16,7 +16,7 @@ from seedgate.core.errors import ApiError, invalid
 from seedgate.dialects.registry import ASSET_ROUTERS, DIALECTS, render_error_for_path
 from seedgate.runtime import start_runtime
 
-from . import ops
+from . import console, ops
 from .service import error_for_unexpected
 
 DESCRIPTION = """
@@ -73,4 +73,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     for asset_router in ASSET_ROUTERS:
         app.include_router(asset_router())
     app.include_router(ops.router())
+    app.include_router(console.router())
     return app

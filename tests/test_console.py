@@ -1,0 +1,335 @@
+"""The web console end to end in headless Chromium (Debian's /usr/bin/chromium driven by Playwright), plus its
+JSON routes over HTTP on SQLite and PostgreSQL.
+
+Screenshots of each page land in docs/console/ (they are committed and embedded in docs/console.md).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from .conftest import API_KEY, Database, Server, start_server, wait_status
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "console"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def _browser_missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing (apt-get install -y chromium; `make browser` does it)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    return None
+
+
+def _png(color: tuple[int, int, int], size: tuple[int, int] = (640, 360)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+# -- the JSON routes (no browser) -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def api_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(database, tmp_path_factory.mktemp("console-api") / "data", "--workers", "1")
+    yield srv
+    srv.stop()
+
+
+def test_console_api(api_server: Server) -> None:
+    with api_server.client() as client:
+        assert client.get("/console").headers["content-type"].startswith("text/html")
+        assert "checkForm" in client.get("/console/static/rules.js").text
+        assert client.get("/console/static/../pyproject.toml").status_code == 404
+        assert client.get("/console/api/me").json()["admin"] is True
+        created = client.post("/api/v3/contents/generations/tasks", json={
+            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "a red kite"}],
+            "duration": 2, "resolution": "480p", "ratio": "16:9"})
+        task_id = created.json()["id"]
+        wait_status(lambda i: client.get(f"/console/api/tasks/{i}").json(), task_id)
+        detail = client.get(f"/console/api/tasks/{task_id}").json()
+        assert detail["status"] == "succeeded" and detail["links"]["video_url"]
+        assert detail["timings"]["running_s"] is not None and detail["usage"]
+        assert detail["webhooks"] == []
+        snippets = detail["snippets"]
+        assert "/api/v3/contents/generations/tasks" in snippets["curl"] and '"seed"' in snippets["curl"]
+        assert "content_generation.tasks.create" in snippets["ark"]
+        assert "videos.create" in snippets["openai"] and "'864x480'" in snippets["openai"]
+        listed = client.get("/console/api/tasks", params={"status": "succeeded"}).json()
+        assert [t["id"] for t in listed["items"]] == [task_id]
+
+        keys = client.get("/console/api/keys").json()["items"]
+        assert keys and all("secret" not in k and "secret_hash" not in k for k in keys)
+        made = client.post("/console/api/keys", json={"name": "viewer"}).json()
+        assert made["secret"].startswith("sk-sg-") and made["admin"] is False
+        assert client.get("/console/api/channels").json() == {"items": []}
+        with api_server.client(made["secret"]) as viewer:
+            assert viewer.get("/console/api/keys").status_code == 403
+            assert viewer.get(f"/console/api/tasks/{task_id}").status_code == 404  # another key's task
+        assert client.delete(f"/console/api/keys/{made['id']}").json()["revoked"] is True
+
+
+@pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")  # the SDK's notice about OpenAI's own service
+def test_snippets_reproduce_the_task(api_server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Ark SDK snippet, run as written, creates a task with the same spec."""
+    with api_server.client() as client:
+        created = client.post("/api/v3/contents/generations/tasks", json={
+            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "snow on pines"}],
+            "duration": 3, "resolution": "480p", "ratio": "1:1", "seed": 42}).json()
+        first = client.get(f"/console/api/tasks/{created['id']}").json()
+        code = first["snippets"]["ark"].replace("print(task.id)", "")
+        scope: dict[str, Any] = {}
+        monkeypatch.setenv("SEEDGATE_API_KEY", API_KEY)
+        exec(compile(code, "ark_snippet", "exec"), scope)  # noqa: S102 - our own generated code
+        again = client.get(f"/console/api/tasks/{scope['task'].id}").json()
+        for name in ("model", "prompt", "resolution", "ratio", "duration", "seed", "width", "height"):
+            assert again["spec"][name] == first["spec"][name], name
+        # The OpenAI snippet too (OpenAI's fields have no seed; the rest matches).
+        exec(compile(first["snippets"]["openai"].replace("print(video.id, video.status)", ""), "oa", "exec"), scope)
+        again = client.get(f"/console/api/tasks/{scope['video'].id}").json()
+        for name in ("model", "prompt", "resolution", "ratio", "duration", "width", "height"):
+            assert again["spec"][name] == first["spec"][name], name
+        # A task OpenAI's fields cannot express goes through /v1/videos as an Ark body, seed included.
+        created = client.post("/api/v3/contents/generations/tasks", json={
+            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "snow"}],
+            "duration": 2, "resolution": "480p", "return_last_frame": True}).json()
+        first = client.get(f"/console/api/tasks/{created['id']}").json()
+        code = first["snippets"]["openai"].replace("print(response.json())", "")
+        exec(compile(code, "oa2", "exec"), scope)
+        again = client.get(f"/console/api/tasks/{scope['response'].json()['id']}").json()
+        for name in ("model", "prompt", "resolution", "ratio", "duration", "seed", "return_last_frame"):
+            assert again["spec"][name] == first["spec"][name], name
+
+
+def test_event_stream_pushes_changes(api_server: Server) -> None:
+    with api_server.client() as client, client.stream("GET", "/console/api/events") as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "event: ready"
+        task_id = client.post("/api/v3/contents/generations/tasks", json={
+            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "waves"}],
+            "duration": 2, "resolution": "480p"}).json()["id"]
+        statuses = []
+        for line in lines:
+            if line.startswith("data: ") and task_id in line:
+                statuses.append(re.search(r'"status": "(\w+)"', line).group(1))
+                if statuses[-1] == "succeeded":
+                    break
+        assert statuses[-1] == "succeeded"
+
+
+def test_open_stream_does_not_hold_shutdown(tmp_path: Path) -> None:
+    """An open console tab must not keep a stopping server waiting for its graceful-shutdown timeout (35 s)."""
+    srv = start_server(Database("sqlite", None), tmp_path / "data", "--workers", "0")
+    try:
+        with srv.client() as client, client.stream("GET", "/console/api/events") as stream:
+            assert next(stream.iter_lines()) == "event: ready"
+            started = time.monotonic()
+            srv.stop()
+            assert time.monotonic() - started < 15, "the event stream held the shutdown"
+    finally:
+        srv.stop()
+
+
+# -- the browser ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    reason = _browser_missing()
+    if reason:
+        if os.environ.get("SEEDGATE_REQUIRE_BROWSER"):
+            pytest.fail(f"SEEDGATE_REQUIRE_BROWSER is set but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy="
+                                                                      "no-user-gesture-required"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(Database("sqlite", None), tmp_path_factory.mktemp("console-ui") / "data", "--workers", "1")
+    yield srv
+    srv.stop()
+
+
+def _shot(page: Any, name: str, full_page: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    # Keep the committed images small: a palette PNG is a fraction of the size of a truecolor one.
+    Image.open(path).convert("RGB").quantize(colors=128).save(path, optimize=True)
+
+
+def _sign_in(page: Any, server: Server, shot: bool = False) -> None:
+    page.goto(f"{server.url}/console")
+    page.get_by_label("API key").fill(API_KEY)
+    if shot:
+        _shot(page, "sign-in")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Tasks").wait_for()
+
+
+def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    image = tmp_path / "first.png"
+    image.write_bytes(_png((40, 120, 200)))
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        _sign_in(page, ui_server, shot=True)
+        expect(page.locator("#live")).to_have_text("● live")
+
+        # The create form explains an invalid combination before anything is sent.
+        page.get_by_role("link", name="New", exact=True).click()
+        page.get_by_role("heading", name="New task").wait_for()
+        page.get_by_label("Model", exact=True).select_option("doubao-seedance-1-0-lite-t2v-250428")
+        page.get_by_label("Mode", exact=True).select_option("first_frame")
+        expect(page.get_by_test_id("problems")).to_contain_text("does not support first frame generation")
+        expect(page.get_by_role("button", name="Create task")).to_be_disabled()
+
+        page.get_by_label("Model", exact=True).select_option("doubao-seedance-1-5-pro-251215")
+        page.get_by_label("Mode", exact=True).select_option("text")
+        page.get_by_label("Draft (480p preview)").check()
+        page.get_by_label("Resolution").select_option("720p")
+        expect(page.get_by_test_id("problems")).to_contain_text("draft videos are 480p only")
+        expect(page.get_by_test_id("problems")).to_contain_text("return last frame cannot be used with draft")
+        page.get_by_label("Model", exact=True).select_option("doubao-seedance-1-0-lite-i2v-250428")
+        page.get_by_label("Mode", exact=True).select_option("reference")
+        expect(page.get_by_test_id("problems")).to_contain_text("accepts 1 to 4 reference images, got 0")
+        page.get_by_role("button", name="+ video").click()
+        page.get_by_label("Reference video source").select_option("url")
+        page.get_by_label("Reference video URL").fill("https://example.com/a.mp4")
+        expect(page.get_by_test_id("problems")).to_contain_text("does not accept reference videos")
+
+        page.get_by_label("Model", exact=True).select_option("doubao-seedance-1-0-pro-250528")
+        page.get_by_label("Mode", exact=True).select_option("first_frame")
+        page.get_by_label("Prompt").fill("a blue sky slowly turning orange")
+        page.get_by_label("Duration (seconds)").fill("30")
+        expect(page.get_by_test_id("problems")).to_contain_text("duration must be a whole number in [2, 12]")
+        page.get_by_label("Duration (seconds)").fill("2")
+        expect(page.get_by_test_id("problems")).to_contain_text("first frame is missing")
+        page.get_by_label("First frame file").set_input_files(str(image))
+        page.get_by_label("Resolution").select_option("480p")
+        expect(page.get_by_test_id("problems")).to_be_empty()
+        _shot(page, "new-task")
+        page.get_by_role("button", name="Create task").click()
+
+        # The task page follows the task to the end without a reload, then plays the video to its end.
+        page.wait_for_url(re.compile(r".*#/tasks/cgt-.*"))
+        task_id = page.url.rsplit("/", 1)[1]
+        video = page.get_by_test_id("video")
+        video.wait_for(timeout=120_000)
+        expect(page.get_by_test_id("status").first).to_have_text("succeeded")
+        assert page.evaluate("() => window.performance.getEntriesByType('navigation').length") == 1
+        page.evaluate("""async () => {
+            const v = document.querySelector('video');
+            v.muted = true;
+            await v.play();
+        }""")
+        page.wait_for_function("() => document.querySelector('video').ended === true", timeout=60_000)
+        seekable = page.evaluate("() => document.querySelector('video').seekable.length")
+        assert seekable >= 1
+        assert page.evaluate("() => document.querySelector('[data-testid=last-frame]').naturalWidth") > 0
+        snippet = page.get_by_test_id("snippet")
+        expect(snippet).to_contain_text("curl")
+        page.get_by_role("tab", name="Ark SDK (Python)").click()
+        expect(snippet).to_contain_text("content_generation.tasks.create")
+        page.get_by_role("tab", name="OpenAI SDK (Python)").click()
+        expect(snippet).to_contain_text("OpenAI(")
+        expect(snippet).to_contain_text("asset://")
+        page.evaluate("() => { document.querySelector('video').currentTime = 0; window.scrollTo(0, 0); }")
+        _shot(page, "task", full_page=True)  # the whole page: video, parameters, timings, snippets
+
+        # The list shows it, live; a second task appears there without a reload.
+        page.get_by_role("link", name="Tasks", exact=True).click()
+        row = page.get_by_test_id(f"task-row-{task_id}")
+        expect(row).to_have_attribute("data-status", "succeeded")
+        with ui_server.client() as client:
+            other = client.post("/api/v3/contents/generations/tasks", json={
+                "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "a lighthouse"}],
+                "duration": 2, "resolution": "480p"}).json()["id"]
+        expect(page.get_by_test_id(f"task-row-{other}")).to_have_attribute("data-status", "succeeded",
+                                                                             timeout=60_000)
+        expect(page.get_by_text("2 task(s)")).to_be_visible()
+        _shot(page, "tasks")
+
+        # Delete from the task page.
+        page.get_by_role("link", name=task_id).click()
+        page.get_by_role("heading", name=task_id).wait_for()
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Delete", exact=True).click()
+        page.wait_for_url(re.compile(r".*#/tasks$"))
+        expect(page.get_by_test_id(f"task-row-{task_id}")).to_have_count(0)
+        with ui_server.client() as client:
+            assert client.get(f"/api/v3/contents/generations/tasks/{task_id}").status_code == 404
+
+        # Assets: upload, see the audit finish.
+        page.get_by_role("link", name="Assets", exact=True).click()
+        page.get_by_label("New group name").fill("campaign-1")
+        page.get_by_role("button", name="Create group").click()
+        expect(page.get_by_label("Group", exact=True).locator("option:checked")).to_have_text("campaign-1")
+        page.get_by_label("File").set_input_files(str(image))
+        page.get_by_label("Name", exact=True).fill("sky")
+        page.get_by_role("button", name="Upload").click()
+        sky = page.locator("tbody tr").filter(has_text="sky")
+        expect(sky.get_by_test_id("status")).to_have_text("ready")
+        expect(sky).to_contain_text("campaign-1")
+        _shot(page, "assets")
+
+        # Admin: keys and channels.
+        page.get_by_role("link", name="Admin", exact=True).click()
+        expect(page.get_by_test_id("keys")).to_contain_text("key_")
+        page.get_by_label("Key name").fill("ci-bot")
+        page.get_by_role("button", name="Create key").click()
+        expect(page.get_by_test_id("new-secret")).to_contain_text("sk-sg-")
+        expect(page.get_by_test_id("channels")).to_contain_text("No upstream channels")
+        _shot(page, "admin")
+    finally:
+        context.close()
+
+
+def test_console_on_a_phone(browser: Any, ui_server: Server) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        _sign_in(page, ui_server)
+        expect(page.locator("tbody tr").first).to_be_visible()
+        # Nothing wider than the screen: no sideways scrolling on a phone.
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+        _shot(page, "tasks-phone")
+        page.get_by_role("link", name="New", exact=True).click()
+        expect(page.get_by_label("Prompt")).to_be_visible()
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        context.close()
+
+
+def test_screenshots_dir_is_docs() -> None:
+    # docs/console.md embeds these names; keep them in step.
+    doc = (SHOTS.parent / "console.md").read_text()
+    for name in ("sign-in", "tasks", "new-task", "task", "assets", "admin", "tasks-phone"):
+        assert f"console/{name}.png" in doc

@@ -116,6 +116,25 @@ def test_wait_timeout_leaves_the_task(idle_server: Server) -> None:
         assert c.get(task.id).status == "queued"
 
 
+def test_wait_reports_the_queue_position(idle_server: Server) -> None:
+    from seedgate.client import WaitTimeout
+
+    with Client(idle_server.url, API_KEY) as c:
+        ahead = c.create("first in line", resolution="480p", duration=2)
+        mine = c.create("second in line", resolution="480p", duration=2)
+        places: list[int | None] = []
+        with pytest.raises(WaitTimeout):
+            c.wait(mine.id, timeout=0.3, poll_interval=0.1, on_progress=lambda t: places.append(t.queue_position))
+        assert places and places[0] is not None and places[0] >= 2
+        c.cancel(ahead.id)
+        with idle_server.client() as http:
+            after = http.get(f"/v1/tasks/{mine.id}/queue").json()
+        assert after["status"] == "queued" and after["queue_position"] == places[0] - 1
+        c.cancel(mine.id)
+        with idle_server.client() as http:
+            assert http.get(f"/v1/tasks/{mine.id}/queue").json()["queue_position"] is None
+
+
 def test_async_client(server: Server, tmp_path: Path) -> None:
     async def scenario() -> None:
         seen: list[str] = []

@@ -66,6 +66,15 @@ def router() -> APIRouter:
         media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
+    @api.get("/v1/tasks/{task_id}/queue", tags=["tasks"],
+             summary="Where a queued task stands in the queue (any dialect's task ID)")
+    async def queue_position(task_id: str, request: Request) -> JSONResponse:
+        service = request.app.state.service
+        task = await service.get(await service.authenticate(request), task_id)
+        # Read on demand, not in every task answer: a count per read would slow the hot GET path.
+        position = await service.store.queue_position(task) if task.status is Status.QUEUED else None
+        return JSONResponse({"id": task.id, "status": task.status.value, "queue_position": position})
+
     @api.get("/v1/models", tags=["catalog"], summary="Models this server knows, with what each can do")
     async def models(request: Request) -> JSONResponse:
         catalog = request.app.state.runtime.catalog

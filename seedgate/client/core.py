@@ -233,8 +233,15 @@ def wait(task_id: str, *, timeout: float | None, poll_interval: float, notify: b
             except SeedgateError as exc:
                 if isinstance(exc, AuthenticationFailed) or exc.status == 0:
                     raise
-        elif task.status == "queued" and task.progress is None:
-            task.progress = 0
+        elif task.status == "queued":
+            task.progress = 0 if task.progress is None else task.progress
+            try:
+                place = yield Call("GET", f"/v1/tasks/{task_id}/queue")
+                if isinstance(place.get("queue_position"), int):
+                    task.queue_position = place["queue_position"]
+            except SeedgateError as exc:  # an older server without the route: no position, nothing else lost
+                if isinstance(exc, AuthenticationFailed) or exc.status == 0:
+                    raise
         if notify:
             yield Notify(task)
         if task.done:

@@ -321,6 +321,20 @@ class Store:
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
 
+    async def queue_position(self, task: Task) -> int:
+        """1-based place of a queued task in the order workers of its engine take them (see claim)."""
+        spec = task.spec
+        rank, priority = (1 if spec.service_tier == "flex" else 0), spec.priority or 0
+        ahead = sa.or_(
+            tasks.c.tier_rank < rank,
+            sa.and_(tasks.c.tier_rank == rank, tasks.c.priority > priority),
+            sa.and_(tasks.c.tier_rank == rank, tasks.c.priority == priority, tasks.c.created_at < task.created_at),
+        )
+        query = sa.select(sa.func.count()).where(tasks.c.status == Status.QUEUED.value,
+                                                 tasks.c.engine == (spec.engine or "preview"), ahead)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one()) + 1
+
     async def still_running(self, task_ids: Sequence[str]) -> set[str]:
         if not task_ids:
             return set()

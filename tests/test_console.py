@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from seedgate.client import Client, SeedgateError
+
 from .conftest import API_KEY, Database, Server, start_server, wait_status
 
 pytestmark = pytest.mark.slow
@@ -266,10 +268,9 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         page.get_by_role("link", name="Tasks", exact=True).click()
         row = page.get_by_test_id(f"task-row-{task_id}")
         expect(row).to_have_attribute("data-status", "succeeded")
-        with ui_server.client() as client:
-            other = client.post("/api/v3/contents/generations/tasks", json={
-                "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "a lighthouse"}],
-                "duration": 2, "resolution": "480p"}).json()["id"]
+        with Client(ui_server.url, API_KEY) as client:  # another client, through seedgate's own Python client
+            other = client.create("a lighthouse", model="doubao-seedance-1-0-pro-250528", duration=2,
+                                  resolution="480p").id
         expect(page.get_by_test_id(f"task-row-{other}")).to_have_attribute("data-status", "succeeded",
                                                                              timeout=60_000)
         expect(page.get_by_text("2 task(s)")).to_be_visible()
@@ -282,8 +283,9 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         page.get_by_role("button", name="Delete", exact=True).click()
         page.wait_for_url(re.compile(r".*#/tasks$"))
         expect(page.get_by_test_id(f"task-row-{task_id}")).to_have_count(0)
-        with ui_server.client() as client:
-            assert client.get(f"/api/v3/contents/generations/tasks/{task_id}").status_code == 404
+        with Client(ui_server.url, API_KEY) as client, pytest.raises(SeedgateError) as gone:
+            client.get(task_id)
+        assert gone.value.status == 404
 
         # Assets: upload, see the audit finish.
         page.get_by_role("link", name="Assets", exact=True).click()

@@ -245,6 +245,7 @@ def test_connection_refused_moves_the_task_to_the_next_channel(gateway: Server, 
         proxies["primary"].resume()
 
 
+@pytest.mark.slow
 def test_500_before_acceptance_is_looked_up_then_sent_elsewhere(gateway: Server, upstream: Server,
                                                                 proxies: dict[str, FaultProxy]) -> None:
     proxies["primary"].add_fault("POST", CREATE, "status", status=500)
@@ -253,6 +254,7 @@ def test_500_before_acceptance_is_looked_up_then_sent_elsewhere(gateway: Server,
     assert proxies["primary"].count_forwarded("POST", CREATE) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["status_after_forward", "drop_after_forward", "hang_after_forward"])
 def test_an_accepted_create_without_a_clear_answer_is_found_not_resent(
         fault: str, gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]) -> None:
@@ -261,6 +263,7 @@ def test_an_accepted_create_without_a_clear_answer_is_found_not_resent(
     succeeded_once(gateway, upstream, task_id, "primary")
 
 
+@pytest.mark.slow
 def test_a_dropped_request_that_never_arrived_is_sent_elsewhere_after_the_lookup_window(
         gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]) -> None:
     proxies["primary"].add_fault("POST", CREATE, "refuse")
@@ -269,6 +272,7 @@ def test_a_dropped_request_that_never_arrived_is_sent_elsewhere_after_the_lookup
     assert proxies["primary"].count_forwarded("POST", CREATE) == 0
 
 
+@pytest.mark.slow
 def test_a_slow_upstream_still_finishes(gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]) -> None:
     proxies["backup"].add_fault("GET", r"/tasks", "delay", times=None, seconds=1.5)
     proxies["primary"].add_fault("POST", CREATE, "status", status=429)
@@ -287,6 +291,7 @@ def test_a_bad_request_fails_the_task_with_the_upstream_code(gateway: Server, up
     assert proxies["backup"].count("POST", CREATE) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("word", "expected"), [("failed", "failed"), ("expired", "expired")])
 def test_an_upstream_task_that_ends_badly_ends_the_same_here(word: str, expected: str, gateway: Server,
                                                              proxies: dict[str, FaultProxy]) -> None:
@@ -301,6 +306,7 @@ def test_an_upstream_task_that_ends_badly_ends_the_same_here(word: str, expected
     assert task["error"]["code"] == "OutputVideoSensitiveContentDetected"
 
 
+@pytest.mark.slow
 def test_a_task_the_upstream_forgot_fails_with_a_clear_reason(gateway: Server,
                                                                proxies: dict[str, FaultProxy]) -> None:
     proxies["polled"].add_fault("GET", r"/tasks", "status", times=None, status=404,
@@ -310,6 +316,7 @@ def test_a_task_the_upstream_forgot_fails_with_a_clear_reason(gateway: Server,
     assert task["error"]["code"] == "UpstreamTaskLost" and "no longer knows" in task["error"]["message"]
 
 
+@pytest.mark.slow
 def test_query_limits_are_respected_with_batched_polls(gateway: Server, upstream: Server,
                                                        proxies: dict[str, FaultProxy]) -> None:
     proxy = proxies["polled"]
@@ -322,6 +329,7 @@ def test_query_limits_are_respected_with_batched_polls(gateway: Server, upstream
     assert proxy.count("GET", r"/tasks$") > 0  # many tasks due at once were read with list calls
 
 
+@pytest.mark.slow
 def test_openai_create_without_an_answer_is_recognised_by_what_it_asked(
         gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]) -> None:
     proxies["openai"].add_fault("POST", r"/v1/videos$", "drop_after_forward")
@@ -370,6 +378,7 @@ def _fresh_database(database: Database) -> tuple[Database, str | None]:
     return Database("postgres", f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"), name
 
 
+@pytest.mark.slow
 def test_restart_and_crash_mid_flight_lose_nothing_and_send_nothing_twice(
         database: Database, tmp_path: Path) -> None:
     # The upstream has no workers at first: every task stays queued there while the gateway dies and comes back.

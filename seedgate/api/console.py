@@ -21,6 +21,7 @@ from seedgate.core.errors import ApiError, invalid, not_found
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.dialects.ark import render_task as ark_render
+from seedgate.dialects.common import json_object
 from seedgate.store.store import ApiKey
 
 from .keys import create_key
@@ -71,16 +72,6 @@ async def _admin(request: Request) -> ApiKey:
 def _key_view(key: ApiKey) -> dict[str, Any]:
     return {"id": key.id, "name": key.name, "admin": key.admin, "created_at": key.created_at,
             "revoked_at": key.revoked_at}
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise invalid("body", "the request body must be a JSON object")
-    return body
 
 
 def _static(name: str) -> Response:
@@ -194,7 +185,7 @@ def router() -> APIRouter:
     async def new_group(request: Request) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
-        body = await _json(request)
+        body = await json_object(request)
         name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 64:
             raise invalid("name", "name must be a non-empty string of at most 64 characters")
@@ -210,7 +201,7 @@ def router() -> APIRouter:
     @api.post(PREFIX + "/api/keys")
     async def new_key(request: Request) -> JSONResponse:
         await _admin(request)
-        body = await _json(request)
+        body = await json_object(request)
         name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
             raise invalid("name", "name must be a non-empty string of at most 100 characters")

@@ -55,6 +55,14 @@ async def json_body(request: Request) -> Any:
         raise invalid("body", "the request body is not valid JSON") from None
 
 
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body, which must be a JSON object."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise invalid("body", "the request body must be a JSON object")
+    return body
+
+
 async def create_task(request: Request, parse: Parser, dialect: str) -> Task:
     service = request.app.state.service
     key = await service.authenticate(request)

@@ -20,7 +20,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from .common import create_task, json_body, message_naming_param, read_task, require_model
+from .common import create_task, json_body, json_object, message_naming_param, read_task, require_model
 from .volc_assets import KIND_WORDS, STATUS_WORDS
 
 NAME = "jimmyai"
@@ -206,9 +206,7 @@ def _sp_item(asset: Asset, lib: AssetLibrary, base_url: str) -> dict[str, Any]:
 async def _sp_upload(request: Request) -> JSONResponse:
     service = request.app.state.service
     key = await service.authenticate(request)
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise invalid("body", "the request body must be a JSON object")
+    body = await json_object(request)
     kind = body.get("type")
     if kind not in ("image", "video", "audio"):
         raise invalid("type", f"{kind!r} is not image, video or audio")

@@ -16,7 +16,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.store.store import Endpoint
 
-from .common import json_body
+from .common import json_object
 
 PREFIX = "/v1/webhook_endpoints"
 EVENT_TYPES = ("video.completed", "video.failed")
@@ -49,13 +49,6 @@ def _render(endpoint: Endpoint, with_secret: bool = False) -> dict[str, Any]:
     }
     if with_secret:
         body["signing_secret"] = endpoint.secret
-    return body
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise invalid("body", "the request body must be a JSON object")
     return body
 
 
@@ -95,7 +88,7 @@ def router() -> APIRouter:
     async def create(request: Request) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
-        values = _check(await _body(request), partial=False)
+        values = _check(await json_object(request), partial=False)
         now = time.time()
         endpoint = Endpoint(id=f"we_{secrets.token_hex(12)}", owner=key.id, secret=_new_secret(), created_at=now,
                             updated_at=now, **values)
@@ -119,7 +112,7 @@ def router() -> APIRouter:
     async def update(endpoint_id: str, request: Request) -> JSONResponse:
         key, _ = await _owned(request, endpoint_id)
         store = request.app.state.service.store
-        await store.update_endpoint(key.id, endpoint_id, **_check(await _body(request), partial=True))
+        await store.update_endpoint(key.id, endpoint_id, **_check(await json_object(request), partial=True))
         _, endpoint = await _owned(request, endpoint_id)
         return JSONResponse(_render(endpoint))
 

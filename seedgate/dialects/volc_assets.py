@@ -16,7 +16,7 @@ from seedgate.core.asset import Asset, AssetGroup, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
 from seedgate.store.store import ApiKey
 
-from .common import json_body, message_naming_param
+from .common import json_object, message_naming_param
 
 PREFIX = "/api/v1/open"
 # Volcengine's asset vocabulary; jimmyai's audit API (resold from a Volcengine-style upstream) uses the same words.
@@ -202,9 +202,7 @@ def router() -> APIRouter:
                 raise ApiError(404, "InvalidActionOrVersion", f"the action {action!r} does not exist; "
                                                               f"known actions: {', '.join(ACTIONS)}")
             key = await request.app.state.service.authenticate(request)
-            body = await json_body(request)
-            if not isinstance(body, dict):
-                raise invalid("body", "the request body must be a JSON object")
+            body = await json_object(request)
             result = await handler(request.app.state.service.assets, key, body, _base_url(request))
         except ApiError as error:
             return render_error(error, request_id, action)

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .ark_client import PATH as ARK_PATH
 from .channels import Channel, Channels
+from .openai_client import PATH as OPENAI_PATH
 
 
 @dataclass
@@ -35,8 +37,8 @@ async def check_channel(channel: Channel, http: httpx.AsyncClient) -> ChannelRep
         report.detail = f"the key variable ${channel.key_env} is not set"
         return report
     headers = {"Authorization": f"Bearer {channel.key}"}
-    probe = (channel.base_url + "/contents/generations/tasks?page_size=1" if channel.speaks_ark
-             else channel.base_url + "/videos?limit=1")
+    probe = (f"{channel.base_url}{ARK_PATH}?page_size=1" if channel.speaks_ark
+             else f"{channel.base_url}{OPENAI_PATH}?limit=1")
     try:
         answer = await http.get(probe, headers=headers)
     except httpx.HTTPError as exc:

@@ -25,9 +25,9 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import av
@@ -41,8 +41,9 @@ from seedgate.media.fetch import Fetcher, FetchError
 from seedgate.media.probe import sniff_mime
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
-from seedgate.store.store import Store, Webhook
+from seedgate.store.store import Store
 from seedgate.store.upstream import POKED, UpstreamRecord
+from seedgate.worker.settle import WebhooksFor, settle
 
 from .ark_client import ArkClient
 from .channels import Channel, Channels
@@ -53,7 +54,6 @@ from .wire import Outgoing, Refused, Rejected, Unavailable, Unsure, UpstreamTask
 log = logging.getLogger("seedgate.upstream")
 
 Client = ArkClient | OpenAIVideosClient
-WebhooksFor = Callable[[Task], Awaitable[list[Webhook]]]
 
 MISSES_BEFORE_LOST = 3  # an accepted task the upstream answers 404 for this many times is lost
 REFUSAL_ROUNDS = 3  # every channel refused this many times over: the task fails
@@ -122,6 +122,7 @@ class Relay:
             await client.aclose()
 
     def _spawn(self, record: UpstreamRecord, work: Awaitable[None]) -> None:
+        """Run one step for one row in the background; the row is busy (not picked again) until it ends."""
         self._busy.add(record.task_id)
 
         async def guarded() -> None:
@@ -134,7 +135,11 @@ class Relay:
             finally:
                 self._busy.discard(record.task_id)
 
-        job = asyncio.create_task(guarded())
+        self._track(guarded())
+
+    def _track(self, work: Awaitable[None]) -> None:
+        """Keep a background job referenced until it ends (and awaited on shutdown)."""
+        job = asyncio.ensure_future(work)
         self._jobs.add(job)
         job.add_done_callback(self._jobs.discard)
 
@@ -191,11 +196,8 @@ class Relay:
             if client.batch_reads and client.lists and len(records) > 1 and time.monotonic() >= client.list_ok_after \
                     and client.lists.try_take():
                 batch, records = records[:batch_size], records[batch_size:]
-                for record in batch:
-                    self._busy.add(record.task_id)
-                job = asyncio.create_task(self._poll_batch(client, batch))
-                self._jobs.add(job)
-                job.add_done_callback(self._jobs.discard)
+                self._busy.update(record.task_id for record in batch)
+                self._track(self._poll_batch(client, batch))
             elif client.queries.try_take():
                 record = records.pop(0)
                 self._spawn(record, self._poll_one(client, record))
@@ -228,7 +230,7 @@ class Relay:
             return
         client = self.clients[channel.name]
         try:
-            outgoing = self._outgoing(task, channel)
+            outgoing = self._outgoing(task, channel, record.marker)
         except ValueError as exc:
             await self._fail(record, "InvalidParameter", str(exc))
             return
@@ -276,7 +278,7 @@ class Relay:
         await self.rows.update(record, self.id, time.time(), tried=[], misses=record.misses + 1,
                                next_check_at=time.time() + delay)
 
-    def _outgoing(self, task: Task, channel: Channel) -> Outgoing:
+    def _outgoing(self, task: Task, channel: Channel, marker: str) -> Outgoing:
         spec = task.spec
         paths = tuple(self.storage.blob_path(m.blob or "") for m in spec.media)
         urls = tuple(self._media_url(m.url, m.kind, path) for m, path in zip(spec.media, paths, strict=True))
@@ -284,7 +286,7 @@ class Relay:
         if channel.callbacks and self.public_url:
             path = callback_path(task.id)
             callback = self.signer.sign(self.public_url, path, int(task.expires_at + 86400))
-        return Outgoing(spec=spec, upstream_model=channel.models[task.model], marker=f"sg-{task.id}",
+        return Outgoing(spec=spec, upstream_model=channel.models[task.model], marker=marker,
                         media_urls=urls, media_paths=paths, callback_url=callback)
 
     def _media_url(self, url: str, kind: str, path: Path) -> str:
@@ -307,9 +309,12 @@ class Relay:
 
     async def _reconcile(self, record: UpstreamRecord) -> None:
         now = time.time()
-        channel = self.channels.get(record.channel or "")
         task = await self.store.get_task(record.task_id)
-        if channel is None or task is None:
+        if task is None:  # deleted meanwhile
+            await self._abandon(record)
+            return
+        channel = self.channels.get(record.channel or "")
+        if channel is None:
             await self._fail(record, "UpstreamChannelRemoved", f"the upstream channel {record.channel} is gone")
             return
         client = self.clients[channel.name]
@@ -478,18 +483,11 @@ class Relay:
 
     # -- endings ----------------------------------------------------------------------------------------------------
 
-    async def _settle(self, record: UpstreamRecord, target: Status, **fields: object) -> bool:
+    async def _settle(self, record: UpstreamRecord, target: Status, **fields: Any) -> bool:
         task = await self.store.get_task(record.task_id)
         settled = False
         if task is not None and task.status is Status.RUNNING:
-            now = time.time()
-            result = fields.get("result")
-            after = replace(task, status=target, updated_at=now, finished_at=now,
-                            result=result if isinstance(result, dict) else task.result,
-                            error={"code": str(fields["error_code"]), "message": str(fields["error_message"])}
-                            if "error_code" in fields else task.error)
-            settled = await self.store.transition(task, target, webhooks=await self.webhooks_for(after), now=now,
-                                                  **fields)
+            settled = await settle(self.store, self.webhooks_for, task, target, **fields)
         await self.rows.update(record, self.id, time.time(), state="done", upstream_status=target.value)
         return settled
 

@@ -8,13 +8,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from seedgate.core.status import Status
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store
 
-from .runner import WebhooksFor
+from .settle import WebhooksFor, settle
 
 log = logging.getLogger("seedgate.maintenance")
 
@@ -54,11 +53,8 @@ class Maintenance:
         now = self.clock()
         expired = 0
         for task in await self.store.due_for_expiry(now):
-            after = replace(task, status=Status.EXPIRED, updated_at=now, finished_at=now,
-                            error={"code": "TaskExpired",
-                                   "message": "the task did not finish within execution_expires_after"})
-            if await self.store.transition(task, Status.EXPIRED, webhooks=await self.webhooks_for(after), now=now,
-                                           error_code=after.error["code"], error_message=after.error["message"]):
+            if await settle(self.store, self.webhooks_for, task, Status.EXPIRED, now=now, error_code="TaskExpired",
+                            error_message="the task did not finish within execution_expires_after"):
                 expired += 1
                 log.info("task %s expired (was %s)", task.id, task.status.value)
         return expired

@@ -10,8 +10,6 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any
 
 from seedgate.core.status import Status
@@ -21,13 +19,14 @@ from seedgate.engines.base import Engine, MediaInput, RenderCancelled, RenderFai
 from seedgate.media.remux import remux
 from seedgate.media.storage import LocalStorage
 from seedgate.metrics import ENGINE_SECONDS
-from seedgate.store.store import Store, Webhook
+from seedgate.store.store import Store
+
+from .settle import WebhooksFor, settle
 
 log = logging.getLogger("seedgate.worker")
 
 MAX_ATTEMPTS = 3  # a task whose worker died this many times is failed, not retried forever
 
-WebhooksFor = Callable[[Task], Awaitable[list[Webhook]]]
 
 
 class Worker:
@@ -83,13 +82,7 @@ class Worker:
                 log.exception("task %s: unexpected worker error", task.id)
 
     async def _settle(self, task: Task, lease: str, target: Status, **fields: Any) -> bool:
-        now = time.time()
-        after = replace(task, status=target, updated_at=now, finished_at=now if target.terminal else None,
-                        result=fields.get("result", task.result),
-                        error={"code": fields["error_code"], "message": fields["error_message"]}
-                        if "error_code" in fields else task.error)
-        webhooks = await self.webhooks_for(after) if target is not Status.QUEUED else []
-        return await self.store.transition(task, target, webhooks=webhooks, lease_owner=lease, now=now, **fields)
+        return await settle(self.store, self.webhooks_for, task, target, lease_owner=lease, **fields)
 
     async def _execute(self, task: Task, lease: str) -> None:
         if task.attempts > MAX_ATTEMPTS:

@@ -12,12 +12,8 @@ from typing import Any
 
 from seedgate.core.spec import TaskSpec
 from seedgate.dialects.ark import PREFIX as ARK_PREFIX
+from seedgate.dialects.ark import create_body
 
-# Options copied verbatim into an Ark body when set; callback_url is left out on purpose (a rerun from a
-# laptop should not call the original app's webhook).
-_ARK_OPTIONS = ("resolution", "ratio", "seed", "camera_fixed", "watermark", "generate_audio", "draft",
-                "return_last_frame", "service_tier", "priority", "execution_expires_after", "safety_identifier",
-                "tools", "output_format", "omni_reference_task_type")
 # What a draft's final request takes over from the draft itself: the final request must not repeat it.
 _FROM_DRAFT = {"seed", "ratio", "generate_audio", "camera_fixed"}
 _DATA_URL_LIMIT = 512
@@ -32,32 +28,19 @@ def _media_url(url: str) -> str:
 
 
 def ark_body(spec: TaskSpec) -> dict[str, Any]:
-    """The Ark create body that asks for exactly this task."""
-    body: dict[str, Any] = {"model": spec.model_name or spec.model}
-    content: list[dict[str, Any]] = []
-    if spec.prompt:
-        content.append({"type": "text", "text": spec.prompt})
+    """The Ark create body that asks for exactly this task. Without its callback_url, on purpose: a rerun from a
+    laptop should not call the original app's webhook."""
+    body = create_body(spec, spec.model_name or spec.model, [_media_url(m.url) for m in spec.media])
+    if spec.safety_identifier:
+        body["safety_identifier"] = spec.safety_identifier
+    if body.get("service_tier") == "default":
+        del body["service_tier"]
     if spec.draft_task_id:
-        content.append({"type": "draft_task", "draft_task": {"id": spec.draft_task_id}})
-    else:
-        for ref in spec.media:
-            item: dict[str, Any] = {"type": f"{ref.kind}_url", f"{ref.kind}_url": {"url": _media_url(ref.url)}}
-            if ref.role:
-                item["role"] = ref.role
-            content.append(item)
-    body["content"] = content
-    for name in _ARK_OPTIONS:
-        value = getattr(spec, name)
-        if value is None or (spec.draft_task_id and name in _FROM_DRAFT):
-            continue
-        if name == "service_tier" and value == "default":
-            continue
-        body[name] = value
-    if not spec.draft_task_id:
-        if spec.frames_requested:
-            body["frames"] = spec.frame_count
-        elif spec.duration is not None:
-            body["duration"] = spec.duration
+        # A final video names its draft, which fixes the media, the length and what _FROM_DRAFT lists.
+        body["content"] = [item for item in body["content"] if item["type"] == "text"]
+        body["content"].append({"type": "draft_task", "draft_task": {"id": spec.draft_task_id}})
+        for name in (*_FROM_DRAFT, "duration", "frames"):
+            body.pop(name, None)
     return body
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,6 +27,30 @@ _MEDIA_TYPES = {"image_url": "image", "video_url": "video", "audio_url": "audio"
 _OPTIONS = ("resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark", "generate_audio",
             "draft", "return_last_frame", "service_tier", "priority", "execution_expires_after", "callback_url",
             "safety_identifier", "tools", "output_format", "omni_reference_task_type")
+
+
+# What create_body copies from the spec as it is; the length (duration or frames) follows the client's choice, and
+# callback_url / safety_identifier belong to whoever sends the body.
+_COPIED = tuple(n for n in _OPTIONS if n not in ("duration", "frames", "callback_url", "safety_identifier"))
+
+
+def create_body(spec: TaskSpec, model: str, media_urls: Sequence[str]) -> dict[str, Any]:
+    """The Ark create body that asks for `spec` (the inverse of parse_create), naming `model` and giving each media
+    item the URL the receiver should read it from."""
+    content: list[dict[str, Any]] = [{"type": "text", "text": spec.prompt}] if spec.prompt else []
+    for ref, url in zip(spec.media, media_urls, strict=True):
+        item_type = f"{ref.kind}_url"
+        item: dict[str, Any] = {"type": item_type, item_type: {"url": url}}
+        if ref.role:
+            item["role"] = ref.role
+        content.append(item)
+    body: dict[str, Any] = {"model": model, "content": content}
+    body.update((name, getattr(spec, name)) for name in _COPIED if getattr(spec, name) is not None)
+    if spec.frames_requested:
+        body["frames"] = spec.frame_count
+    elif spec.duration is not None:
+        body["duration"] = spec.duration
+    return body
 
 
 def render_error(error: ApiError, request_id: str) -> JSONResponse:

@@ -5,38 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from seedgate.core.spec import TaskSpec
+from seedgate.dialects import ark
 
 from .wire import HttpClient, Outgoing, UpstreamTask
 
 PATH = "/contents/generations/tasks"
 _STATUSES = {"queued", "running", "succeeded", "failed", "expired", "cancelled"}
-_ITEM_TYPES = {"image": "image_url", "video": "video_url", "audio": "audio_url"}
-# Options sent as the task has them; `callback_url` and `safety_identifier` are seedgate's own (see create_body).
-_OPTIONS = ("resolution", "ratio", "seed", "camera_fixed", "watermark", "generate_audio", "draft",
-            "return_last_frame", "service_tier", "execution_expires_after", "priority", "tools", "output_format",
-            "omni_reference_task_type")
 
 
 def create_body(out: Outgoing) -> dict[str, Any]:
-    spec: TaskSpec = out.spec
-    content: list[dict[str, Any]] = []
-    if spec.prompt:
-        content.append({"type": "text", "text": spec.prompt})
-    for ref, url in zip(spec.media, out.media_urls, strict=True):
-        item_type = _ITEM_TYPES[ref.kind]
-        item: dict[str, Any] = {"type": item_type, item_type: {"url": url}}
-        if ref.role:
-            item["role"] = ref.role
-        content.append(item)
-    body: dict[str, Any] = {"model": out.upstream_model, "content": content}
-    for name in _OPTIONS:
-        value = getattr(spec, name)
-        if value is not None:
-            body[name] = value
-    if spec.frames_requested:
-        body["frames"] = spec.frame_count
-    else:
-        body["duration"] = spec.duration
+    body = ark.create_body(out.spec, out.upstream_model, out.media_urls)
     # Ark echoes safety_identifier on every read of the task: it is how an unanswered create is recognised later.
     body["safety_identifier"] = out.marker
     if out.callback_url:

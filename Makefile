@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GPU_STAMP := $(VENV)/.installed-gpu
 
-.PHONY: serve test test-all test-gpu gpu-deps lint bench bench-gpu browser clean
+.PHONY: serve test test-all test-gpu gpu-deps gpu-wheels lint bench bench-gpu browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ bench: $(STAMP)
 # CPU smoke of the GPU benchmark (tiny configs); on a GPU machine run bench/gpu_engine.py without --tiny.
 bench-gpu: $(GPU_STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/gpu_engine.py --tiny --steps 2
+
+# For a GPU machine with CUDA torch and transformers but no package registry: the other wheels the benchmark needs,
+# saved to .whl/ (ignored by git) to carry there. docs/benchmarks.md shows the install and the run.
+GPU_WHEELS := diffusers==0.42.1 importlib_metadata==10.2.0 ftfy==6.3.1 wcwidth==0.9.4 av==18.1.0
+gpu-wheels: $(STAMP)
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d .whl $(GPU_WHEELS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -3,7 +3,8 @@ submit, status, wait, download, assets, and `models --remote`.
 
 Exit codes: 0 ok; 1 the task failed, expired or was cancelled; 2 usage or a request the server refused as wrong
 (bad file, bad option, unknown model: any 4xx but 401/403); 3 the server could not be reached or failed (5xx, 429);
-4 authentication (401/403). Errors are one line on stderr; `--json` keeps stdout machine-readable.
+4 authentication (401/403); 5 --timeout passed with the task still unfinished (it goes on).
+Errors are one line on stderr; `--json` keeps stdout machine-readable.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from seedgate.client import (
     SeedgateError,
     Task,
     TaskFailed,
+    WaitTimeout,
 )
 
-EXIT_FAILED, EXIT_USAGE, EXIT_SERVER, EXIT_AUTH = 1, 2, 3, 4
+EXIT_FAILED, EXIT_USAGE, EXIT_SERVER, EXIT_AUTH, EXIT_TIMEOUT = 1, 2, 3, 4, 5
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -42,6 +44,8 @@ Key = Annotated[str | None, typer.Option("--key", envvar="SEEDGATE_API_KEY", sho
                                          help="API key (Bearer)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Save the video here once it has succeeded")]
+Timeout = Annotated[float | None, typer.Option(
+    "--timeout", min=0, help="Stop waiting after this many seconds (exit 5; the task goes on)")]
 
 assets_app = typer.Typer(help="Upload, list, inspect and delete assets (media referenced as asset://ID).",
                          no_args_is_help=True)
@@ -50,6 +54,8 @@ assets_app = typer.Typer(help="Upload, list, inspect and delete assets (media re
 def exit_code(exc: SeedgateError) -> int:
     if isinstance(exc, TaskFailed):
         return EXIT_FAILED
+    if isinstance(exc, WaitTimeout):
+        return EXIT_TIMEOUT
     if isinstance(exc, AuthenticationFailed):
         return EXIT_AUTH
     if isinstance(exc, ConnectionFailed) or exc.status >= 500 or exc.status == 429:
@@ -67,7 +73,7 @@ def remote(url: str | None, key: str | None, as_json: bool = False) -> Iterator[
         if isinstance(exc, TaskFailed) and as_json:
             typer.echo(json.dumps(exc.task.to_dict(), indent=2))
         where = f" [{exc.param}]" if exc.param and exc.param not in exc.message else ""
-        prefix = "" if isinstance(exc, (TaskFailed, ConnectionFailed, AssetFailed)) else f"{exc.code}: "
+        prefix = "" if isinstance(exc, (TaskFailed, ConnectionFailed, AssetFailed, WaitTimeout)) else f"{exc.code}: "
         err.print(f"[red]error:[/red] {prefix}{exc.message}{where}")
         raise typer.Exit(exit_code(exc)) from None
     finally:
@@ -86,10 +92,11 @@ def _describe(task: Task) -> str:
     return words
 
 
-def wait_and_save(client: Client, task_id: str, output: Path | None, as_json: bool) -> None:
+def wait_and_save(client: Client, task_id: str, output: Path | None, as_json: bool,
+                  timeout: float | None = None) -> None:
     """Wait (with a progress bar unless --json), then save and report the result."""
     if as_json:
-        task = client.wait(task_id)
+        task = client.wait(task_id, timeout=timeout)
     else:
         with _progress_bar() as bar:
             row = bar.add_task(task_id, total=100)
@@ -97,7 +104,7 @@ def wait_and_save(client: Client, task_id: str, output: Path | None, as_json: bo
             def show(t: Task) -> None:
                 bar.update(row, description=_describe(t), completed=t.progress or 0)
 
-            task = client.wait(task_id, on_progress=show)
+            task = client.wait(task_id, on_progress=show, timeout=timeout)
     saved = client.download(task, output) if output else None
     if as_json:
         body = task.to_dict()
@@ -130,11 +137,12 @@ def submit(
     callback_url: Annotated[str | None, typer.Option(help="URL POSTed on every status change")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the result, with a progress bar")] = False,
     output: Output = None,
+    timeout: Timeout = None,
     as_json: AsJson = False,
     url: Url = None,
     key: Key = None,
 ) -> None:
-    """Create a task; local files are uploaded as assets first. With --wait (implied by -o), wait and save.
+    """Create a task; local files are uploaded as assets first. With --wait (implied by -o, --timeout), wait, save.
 
     Example: seedgate submit "a cat yawns" --image first.jpg --last last.jpg --wait -o cat.mp4
     """
@@ -143,8 +151,8 @@ def submit(
                              reference_videos=ref_video or (), reference_audios=ref_audio or (),
                              resolution=resolution, ratio=ratio, duration=duration, seed=seed,
                              generate_audio=audio, draft=draft or None, callback_url=callback_url)
-        if wait or output:
-            wait_and_save(client, task.id, output, as_json)
+        if wait or output or timeout is not None:
+            wait_and_save(client, task.id, output, as_json, timeout)
         elif as_json:
             typer.echo(json.dumps(task.to_dict(), indent=2))
         else:
@@ -171,10 +179,11 @@ def status(task_id: str, as_json: AsJson = False, url: Url = None, key: Key = No
         out.print(table)
 
 
-def wait(task_id: str, output: Output = None, as_json: AsJson = False, url: Url = None, key: Key = None) -> None:
+def wait(task_id: str, output: Output = None, timeout: Timeout = None, as_json: AsJson = False, url: Url = None,
+         key: Key = None) -> None:
     """Wait for a task to finish (progress bar), then print its video URL or save it with -o."""
     with remote(url, key, as_json) as client:
-        wait_and_save(client, task_id, output, as_json)
+        wait_and_save(client, task_id, output, as_json, timeout)
 
 
 def download(

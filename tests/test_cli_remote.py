@@ -94,12 +94,16 @@ def test_exit_codes(server: Server, tmp_path: Path) -> None:
     assert denied.returncode == 4 and "AuthenticationError" in denied.stderr
 
 
-def test_a_cancelled_task_exits_1(tmp_path: Path) -> None:
+def test_a_timed_out_wait_exits_5_and_a_cancelled_task_exits_1(tmp_path: Path) -> None:
     from .conftest import Database, start_server
 
     idle = start_server(Database("sqlite", None), tmp_path / "idle", "--workers", "0")
     try:
         task_id = seedgate("submit", "never", "--resolution", "480p", "--duration", "2", url=idle.url).stdout.strip()
+        # No worker runs it: --timeout gives up waiting, and the task is still there, queued.
+        timed_out = seedgate("wait", task_id, "--timeout", "1", url=idle.url)
+        assert timed_out.returncode == 5 and f"task {task_id} did not finish within 1 s" in timed_out.stderr
+        assert json.loads(seedgate("status", task_id, "--json", url=idle.url).stdout)["status"] == "queued"
         with idle.client() as http:
             assert http.delete(f"/api/v3/contents/generations/tasks/{task_id}").status_code == 200
         waited = seedgate("wait", task_id, "--json", url=idle.url)

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -253,6 +254,24 @@ def webhooks() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
     yield receiver
     receiver.httpd.shutdown()
+
+
+def execute_sql(server: Server, sql: str) -> None:
+    """Change a server's database behind its back: how tests move a task's clock (e.g. make it due to expire)."""
+    if server.database.url is None:
+        with sqlite3.connect(server.data_dir / "seedgate.db") as conn:
+            conn.execute(sql)
+        return
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(server.database.url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
 
 
 def wait_status(fetch: Any, task_id: str, statuses: tuple[str, ...] = ("succeeded", "failed", "expired"),

@@ -27,6 +27,7 @@ from .conftest import (
     MediaServer,
     Server,
     _pg_statement,
+    execute_sql,
     free_port,
     start_process,
     start_server,
@@ -71,8 +72,9 @@ def parked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def proxies(upstream: Server) -> Iterator[dict[str, FaultProxy]]:
+def proxies(upstream: Server, parked: Server) -> Iterator[dict[str, FaultProxy]]:
     found = {name: FaultProxy(upstream.url) for name in ("primary", "backup", "polled", "openai")}
+    found["parked"] = FaultProxy(parked.url)
     for proxy in found.values():
         proxy.start()
     yield found
@@ -81,7 +83,7 @@ def proxies(upstream: Server) -> Iterator[dict[str, FaultProxy]]:
 
 
 @pytest.fixture(scope="module")
-def gateway(database: Database, proxies: dict[str, FaultProxy], parked: Server,
+def gateway(database: Database, proxies: dict[str, FaultProxy],
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("gateway") / "data"
     data.mkdir(parents=True)
@@ -94,7 +96,8 @@ def gateway(database: Database, proxies: dict[str, FaultProxy], parked: Server,
                   poll_interval=0.2, query_rps=4, list_rps=1, list_batch=5, reconcile_seconds=3)
         + channel("openai", "openai-videos", proxies["openai"].url + "/v1", {OPENAI: POLLED, OPENAI_ONLY: POLLED},
                   timeout=3, reconcile_seconds=4, poll_interval=0.3)
-        + channel("parked", "seedgate", parked.url, {PARKED: SD2}, callbacks=False, poll_interval=0.3)
+        + channel("parked", "seedgate", proxies["parked"].url, {PARKED: SD2}, callbacks=False, poll_interval=0.3,
+                  timeout=3)
     )
     port = free_port()
     srv = start_server(database, data, "--workers", "1", port=port, UP_KEY=UP_KEY,
@@ -365,6 +368,26 @@ def test_cancel_and_delete_are_forwarded(gateway: Server, upstream: Server, park
     with gateway.client() as http:
         assert http.delete(f"{TASKS}/{done}").status_code == 200
     assert upstream_copies(upstream, done) == []  # deleted upstream too
+
+
+@pytest.mark.slow
+def test_a_task_that_ends_during_an_unclear_create_is_cancelled_upstream(
+        gateway: Server, parked: Server, proxies: dict[str, FaultProxy]) -> None:
+    # The create reaches the upstream (which queues it) but its answer never comes back; meanwhile the task
+    # expires here. Nobody would follow the upstream copy, so the relay looks it up once and cancels it.
+    proxies["parked"].add_fault("POST", CREATE, "hang_after_forward", hang_s=30)
+    task_id = create(gateway, PARKED, "expires while its create hangs", resolution="480p", duration=4)
+    deadline = time.monotonic() + 20
+    while not upstream_copies(parked, task_id):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    execute_sql(gateway, f"UPDATE tasks SET expires_at = 0 WHERE id = '{task_id}'")
+    assert finish(gateway, task_id)["status"] == "expired"
+    deadline = time.monotonic() + 30
+    while (copies := upstream_copies(parked, task_id)) and copies[0]["status"] != "cancelled":
+        assert time.monotonic() < deadline, copies
+        time.sleep(0.2)
+    assert len(copies) == 1
 
 
 # -- restart and crash -------------------------------------------------------------------------------------------

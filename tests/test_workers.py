@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Database, Server, server_env, start_process, start_server, wait_status
+from .conftest import Database, Server, execute_sql, server_env, start_process, start_server, wait_status
 
 PRO = "doubao-seedance-1-0-pro-250528"
 
@@ -28,23 +26,6 @@ def api_node(database: Database, tmp_path_factory: pytest.TempPathFactory) -> It
 def start_worker(server: Server, name: str, lease_s: int = 2) -> Any:
     env = server_env(server.database, server.data_dir, SEEDGATE_LEASE_SECONDS=str(lease_s))
     return start_process(["worker"], env, server.data_dir.parent / f"worker-{name}.log")
-
-
-def execute_sql(server: Server, sql: str) -> None:
-    if server.database.url is None:
-        with sqlite3.connect(server.data_dir / "seedgate.db") as conn:
-            conn.execute(sql)
-        return
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(server.database.url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
 
 
 def create(server: Server, **options: Any) -> str:

@@ -498,9 +498,31 @@ class Relay:
     async def _abandon(self, record: UpstreamRecord) -> None:
         """The task ended here (expired, cancelled, deleted): stop following it, and cancel it upstream if it is
         still queued there (Ark cancels only queued tasks)."""
-        if record.upstream_id and record.channel in self.clients and record.state == "accepted":
-            await self.clients[record.channel].cancel(record.upstream_id)
+        client = self.clients.get(record.channel or "")
+        if client is not None and record.state == "accepted" and record.upstream_id:
+            await client.cancel(record.upstream_id)
+        elif client is not None and record.state in ("sending", "unsure"):
+            await self._cancel_unanswered(record, client)
         await self.rows.update(record, self.id, time.time(), state="done")
+
+    async def _cancel_unanswered(self, record: UpstreamRecord, client: Client) -> None:
+        """A create that got no clear answer may have started a task upstream that nobody will follow: one lookup,
+        and cancel what it finds, so the upstream does not run (and bill) it for nothing."""
+        task = await self.store.get_task(record.task_id)
+        if task is None:  # deleted here: without its request, only the marker is left to look for, and not all
+            return        # upstreams echo it
+        try:
+            found = await client.find(record.marker, client.channel.models[record.model], task.spec,
+                                      record.sent_at or record.created_at)
+        except (Unavailable, KeyError) as exc:
+            log.warning("task %s ended during an unclear create on %s, and the lookup failed (%s): it may still "
+                        "run upstream", record.task_id, client.channel.name, exc)
+            return
+        taken = await self.rows.known_ids(client.channel.name, [t.id for t in found])
+        for upstream in (t for t in found if t.id not in taken):
+            log.info("task %s ended here; cancelling its copy %s on %s", record.task_id, upstream.id,
+                     client.channel.name)
+            await client.cancel(upstream.id)
 
     # -- what the API side asks -------------------------------------------------------------------------------------
 

@@ -69,10 +69,16 @@ class Runtime:
                             poll_interval_s=settings.poll_interval_s, wake=self.service.queue_signal)
             self.workers.append(worker)
             self._loops.append(asyncio.create_task(worker.run()))
+        if worker_slots > 0 or self.service.relay is not None:
             try:
-                await self.store.listen_new_tasks(self.service.queue_signal.set)
+                await self.store.listen_new_tasks(self._new_tasks_elsewhere)
             except Exception as exc:  # polling still finds the tasks; waking at once is an optimisation
-                log.warning("cannot LISTEN for new tasks (%s); workers poll instead", exc)
+                log.warning("cannot LISTEN for new tasks (%s); workers and the relay poll instead", exc)
+
+    def _new_tasks_elsewhere(self) -> None:
+        self.service.queue_signal.set()
+        if self.service.relay is not None:
+            self.service.relay.wake.set()
 
     async def close(self) -> None:
         self._stopping.set()

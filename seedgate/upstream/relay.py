@@ -73,7 +73,7 @@ def callback_path(task_id: str) -> str:
 class Relay:
     def __init__(self, store: Store, storage: LocalStorage, channels: Channels, *, fetcher: Fetcher,
                  signer: UrlSigner, webhooks_for: WebhooksFor, public_url: str | None, lease_s: float = 30.0,
-                 tick_s: float = 0.25) -> None:
+                 tick_s: float = 0.25, idle_s: float = 2.0) -> None:
         self.store = store
         self.rows = store.upstream
         self.storage = storage
@@ -85,6 +85,7 @@ class Relay:
         self.public_url = public_url
         self.lease_s = lease_s
         self.tick_s = tick_s
+        self.idle_s = idle_s
         self.id = f"{socket.gethostname()}-{os.getpid()}-relay-{secrets.token_hex(3)}"
         self.wake = asyncio.Event()
         self._busy: set[str] = set()
@@ -107,19 +108,29 @@ class Relay:
                         log.info("took over %d upstream task(s) from stopped nodes", taken)
                     next_lease_work = now + self.lease_s / 3
                 self._in_flight = await self.rows.in_flight()
-                await self._take_new_tasks(now)
-                await self._work_due(now)
+                took = await self._take_new_tasks(now)
+                worked = await self._work_due(now)
+                delay = self.tick_s if took or worked or self._jobs else await self._quiet_delay()
             except Exception:
                 log.exception("upstream relay pass failed")
+                delay = self.tick_s
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.tick_s)
+                await asyncio.wait_for(self.wake.wait(), delay)
         if self._jobs:
             await asyncio.wait(self._jobs, timeout=10)
         with contextlib.suppress(Exception):
             await self.rows.release(self.id)
         for client in self.clients.values():
             await client.aclose()
+
+    async def _quiet_delay(self) -> float:
+        """Nothing to do now: sleep until this node's next row is due, at most `idle_s`. New tasks here, upstream
+        callbacks and (on PostgreSQL) new tasks on other nodes wake the loop early."""
+        upcoming = await self.rows.next_due(self.id)
+        if upcoming is None:
+            return self.idle_s
+        return min(self.idle_s, max(self.tick_s, upcoming - time.time()))
 
     def _spawn(self, record: UpstreamRecord, work: Awaitable[None]) -> None:
         """Run one step for one row in the background; the row is busy (not picked again) until it ends."""
@@ -146,16 +157,18 @@ class Relay:
     def _room(self, channel: Channel) -> int:
         return channel.concurrency - self._in_flight.get(channel.name, 0)
 
-    async def _take_new_tasks(self, now: float) -> None:
-        """Claim queued tasks while some channel serving their model has room."""
+    async def _take_new_tasks(self, now: float) -> bool:
+        """Claim queued tasks while some channel serving their model has room; True when it took any."""
+        took = False
         for _ in range(64):
             models = [m for m in self.channels.models() if any(self._room(c) > 0 for c in self.channels.serving(m))]
             if not models:
-                return
+                return took
             lease = f"{self.id}-{secrets.token_hex(4)}"
             task = await self.store.claim(lease, ["upstream"], self.lease_s, models=models)
             if task is None:
-                return
+                return took
+            took = True
             marker = f"sg-{task.id}"
             if not await self.rows.adopt(task.id, task.model, marker, lease, self.id, self.lease_s, now):
                 continue
@@ -165,11 +178,13 @@ class Relay:
             record = UpstreamRecord(task_id=task.id, model=task.model, state="waiting", marker=marker,
                                     next_check_at=now, created_at=now)
             self._spawn(record, self._submit(record, task))
+        return took
 
-    async def _work_due(self, now: float) -> None:
+    async def _work_due(self, now: float) -> bool:
+        """Act on this node's rows that are due; True when there were any."""
         due = [r for r in await self.rows.due(self.id, now) if r.task_id not in self._busy]
         if not due:
-            return
+            return False
         if poked := [r.task_id for r in due if r.next_check_at == POKED]:
             await self.rows.unpoke(poked, now)
         alive = await self.store.still_running([r.task_id for r in due])
@@ -188,6 +203,7 @@ class Relay:
                                                f"the upstream channel {record.channel} is no longer configured"))
         for name, records in polls.items():
             self._poll_channel(self.clients[name], records)
+        return True
 
     def _poll_channel(self, client: Client, records: list[UpstreamRecord]) -> None:
         """Spend what the channel's query limits allow right now, most overdue first; the rest wait a tick."""

@@ -7,6 +7,7 @@ and .ci/run run it, `make test` does not.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -494,3 +495,56 @@ max_area = 1024
         assert np.allclose(first, second, atol=1e-5)
         frames.append(second)
     assert np.allclose(frames[0], frames[1], atol=1e-4)
+
+
+# Runs in its own process: it caps that process's address space so that a big render runs out of memory.
+_OOM_SCRIPT = """
+import json, resource, sys
+from pathlib import Path
+from seedgate.engines.base import RenderFailed, RenderJob
+from seedgate.engines.local.config import parse_local_models
+from seedgate.engines.local.engine import DiffusersEngine
+
+weights, out = Path(sys.argv[1]), Path(sys.argv[2])
+engine = DiffusersEngine(parse_local_models(f'''
+[[pipeline]]
+family = "wan-t2v"
+path = "{weights}"
+serves = {{ "m" = ["text"] }}
+device = "cpu"
+dtype = "float32"
+steps = 1
+max_area = 147456
+''', out))
+
+def render(name, width, height, frames):
+    job = RenderJob(task_id=name, model="m", mode="text", prompt="a cat", width=width, height=height, fps=24,
+                    frames=frames, seed=1, output_dir=out / name)
+    (out / name).mkdir()
+    try:
+        return {"video": str(engine.render(job, lambda f: None, lambda: False).video_path)}
+    except RenderFailed as exc:
+        return {"failed": str(exc), "code": exc.code}
+
+answers = {"before": render("before", 64, 64, 49)}
+mapped = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (mapped + 128 * 2**20, mapped + 128 * 2**20))
+answers["big"] = render("big", 1280, 720, 121)
+answers["after"] = render("after", 64, 64, 49)
+print(json.dumps(answers))
+"""
+
+
+def test_out_of_memory_fails_the_task_clearly_and_the_engine_renders_on(weights: Path, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _OOM_SCRIPT, str(weights / "wan-t2v"), str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answers["big"]["code"] == "InternalServiceError"
+    assert answers["big"]["failed"].startswith("out of memory rendering 1280x720, 121 frames on wan-t2v")
+    for name in ("before", "after"):
+        assert inspect_video(Path(answers[name]["video"]).read_bytes()).frames == 49

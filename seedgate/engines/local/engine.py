@@ -96,18 +96,26 @@ class DiffusersEngine:
             raise RenderCancelled(job.task_id)
         try:
             return loaded.generate(job, on_step_end)
-        except torch.cuda.OutOfMemoryError as exc:
-            _release_memory()
-            raise RenderFailed(
-                f"out of GPU memory rendering {job.width}x{job.height}, {job.frames} frames on {loaded.config.name}; "
-                "try a shorter or smaller clip, or set offload/vae_tiling for this pipeline",
-                code="InternalServiceError") from exc
         except (RenderCancelled, RenderFailed):
             raise
+        except (MemoryError, RuntimeError) as exc:
+            if not _out_of_memory(exc):
+                raise
+            _release_memory()
+            where = "GPU memory" if isinstance(exc, torch.OutOfMemoryError) else "memory"
+            raise RenderFailed(
+                f"out of {where} rendering {job.width}x{job.height}, {job.frames} frames on {loaded.config.name}; "
+                "try a shorter or smaller clip, or set offload/vae_tiling for this pipeline",
+                code="InternalServiceError") from exc
         except (ValueError, TypeError) as exc:
             # diffusers checks its inputs with ValueError/TypeError: that is a task problem, not a crash.
             raise RenderFailed(f"{loaded.config.name} cannot render this task: {exc}",
                                code="InvalidParameter") from exc
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    # torch's CPU allocator reports a failed allocation as a plain RuntimeError.
+    return isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in str(exc)
 
 
 def _release_memory() -> None:

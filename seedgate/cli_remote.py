@@ -70,7 +70,7 @@ def remote(url: str | None, key: str | None, as_json: bool = False) -> Iterator[
     try:
         yield client
     except SeedgateError as exc:
-        if isinstance(exc, TaskFailed) and as_json:
+        if isinstance(exc, (TaskFailed, WaitTimeout)) and exc.task is not None and as_json:
             typer.echo(json.dumps(exc.task.to_dict(), indent=2))
         where = f" [{exc.param}]" if exc.param and exc.param not in exc.message else ""
         prefix = "" if isinstance(exc, (TaskFailed, ConnectionFailed, AssetFailed, WaitTimeout)) else f"{exc.code}: "

@@ -82,6 +82,8 @@ class Runtime:
 
     async def close(self) -> None:
         self._stopping.set()
+        if self.service.relay is not None:
+            self.service.relay.wake.set()  # it may be sleeping through an idle stretch
         for worker in self.workers:
             worker.stop()
         if self._loops:

@@ -103,7 +103,8 @@ def test_a_timed_out_wait_exits_5_and_a_cancelled_task_exits_1(tmp_path: Path) -
         # No worker runs it: --timeout gives up waiting, and the task is still there, queued.
         timed_out = seedgate("wait", task_id, "--timeout", "1", url=idle.url)
         assert timed_out.returncode == 5 and f"task {task_id} did not finish within 1 s" in timed_out.stderr
-        assert json.loads(seedgate("status", task_id, "--json", url=idle.url).stdout)["status"] == "queued"
+        as_json = seedgate("wait", task_id, "--timeout", "0", "--json", url=idle.url)
+        assert as_json.returncode == 5 and json.loads(as_json.stdout)["status"] == "queued"  # the task as last seen
         with idle.client() as http:
             assert http.delete(f"/api/v3/contents/generations/tasks/{task_id}").status_code == 200
         waited = seedgate("wait", task_id, "--json", url=idle.url)

@@ -418,6 +418,24 @@ serves = {{ "no-such-model" = ["text"] }}
 # Batched classifier-free guidance: same pictures, half the transformer calls
 
 
+def _cpu_pipeline(path: Path, family: str, mode: str, tmp_path: Path, options: str) -> Any:
+    """A pipeline loaded by the engine's own loader, small and on CPU, with extra settings from `options`."""
+    from seedgate.engines.local.config import parse_local_models
+    from seedgate.engines.local.pipelines import LoadedPipeline
+
+    return LoadedPipeline(parse_local_models(f"""
+[[pipeline]]
+family = "{family}"
+path = "{path}"
+serves = {{ "m" = ["{mode}"] }}
+device = "cpu"
+dtype = "float32"
+steps = 3
+max_area = 1024
+{options}
+""", tmp_path).pipelines[0])
+
+
 @pytest.mark.parametrize(("family", "mode", "roles"), [
     ("wan-t2v", "text", ()),
     ("wan-flf2v", "first_last_frame", ("first_frame", "last_frame")),
@@ -430,8 +448,6 @@ def test_batched_cfg_matches_separate_passes(weights: Path, tmp_path: Path, fami
     from PIL import Image
 
     from seedgate.engines.base import MediaInput
-    from seedgate.engines.local.config import parse_local_models
-    from seedgate.engines.local.pipelines import LoadedPipeline
 
     inputs = []
     for index, role in enumerate(roles):
@@ -442,18 +458,7 @@ def test_batched_cfg_matches_separate_passes(weights: Path, tmp_path: Path, fami
                     seed=5, inputs=tuple(inputs))
     frames, block_calls = [], []
     for batched in ("false", "true"):
-        config = parse_local_models(f"""
-[[pipeline]]
-family = "{family}"
-path = "{weights / family}"
-serves = {{ "m" = ["{mode}"] }}
-device = "cpu"
-dtype = "float32"
-steps = 3
-max_area = 1024
-batched_cfg = {batched}
-""", tmp_path).pipelines[0]
-        loaded = LoadedPipeline(config)
+        loaded = _cpu_pipeline(weights / family, family, mode, tmp_path, f"batched_cfg = {batched}")
         calls = [0]
         loaded.pipe.transformer.blocks[0].register_forward_pre_hook(
             lambda *_, calls=calls: calls.__setitem__(0, calls[0] + 1))
@@ -464,34 +469,29 @@ batched_cfg = {batched}
     assert block_calls == [6, 3]  # 3 steps: conditional and unconditional apart, then together
 
 
+# ------------------------------------------------------------------------------------------------
+# Compilation, and running out of memory
+
+
 def test_regional_compile_renders_the_same_clip(weights: Path, tmp_path: Path) -> None:
     """`compile = true` (regional, with batched guidance) through the engine's own loader: inductor on CPU here."""
     import numpy as np
-
-    from seedgate.engines.local.config import parse_local_models
-    from seedgate.engines.local.pipelines import LoadedPipeline
+    from torch._dynamo.utils import counters
 
     job = RenderJob(task_id="compile", model="m", mode="text", prompt="a cat", width=64, height=64, fps=24,
                     frames=49, seed=5)
     frames = []
     for options in ("", 'compile = true\ncompile_mode = "regional"\nbatched_cfg = true'):
-        config = parse_local_models(f"""
-[[pipeline]]
-family = "wan-t2v"
-path = "{weights / 'wan-t2v'}"
-serves = {{ "m" = ["text"] }}
-device = "cpu"
-dtype = "float32"
-steps = 3
-max_area = 1024
-{options}
-""", tmp_path).pipelines[0]
-        loaded = LoadedPipeline(config)
+        loaded = _cpu_pipeline(weights / "wan-t2v", "wan-t2v", "text", tmp_path, options)
         compiled = [getattr(b, "_compiled_call_impl", None) is not None for b in loaded.pipe.transformer.blocks]
         assert compiled == [bool(options)] * len(compiled)
         # Twice: the first call compiles, the second must reuse the compiled blocks and give the same clip.
+        before = counters["stats"]["unique_graphs"]
         first, _ = loaded.generate(job, lambda pipe, step, t, kwargs: kwargs)
+        graphs = counters["stats"]["unique_graphs"]
+        assert (graphs > before) == bool(options)
         second, _ = loaded.generate(job, lambda pipe, step, t, kwargs: kwargs)
+        assert counters["stats"]["unique_graphs"] == graphs  # no recompilation
         assert np.allclose(first, second, atol=1e-5)
         frames.append(second)
     assert np.allclose(frames[0], frames[1], atol=1e-4)

@@ -249,7 +249,7 @@ def wait(task_id: str, *, timeout: float | None, poll_interval: float, notify: b
                 return task
             raise TaskFailed(task)
         if deadline is not None and time.monotonic() >= deadline:
-            raise WaitTimeout(task_id, timeout or 0)
+            raise WaitTimeout(task_id, timeout or 0, task)
         yield Sleep(poll_interval)
 
 

@@ -43,9 +43,10 @@ class TaskFailed(SeedgateError):
 class WaitTimeout(SeedgateError):
     """`wait` gave up before the task finished; the task goes on on the server."""
 
-    def __init__(self, task_id: str, timeout: float) -> None:
+    def __init__(self, task_id: str, timeout: float, task: Any = None) -> None:
         super().__init__(0, "WaitTimeout", f"task {task_id} did not finish within {timeout:g} s")
         self.task_id = task_id
+        self.task = task  # the task as last seen, when it was seen at all
 
 
 class AssetFailed(SeedgateError):

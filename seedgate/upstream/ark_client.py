@@ -68,9 +68,9 @@ class ArkClient(HttpClient):
         items = response.json().get("items", []) if response is not None else []
         return {t.id: t for t in map(parse_task, items if isinstance(items, list) else [])}
 
-    async def find(self, marker: str, upstream_model: str, spec: TaskSpec, since: float) -> list[UpstreamTask]:
+    async def find(self, marker: str, upstream_model: str, spec: TaskSpec | None, since: float) -> list[UpstreamTask]:
         """Tasks on the upstream that carry this create's marker: the model's newest tasks, page by page, back to
-        the time the create was sent."""
+        the time the create was sent (the marker alone identifies them: `spec` is not needed)."""
         found: list[UpstreamTask] = []
         for page in range(1, 6):
             params = [("page_num", str(page)), ("page_size", "100"), ("filter.model", upstream_model)]

@@ -99,6 +99,8 @@ class Relay:
             f"{c.name} ({c.kind}, {len(c.models)} models)" for c in self.channels.channels))
         next_lease_work = 0.0
         while not stopping.is_set():
+            # Cleared before the pass: a wake during it (a new task, a callback) means another pass at once.
+            self.wake.clear()
             now = time.time()
             try:
                 if now >= next_lease_work:
@@ -114,7 +116,6 @@ class Relay:
             except Exception:
                 log.exception("upstream relay pass failed")
                 delay = self.tick_s
-            self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), delay)
         if self._jobs:
@@ -517,28 +518,36 @@ class Relay:
         client = self.clients.get(record.channel or "")
         if client is not None and record.state == "accepted" and record.upstream_id:
             await client.cancel(record.upstream_id)
-        elif client is not None and record.state in ("sending", "unsure"):
-            await self._cancel_unanswered(record, client)
+        unanswered = record.state in ("sending", "unsure")
+        if isinstance(client, ArkClient) and unanswered and not await self._cancel_unanswered(record, client):
+            await self.rows.update(record, self.id, time.time(), next_check_at=time.time() + 3)
+            return
         await self.rows.update(record, self.id, time.time(), state="done")
 
-    async def _cancel_unanswered(self, record: UpstreamRecord, client: Client) -> None:
-        """A create that got no clear answer may have started a task upstream that nobody will follow: one lookup,
-        and cancel what it finds, so the upstream does not run (and bill) it for nothing."""
-        task = await self.store.get_task(record.task_id)
-        if task is None:  # deleted here: without its request, only the marker is left to look for, and not all
-            return        # upstreams echo it
+    async def _cancel_unanswered(self, record: UpstreamRecord, client: ArkClient) -> bool:
+        """A create that got no clear answer may have started a task upstream that nobody will follow: look it up
+        by its marker (Ark echoes it; OpenAI-style upstreams do not, and a match by prompt could be another task's)
+        and cancel it if it is still queued there. False: look again later, the create may still be arriving."""
+        sent_at = record.sent_at or record.created_at
+        still_arriving = time.time() - sent_at < client.channel.reconcile_s
+        upstream_model = client.channel.models.get(record.model)
         try:
-            found = await client.find(record.marker, client.channel.models[record.model], task.spec,
-                                      record.sent_at or record.created_at)
-        except (Unavailable, KeyError) as exc:
-            log.warning("task %s ended during an unclear create on %s, and the lookup failed (%s): it may still "
-                        "run upstream", record.task_id, client.channel.name, exc)
-            return
-        taken = await self.rows.known_ids(client.channel.name, [t.id for t in found])
-        for upstream in (t for t in found if t.id not in taken):
-            log.info("task %s ended here; cancelling its copy %s on %s", record.task_id, upstream.id,
-                     client.channel.name)
-            await client.cancel(upstream.id)
+            if upstream_model is None:
+                raise LookupError(f"the channel no longer serves {record.model}")
+            copies = await client.find(record.marker, upstream_model, None, sent_at)
+        except Exception as exc:  # whatever went wrong, the row must not stay stuck
+            if still_arriving:
+                return False
+            log.warning("task %s ended during an unclear create on %s and could not be looked up (%s); it may run "
+                        "there unfollowed", record.task_id, client.channel.name, exc)
+            return True
+        if not copies:
+            return not still_arriving
+        for upstream in copies:
+            cancelled = await client.cancel(upstream.id)
+            log.info("task %s ended here; its copy %s on %s %s", record.task_id, upstream.id, client.channel.name,
+                     "was cancelled" if cancelled else "could not be cancelled (already running there)")
+        return True
 
     # -- what the API side asks -------------------------------------------------------------------------------------
 

@@ -73,8 +73,11 @@ class DiffusersEngine:
         def encode_progress(fraction: float) -> None:
             progress(_DENOISE_SHARE + (1 - _DENOISE_SHARE) * fraction)
 
-        video_path, last_path = write_clip(job, video, interpolation=config.interpolation, audio=clip_audio,
-                                           progress=encode_progress, should_stop=should_stop)
+        try:
+            video_path, last_path = write_clip(job, video, interpolation=config.interpolation, audio=clip_audio,
+                                               progress=encode_progress, should_stop=should_stop)
+        except MemoryError as exc:
+            raise _out_of_memory_failure(exc, job, config.name) from exc
         progress(1.0)
         return RenderResult(video_path=video_path, last_frame_path=last_path, frames=job.frames,
                             has_audio=clip_audio is not None)
@@ -101,12 +104,7 @@ class DiffusersEngine:
         except (MemoryError, RuntimeError) as exc:
             if not _out_of_memory(exc):
                 raise
-            _release_memory()
-            where = "GPU memory" if isinstance(exc, torch.OutOfMemoryError) else "memory"
-            raise RenderFailed(
-                f"out of {where} rendering {job.width}x{job.height}, {job.frames} frames on {loaded.config.name}; "
-                "try a shorter or smaller clip, or set offload/vae_tiling for this pipeline",
-                code="InternalServiceError") from exc
+            raise _out_of_memory_failure(exc, job, loaded.config.name) from exc
         except (ValueError, TypeError) as exc:
             # diffusers checks its inputs with ValueError/TypeError: that is a task problem, not a crash.
             raise RenderFailed(f"{loaded.config.name} cannot render this task: {exc}",
@@ -118,7 +116,11 @@ def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in str(exc)
 
 
-def _release_memory() -> None:
+def _out_of_memory_failure(exc: BaseException, job: RenderJob, pipeline: str) -> RenderFailed:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+    where = "GPU memory" if isinstance(exc, torch.OutOfMemoryError) else "memory"
+    return RenderFailed(f"out of {where} rendering {job.width}x{job.height}, {job.frames} frames on {pipeline}; "
+                        "try a shorter or smaller clip, or set offload/vae_tiling for this pipeline",
+                        code="InternalServiceError")
 

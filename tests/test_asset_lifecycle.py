@@ -35,7 +35,7 @@ async def store(database: Database, tmp_path: Path) -> AsyncIterator[Store]:
     store = Store(url)
     await store.migrate()
     async with store.engine.begin() as conn:  # the PostgreSQL database is shared by the module's tests
-        for table in ("assets", "asset_groups", "webhook_deliveries", "tasks"):
+        for table in ("assets", "asset_groups", "webhook_deliveries", "task_blobs", "tasks"):
             await conn.exec_driver_sql(f"DELETE FROM {table}")
     yield store
     await store.close()
@@ -151,3 +151,22 @@ async def test_retention_with_a_fake_clock(store: Store, tmp_path: Path) -> None
     clock[0] = now + 31 * DAY
     await upkeep.sweep()
     assert await store.assets.get(kept.id) is None and not storage.blob_path(kept.blob or "").exists()
+
+
+async def test_upgrading_indexes_the_inputs_of_existing_tasks(tmp_path: Path) -> None:
+    """Migration 0005 fills task_blobs from the specs of tasks stored before it, so none of their inputs is
+    collected as unused."""
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    await store.migrate()
+    used, unused = hashlib.sha256(b"used").hexdigest(), hashlib.sha256(b"unused").hexdigest()
+    now = time.time()
+    spec = TaskSpec(model="m", media=[MediaRef("image", "https://example.com/a.png", "first_frame", "x", blob=used)],
+                    engine="preview")
+    await store.insert_task(Task(id=new_task_id(now), owner="k1", dialect="ark", endpoint="m", spec=spec,
+                                 created_at=now, updated_at=now, expires_at=now + DAY))
+    async with store.engine.begin() as conn:  # back to a database of revision 0004
+        await conn.exec_driver_sql("DROP TABLE task_blobs")
+        await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0004'")
+    await store.migrate()
+    assert await store.blobs_in_use({used, unused}) == {used}
+    await store.close()

@@ -143,6 +143,16 @@ upstream_tasks = sa.Table(
     sa.Index("ix_upstream_channel", "channel", "upstream_id"),
 )
 
+# Which stored blobs each task's inputs use, so that the blob collector asks about its candidates by index instead
+# of reading every task's spec (a remix or a retried attempt reads the inputs again). Written with the task.
+task_blobs = sa.Table(
+    "task_blobs",
+    metadata,
+    sa.Column("task_id", sa.String(64), primary_key=True),
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Index("ix_task_blobs_digest", "digest"),
+)
+
 # Small shared values every node must agree on (URL signing and webhook secrets).
 settings = sa.Table(
     "settings",

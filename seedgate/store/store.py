@@ -30,7 +30,7 @@ from seedgate.core.task import Task
 from .assets import AssetStore
 from .batching import GroupCommit
 from .postgres_fast import PostgresFastPath
-from .schema import api_keys, settings, tasks, upstream_tasks, webhook_deliveries, webhook_endpoints
+from .schema import api_keys, settings, task_blobs, tasks, upstream_tasks, webhook_deliveries, webhook_endpoints
 from .sqlite_fast import SqliteFastPath
 from .upstream import UpstreamStore
 
@@ -170,11 +170,14 @@ class Store:
             "expires_at": task.expires_at, "attempts": 0,
         }
         hooks = [_webhook_row(task.id, webhook, task.updated_at) for webhook in webhooks]
-        await self._inserts.submit((row, hooks))
+        blobs = [{"task_id": task.id, "digest": digest} for digest in sorted({m.blob for m in spec.media if m.blob})]
+        await self._inserts.submit((row, hooks, blobs))
 
-    async def _insert_rows(self, batch: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
-        await self._fast.insert_many([(tasks, [row for row, _ in batch]),
-                                      (webhook_deliveries, [hook for _, hooks in batch for hook in hooks])])
+    async def _insert_rows(self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]) \
+            -> None:
+        await self._fast.insert_many([(tasks, [row for row, _, _ in batch]),
+                                      (webhook_deliveries, [hook for _, hooks, _ in batch for hook in hooks]),
+                                      (task_blobs, [blob for _, _, blobs in batch for blob in blobs])])
 
     async def listen_new_tasks(self, wake: Callable[[], None]) -> None:
         """Wake local workers when another process adds tasks. PostgreSQL only: SQLite nodes share a machine and
@@ -232,6 +235,7 @@ class Store:
             await conn.execute(webhook_deliveries.delete().where(webhook_deliveries.c.task_id == task_id,
                                                                  webhook_deliveries.c.status != "pending"))
             await conn.execute(upstream_tasks.delete().where(upstream_tasks.c.task_id == task_id))
+            await conn.execute(task_blobs.delete().where(task_blobs.c.task_id == task_id))
             result = await conn.execute(tasks.delete().where(tasks.c.id == task_id))
         return result.rowcount > 0
 
@@ -360,13 +364,15 @@ class Store:
         async with self.engine.connect() as conn:
             return [_task_from_row(r) for r in (await conn.execute(query)).all()]
 
-    async def task_blobs(self) -> set[str]:
-        """Blobs the stored tasks' inputs use (a remix or a retried attempt reads them again)."""
+    async def blobs_in_use(self, digests: set[str]) -> set[str]:
+        """Which of these blobs some stored task's inputs use."""
         found: set[str] = set()
+        wanted = sorted(digests)
         async with self.engine.connect() as conn:
-            result = await conn.stream(sa.select(tasks.c.spec).where(tasks.c.spec.contains('"blob": "')))
-            async for (spec,) in result:
-                found.update(m["blob"] for m in json.loads(spec).get("media", ()) if m.get("blob"))
+            for start in range(0, len(wanted), 500):
+                query = sa.select(task_blobs.c.digest).where(
+                    task_blobs.c.digest.in_(wanted[start:start + 500])).distinct()
+                found.update((await conn.execute(query)).scalars().all())
         return found
 
     async def count_by_status(self) -> dict[str, int]:

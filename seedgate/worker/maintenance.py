@@ -80,8 +80,10 @@ class Maintenance:
         # Candidates first, references second: a blob referenced by a row committed in between is then seen as
         # in use, and one reused since it was listed has a fresh mtime that remove_blobs checks again.
         candidates = await asyncio.to_thread(self.storage.old_blobs, now - BLOB_GRACE_S)
-        in_use = await self.store.assets.blobs() | await self.store.task_blobs()
-        removed = await asyncio.to_thread(self.storage.remove_blobs, candidates - in_use, now - BLOB_GRACE_S)
+        if candidates:
+            candidates -= await self.store.assets.blobs()
+            candidates -= await self.store.blobs_in_use(candidates)
+        removed = await asyncio.to_thread(self.storage.remove_blobs, candidates, now - BLOB_GRACE_S)
         await asyncio.to_thread(self.storage.purge_tmp_older_than, now - TMP_KEPT_S)
         if removed:
             log.info("collected %d unused blobs", removed)

@@ -293,6 +293,14 @@ def test_model_without_any_pipeline_is_refused(ark: Any, local_server: Server) -
     assert listed["ltx-2"]["modes"] == ["text", "first_frame"] and listed["ltx-2"]["audio"] is True
 
 
+def _pipeline_toml(path: Path, model: str, mode: str = "text", family: str = "wan-t2v", **settings: Any) -> str:
+    """A local-models file with one small pipeline on CPU; `settings` add to or override its defaults."""
+    values = {"device": "cpu", "dtype": "float32", **settings}
+    lines = [f"{key} = {str(v).lower() if isinstance(v, bool) else repr(v)}" for key, v in values.items()]
+    return "\n".join([f'[[pipeline]]\nfamily = "{family}"\npath = "{path}"\nserves = {{ "{model}" = ["{mode}"] }}',
+                      *lines]) + "\n"
+
+
 # ------------------------------------------------------------------------------------------------
 # Progress per denoising step, and cancellation between steps
 
@@ -319,17 +327,8 @@ def test_cancel_between_steps_leaves_no_file(weights: Path, tmp_path: Path) -> N
     from seedgate.engines.local.config import parse_local_models
     from seedgate.engines.local.engine import DiffusersEngine
 
-    local = parse_local_models(f"""
-[[pipeline]]
-name = "t2v"
-family = "wan-t2v"
-path = "{weights / 'wan-t2v'}"
-serves = {{ "wan2.1-t2v-1.3b" = ["text"] }}
-device = "cpu"
-dtype = "float32"
-steps = 50
-max_area = 1024
-""", tmp_path)
+    local = parse_local_models(_pipeline_toml(weights / "wan-t2v", "wan2.1-t2v-1.3b", steps=50, max_area=1024),
+                               tmp_path)
     engine = DiffusersEngine(local)
     job = RenderJob(task_id="cancel-me", model="wan2.1-t2v-1.3b", mode="text", prompt="x", width=64, height=64,
                     fps=24, frames=49, seed=1, output_dir=tmp_path / "out")
@@ -345,16 +344,7 @@ max_area = 1024
 
 def test_shutdown_stops_a_render_between_steps_and_requeues_it(weights: Path, tmp_path: Path) -> None:
     config = tmp_path / "local-models.toml"
-    config.write_text(f"""
-[[pipeline]]
-family = "wan-t2v"
-path = "{weights / 'wan-t2v'}"
-serves = {{ "wan2.1-t2v-1.3b" = ["text"] }}
-device = "cpu"
-dtype = "float32"
-steps = 20000
-max_area = 4096
-""")
+    config.write_text(_pipeline_toml(weights / "wan-t2v", "wan2.1-t2v-1.3b", steps=20000, max_area=4096))
     srv = start_server(Database("sqlite", None), tmp_path / "data", "--workers", "1",
                        SEEDGATE_LOCAL_MODELS=str(config), SEEDGATE_LEASE_SECONDS="3", HF_HUB_OFFLINE="1")
     try:
@@ -418,22 +408,13 @@ serves = {{ "no-such-model" = ["text"] }}
 # Batched classifier-free guidance: same pictures, half the transformer calls
 
 
-def _cpu_pipeline(path: Path, family: str, mode: str, tmp_path: Path, options: str) -> Any:
-    """A pipeline loaded by the engine's own loader, small and on CPU, with extra settings from `options`."""
+def _cpu_pipeline(path: Path, family: str, mode: str, tmp_path: Path, **settings: Any) -> Any:
+    """A pipeline loaded by the engine's own loader, small and on CPU."""
     from seedgate.engines.local.config import parse_local_models
     from seedgate.engines.local.pipelines import LoadedPipeline
 
-    return LoadedPipeline(parse_local_models(f"""
-[[pipeline]]
-family = "{family}"
-path = "{path}"
-serves = {{ "m" = ["{mode}"] }}
-device = "cpu"
-dtype = "float32"
-steps = 3
-max_area = 1024
-{options}
-""", tmp_path).pipelines[0])
+    toml = _pipeline_toml(path, "m", mode, family, steps=3, max_area=1024, **settings)
+    return LoadedPipeline(parse_local_models(toml, tmp_path).pipelines[0])
 
 
 @pytest.mark.parametrize(("family", "mode", "roles"), [
@@ -457,8 +438,8 @@ def test_batched_cfg_matches_separate_passes(weights: Path, tmp_path: Path, fami
     job = RenderJob(task_id="cfg", model="m", mode=mode, prompt="a cat", width=64, height=64, fps=24, frames=49,
                     seed=5, inputs=tuple(inputs))
     frames, block_calls = [], []
-    for batched in ("false", "true"):
-        loaded = _cpu_pipeline(weights / family, family, mode, tmp_path, f"batched_cfg = {batched}")
+    for batched in (False, True):
+        loaded = _cpu_pipeline(weights / family, family, mode, tmp_path, batched_cfg=batched)
         calls = [0]
         loaded.pipe.transformer.blocks[0].register_forward_pre_hook(
             lambda *_, calls=calls: calls.__setitem__(0, calls[0] + 1))
@@ -481,8 +462,8 @@ def test_regional_compile_renders_the_same_clip(weights: Path, tmp_path: Path) -
     job = RenderJob(task_id="compile", model="m", mode="text", prompt="a cat", width=64, height=64, fps=24,
                     frames=49, seed=5)
     frames = []
-    for options in ("", 'compile = true\ncompile_mode = "regional"\nbatched_cfg = true'):
-        loaded = _cpu_pipeline(weights / "wan-t2v", "wan-t2v", "text", tmp_path, options)
+    for options in ({}, {"compile": True, "compile_mode": "regional", "batched_cfg": True}):
+        loaded = _cpu_pipeline(weights / "wan-t2v", "wan-t2v", "text", tmp_path, **options)
         compiled = [getattr(b, "_compiled_call_impl", None) is not None for b in loaded.pipe.transformer.blocks]
         assert compiled == [bool(options)] * len(compiled)
         # Twice: the first call compiles, the second must reuse the compiled blocks and give the same clip.

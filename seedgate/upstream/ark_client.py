@@ -52,11 +52,7 @@ class ArkClient(HttpClient):
     batch_reads = True
 
     async def create(self, out: Outgoing) -> str:
-        response = await self.send_create("POST", PATH, json=create_body(out))
-        task_id = response.json().get("id")
-        if not isinstance(task_id, str) or not task_id:
-            raise ValueError("the upstream accepted the create but sent no task id")
-        return task_id
+        return await self.send_create(json=create_body(out))
 
     async def get_many(self, upstream_ids: list[str]) -> dict[str, UpstreamTask]:
         """One list call for many tasks (`filter.task_ids` repeated), its token already taken by the caller; IDs

@@ -62,13 +62,8 @@ class OpenAIVideosClient(HttpClient):
             # The first frame travels as a multipart file: the OpenAI shape takes no image URLs.
             path = out.media_paths[0]
             files = {"input_reference": (path.name, path.read_bytes(), sniff_mime(path))}
-            response = await self.send_create("POST", PATH, data=fields, files=files)
-        else:
-            response = await self.send_create("POST", PATH, json=fields)
-        video_id = response.json().get("id")
-        if not isinstance(video_id, str) or not video_id:
-            raise ValueError("the upstream accepted the create but sent no video id")
-        return video_id
+            return await self.send_create(data=fields, files=files)
+        return await self.send_create(json=fields)
 
     async def find(self, marker: str, upstream_model: str, spec: TaskSpec, since: float) -> list[UpstreamTask]:
         response = await self.read("GET", PATH, params={"limit": "100", "order": "desc"})

@@ -339,7 +339,7 @@ class Relay:
         try:
             found = await client.find(record.marker, channel.models[record.model], task.spec, sent_at)
         except Unavailable as exc:
-            await self.rows.update(record, self.id, now, next_check_at=now + 5, note=f"lookup failed: {exc}")
+            await self._retry_later(record, f"lookup failed: {exc}")
             return
         taken = await self.rows.known_ids(channel.name, [t.id for t in found])
         fresh = [t for t in found if t.id not in taken]
@@ -520,7 +520,7 @@ class Relay:
             await client.cancel(record.upstream_id)
         unanswered = record.state in ("sending", "unsure")
         if isinstance(client, ArkClient) and unanswered and not await self._cancel_unanswered(record, client):
-            await self.rows.update(record, self.id, time.time(), next_check_at=time.time() + 3)
+            await self._retry_later(record, "looking for the upstream copy of an ended task", after_s=3)
             return
         await self.rows.update(record, self.id, time.time(), state="done")
 

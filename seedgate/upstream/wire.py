@@ -176,16 +176,19 @@ class HttpClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def send_create(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send a create once and classify what happened (see the module note)."""
+    async def send_create(self, **kwargs: Any) -> str:
+        """POST a create once, classify what happened (see the module note), and return the new task's ID."""
         try:
-            response = await self.http.request(method, path, headers=self.headers, **kwargs)
+            response = await self.http.request("POST", self.path, headers=self.headers, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise Refused(f"cannot connect ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise Unsure(f"no answer after sending ({type(exc).__name__})", answered=False) from None
         if response.status_code < 300:
-            return response
+            task_id = response.json().get("id")
+            if not isinstance(task_id, str) or not task_id:
+                raise ValueError("the upstream accepted the create but sent no task id")
+            return task_id
         code, message = error_of(response)
         if response.status_code == 429:
             raise Refused(f"429 {code}: {message}", retry_after(response))

@@ -163,9 +163,8 @@ class Store:
         spec = task.spec
         row = {
             "id": task.id, "owner": task.owner, "dialect": task.dialect, "endpoint": task.endpoint,
-            "model": task.model, "engine": spec.engine or "preview", "status": task.status.value,
-            "service_tier": spec.service_tier or "default", "tier_rank": 1 if spec.service_tier == "flex" else 0,
-            "priority": spec.priority or 0, "spec": json.dumps(spec.to_json(), ensure_ascii=False),
+            "model": task.model, "status": task.status.value, "service_tier": spec.service_tier or "default",
+            **_queue_keys(spec), "spec": json.dumps(spec.to_json(), ensure_ascii=False),
             "progress": 0.0, "created_at": task.created_at, "updated_at": task.updated_at,
             "expires_at": task.expires_at, "attempts": 0,
         }
@@ -327,15 +326,15 @@ class Store:
 
     async def queue_position(self, task: Task) -> int:
         """1-based place of a queued task in the order workers of its engine take them (see claim)."""
-        spec = task.spec
-        rank, priority = (1 if spec.service_tier == "flex" else 0), spec.priority or 0
+        keys = _queue_keys(task.spec)
+        rank, priority = keys["tier_rank"], keys["priority"]
         ahead = sa.or_(
             tasks.c.tier_rank < rank,
             sa.and_(tasks.c.tier_rank == rank, tasks.c.priority > priority),
             sa.and_(tasks.c.tier_rank == rank, tasks.c.priority == priority, tasks.c.created_at < task.created_at),
         )
         query = sa.select(sa.func.count()).where(tasks.c.status == Status.QUEUED.value,
-                                                 tasks.c.engine == (spec.engine or "preview"), ahead)
+                                                 tasks.c.engine == keys["engine"], ahead)
         async with self.engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one()) + 1
 
@@ -492,6 +491,12 @@ class Store:
         query = api_keys.update().where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         async with self.engine.begin() as conn:
             return (await conn.execute(query.values(revoked_at=time.time()))).rowcount > 0
+
+
+def _queue_keys(spec: TaskSpec) -> dict[str, Any]:
+    """The columns claim orders the queue by (tier_rank 1 for flex: flex runs only when no default task waits)."""
+    return {"engine": spec.engine or "preview", "tier_rank": 1 if spec.service_tier == "flex" else 0,
+            "priority": spec.priority or 0}
 
 
 def _upgrade(sync_conn: sa.Connection) -> None:

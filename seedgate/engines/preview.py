@@ -152,13 +152,20 @@ def frame_views(frame: av.VideoFrame) -> Planes:
     return Planes(*views)
 
 
-def _planes_to_frame(planes: Planes) -> av.VideoFrame:
+def planes_to_frame(planes: Planes) -> av.VideoFrame:
     h, w = planes.y.shape
     frame = new_yuv_frame(w, h)
     dst = frame_views(frame)
     dst.y[...] = planes.y
     dst.u[...] = planes.u
     dst.v[...] = planes.v
+    return frame
+
+
+def audio_frame(samples: np.ndarray, pts: int) -> av.AudioFrame:
+    """Mono float samples at AUDIO_RATE starting at sample `pts`, as the AAC encoder takes them."""
+    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="fltp", layout="mono")
+    frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, pts, Fraction(1, AUDIO_RATE)
     return frame
 
 
@@ -282,7 +289,7 @@ class Camera:
 
 
 def _static_camera(plate: Planes) -> Callable[[float], av.VideoFrame]:
-    return lambda _t: _planes_to_frame(plate)
+    return lambda _t: planes_to_frame(plate)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1041,11 +1048,7 @@ class PreviewEngine:
                     target = min(audio.size, int((index + 1) * AUDIO_RATE / job.fps))
                     while audio_pos < target:
                         chunk = audio[audio_pos : audio_pos + audio_chunk]
-                        aframe = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
-                        aframe.sample_rate = AUDIO_RATE
-                        aframe.pts = audio_pos
-                        aframe.time_base = Fraction(1, AUDIO_RATE)
-                        for packet in astream.encode(aframe):
+                        for packet in astream.encode(audio_frame(chunk, audio_pos)):
                             container.mux(packet)
                         audio_pos += chunk.size
                 if (index + 1) % _POLL_EVERY == 0 and index + 1 < job.frames:

@@ -10,12 +10,19 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 from PIL import Image
 
 from seedgate.engines.base import RenderCancelled, RenderJob
-from seedgate.engines.preview import AUDIO_RATE, frame_views, open_h264_output, rgb_to_planes, watermark_overlay
+from seedgate.engines.preview import (
+    AUDIO_RATE,
+    audio_frame,
+    frame_views,
+    open_h264_output,
+    planes_to_frame,
+    rgb_to_planes,
+    watermark_overlay,
+)
 
 from .frames import cover, resample, to_uint8
 
@@ -56,24 +63,17 @@ def write_clip(job: RenderJob, video: np.ndarray, *, interpolation: str, audio: 
             if last_path is not None and index == job.frames - 1:
                 # Before the watermark: the last frame is meant to seed the next clip.
                 image.save(last_path, format="PNG", compress_level=1)
-            planes = rgb_to_planes(np.asarray(image))
-            frame = av.VideoFrame(job.width, job.height, "yuv420p")
-            views = frame_views(frame)
-            for dst, src in zip(views, planes, strict=True):
-                dst[...] = src
+            frame = planes_to_frame(rgb_to_planes(image))
             if mark is not None:
                 overlay, x, y = mark
-                overlay.blend(views, x, y)
+                overlay.blend(frame_views(frame), x, y)
             frame.pts, frame.time_base = index, Fraction(1, job.fps)
             container.mux(vstream.encode(frame))
             progress(index / job.frames)
         container.mux(vstream.encode(None))
         if astream is not None and audio is not None:
             for start in range(0, audio.size, _AUDIO_CHUNK):
-                chunk = audio[start : start + _AUDIO_CHUNK]
-                aframe = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
-                aframe.sample_rate, aframe.pts, aframe.time_base = AUDIO_RATE, start, Fraction(1, AUDIO_RATE)
-                container.mux(astream.encode(aframe))
+                container.mux(astream.encode(audio_frame(audio[start : start + _AUDIO_CHUNK], start)))
             container.mux(astream.encode(None))
     except BaseException:
         with contextlib.suppress(Exception):

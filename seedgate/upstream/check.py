@@ -54,9 +54,9 @@ async def check_channel(channel: Channel, http: httpx.AsyncClient) -> ChannelRep
     listed: set[str] | None = None
     if models_url := _models_url(channel):
         try:
-            found = await http.get(models_url, headers=headers)
-            listed = {m.get("id") for m in found.json().get("data", []) if isinstance(m, dict)}
-            listed |= {a for m in found.json().get("data", []) if isinstance(m, dict) for a in m.get("aliases", [])}
+            entries = [m for m in (await http.get(models_url, headers=headers)).json().get("data", [])
+                       if isinstance(m, dict)]
+            listed = {name for m in entries for name in (m.get("id"), *m.get("aliases", []))}
         except (httpx.HTTPError, ValueError, AttributeError):
             listed = None
     for model, upstream in channel.models.items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
 from pathlib import Path
 
@@ -196,10 +195,9 @@ def test_dimensions_checked_before_decoding(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_decompression_bomb_header(tmp_path: Path) -> None:
     path = _png_header_only(tmp_path / "bomb.png", 100_000, 100_000)
-    start = time.monotonic()
+    # Refused from the header: the file has no pixel data, so a decode would fail with another message.
     with pytest.raises(MediaRejected, match="too large to decode safely"):
         audit_image(path)
-    assert time.monotonic() - start < 1
     # Within Pillow's warning band (89-179 MP): still refused from the header alone.
     with pytest.raises(MediaRejected, match="image is 12000x10000"):
         audit_image(_png_header_only(tmp_path / "warn.png", 12000, 10000))

@@ -9,11 +9,9 @@ import pytest
 
 from .conftest import MediaServer, Server, WebhookReceiver, wait_status
 from .media import image_bytes, inspect_video, video_bytes
-from .seeds import SEEDS, json_objects, replace_urls, seed_file
+from .seeds import json_objects, replace_urls, seed_file
 
 STATUSES = {"PENDING", "PROCESSING", "SUBMITTED", "SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED"}
-
-pytestmark = pytest.mark.skipif(not SEEDS.exists(), reason=f"the vendor seeds are not at {SEEDS}")
 
 
 def query(server: Server, task_id: str) -> dict[str, Any]:

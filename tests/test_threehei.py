@@ -130,6 +130,17 @@ def test_seed_examples_replayed_verbatim(server: Server, urls: dict[str, str], a
     assert inspect_video(httpx.get(reference["content"]["video_url"]).content).audio_channels == 1
 
 
+def test_seed_bodies_through_the_ark_sdk(ark: Any, urls: dict[str, str], asset_id: str) -> None:
+    """The same bodies are Ark bodies: the official SDK sends them to `/api/v3` unchanged (URLs made local)."""
+    created = []
+    for body in seed_bodies()[:4]:
+        sent = replace_urls(body, {**urls, PLACEHOLDER_ASSET: f"asset://{asset_id}"})
+        created.append((body["model"], ark.content_generation.tasks.create(**sent).id))
+    for model, task_id in created:
+        task = wait_status(lambda i: ark.content_generation.tasks.get(task_id=i), task_id)
+        assert task.status == "succeeded" and task.model == model, task
+
+
 @pytest.mark.parametrize(
     ("name", "dated"),
     [

@@ -16,6 +16,9 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+_TTL_PREFIX = "SEEDGATE_RESULT_TTL_"
+
+
 def normalize_database_url(url: str) -> str:
     """Accept the URLs people paste (postgres://, postgresql://, sqlite:///) and pick the async drivers."""
     for prefix in ("postgres://", "postgresql://"):
@@ -38,7 +41,11 @@ class Settings:
     workers: int = 1  # in-process render slots of `serve`; 0 runs an API-only node
     catalog_path: Path | None = None
     channels_path: Path | None = None  # upstream channels (docs/upstreams.md)
-    result_ttl_s: int = 86400
+    # How long result links (and files) live after a task finishes. None: as long as the task's dialect promises
+    # (maxapi 7 days, jimmyai 3 days, the rest 24 h); set, it applies to every dialect. Per-dialect overrides in
+    # `result_ttl_by_dialect` (SEEDGATE_RESULT_TTL_<DIALECT>) win over both.
+    result_ttl_s: int | None = None
+    result_ttl_by_dialect: dict[str, int] = field(default_factory=dict)
     task_retention_s: int = 7 * 86400
     asset_retention_s: int = 30 * 86400
     lease_s: float = 30.0
@@ -64,7 +71,9 @@ class Settings:
             workers=_int("SEEDGATE_WORKERS", 1),
             catalog_path=Path(env["SEEDGATE_CATALOG"]) if env.get("SEEDGATE_CATALOG") else None,
             channels_path=Path(env["SEEDGATE_CHANNELS"]) if env.get("SEEDGATE_CHANNELS") else None,
-            result_ttl_s=_int("SEEDGATE_RESULT_TTL", 86400),
+            result_ttl_s=int(env["SEEDGATE_RESULT_TTL"]) if env.get("SEEDGATE_RESULT_TTL") else None,
+            result_ttl_by_dialect={key[len(_TTL_PREFIX):].lower(): int(value) for key, value in env.items()
+                                   if key.startswith(_TTL_PREFIX) and value},
             task_retention_s=_int("SEEDGATE_TASK_RETENTION", 7 * 86400),
             asset_retention_s=_int("SEEDGATE_ASSET_RETENTION", 30 * 86400),
             lease_s=float(_int("SEEDGATE_LEASE_SECONDS", 30)),

@@ -52,7 +52,7 @@ class Runtime:
         self._http = guarded_client(FetchPolicy(allow_private=settings.allow_private_urls, max_concurrency=16))
         sender = WebhookSender(self.store, self.webhook_secret, self._http)
         upkeep = Maintenance(self.store, self.storage, self.service.webhooks_for,
-                             retention_s=settings.task_retention_s, result_ttl_s=settings.result_ttl_s)
+                             retention_s=settings.task_retention_s, result_ttl_s=self.service.longest_result_ttl_s())
         # The lease must outlast a whole audit: the download (its own time limit, plus waiting for a fetch slot)
         # and the probe.
         auditor = Auditor(self.store.assets, self.storage, self.fetcher, wake=self.service.assets.audit_signal,

@@ -1,15 +1,19 @@
-"""The vendor pages in shared/seeds as replayable requests: method, path and JSON body, verbatim."""
+"""The vendor pages' examples, kept in the repository (tests/seed_requests), as replayable requests and bodies.
+
+Every clone runs the replays: the examples are data files here, not pages looked up elsewhere. A missing folder or
+file is an error (FileNotFoundError fails the test), never a skip. See tests/seed_requests/README.md.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
-_REQUEST_LINE = re.compile(r"^(GET|POST|DELETE) (/\S+)$", re.M)
+SEEDS = Path(__file__).resolve().parent / "seed_requests"
+# The vendor page each numbered seed was taken from, by the folder its examples live in.
+SEED_DIRS = {"000": "maxapi", "001": "jimmyai", "002": "moonapix", "003": "3hei", "004": "aigeneration"}
 
 
 @dataclass
@@ -20,24 +24,24 @@ class SeedRequest:
 
 
 def seed_file(prefix: str) -> Path:
-    matches = sorted(SEEDS.glob(f"{prefix}_*.txt"))
-    if not matches:
-        raise FileNotFoundError(f"no seed {prefix}_*.txt in {SEEDS}")
-    return matches[0]
+    """The folder holding seed `prefix`'s examples (the name is kept from when seeds were single pages)."""
+    folder = SEEDS / SEED_DIRS.get(prefix, prefix)
+    if not folder.is_dir() or not any(folder.glob("[0-9]*.json")):
+        raise FileNotFoundError(f"no examples for seed {prefix} in {folder}")
+    return folder
 
 
-def requests_in(path: Path) -> list[SeedRequest]:
-    """Each request line followed by the first JSON object after it (None when the next request comes first)."""
-    text = path.read_text("utf-8")
-    found = []
-    lines = list(_REQUEST_LINE.finditer(text))
-    for i, match in enumerate(lines):
-        end = lines[i + 1].start() if i + 1 < len(lines) else len(text)
-        chunk = text[match.end():end]
-        start = chunk.find("{")
-        body = json.JSONDecoder().raw_decode(chunk[start:])[0] if start >= 0 else None
-        found.append(SeedRequest(match.group(1), match.group(2), body))
-    return found
+def requests_in(folder: Path) -> list[SeedRequest]:
+    """Each request line of the page with the first JSON object after it (None when the next request came first)."""
+    path = folder / "requests.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the page's request lines were not extracted")
+    return [SeedRequest(r["method"], r["path"], r["body"]) for r in json.loads(path.read_text("utf-8"))]
+
+
+def json_objects(folder: Path) -> list[Any]:
+    """Every top-level JSON object of the page, in page order (curl --data bodies, examples, responses)."""
+    return [json.loads(path.read_text("utf-8")) for path in sorted(folder.glob("[0-9]*.json"))]
 
 
 def replace_urls(body: Any, mapping: dict[str, str]) -> Any:
@@ -46,19 +50,3 @@ def replace_urls(body: Any, mapping: dict[str, str]) -> Any:
     for old, new in mapping.items():
         raw = raw.replace(old, new)
     return json.loads(raw)
-
-
-def json_objects(path: Path) -> list[Any]:
-    """Every top-level JSON object in a seed page, in order (curl --data bodies, examples, responses)."""
-    text = path.read_text("utf-8")
-    decoder = json.JSONDecoder()
-    found, index = [], 0
-    while (start := text.find("{", index)) >= 0:
-        try:
-            obj, end = decoder.raw_decode(text[start:])
-        except ValueError:
-            index = start + 1
-            continue
-        found.append(obj)
-        index = start + end
-    return found

@@ -248,3 +248,107 @@ def test_spec_round_trips_alias_and_metadata() -> None:
     old_record = original.to_json()
     del old_record["metadata"], old_record["media"][0]["alias"]  # a task stored before these fields existed
     assert TaskSpec.from_json(old_record).media[0].alias is None
+
+
+# -- undated names, task types, per-vendor lengths (issue 14) -----------------------------------------------------
+
+
+def test_every_dated_name_has_its_undated_name_pointing_at_the_newest() -> None:
+    """Clients (3hei's page) send official names without the date: each resolves to the newest dated model."""
+    import re
+
+    dated = re.compile(r"^(?P<base>(doubao|dreamina)?-?seedance-[0-9a-z-]+?)-(?P<date>\d{6})$")
+    newest: dict[str, tuple[str, str]] = {}
+    for name, model_id in CATALOG.aliases.items():
+        match = dated.match(name)
+        if match and CATALOG.models[model_id].family.startswith("seedance"):
+            base, date = match["base"], match["date"]
+            if base not in newest or date > newest[base][0]:
+                newest[base] = (date, model_id)
+    assert {"doubao-seedance-2-0", "doubao-seedance-2-0-fast", "doubao-seedance-1-5-pro", "dreamina-seedance-2-0",
+            "dreamina-seedance-2-5", "seedance-1-0-pro"} <= set(newest)
+    for base, (_, model_id) in newest.items():
+        found = CATALOG.find(base)
+        assert found is not None and found.id == model_id, base
+
+
+def test_2_5_edit_and_extend_rules_are_catalog_data() -> None:
+    rules = CATALOG.find("doubao-seedance-2-5").task_types
+    assert set(rules) == {"auto", "reference", "edit", "extend"}
+    assert (rules["edit"].ratio, rules["edit"].duration, rules["edit"].video_seconds) == ("adaptive", -1, (4, 30))
+    assert rules["extend"].ratio == "adaptive" and rules["extend"].duration is None
+    assert CATALOG.find("doubao-seedance-2-0").task_types == {}
+
+
+def video(i: int = 1, seconds: float | None = None) -> MediaRef:
+    ref = MediaRef("video", f"http://x/{i}.mp4", "reference_video", f"content[{i}].video_url.url")
+    ref.seconds = seconds
+    return ref
+
+
+@pytest.mark.parametrize(
+    ("task_type", "options", "media", "param", "needle"),
+    [
+        ("edit", {}, [], "content", "reference video"),
+        ("extend", {}, [image("reference_image")], "content", "reference video"),
+        ("edit", {"ratio": "16:9"}, [video()], "ratio", "adaptive"),
+        ("extend", {"ratio": "9:16"}, [video()], "ratio", "adaptive"),
+        ("edit", {"duration": 5}, [video()], "duration", "-1"),
+        ("edit", {}, [video(i) for i in range(1, 12)], "content", "10 reference videos"),
+        ("remix", {}, [video()], "omni_reference_task_type", "allowed"),
+    ],
+)
+def test_2_5_task_type_rules_refuse_with_the_field(task_type: str, options: dict[str, object], media: list[MediaRef],
+                                                   param: str, needle: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        validate(spec("doubao-seedance-2-5-260628", media=media, omni_reference_task_type=task_type, **options),
+                 CATALOG)
+    assert caught.value.status == 400 and caught.value.param == param and needle in caught.value.message
+
+
+def test_2_5_edit_fills_its_fixed_values_and_extend_keeps_a_length() -> None:
+    edit = validate(spec("doubao-seedance-2-5-260628", media=[video()], omni_reference_task_type="edit"), CATALOG)
+    assert edit.mode == "reference" and edit.ratio == "adaptive" and edit.duration >= 4
+    extend = validate(spec("doubao-seedance-2-5-260628", media=[video()], omni_reference_task_type="extend",
+                           duration=8), CATALOG)
+    assert extend.ratio == "adaptive" and extend.duration == 8
+    plain = validate(spec("doubao-seedance-2-5-260628", media=[video()], omni_reference_task_type="reference",
+                          ratio="16:9"), CATALOG)
+    assert plain.ratio == "16:9"
+
+
+def test_2_5_edit_checks_each_reference_video_length() -> None:
+    from seedgate.core.validation import check_resolved_media
+
+    for seconds, ok in ((2.0, False), (3.0, False), (4.0, True), (30.0, True)):
+        planned = validate(spec("doubao-seedance-2-5-260628", media=[video(1, seconds)],
+                                omni_reference_task_type="edit"), CATALOG)
+        if ok:
+            check_resolved_media(planned, CATALOG)
+            continue
+        with pytest.raises(ApiError) as caught:
+            check_resolved_media(planned, CATALOG)
+        assert caught.value.param == "content[1].video_url.url" and "4 to 30 s" in caught.value.message
+
+
+def test_task_types_table_is_checked_at_load(tmp_path: Path) -> None:
+    extra = tmp_path / "bad.toml"
+    extra.write_text('[[model]]\nid = "x"\nextends = "doubao-seedance-2-5-260628"\n'
+                     'task_types = { edit = { ratio = "5:4" } }\n')
+    with pytest.raises(CatalogError, match="task_types.edit.ratio"):
+        load_catalog(extra)
+    extra.write_text('[[model]]\nid = "x"\nextends = "doubao-seedance-2-5-260628"\ntask_types = { paint = {} }\n')
+    with pytest.raises(CatalogError, match="task_types.paint"):
+        load_catalog(extra)
+
+
+def test_maxapi_seedance_1_5_pro_takes_5_or_10_seconds() -> None:
+    profile = CATALOG.find("seedance-1.5-pro")
+    assert profile is not None and profile.duration.values == (5, 10)
+    for seconds in (5, 10):
+        assert validate(spec("seedance-1.5-pro", duration=seconds), CATALOG).duration == seconds
+    for seconds in (4, 6, 12, -1):
+        with pytest.raises(ApiError, match="duration|allowed|range"):
+            validate(spec("seedance-1.5-pro", duration=seconds), CATALOG)
+    # The official model keeps Ark's own range.
+    assert validate(spec("doubao-seedance-1-5-pro", duration=6), CATALOG).duration == 6

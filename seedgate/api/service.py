@@ -18,7 +18,7 @@ from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.core.validation import Soft, check_resolved_media, settle_geometry, validate
-from seedgate.dialects.registry import dialect_of
+from seedgate.dialects.registry import DEFAULT, DIALECTS, dialect_of
 from seedgate.media.fetch import Fetcher
 from seedgate.media.resolve import resolve_media
 from seedgate.media.signing import UrlSigner
@@ -137,11 +137,26 @@ class TaskService:
         since = time.time() - self.settings.task_retention_s
         return await self.store.list_tasks(key.id, since=since, **filters)
 
+    def result_ttl_s(self, dialect: str) -> int:
+        """How long the result links of a task created in `dialect` live: the operator's setting, else the vendor's."""
+        settings = self.settings
+        if dialect in settings.result_ttl_by_dialect:
+            return settings.result_ttl_by_dialect[dialect]
+        if settings.result_ttl_s is not None:
+            return settings.result_ttl_s
+        return DIALECTS.get(dialect, DEFAULT).result_ttl_s
+
+    def longest_result_ttl_s(self) -> int:
+        """Result files are kept as long as any dialect's links may still point at them."""
+        return max(self.result_ttl_s(name) for name in DIALECTS)
+
     def links(self, task: Task, base_url: str) -> dict[str, str]:
-        """Signed URLs of a finished task's files; they expire `result_ttl` after the task finished."""
+        """Signed URLs of a finished task's files; they expire the task's dialect's result TTL after it finished.
+
+        The task's own dialect decides (not the route that reads it), so a link is the same whoever renders it."""
         if task.status is not Status.SUCCEEDED or not task.result:
             return {}
-        expires = int((task.finished_at or task.updated_at) + self.settings.result_ttl_s)
+        expires = int((task.finished_at or task.updated_at) + self.result_ttl_s(task.dialect))
         links = {}
         for field, name in (("video_url", task.result.get("video")), ("last_frame_url", task.result.get("last_frame"))):
             if name:

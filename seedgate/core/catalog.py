@@ -35,6 +35,15 @@ class ReferenceRule:
 
 
 @dataclass(frozen=True)
+class TaskTypeRule:
+    """What an explicit `omni_reference_task_type` requires (2.5's edit and extend); unset parts add no rule."""
+    videos: tuple[int, int] | None = None  # [min, max] reference videos
+    ratio: str | None = None  # the only ratio accepted, applied when the request has none
+    duration: int | None = None  # the only duration accepted (-1: the model chooses), applied when absent
+    video_seconds: tuple[float, float] | None = None  # [min, max] length of each reference video
+
+
+@dataclass(frozen=True)
 class ModelProfile:
     id: str
     name: str
@@ -56,7 +65,7 @@ class ModelProfile:
     camera_fixed: bool
     tools: bool
     output_formats: tuple[str, ...]
-    task_types: bool
+    task_types: dict[str, TaskTypeRule]  # accepted omni_reference_task_type values and their rules; {}: none
     prompt_max_chars: int
     aliases: tuple[str, ...] = ()
     assets_only: bool = False  # every media item must be an asset:// reference (jimmyai's Manxue line)
@@ -95,8 +104,42 @@ class ModelProfile:
             "flex": self.flex,
             "priority": self.priority,
             "prompt_max_chars": self.prompt_max_chars,
+            "task_types": {name: _rule_summary(rule) for name, rule in self.task_types.items()},
             "dialect": self.dialect,
         }
+
+
+def _rule_summary(rule: TaskTypeRule) -> dict[str, Any]:
+    out: dict[str, Any] = {"videos": rule.videos, "ratio": rule.ratio, "duration": rule.duration,
+                           "video_seconds": rule.video_seconds}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items() if v is not None}
+
+
+TASK_TYPES = ("auto", "reference", "edit", "extend")
+_RULE_KEYS = {"videos", "ratio", "duration", "video_seconds"}
+
+
+def _task_types(raw: Any, where: str) -> dict[str, TaskTypeRule]:
+    """`task_types = true` (every type, no rules), false / absent (none), or a table of type -> rule."""
+    if raw is True:
+        return {name: TaskTypeRule() for name in TASK_TYPES}
+    if not raw:
+        return {}
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: task_types must be a boolean or a table")
+    rules = {}
+    for name, rule in raw.items():
+        if name not in TASK_TYPES or not isinstance(rule, dict) or set(rule) - _RULE_KEYS:
+            raise CatalogError(f"{where}: task_types.{name} must be one of {', '.join(TASK_TYPES)} with keys among "
+                               f"{', '.join(sorted(_RULE_KEYS))}")
+        videos, seconds = rule.get("videos"), rule.get("video_seconds")
+        rules[name] = TaskTypeRule(
+            videos=(int(videos[0]), int(videos[1])) if videos else None,
+            ratio=rule.get("ratio"),
+            duration=int(rule["duration"]) if "duration" in rule else None,
+            video_seconds=(float(seconds[0]), float(seconds[1])) if seconds else None,
+        )
+    return rules
 
 
 Geometry = dict[str, dict[str, dict[str, tuple[int, int]]]]  # family -> resolution -> ratio -> (w, h)
@@ -149,7 +192,7 @@ def _profile(raw: dict[str, Any]) -> ModelProfile:
             camera_fixed=bool(raw.get("camera_fixed", False)),
             tools=bool(raw.get("tools", False)),
             output_formats=tuple(raw.get("output_formats", ("mp4",))),
-            task_types=bool(raw.get("task_types", False)),
+            task_types=_task_types(raw.get("task_types", False), f"model {raw.get('id', '?')!r}"),
             prompt_max_chars=int(raw.get("prompt_max_chars", 3000)),
             aliases=tuple(raw.get("aliases", ())),
             assets_only=bool(raw.get("assets_only", False)),
@@ -177,6 +220,11 @@ def _check(profile: ModelProfile, geometry: Geometry) -> None:
         raise CatalogError(f"{where}: duration values {list(dur.values)} must lie in [{dur.min}, {dur.max}]")
     if dur.values and dur.default != -1 and dur.default not in dur.values:
         raise CatalogError(f"{where}: the default duration {dur.default} is not among its values")
+    for name, rule in profile.task_types.items():
+        if rule.ratio is not None and rule.ratio not in profile.ratios:
+            raise CatalogError(f"{where}: task_types.{name}.ratio {rule.ratio!r} is not among its ratios")
+        if rule.duration is not None and rule.duration == -1 and not dur.auto:
+            raise CatalogError(f"{where}: task_types.{name}.duration is -1 but the model does not choose lengths")
     if profile.dialect is not None and not isinstance(profile.dialect, str):
         raise CatalogError(f"{where}: dialect must be a string")
 

@@ -14,14 +14,13 @@ from urllib.parse import urlsplit
 
 from . import geometry
 from .asset import asset_id_of
-from .catalog import Catalog, ModelProfile
+from .catalog import TASK_TYPES, Catalog, ModelProfile
 from .errors import internal, invalid, missing, model_not_found
 from .spec import ROLES, TaskSpec
 
 SEED_MAX = 2**32 - 1
 EXPIRES_MIN, EXPIRES_MAX, EXPIRES_DEFAULT = 3600, 259200, 172800
 TIERS = ("default", "flex")
-TASK_TYPES = ("auto", "reference", "edit", "extend")
 
 Soft = Sequence[tuple[str, Any]]  # (field, value) pairs from legacy prompt commands, in order
 
@@ -187,6 +186,37 @@ def _check_options(spec: TaskSpec, profile: ModelProfile, checks: dict[str, Call
             raise invalid(spec.param("omni_reference_task_type"), f"not supported by {profile.id}")
         if problem := _choice(spec.omni_reference_task_type, TASK_TYPES, "omni_reference_task_type"):
             raise invalid(spec.param("omni_reference_task_type"), problem)
+        if spec.omni_reference_task_type not in profile.task_types:
+            raise invalid(spec.param("omni_reference_task_type"),
+                          f"{spec.omni_reference_task_type!r} is not supported by {profile.id}; allowed: "
+                          f"{', '.join(profile.task_types)}")
+
+
+def _check_task_type(spec: TaskSpec, profile: ModelProfile, mode: str) -> None:
+    """An explicit edit / extend states what it works on; Ark fails a mismatch only later, seedgate refuses it now."""
+    kind = spec.omni_reference_task_type
+    rule = profile.task_types.get(kind) if kind else None
+    if rule is None:
+        return
+    where = spec.param("omni_reference_task_type")
+    if rule.videos is not None:
+        count = len(spec.media_of("video")) if mode == "reference" else 0
+        low, high = rule.videos
+        if not low <= count <= high:
+            raise invalid(spec.wire_names.get("media.video", media_param(spec)),
+                          f"{where} {kind!r} needs {low} to {high} reference videos (role reference_video), "
+                          f"got {count}")
+    if rule.ratio is not None:
+        if spec.ratio is not None and spec.ratio != rule.ratio:
+            raise invalid(spec.param("ratio"), f"{where} {kind!r} needs ratio {rule.ratio!r}, got {spec.ratio!r}")
+        spec.ratio = rule.ratio
+    if rule.duration is not None:
+        if spec.frames is not None:
+            raise invalid(spec.param("frames"), f"{where} {kind!r} takes no frames; the length follows the video")
+        if spec.duration is not None and spec.duration != rule.duration:
+            raise invalid(spec.param("duration"),
+                          f"{where} {kind!r} needs duration {rule.duration}, got {spec.duration!r}")
+        spec.duration = rule.duration
 
 
 def _check_media_counts(spec: TaskSpec, profile: ModelProfile, mode: str) -> None:
@@ -269,6 +299,7 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
     _check_options(out, profile, checks)
     _apply_soft(out, soft, checks)
     _check_media_counts(out, profile, mode)
+    _check_task_type(out, profile, mode)
     _check_assets_only(out, profile)
     _check_draft(out, profile)
 
@@ -336,3 +367,12 @@ def check_resolved_media(spec: TaskSpec, catalog: Catalog) -> None:
     if videos and total > profile.reference.video_seconds_total + 0.2:
         raise invalid(media_param(spec), f"reference videos total {total:.1f} s; at most "
                                          f"{profile.reference.video_seconds_total:g} s in all")
+    kind = spec.omni_reference_task_type
+    rule = profile.task_types.get(kind) if kind else None
+    if rule is not None and rule.video_seconds is not None:
+        low, high = rule.video_seconds
+        for ref in videos:
+            if ref.seconds is not None and not low - 0.2 <= ref.seconds <= high + 0.2:
+                raise invalid(ref.param or media_param(spec),
+                              f"{spec.param('omni_reference_task_type')} {kind!r} needs each reference video to "
+                              f"last {low:g} to {high:g} s; this one lasts {ref.seconds:.1f} s")

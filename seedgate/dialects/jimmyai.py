@@ -25,6 +25,7 @@ from .volc_assets import KIND_WORDS, STATUS_WORDS
 
 NAME = "jimmyai"
 PREFIX = "/api/open-api/v1"
+RESULT_TTL_S = 3 * 86400  # "video_url is valid for 3 days" (vendors.md §2): how long result links live
 
 OK = "20000"
 _CODES = {401: "20001", 403: "20001"}  # other 4xx: 20002 (bad request); 5xx: -1 (retry with backoff)

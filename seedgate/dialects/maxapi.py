@@ -28,6 +28,10 @@ _STATUS = {
 _FAILURE_REASONS = {"InvalidParameter": "INVALID_PARAMETERS"}
 _VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 _AUDIO_SUFFIXES = (".mp3", ".wav")
+# "1-12 material URLs" (vendors.md §1.2, quoted under INVALID_PARAMETERS): a limit of the vendor, on every model.
+MAX_MEDIA_URLS = 12
+# "File URLs are valid for 7 days" (vendors.md §1.1): how long result links live (SEEDGATE_RESULT_TTL_MAXAPI).
+RESULT_TTL_S = 7 * 86400
 _INPUT_FIELDS = {"ratio": "ratio", "resolution": "resolution", "duration": "duration", "seed": "seed",
                  "watermark": "watermark", "generate_audio": "generate_audio"}
 
@@ -64,6 +68,8 @@ def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
     urls = data.get(key) or []
     if not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls):
         raise invalid(f"input.{key}", f"{key} must be an array of URLs")
+    if len(urls) > MAX_MEDIA_URLS:
+        raise invalid(f"input.{key}", f"{key} takes 1 to {MAX_MEDIA_URLS} URLs, got {len(urls)}")
     media = [MediaRef(_kind_of(u), u, None, f"input.{key}[{i}]") for i, u in enumerate(urls)]
     images = [m for m in media if m.kind == "image"]
     if len(images) == 2 and len(media) == 2:

@@ -14,6 +14,8 @@ from seedgate.core.task import Task
 
 from . import aigeneration, ark, assets_api, jimmyai, maxapi, moonapix, openai_videos, volc_assets
 
+DEFAULT_RESULT_TTL_S = 86400  # Ark's 24 h, which OpenAI also kept
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -26,12 +28,14 @@ class Dialect:
     # Dialects whose clients subscribe endpoints to events (OpenAI) rather than pass a URL per task.
     event_type: Callable[[Task], str | None] | None = None
     render_event: Callable[[Task, str], dict[str, Any]] | None = None
+    # How long result links live, as the vendor promises (a module's RESULT_TTL_S; operators override it).
+    result_ttl_s: int = DEFAULT_RESULT_TTL_S
 
 
 def _dialect(module: Any) -> Dialect:
     return Dialect(module.NAME, getattr(module, "PREFIXES", (module.PREFIX,)), module.render_task,
                    module.callback_url, module.render_error, module.router, getattr(module, "event_type", None),
-                   getattr(module, "render_event", None))
+                   getattr(module, "render_event", None), getattr(module, "RESULT_TTL_S", DEFAULT_RESULT_TTL_S))
 
 
 DIALECTS: dict[str, Dialect] = {

@@ -230,6 +230,9 @@ async def create_character(service: TaskService, owner: str, values: dict[str, A
     video = values.get("video")
     library = service.assets
     if isinstance(video, UploadFile):
+        # Audit it now, so a file that is no usable video is refused here rather than left as a failed asset.
+        await _from_upload(service.storage, video, "video")
+        await video.seek(0)
         asset = await library.create_from_upload(owner, video, kind="video", name=name,
                                                  metadata=dict(CHARACTER_MARK), param="video")
     elif isinstance(video, str) and video.strip():

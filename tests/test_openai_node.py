@@ -5,8 +5,9 @@ image_url]`, `video[id]`, `characters[][id]`), unlike the Python SDK: tests/node
 operation, and this module checks its answers and the MP4s it downloaded with PyAV.
 
 The npm packages are pinned in tests/node/package.json (+ package-lock.json) and installed into the git-ignored
-tests/node/node_modules by `npm ci` the first time this module runs. Without node and npm the tests fail under
-CI=true and are skipped, with the reason, elsewhere.
+tests/node/node_modules by `npm ci` the first time this module runs (`make node` installs Debian's node and npm
+when missing; `make test-all` does it). Without node and npm the tests fail under CI=true or SEEDGATE_REQUIRE_NODE
+(.ci/run sets it), and are skipped, with the reason, elsewhere.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ MODEL = "doubao-seedance-2-0-260128"
 
 
 def _cannot_run(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    """Fail where these tests must run (CI=true, or SEEDGATE_REQUIRE_NODE as .ci/run sets); skip, saying why,
+    elsewhere."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("SEEDGATE_REQUIRE_NODE"):
         pytest.fail(reason)
     pytest.skip(reason)
 

@@ -405,3 +405,36 @@ def test_remix_and_create_take_multipart_bracket_keys(server: Server, media_serv
     assert remix.status_code == 200 and remix.json()["remixed_from_video_id"] == done.id, remix.text
     assert finished(server, created.json()["id"])["size"] == "1280x720"
     finished(server, remix.json()["id"])
+
+
+# -- pure pieces: bracket keys and the edit/extend lengths ----------------------------------------------------------
+
+
+def test_bracket_keys_become_the_json_shape() -> None:
+    from seedgate.dialects.openai_forms import key_path, put
+
+    fields: dict[str, Any] = {}
+    for key, value in [("prompt", "p"), ("input_reference[image_url]", "u"), ("video[id]", "v"),
+                       ("characters[]", "a"), ("characters[]", "b"), ("refs[][id]", "1"), ("refs[][id]", "2"),
+                       ("refs[][name]", "two"), ("a[b][c]", "deep"), ("bad[", "x"), ("[x]", "y"), ("a[b]c", "z")]:
+        put(fields, key_path(key), value)
+    assert fields == {"prompt": "p", "input_reference": {"image_url": "u"}, "video": {"id": "v"},
+                      "characters": ["a", "b"], "refs": [{"id": "1"}, {"id": "2", "name": "two"}],
+                      "a": {"b": {"c": "deep"}}, "bad[": "x", "[x]": "y", "a[b]c": "z"}
+
+
+def test_edit_and_extend_lengths_follow_the_catalog() -> None:
+    from seedgate.core.catalog import load_catalog
+    from seedgate.core.errors import ApiError
+    from seedgate.dialects.openai_edits import edit_duration, extend_duration
+
+    catalog = load_catalog()
+    v20, v25 = catalog.find(MODEL), catalog.find(MODEL_25)
+    assert v20 is not None and v25 is not None
+    assert edit_duration(v20, 6.04) == 6 and edit_duration(v20, 2.5) == 4 and edit_duration(v20, 40) == 15
+    assert edit_duration(v25, 6.04) == -1  # a model with task types: Ark's edit rule, duration -1
+    assert extend_duration(v20, 4.04, 4) == 8 and extend_duration(v25, 20, 10) == 30
+    for profile, seconds, added in ((v20, 4, 12), (v25, 25, 8), (v20, 4, 0)):
+        with pytest.raises(ApiError) as caught:
+            extend_duration(profile, seconds, added)
+        assert caught.value.param == "seconds"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -58,14 +59,15 @@ def node() -> str:
 def run_node(node: str, package: str, server: Server, media_server: MediaServer, webhooks: WebhookReceiver,
              out: Path) -> dict[str, Any]:
     clip = out / "clip.mp4"
+    hook_path = f"/node-{package}-{secrets.token_hex(4)}"  # the receiver is shared by the sqlite and postgres runs
     video_bytes(clip, width=720, height=720, seconds=3)
     env = {**os.environ, "SEEDGATE_URL": server.url, "SEEDGATE_KEY": API_KEY, "MODEL": MODEL, "OUT": str(out),
            "IMAGE_URL": media_server.add(f"node-{package}.png", image_bytes(1280, 720)),
-           "VIDEO_PATH": str(clip), "WEBHOOK_URL": f"{webhooks.url}/node-{package}"}
+           "VIDEO_PATH": str(clip), "WEBHOOK_URL": webhooks.url + hook_path}
     done = subprocess.run([node, "videos.mjs", package], cwd=NODE_DIR, env=env, capture_output=True, text=True,
                           timeout=900)
     assert done.returncode == 0, f"node failed:\n{done.stderr[-4000:]}\n{server.log()[-3000:]}"
-    return json.loads(done.stdout)
+    return {**json.loads(done.stdout), "hook_path": hook_path}
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -113,7 +115,7 @@ def test_every_video_operation_through_openai_node(node: str, package: str, serv
         test = result["webhook_test"]
         assert test["object"] == "webhook_endpoint.test" and test["status_code"] == 200 and test["success"]
         with webhooks.lock:
-            [sample] = [c for c in webhooks.calls if c.path == f"/node-{package}"]
+            [sample] = [c for c in webhooks.calls if c.path == result["hook_path"]]
         event = OpenAI(api_key="unused").webhooks.unwrap(sample.raw, sample.headers,
                                                          secret=result["webhook_secret"])
         assert event.type == "video.completed"

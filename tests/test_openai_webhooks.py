@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -66,13 +67,14 @@ def test_bad_endpoint_requests(server: Server) -> None:
 
 
 def test_test_route_sends_a_signed_sample(client: OpenAI, webhooks: WebhookReceiver) -> None:
-    endpoint = client.webhooks.create(name="probe", url=webhooks.url + "/probe", event_types=["video.failed"])
+    path = f"/probe-{secrets.token_hex(4)}"  # the receiver is shared by the sqlite and postgres runs
+    endpoint = client.webhooks.create(name="probe", url=webhooks.url + path, event_types=["video.failed"])
     result = client.webhooks.test(endpoint.id, event_type="video.completed")
     assert result.object == "webhook_endpoint.test" and result.success is True
     assert result.status_code == 200 and result.event_type == "video.completed"
     assert result.webhook_endpoint_id == endpoint.id
     with webhooks.lock:
-        [sample] = [c for c in webhooks.calls if c.path == "/probe"]
+        [sample] = [c for c in webhooks.calls if c.path == path]
     event = client.webhooks.unwrap(sample.raw, sample.headers, secret=endpoint.signing_secret)
     assert event.type == "video.completed" and event.data.id.startswith("video_test_")
 

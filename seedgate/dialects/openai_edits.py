@@ -89,7 +89,7 @@ async def _from_upload(storage: LocalStorage, upload: UploadFile, param: str) ->
 
 
 def _copy(storage: LocalStorage, path: Path) -> FetchedFile:
-    with PartFile(storage.tmp, MAX_BYTES["video"] * 8, "the video exceeds {limit} bytes") as sink, \
+    with PartFile(storage.tmp, MAX_BYTES["video"], "the video exceeds {limit} bytes") as sink, \
             path.open("rb") as source:
         while chunk := source.read(_CHUNK):
             sink.write(chunk)
@@ -106,6 +106,10 @@ async def _from_task(service: TaskService, owner: str, video_id: str) -> Source:
     path = service.storage.result_file(task.id, task.result.get("video", ""))
     if path is None:
         raise invalid("video.id", f"the content of video {video_id} is no longer stored")
+    size = path.stat().st_size
+    if size > MAX_BYTES["video"]:
+        raise invalid("video.id", f"the video {video_id} is {size // (1024 * 1024)} MB; a reference video may be "
+                                  f"at most {MAX_BYTES['video'] // (1024 * 1024)} MB")
     # The task needs bytes of its own: the source's results may be deleted or expire before it runs.
     ref = await _audited(service.storage, await asyncio.to_thread(_copy, service.storage, path), "video.id")
     return Source(ref, task.spec.model_name or task.spec.model_id or task.model)

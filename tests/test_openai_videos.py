@@ -358,6 +358,11 @@ def test_characters_are_assets_used_as_reference_videos(client: OpenAI, server: 
         final = client.videos.poll(video.id, poll_interval_ms=200)
         assert final.status == "completed" and final.size == "960x960", final
     assert downloaded(client, by_name.id).width == 960
+    # A model without reference videos refuses them, naming the field that brought them.
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.videos.create(prompt="a kite", model="doubao-seedance-1-0-pro-250528", seconds="5",
+                             extra_body={"characters": [character.id]})
+    assert caught.value.body["param"] == "characters"  # type: ignore[index]
 
 
 def test_edit_extend_and_character_errors(client: OpenAI, server: Server, done: Any, tmp_path: Any) -> None:

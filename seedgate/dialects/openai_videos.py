@@ -214,7 +214,9 @@ async def _with_characters(service: Any, owner: str, values: dict[str, Any], spe
     if not refs:
         return spec
     media = [replace(m, role="reference_image") if m.role == "first_frame" else m for m in spec.media]
-    return replace(spec, media=[*media, *refs])
+    # Errors about the media together (too many reference videos, ...) name the field that brought them.
+    wire_names = {**spec.wire_names, "media": "characters", "media.video": "characters", "media.image": "characters"}
+    return replace(spec, media=[*media, *refs], wire_names=wire_names)
 
 
 # -- answers ------------------------------------------------------------------------------------------------------

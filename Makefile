@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GPU_STAMP := $(VENV)/.installed-gpu
 
-.PHONY: serve test test-all test-gpu gpu-deps gpu-wheels lint bench bench-gpu browser clean
+.PHONY: serve test test-all test-gpu gpu-deps gpu-wheels lint bench bench-gpu browser node clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,12 @@ test: $(STAMP)
 browser:
 	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# Debian's node and npm for the `openai` npm package tests (tests/node; the test fixture runs `npm ci` there).
+node:
+	command -v node >/dev/null && command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+
 # Everything, slow suites included (what .ci/run does).
-test-all: $(STAMP) browser
+test-all: $(STAMP) browser node
 	$(BIN)/ruff check seedgate tests bench
 	$(BIN)/pytest -q -m "" $(ARGS)
 

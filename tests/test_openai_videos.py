@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from openai import OpenAI
 from PIL import Image
 
 from .conftest import API_KEY, MediaServer, Server, wait_status
-from .media import image_bytes, inspect_video
+from .media import image_bytes, inspect_video, video_bytes
 
 # Every `client.videos` method is marked deprecated (Sora's shutdown); the wire format still matters.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -268,3 +269,177 @@ def test_threehei_ark_body(server: Server, media_server: MediaServer) -> None:
         assert bad.json()["error"]["param"] == "duration" and bad.json()["error"]["type"] == "BadRequest"
         video_bytes = httpx.get(task["content"]["video_url"]).content
     assert inspect_video(video_bytes).height == 496
+
+
+# -- edits, extensions, characters (openai_edits.py) -------------------------------------------------------------
+
+MODEL_25 = "doubao-seedance-2-5-260628"
+
+
+def downloaded(client: OpenAI, video_id: str) -> Any:
+    return inspect_video(client.videos.download_content(video_id).read())
+
+
+@pytest.fixture(scope="module")
+def character_mp4(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A square 3 s clip: a reference video whose ratio (1:1) differs from everything else these tests make."""
+    return tmp_path_factory.mktemp("character") / "kite.mp4"
+
+
+def test_edit_a_completed_video_by_id(client: OpenAI, done: Any) -> None:
+    # The Python SDK takes `video` as a file only; `{"id": ...}` goes through extra_body as the bracket key video[id].
+    edited = client.videos.edit(prompt="make the kite green", video=openai.omit,
+                                extra_body={"video": {"id": done.id}})
+    assert edited.object == "video" and edited.id != done.id and edited.status in ("queued", "in_progress")
+    assert edited.model == MODEL and edited.prompt == "make the kite green"
+    final = client.videos.poll(edited.id, poll_interval_ms=200)
+    # An edit keeps the source's length, ratio and resolution.
+    assert final.status == "completed" and final.seconds == "4" and final.size == "1280x720"
+    facts = downloaded(client, edited.id)
+    assert (facts.width, facts.height, facts.frames, facts.codec) == (1280, 720, 97, "h264")
+
+
+def test_extend_stitches_the_added_seconds(client: OpenAI, done: Any) -> None:
+    extended = client.videos.extend(prompt="the kite flies on", seconds="4", video=openai.omit,
+                                    extra_body={"video": {"id": done.id}})
+    assert extended.seconds == "8"  # OpenAI: "for extensions, this is the stitched total duration"
+    final = client.videos.poll(extended.id, poll_interval_ms=200)
+    assert final.status == "completed" and final.size == "1280x720"
+    facts = downloaded(client, extended.id)
+    assert facts.frames == 8 * 24 + 1 and (facts.width, facts.height) == (1280, 720)
+
+
+def test_edit_an_uploaded_video_with_seedance_2_5(client: OpenAI, server: Server, tmp_path: Any) -> None:
+    source = tmp_path / "source.mp4"
+    video_bytes(source, width=864, height=496, seconds=5)  # 2.5 edits take sources of 4 to 30 s
+    with source.open("rb") as handle:
+        edited = client.videos.edit(prompt="turn day into night", video=handle, extra_body={"model": MODEL_25})
+    assert edited.model == MODEL_25
+    final = client.videos.poll(edited.id, poll_interval_ms=200)
+    assert final.status == "completed", final.error
+    facts = downloaded(client, edited.id)
+    # 2.5's nearest resolution to a 496-line source is 480p; the ratio follows the source (16:9).
+    assert (facts.width, facts.height) == (854, 480) and final.size == "854x480"
+    with source.open("rb") as handle:
+        extended = client.videos.extend(prompt="and then dawn", seconds="4", video=handle,
+                                        extra_body={"model": MODEL_25})
+    assert extended.seconds == "9"
+    assert client.videos.poll(extended.id, poll_interval_ms=200).status == "completed"
+    assert downloaded(client, extended.id).frames == 9 * 24 + 1
+
+
+def test_characters_are_assets_used_as_reference_videos(client: OpenAI, server: Server, character_mp4: Any,
+                                                        media_server: MediaServer) -> None:
+    video_bytes(character_mp4, width=720, height=720, seconds=3)
+    with character_mp4.open("rb") as handle:
+        character = client.videos.create_character(name="Kite", video=handle)
+    assert character.id and character.name == "Kite" and character.created_at > 0
+    again = client.videos.get_character(character.id)
+    assert (again.id, again.name, again.created_at) == (character.id, "Kite", character.created_at)
+    # The character is an asset of the library, usable as asset:// everywhere.
+    with server.client() as http:
+        asset = http.get(f"/v1/assets/{character.id}")
+    assert asset.status_code == 200, asset.text
+
+    # Text alone would pick 16:9; a 1:1 reference video makes an adaptive ratio follow it, which shows it was used.
+    plain = client.videos.create_and_poll(prompt="a kite in the wind", model=MODEL, seconds="4",
+                                          poll_interval_ms=200)
+    by_id = client.videos.create(prompt="a kite in the wind", model=MODEL, seconds="4",
+                                 extra_body={"characters": [character.id]})
+    by_object = client.videos.create(prompt="a kite in the wind", model=MODEL, seconds="4",
+                                     extra_body={"characters": [{"id": character.id}]})
+    by_name = client.videos.create(prompt="@Kite dances in the wind", model=MODEL, seconds="4")
+    # Beside a character, input_reference is a reference image (not a first frame: Ark does not mix them).
+    portrait = media_server.add("portrait.png", image_bytes(720, 1280))
+    with_image = client.videos.create(prompt="@Kite meets a friend", model=MODEL, seconds="4",
+                                      extra_body={"input_reference": {"image_url": portrait}})
+    assert plain.size == "1280x720"
+    for video in (by_id, by_object, by_name, with_image):
+        final = client.videos.poll(video.id, poll_interval_ms=200)
+        assert final.status == "completed" and final.size == "960x960", final
+    assert downloaded(client, by_name.id).width == 960
+    # A model without reference videos refuses them, naming the field that brought them.
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.videos.create(prompt="a kite", model="doubao-seedance-1-0-pro-250528", seconds="5",
+                             extra_body={"characters": [character.id]})
+    assert caught.value.body["param"] == "characters"  # type: ignore[index]
+
+
+def test_edit_extend_and_character_errors(client: OpenAI, server: Server, done: Any, tmp_path: Any) -> None:
+    gone = client.videos.create_and_poll(prompt="soon gone", model=MODEL, seconds="4", size="864x496",
+                                         poll_interval_ms=200)
+    shutil.rmtree(server.data_dir / "results" / gone.id)  # its content is no longer stored
+    cases = [
+        ("/v1/videos/edits", {"prompt": "x"}, None, 400, "video"),
+        ("/v1/videos/edits", {"video[id]": done.id}, None, 400, "prompt"),
+        ("/v1/videos/edits", {"prompt": "x", "video[id]": "cgt-20260101000000-nothere"}, None, 404, "video.id"),
+        ("/v1/videos/edits", {"prompt": "x", "video[id]": gone.id}, None, 400, "video.id"),
+        ("/v1/videos/edits", {"prompt": "x", "video[id]": done.id, "model": "nope"}, None, 404, "model"),
+        ("/v1/videos/edits", {"prompt": "x"}, ("a.mp4", b"not a video", "video/mp4"), 400, "video"),
+        ("/v1/videos/extensions", {"prompt": "x", "video[id]": done.id}, None, 400, "seconds"),
+        ("/v1/videos/extensions", {"prompt": "x", "video[id]": done.id, "seconds": "12"}, None, 400, "seconds"),
+        ("/v1/videos/extensions", {"prompt": "x", "video[id]": done.id, "seconds": "two"}, None, 400, "seconds"),
+        ("/v1/videos/characters", {"name": "x"}, None, 400, "video"),
+        ("/v1/videos/characters", {}, ("a.mp4", b"\0" * 64, "video/mp4"), 400, "name"),
+        ("/v1/videos/characters", {"name": "x"}, ("a.mp4", b"not a video", "video/mp4"), 400, "video"),
+        ("/v1/videos", {"prompt": "x", "characters[]": "asset-20260101000000-nothere"}, None, 400,
+         "characters[0]"),
+    ]
+    with server.client() as http:
+        for path, data, upload, status, param in cases:
+            files = {"video": upload} if upload else {"unused": ("u.txt", b"", "text/plain")}
+            response = http.post(path, data=data, files=files)
+            assert response.status_code == status, (path, data, response.text)
+            error = response.json()["error"]
+            assert error["param"] == param and error["type"] == "invalid_request_error" and error["message"], error
+        json_edit = http.post("/v1/videos/edits", json={"prompt": "x", "video": {"name": done.id}})
+        assert json_edit.status_code == 400 and json_edit.json()["error"]["param"] == "video"
+    with pytest.raises(openai.NotFoundError):
+        client.videos.get_character("asset-20260101000000-nothere")
+
+
+def test_remix_and_create_take_multipart_bracket_keys(server: Server, media_server: MediaServer,
+                                                      done: Any) -> None:
+    url = media_server.add("bracket.png", image_bytes(1280, 720))
+    with server.client() as http:
+        created = http.post("/v1/videos", data={"prompt": "brackets", "input_reference[image_url]": url,
+                                                "seconds": "4"}, files={"x": ("x.txt", b"", "text/plain")})
+        remix = http.post(f"/v1/videos/{done.id}/remix", data={"prompt": "as a form"},
+                          files={"x": ("x.txt", b"", "text/plain")})
+    assert created.status_code == 200, created.text
+    assert remix.status_code == 200 and remix.json()["remixed_from_video_id"] == done.id, remix.text
+    assert finished(server, created.json()["id"])["size"] == "1280x720"
+    finished(server, remix.json()["id"])
+
+
+# -- pure pieces: bracket keys and the edit/extend lengths ----------------------------------------------------------
+
+
+def test_bracket_keys_become_the_json_shape() -> None:
+    from seedgate.dialects.openai_forms import key_path, put
+
+    fields: dict[str, Any] = {}
+    for key, value in [("prompt", "p"), ("input_reference[image_url]", "u"), ("video[id]", "v"),
+                       ("characters[]", "a"), ("characters[]", "b"), ("refs[][id]", "1"), ("refs[][id]", "2"),
+                       ("refs[][name]", "two"), ("a[b][c]", "deep"), ("bad[", "x"), ("[x]", "y"), ("a[b]c", "z")]:
+        put(fields, key_path(key), value)
+    assert fields == {"prompt": "p", "input_reference": {"image_url": "u"}, "video": {"id": "v"},
+                      "characters": ["a", "b"], "refs": [{"id": "1"}, {"id": "2", "name": "two"}],
+                      "a": {"b": {"c": "deep"}}, "bad[": "x", "[x]": "y", "a[b]c": "z"}
+
+
+def test_edit_and_extend_lengths_follow_the_catalog() -> None:
+    from seedgate.core.catalog import load_catalog
+    from seedgate.core.errors import ApiError
+    from seedgate.dialects.openai_edits import edit_duration, extend_duration
+
+    catalog = load_catalog()
+    v20, v25 = catalog.find(MODEL), catalog.find(MODEL_25)
+    assert v20 is not None and v25 is not None
+    assert edit_duration(v20, 6.04) == 6 and edit_duration(v20, 2.5) == 4 and edit_duration(v20, 40) == 15
+    assert edit_duration(v25, 6.04) == -1  # a model with task types: Ark's edit rule, duration -1
+    assert extend_duration(v20, 4.04, 4) == 8 and extend_duration(v25, 20, 10) == 30
+    for profile, seconds, added in ((v20, 4, 12), (v25, 25, 8), (v20, 4, 0)):
+        with pytest.raises(ApiError) as caught:
+            extend_duration(profile, seconds, added)
+        assert caught.value.param == "seconds"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
+import openai
 import pytest
 from openai import NotFoundError, OpenAI
 
@@ -62,3 +64,36 @@ def test_bad_endpoint_requests(server: Server) -> None:
                                                          "event_types": ["batch.completed"]})
     assert missing.status_code == 400 and missing.json()["error"]["param"] == "url"
     assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "event_types"
+
+
+def test_test_route_sends_a_signed_sample(client: OpenAI, webhooks: WebhookReceiver) -> None:
+    path = f"/probe-{secrets.token_hex(4)}"  # the receiver is shared by the sqlite and postgres runs
+    endpoint = client.webhooks.create(name="probe", url=webhooks.url + path, event_types=["video.failed"])
+    result = client.webhooks.test(endpoint.id, event_type="video.completed")
+    assert result.object == "webhook_endpoint.test" and result.success is True
+    assert result.status_code == 200 and result.event_type == "video.completed"
+    assert result.webhook_endpoint_id == endpoint.id
+    with webhooks.lock:
+        [sample] = [c for c in webhooks.calls if c.path == path]
+    event = client.webhooks.unwrap(sample.raw, sample.headers, secret=endpoint.signing_secret)
+    assert event.type == "video.completed" and event.data.id.startswith("video_test_")
+
+    webhooks.fail_next.append(503)  # the endpoint's answer is reported, not turned into an error
+    assert client.webhooks.test(endpoint.id, event_type="video.failed").status_code == 503
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.webhooks.test(endpoint.id, event_type="batch.completed")
+    assert caught.value.body["param"] == "event_type"  # type: ignore[index]
+    unreachable = client.webhooks.create(name="gone", url="http://127.0.0.1:9/nothing", event_types=["video.failed"])
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.webhooks.test(unreachable.id, event_type="video.failed")
+    assert caught.value.body["param"] == "url"  # type: ignore[index]
+    with pytest.raises(NotFoundError):
+        client.webhooks.test("we_nothere", event_type="video.failed")
+
+    # The list pages with limit and after, as the SDK's cursor page expects.
+    first = client.webhooks.list(limit=1)
+    assert len(first.data) == 1 and first.has_more
+    assert [e.id for e in client.webhooks.list(limit=1)] == [endpoint.id, unreachable.id]
+    for made in (endpoint, unreachable):
+        client.webhooks.delete(made.id)

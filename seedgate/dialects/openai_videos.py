@@ -1,8 +1,10 @@
 """OpenAI `/v1/videos` (the Sora 2 wire format), and 3hei's Ark bodies posted to the same route.
 
-The OpenAI SDK always sends create as multipart/form-data (even without a file); other clients send JSON. Both
-are accepted, with `input_reference` as an uploaded file, `input_reference[image_url]` (the bracket form the SDK
-produces from `extra_body`), a string URL, or `{"image_url": ...}`.
+Every operation of the current SDKs (openai-python 3.57+, openai-node 6/7): create, retrieve, list, delete,
+content, remix, edits, extensions and characters (the last three in openai_edits.py). The SDKs send create, edit,
+extend and characters as multipart/form-data (even without a file); other clients send JSON. Both are accepted on
+every route, bracket keys included (`input_reference[image_url]`, `video[id]`, `characters[]`: openai_forms.py);
+`input_reference` may be an uploaded file, a string URL, or `{"image_url": ...}`.
 
 3hei (vendors.md §4) also posts to `POST /v1/videos`, but with an Ark body (`content[]`), and so does MoonApiX
 (seed 002) with its own body. `body_dialect` tells the three apart; a task answers `GET /v1/videos/{id}` in its own
@@ -28,7 +30,6 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found
@@ -38,8 +39,8 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from . import ark, moonapix, openai_webhooks
-from .common import json_body, openai_error_fields
+from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks
+from .common import openai_error_fields
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -53,8 +54,6 @@ POLL_AFTER_MS = "1000"
 # carry the real expiry, which is used when present.
 ASSETS_TTL_S = 86400
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024  # the image limit the media resolver applies anyway
-# A data: URL of a 30 MB image is ~40 MB of base64 in one multipart text field (Starlette's default cap is 1 MB).
-_MAX_FIELD_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + 1024 * 1024
 
 # The SDK polls while the status is queued/in_progress and returns on anything else, so only the four words exist.
 _STATUS = {
@@ -199,28 +198,25 @@ def parse_openai(fields: dict[str, Any], catalog: Catalog) -> tuple[TaskSpec, So
     return spec, ()
 
 
-async def _form_fields(request: Request) -> dict[str, Any]:
-    """Multipart fields as the JSON shape: bracket keys (`input_reference[image_url]`) become nested objects."""
-    try:
-        form = await request.form(max_part_size=_MAX_FIELD_BYTES)
-    except HTTPException as exc:  # Starlette's answer to a malformed body; give it OpenAI's envelope instead
-        raise invalid("body", f"the multipart body cannot be read: {exc.detail}") from None
-    fields: dict[str, Any] = {}
-    try:
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                data = await value.read(MAX_UPLOAD_BYTES + 1)
-                value = (value.content_type or "", data)
-            name, bracket, rest = key.partition("[")
-            if bracket and rest.endswith("]"):
-                holder = fields.setdefault(name, {})
-                if isinstance(holder, dict):
-                    holder[rest[:-1]] = value
-            else:
-                fields[key] = value
-    finally:
-        await form.close()
-    return fields
+async def _read_uploads(values: dict[str, Any]) -> dict[str, Any]:
+    """An uploaded `input_reference` as (content type, bytes), the shape `parse_openai` takes."""
+    upload = values.get("input_reference")
+    if isinstance(upload, UploadFile):
+        data = await openai_forms.read_upload(upload, MAX_UPLOAD_BYTES, "input_reference")
+        values = {**values, "input_reference": (upload.content_type or "", data)}
+    return values
+
+
+async def _with_characters(service: Any, owner: str, values: dict[str, Any], spec: TaskSpec) -> TaskSpec:
+    """Add the characters the request names or mentions as reference media; beside them an `input_reference`
+    is a reference image (Ark does not mix first frames with references)."""
+    refs = await openai_edits.character_refs(service, owner, values, spec.prompt)
+    if not refs:
+        return spec
+    media = [replace(m, role="reference_image") if m.role == "first_frame" else m for m in spec.media]
+    # Errors about the media together (too many reference videos, ...) name the field that brought them.
+    wire_names = {**spec.wire_names, "media": "characters", "media.video": "characters", "media.image": "characters"}
+    return replace(spec, media=[*media, *refs], wire_names=wire_names)
 
 
 # -- answers ------------------------------------------------------------------------------------------------------
@@ -368,9 +364,12 @@ def _int_query(raw: str | None, name: str, default: int, low: int, high: int) ->
 async def _create(request: Request) -> JSONResponse:
     service = request.app.state.service
     content_type = request.headers.get("content-type", "").lower()
-    if content_type.startswith("multipart/form-data") or content_type.startswith("application/x-www-form"):
+    if openai_forms.is_form(content_type):
         key = await service.authenticate(request)
-        spec, soft = parse_openai(await _form_fields(request), service.catalog)
+        async with openai_forms.fields(request) as values:
+            values = await _read_uploads(values)
+            spec, soft = parse_openai(values, service.catalog)
+            spec = await _with_characters(service, key.id, values, spec)
         task = await service.create(spec, soft, owner=key.id, dialect=NAME)
         return _polled(render_task(task, {}))
     raw = await request.body()
@@ -393,15 +392,27 @@ async def _create(request: Request) -> JSONResponse:
     if not isinstance(body, dict):
         raise invalid("body", "the request body must be a JSON object or multipart/form-data")
     spec, soft = parse_openai(body, service.catalog)
+    spec = await _with_characters(service, key.id, body, spec)
     task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+    return _polled(render_task(task, {}))
+
+
+async def _derived(request: Request, task_type: str) -> JSONResponse:
+    """An edit or an extension of a video (openai_edits.py says how they map onto Seedance)."""
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    async with openai_forms.fields(request) as values:
+        added = _seconds(values.get("seconds")) if task_type == openai_edits.EXTEND else None
+        spec = await openai_edits.derived_spec(service, key.id, values, task_type, added, DEFAULT_MODEL)
+    task = await service.create(spec, (), owner=key.id, dialect=NAME)
     return _polled(render_task(task, {}))
 
 
 async def _remix(request: Request, video_id: str) -> JSONResponse:
     service = request.app.state.service
     key = await service.authenticate(request)
-    body = await json_body(request)
-    prompt = body.get("prompt") if isinstance(body, dict) else None
+    async with openai_forms.fields(request) as body:  # JSON, or multipart from openai-node's maybe-multipart
+        prompt = body.get("prompt")
     if prompt is None:
         raise missing("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
@@ -445,6 +456,30 @@ def router() -> APIRouter:
     @api.post(PREFIX, summary="Create a video (OpenAI multipart or JSON body; 3hei Ark body; MoonApiX body)")
     async def create(request: Request) -> JSONResponse:
         return await _create(request)
+
+    @api.post(PREFIX + "/edits", summary="Edit a video (Seedance reference-video editing)")
+    async def edit(request: Request) -> JSONResponse:
+        return await _derived(request, openai_edits.EDIT)
+
+    @api.post(PREFIX + "/extensions", summary="Extend a video (Seedance reference-video extension)")
+    async def extend(request: Request) -> JSONResponse:
+        return await _derived(request, openai_edits.EXTEND)
+
+    @api.post(PREFIX + "/characters", summary="Create a character from a video (an asset in the library)")
+    async def create_character(request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        async with openai_forms.fields(request) as values:
+            asset = await openai_edits.create_character(service, key.id, values)
+        return JSONResponse(openai_edits.render_character(asset))
+
+    # Before `/{video_id}/content`, which `/characters/content` would otherwise match.
+    @api.get(PREFIX + "/characters/{character_id}", summary="Retrieve a character")
+    async def get_character(character_id: str, request: Request) -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        asset = await openai_edits.get_character(service, key.id, character_id)
+        return JSONResponse(openai_edits.render_character(asset))
 
     @api.get(PREFIX, summary="List videos (cursor pagination)")
     async def list_videos(request: Request) -> JSONResponse:

@@ -1,20 +1,28 @@
 """OpenAI's webhook endpoints (`/v1/webhook_endpoints`): a key subscribes URLs to `video.completed` and
-`video.failed`; each endpoint has its own `whsec_` secret, and deliveries carry Standard Webhooks signatures."""
+`video.failed`; each endpoint has its own `whsec_` secret, and deliveries carry Standard Webhooks signatures.
+
+`POST /v1/webhook_endpoints/{id}/test` (the SDKs' `webhooks.test`) sends one signed sample event at once and
+answers `{object: "webhook_endpoint.test", event_type, status_code, success: true, webhook_endpoint_id}` with the
+status the endpoint answered; an endpoint that cannot be reached is a 400 naming `url`."""
 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import time
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from seedgate import __version__
 from seedgate.core.errors import invalid, missing, not_found
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.store.store import Endpoint
+from seedgate.worker.webhooks import ATTEMPT_TIMEOUT_S, sign
 
 from .common import json_object
 
@@ -35,6 +43,29 @@ def render_event(task: Task, event: str) -> dict[str, Any]:
     # Receivers read data.id and fetch the video (the SDK has no typed video event).
     return {"id": f"evt_{secrets.token_hex(12)}", "object": "event", "created_at": int(time.time()), "type": event,
             "data": {"id": task.id}}
+
+
+def sample_event(event: str) -> dict[str, Any]:
+    """What `/test` sends: the shape of a real event, about a video that does not exist."""
+    return {"id": f"evt_{secrets.token_hex(12)}", "object": "event", "created_at": int(time.time()), "type": event,
+            "data": {"id": f"video_test_{secrets.token_hex(8)}"}}
+
+
+async def send_test(endpoint: Endpoint, event: str) -> int:
+    """POST a signed sample event to the endpoint now; returns the HTTP status it answered."""
+    body = json.dumps(sample_event(event)).encode()
+    message_id = f"msg_{secrets.token_hex(12)}"
+    timestamp = int(time.time())
+    headers = {"Content-Type": "application/json", "User-Agent": f"seedgate/{__version__}",
+               "webhook-id": message_id, "webhook-timestamp": str(timestamp),
+               "webhook-signature": sign(endpoint.secret, message_id, timestamp, body)}
+    try:
+        async with httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT_S, follow_redirects=False) as client:
+            response = await client.post(endpoint.url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise invalid("url", f"the test event could not be delivered to {endpoint.url}: "
+                             f"{type(exc).__name__}: {exc}"[:500]) from None
+    return response.status_code
 
 
 def _new_secret() -> str:
@@ -95,13 +126,22 @@ def router() -> APIRouter:
         await service.store.insert_endpoint(endpoint)
         return JSONResponse(_render(endpoint, with_secret=True))
 
-    @api.get(PREFIX, summary="List webhook endpoints")
+    @api.get(PREFIX, summary="List webhook endpoints (cursor pagination: after, limit)")
     async def list_endpoints(request: Request) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
-        data = [_render(e) for e in await service.store.list_endpoints(key.id)]
+        raw_limit = request.query_params.get("limit") or "20"
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+            raise invalid("limit", "limit must be an integer in [1, 100]")
+        endpoints = await service.store.list_endpoints(key.id)  # a key has a handful; paged here
+        after = request.query_params.get("after")
+        if after:
+            ids = [e.id for e in endpoints]
+            endpoints = endpoints[ids.index(after) + 1:] if after in ids else []
+        page = endpoints[:int(raw_limit)]
+        data = [_render(e) for e in page]
         return JSONResponse({"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-                             "last_id": data[-1]["id"] if data else None, "has_more": False})
+                             "last_id": data[-1]["id"] if data else None, "has_more": len(endpoints) > len(page)})
 
     @api.get(PREFIX + "/{endpoint_id}", summary="Retrieve a webhook endpoint")
     async def retrieve(endpoint_id: str, request: Request) -> JSONResponse:
@@ -122,6 +162,19 @@ def router() -> APIRouter:
         await request.app.state.service.store.update_endpoint(key.id, endpoint_id, secret=_new_secret())
         _, endpoint = await _owned(request, endpoint_id)
         return JSONResponse(_render(endpoint, with_secret=True))
+
+    @api.post(PREFIX + "/{endpoint_id}/test", summary="Send a signed sample event to the endpoint now")
+    async def test(endpoint_id: str, request: Request) -> JSONResponse:
+        _, endpoint = await _owned(request, endpoint_id)
+        event = (await json_object(request)).get("event_type")
+        if event is None:
+            raise missing("event_type")
+        if event not in EVENT_TYPES:
+            raise invalid("event_type", f"{event!r} is not an event this server sends; use one of "
+                                        f"{', '.join(EVENT_TYPES)}")
+        status = await send_test(endpoint, event)
+        return JSONResponse({"object": "webhook_endpoint.test", "event_type": event, "status_code": status,
+                             "success": True, "webhook_endpoint_id": endpoint.id})
 
     @api.delete(PREFIX + "/{endpoint_id}", summary="Delete a webhook endpoint")
     async def delete(endpoint_id: str, request: Request) -> JSONResponse:

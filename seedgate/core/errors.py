@@ -34,7 +34,7 @@ def model_not_found(name: str, known: Iterable[str] = ()) -> ApiError:
     """`known`: the catalog's model IDs and aliases, for a "did you mean" on a near miss."""
     message = f"the model or endpoint {name} does not exist or you do not have access to it"
     if (guess := did_you_mean(name, known)) is not None:
-        message += f"; did you mean {guess}?"
+        message += f" (did you mean {guess}?)"
     return ApiError(404, "InvalidEndpointOrModel.NotFound", message, "model")
 
 

@@ -260,6 +260,8 @@ def _local_store(data_dir: Path | None, create: bool | None) -> Settings:
 
 def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work(store)` on a migrated local database; a database that cannot be opened is one line, exit 3."""
+    # A key command prints its answer, not alembic's set-up chatter (logged as the store module is imported).
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from seedgate.store.store import Store
 
     async def run() -> T:

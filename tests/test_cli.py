@@ -14,7 +14,8 @@ import httpx
 from .conftest import free_port
 
 
-def run(*args: str, data_dir: Path | None, cwd: Path | None = None, **env_extra: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, data_dir: Path | None, cwd: Path | None = None,
+        **env_extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
     if data_dir is not None:
         env["SEEDGATE_DATA_DIR"] = str(data_dir)

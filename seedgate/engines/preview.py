@@ -366,14 +366,20 @@ def _glyph(font: Any, ch: str) -> tuple[tuple[int, int], bytes]:
     return image.size, image.tobytes()
 
 
+@lru_cache(maxsize=64)
+def _notdef(font: Any) -> tuple[tuple[int, int], bytes]:
+    """How `font` draws a character it lacks: like a code point no font has."""
+    return _glyph(font, "\U0010fffd")
+
+
 @lru_cache(maxsize=4096)
 def _missing_glyph(font: Any, ch: str) -> bool:
-    """Whether `font` would draw `ch` as its "missing" box: it draws it like a code point no font has."""
+    """Whether `font` would draw `ch` as its "missing" box."""
     if ch.isspace():
         return False
     with _FONT_LOCK:
         try:
-            return _glyph(font, ch) == _glyph(font, "\U0010fffd")
+            return _glyph(font, ch) == _notdef(font)
         except (UnicodeError, ValueError, OSError):
             return True
 
@@ -455,11 +461,11 @@ def _caption_overlay(prompt: str, width: int, height: int) -> tuple[Overlay, int
         return None
     size = max(12, height // 20)
     font = _font(size, _needs_cjk(text))
-    _report_undrawable(font, text)
     max_w = width * 0.78
     lines = _wrap(text, font, max_w, max_lines=4)
     if not lines:
         return None
+    _report_undrawable(font, "".join(lines))  # only what is drawn: a few lines at most
     line_h = int(size * 1.35)
     pad = max(6, size // 2)
     box_w = int(max(_text_length(font, ln) for ln in lines)) + 2 * pad

@@ -154,3 +154,15 @@ def test_a_refused_loopback_url_names_the_setting(plain_server: Server) -> None:
     assert answer.status_code == 400
     message = _error(answer)["message"]
     assert "127.0.0.1 is not allowed (loopback)" in message and "SEEDGATE_ALLOW_PRIVATE_URLS=1" in message
+
+
+def test_did_you_mean_over_the_shipped_catalog() -> None:
+    from seedgate.core.catalog import load_catalog
+    from seedgate.core.suggest import did_you_mean
+
+    known = load_catalog().aliases
+    assert did_you_mean("doubao-seedance-1-0-pro", known) == "doubao-seedance-1-0-pro-250528"
+    assert did_you_mean("seedance-1.0-pro", known) == "seedance-1-0-pro-250528"
+    assert did_you_mean("Doubao-Seedance-2-0-260128", known) == "doubao-seedance-2-0-260128"
+    assert did_you_mean("doubao-seedance-1-0-pro-250529", known) == "doubao-seedance-1-0-pro-250528"
+    assert did_you_mean("gpt-4o", known) is None and did_you_mean("", known) is None

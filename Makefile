@@ -1,17 +1,25 @@
 # Two commands do all the set-up on a fresh machine:
-#   make serve   run seedgate with embedded defaults (SQLite + local files + preview engine) on 127.0.0.1:8000
-#   make test    install everything into .venv and run the test suite
+#   make serve   install the runtime into .venv and run seedgate with embedded defaults (SQLite + local files +
+#                preview engine) on 127.0.0.1:8000; another port: make serve ARGS="--port 8080"
+#   make test    install the test tools too and run the test suite
+# The `seedgate` command lands in .venv/bin/seedgate.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 GPU_STAMP := $(VENV)/.installed-gpu
 
 .PHONY: serve test test-all test-gpu gpu-deps gpu-wheels lint bench bench-gpu browser node clean
 
-$(STAMP): pyproject.toml
+# The runtime alone: what `make serve` needs (the test extra adds SDKs, pytest, ruff and playwright).
+$(RUNTIME_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -24,7 +32,7 @@ $(GPU_STAMP): $(STAMP) pyproject.toml
 
 gpu-deps: $(GPU_STAMP)
 
-serve: $(STAMP)
+serve: $(RUNTIME_STAMP)
 	SEEDGATE_API_KEY=$${SEEDGATE_API_KEY:-sk-seedgate-local} $(BIN)/seedgate serve $(ARGS)
 
 test: $(STAMP)

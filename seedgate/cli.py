@@ -1,20 +1,42 @@
 """The `seedgate` command: serve, worker, keys, models, migrate, channels; the user commands that talk to a
-server (submit, status, wait, download, assets) live in cli_remote.py."""
+server (submit, status, wait, download, assets) live in cli_remote.py.
+
+`main` is the entry point: it shows plain help (no `<bool>` type tags) and turns every failure into one error line
+with the exit codes cli_remote.py lists (a traceback only with SEEDGATE_LOG_LEVEL=DEBUG).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import os
 import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from seedgate.cli_remote import Key, Url, register, remote_models
+from seedgate import __version__
+from seedgate.cli_remote import (
+    EXIT_SERVER,
+    EXIT_USAGE,
+    Key,
+    Url,
+    check_url,
+    err,
+    error_line,
+    fail,
+    register,
+    remote_models,
+)
+from seedgate.client import ConnectionFailed, SeedgateError
 from seedgate.config import Settings
 from seedgate.logs import setup_logging
 
@@ -24,11 +46,24 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 app.add_typer(keys_app, name="keys")
 channels_app = typer.Typer(help="Upstream channels (SEEDGATE_CHANNELS; see docs/upstreams.md).", no_args_is_help=True)
 app.add_typer(channels_app, name="channels")
-console = Console()
+console = Console(soft_wrap=True)
 log = logging.getLogger("seedgate")
+T = TypeVar("T")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"seedgate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                help="Print the version and exit")] = False) -> None:
+    """seedgate: a self-hosted, Seedance-compatible video generation server."""
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where the database, inputs and results live "
-                                                                "[env SEEDGATE_DATA_DIR, default ./data]")]
+                                                                "(env SEEDGATE_DATA_DIR, default ./data)")]
 
 
 def _settings(**overrides: object) -> Settings:
@@ -39,11 +74,11 @@ def _settings(**overrides: object) -> Settings:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind [default 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [default 8000]")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000)")] = None,
     data_dir: DataDir = None,
     workers: Annotated[int | None, typer.Option(
-        "--workers", help="In-process render slots; 0 makes an API-only node [env SEEDGATE_WORKERS, default 1]"
+        "--workers", help="In-process render slots; 0 makes an API-only node (env SEEDGATE_WORKERS, default 1)"
     )] = None,
 ) -> None:
     """Run the API server (with in-process workers by default)."""
@@ -52,12 +87,40 @@ def serve(
     from seedgate.api.app import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
+    # Bind before anything else: a taken port is one error line, before any "listening" log or worker starts.
+    sock = _bind(settings.host, settings.port)
     if settings.api_key is None:
         asyncio.run(_first_run_key(settings))
     log.info("seedgate listening on http://%s:%d (Ark API at /api/v3, docs at /docs)", settings.host, settings.port)
     log.info("the preview engine draws stand-in videos; it is not a generative model")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=settings.log_level == "DEBUG", timeout_graceful_shutdown=35)
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                            access_log=settings.log_level == "DEBUG", timeout_graceful_shutdown=35)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or exit 3 with one line (e.g. the port is taken)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        error_line(f"cannot listen on {host}:{port}: {exc}")
+        raise typer.Exit(EXIT_SERVER) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        hint = " (another server is using it: stop it, or pick another port with --port N)" \
+            if exc.errno == errno.EADDRINUSE else ""
+        error_line(f"cannot listen on {host}:{port}: {exc}{hint}")
+        raise typer.Exit(EXIT_SERVER) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 async def _first_run_key(settings: Settings) -> None:
@@ -147,77 +210,164 @@ def models(
     console.print(table)
 
 
+# -- keys: over HTTP against a running server (admin key), or in the local database to bootstrap -----------------
+
+KeysUrl = Annotated[str | None, typer.Option(
+    "--url", envvar="SEEDGATE_URL", show_envvar=True,
+    help="Manage the keys of the server at this URL over HTTP, with an admin --key (instead of a local database)")]
+Remote = Annotated[bool, typer.Option("--remote", help="Over HTTP, at --url (default http://127.0.0.1:8000)")]
+KeysDataDir = Annotated[Path | None, typer.Option(
+    "--data-dir", help="The local database's data directory (bootstrapping without a server) "
+                       "(env SEEDGATE_DATA_DIR, default ./data)")]
+
+
+def _over_http(remote: bool, url: str | None, data_dir: Path | None) -> bool:
+    # An explicit --data-dir means the local database even when SEEDGATE_URL is set for the user commands.
+    return data_dir is None and (remote or url is not None)
+
+
+def _admin_call(url: str | None, key: str | None, method: str, path: str, body: Any = None) -> Any:
+    """One call to the server's admin key routes (the console's JSON API); errors end the command in one line."""
+    import httpx
+
+    from seedgate.client.core import headers, parse_response, settings
+
+    try:
+        check_url(url)
+        base, api_key = settings(url, key)
+        try:
+            answer = httpx.request(method, base + path, json=body, headers=headers(api_key), timeout=30)
+        except httpx.HTTPError as exc:
+            raise ConnectionFailed(f"cannot reach {base}: {exc}") from None
+        return parse_response(answer.status_code, answer.content)
+    except SeedgateError as exc:
+        raise fail(exc) from None
+
+
+def _local_store(data_dir: Path | None, create: bool | None) -> Settings:
+    """Settings whose database exists (or may be created), or exit 2 with a hint naming the ways out."""
+    settings = _settings(data_dir=data_dir)
+    if settings.database_url is None:
+        db_file = settings.data_dir / "seedgate.db"
+        if not db_file.is_file() and not create:
+            more = "; or --create to start a new database there" if create is not None else ""
+            error_line(f"no seedgate database at {db_file.resolve()}: pass --data-dir (the server's data directory), "
+                       f"or manage a running server's keys with --url URL --key ADMIN_KEY{more}")
+            raise typer.Exit(EXIT_USAGE)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _with_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(store)` on a migrated local database; a database that cannot be opened is one line, exit 3."""
+    # A key command prints its answer, not alembic's set-up chatter (logged as the store module is imported).
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from seedgate.store.store import Store
+
+    async def run() -> T:
+        store = Store(settings.db_url)
+        try:
+            await store.migrate()
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        cause = getattr(exc, "orig", None) or exc
+        where = settings.data_dir.resolve() if settings.database_url is None else "SEEDGATE_DATABASE_URL"
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        error_line(f"cannot open the database ({where}): {first}")
+        raise typer.Exit(EXIT_SERVER) from None
+
+
+def _keys_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table("id", "name", "admin", "revoked")
+    for key in rows:
+        table.add_row(key["id"], key["name"], "yes" if key["admin"] else "", "yes" if key["revoked_at"] else "")
+    return table
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key")] = "default",
-    admin: Annotated[bool, typer.Option(help="Admin keys may manage keys")] = False,
-    data_dir: DataDir = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Admin keys may manage keys")] = False,
+    create: Annotated[bool, typer.Option("--create", help="Start a new local database if there is none")] = False,
+    data_dir: KeysDataDir = None,
+    remote: Remote = False,
+    url: KeysUrl = None,
+    key: Key = None,
 ) -> None:
-    """Create an API key and print its secret (shown only once)."""
-    from seedgate.api.keys import create_key
-    from seedgate.store.store import Store
+    """Create an API key and print its secret (shown only once).
 
-    settings = _settings(data_dir=data_dir)
+    With --url (or --remote) the running server makes it (needs an admin --key); otherwise the local database does.
+    """
+    if _over_http(remote, url, data_dir):
+        made = _admin_call(url, key, "POST", "/console/api/keys", {"name": name, "admin": admin})
+        key_id, secret = made["id"], made["secret"]
+    else:
+        from seedgate.api.keys import create_key
 
-    async def run() -> str:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(settings.db_url)
-        try:
-            await store.migrate()
-            key, secret = await create_key(store, name, admin=admin)
-            console.print(f"[green]created[/green] {key.id} ({name}{', admin' if admin else ''})", highlight=False)
-            return secret
-        finally:
-            await store.close()
+        async def work(store: Any) -> tuple[str, str]:
+            made, secret = await create_key(store, name, admin=admin)
+            return made.id, secret
 
-    typer.echo(asyncio.run(run()))
+        key_id, secret = _with_store(_local_store(data_dir, create), work)
+    err.print(f"[green]created[/green] {key_id} ({name}{', admin' if admin else ''})", highlight=False)
+    typer.echo(secret)
 
 
 @keys_app.command("list")
-def keys_list(data_dir: DataDir = None) -> None:
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    data_dir: KeysDataDir = None,
+    remote: Remote = False,
+    url: KeysUrl = None,
+    key: Key = None,
+) -> None:
     """List API keys (secrets are never shown again)."""
-    from seedgate.store.store import Store
+    if _over_http(remote, url, data_dir):
+        rows = _admin_call(url, key, "GET", "/console/api/keys")["items"]
+    else:
+        async def work(store: Any) -> list[dict[str, Any]]:
+            return [{"id": k.id, "name": k.name, "admin": k.admin, "created_at": k.created_at,
+                     "revoked_at": k.revoked_at} for k in await store.list_keys()]
 
-    settings = _settings(data_dir=data_dir)
-
-    async def run() -> None:
-        store = Store(settings.db_url)
-        try:
-            await store.migrate()
-            table = Table("id", "name", "admin", "revoked")
-            for key in await store.list_keys():
-                table.add_row(key.id, key.name, "yes" if key.admin else "", "yes" if key.revoked_at else "")
-            console.print(table)
-        finally:
-            await store.close()
-
-    asyncio.run(run())
+        rows = _with_store(_local_store(data_dir, None), work)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        console.print(_keys_table(rows))
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str, data_dir: DataDir = None) -> None:
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_...), from `seedgate keys list`")],
+    data_dir: KeysDataDir = None,
+    remote: Remote = False,
+    url: KeysUrl = None,
+    key: Key = None,
+) -> None:
     """Revoke an API key by its id (key_...)."""
-    from seedgate.store.store import Store
+    if _over_http(remote, url, data_dir):
+        _admin_call(url, key, "DELETE", f"/console/api/keys/{key_id}")
+    else:
+        async def work(store: Any) -> bool:
+            return bool(await store.revoke_key(key_id))
 
-    settings = _settings(data_dir=data_dir)
-
-    async def run() -> bool:
-        store = Store(settings.db_url)
-        try:
-            return await store.revoke_key(key_id)
-        finally:
-            await store.close()
-
-    if not asyncio.run(run()):
-        console.print(f"[red]no active key {key_id}[/red]")
-        raise typer.Exit(1)
+        if not _with_store(_local_store(data_dir, None), work):
+            error_line(f"no active key {key_id}")
+            raise typer.Exit(1)
     console.print(f"revoked {key_id}")
 
 
 @channels_app.command("check")
 def channels_check(
     channels_file: Annotated[Path | None, typer.Option(
-        "--file", help="The channels file [env SEEDGATE_CHANNELS]")] = None,
+        "--file", help="The channels file (env SEEDGATE_CHANNELS)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Tell which channels answer (and accept their key) and which of their models they list."""
@@ -252,5 +402,90 @@ def channels_check(
 
 register(app)  # submit, status, wait, download, assets: listed after the server commands
 
+
+_TYPE_WORDS = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER", "float": "NUMBER",
+               "path": "PATH"}
+
+
+def _type_word(param: Any) -> str:
+    if hasattr(param, "bare_type"):  # typer >= 0.2x: str, int, float, Path, list[str] ...
+        name = param.bare_type().removeprefix("list[").removesuffix("]")
+    else:  # click types: text, integer, float range ...
+        name = param.type.name.removesuffix(" range")
+    return _TYPE_WORDS.get(name.lower(), name.upper())
+
+
+def _click_class(name: str) -> type[Exception]:
+    # Recent typer vendors its own click, older ones use click itself: find the classes through typer's own
+    # BadParameter (a UsageError, a ClickException) so either works.
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_UsageError, _ClickException = _click_class("UsageError"), _click_class("ClickException")
+
+
+def _plain_help(command: Any) -> None:
+    """Give every option the classic metavar (TEXT, INTEGER ...; nothing for a flag) instead of typer's `<bool>`
+    tags, and every argument its upper-case name."""
+    for param in command.params:
+        _plain_param(param)
+    # --help is made afresh for each context, so it is fixed as it is made.
+    make_help = command.get_help_option
+
+    def help_option(ctx: Any) -> Any:
+        option = make_help(ctx)
+        if option is not None:
+            _plain_param(option)
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
+def _plain_param(param: Any) -> None:
+    if param.metavar is not None:
+        return
+    if param.param_type_name == "option":
+        param.metavar = "" if param.is_flag else _type_word(param)
+    elif param.param_type_name == "argument" and param.name:
+        param.metavar = name = param.name.upper()
+        # The name says it all: no type column, and no {braces} in the usage line.
+        param.display_type_rich = lambda ctx: None
+        usage = name if param.required else f"[{name}]"
+        param.make_metavar = lambda *args, **kwargs: name
+        param.get_usage_pieces = lambda ctx: [usage]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `seedgate` command. Every failure ends in one `error:` line on stderr and a documented exit code."""
+    command = typer.main.get_command(app)
+    _plain_help(command)
+    try:
+        code = command.main(args=argv, prog_name="seedgate", standalone_mode=False)
+    except _UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click prints it
+            typer.echo(exc.format_message())
+            code = 0
+        else:
+            ctx = getattr(exc, "ctx", None)
+            error_line(f"{exc.format_message()} (see {ctx.command_path if ctx else 'seedgate'} --help)")
+            code = EXIT_USAGE
+    except _ClickException as exc:
+        error_line(exc.format_message())
+        code = exc.exit_code
+    except typer.Abort:
+        error_line("aborted")
+        code = 130
+    except Exception as exc:
+        if os.environ.get("SEEDGATE_LOG_LEVEL", "").upper() == "DEBUG":
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        error_line(f"unexpected {type(exc).__name__}{': ' + first if first else ''} "
+                   "(SEEDGATE_LOG_LEVEL=DEBUG shows the traceback)")
+        code = EXIT_SERVER
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()

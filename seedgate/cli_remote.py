@@ -2,9 +2,10 @@
 submit, status, wait, download, assets, and `models --remote`.
 
 Exit codes: 0 ok; 1 the task failed, expired or was cancelled; 2 usage or a request the server refused as wrong
-(bad file, bad option, unknown model: any 4xx but 401/403); 3 the server could not be reached or failed (5xx, 429);
-4 authentication (401/403); 5 --timeout passed with the task still unfinished (it goes on).
-Errors are one line on stderr; `--json` keeps stdout machine-readable.
+(bad file, bad option, unknown model, a --url without http(s)://: any 4xx but 401/403); 3 the server (or the local
+database) could not be reached or failed (5xx, 429); 4 authentication (401/403); 5 --timeout passed with the task
+still unfinished (it goes on).
+Errors are one line on stderr, never wrapped; `--json` keeps stdout machine-readable; links print whole.
 """
 
 from __future__ import annotations
@@ -14,10 +15,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from seedgate.client import (
@@ -35,11 +46,12 @@ from seedgate.client import (
 
 EXIT_FAILED, EXIT_USAGE, EXIT_SERVER, EXIT_AUTH, EXIT_TIMEOUT = 1, 2, 3, 4, 5
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: a line is never broken at the terminal width, so messages stay one line and links stay whole.
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Url = Annotated[str | None, typer.Option("--url", envvar="SEEDGATE_URL", show_envvar=True,
-                                         help="Server base URL [default http://127.0.0.1:8000]")]
+                                         help="Server base URL (default http://127.0.0.1:8000)")]
 Key = Annotated[str | None, typer.Option("--key", envvar="SEEDGATE_API_KEY", show_envvar=True,
                                          help="API key (Bearer)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only")]
@@ -63,26 +75,52 @@ def exit_code(exc: SeedgateError) -> int:
     return EXIT_USAGE  # client-side checks (status 0), failed asset audits and 4xx: the request was wrong
 
 
+def error_line(message: str) -> None:
+    """The one line a failing command prints on stderr (the message is never read as markup)."""
+    err.print("[red]error:[/red] " + escape(message))
+
+
+def check_url(url: str | None) -> None:
+    """A base URL the client can use, or a usage error (exit 2) that says what is wrong with it."""
+    from seedgate.client.core import settings
+
+    base, _ = settings(url, None)
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SeedgateError(0, "InvalidURL", f"--url {base!r} is not an http(s) URL; write it like "
+                                             "http://127.0.0.1:8000")
+
+
+def fail(exc: SeedgateError) -> typer.Exit:
+    """Print `exc` as the one error line and return the Exit to raise with its documented code."""
+    where = f" [{exc.param}]" if exc.param and exc.param not in exc.message else ""
+    plain = isinstance(exc, (TaskFailed, ConnectionFailed, AssetFailed, WaitTimeout)) or exc.code == "InvalidURL"
+    error_line(("" if plain else f"{exc.code}: ") + exc.message + where)
+    return typer.Exit(exit_code(exc))
+
+
 @contextmanager
 def remote(url: str | None, key: str | None, as_json: bool = False) -> Iterator[Client]:
     """A client whose errors end the command with a one-line message and the documented exit code."""
+    try:
+        check_url(url)
+    except SeedgateError as exc:
+        raise fail(exc) from None
     client = Client(url, key)
     try:
         yield client
     except SeedgateError as exc:
         if isinstance(exc, (TaskFailed, WaitTimeout)) and exc.task is not None and as_json:
             typer.echo(json.dumps(exc.task.to_dict(), indent=2))
-        where = f" [{exc.param}]" if exc.param and exc.param not in exc.message else ""
-        prefix = "" if isinstance(exc, (TaskFailed, ConnectionFailed, AssetFailed, WaitTimeout)) else f"{exc.code}: "
-        err.print(f"[red]error:[/red] {prefix}{exc.message}{where}")
-        raise typer.Exit(exit_code(exc)) from None
+        raise fail(exc) from None
     finally:
         client.close()
 
 
 def _progress_bar() -> Progress:
+    # Elapsed, then the time left as rich estimates it from the progress so far (shown once progress moves).
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                    TimeElapsedColumn(), console=err, transient=False)
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err, transient=False)
 
 
 def _describe(task: Task) -> str:
@@ -167,16 +205,16 @@ def status(task_id: str, as_json: AsJson = False, url: Url = None, key: Key = No
         if as_json:
             typer.echo(json.dumps(task.to_dict(), indent=2))
             return
-        table = Table(show_header=False, box=None)
-        for name in ("id", "model", "status", "resolution", "ratio", "duration", "seed"):
-            if task.raw.get(name) is not None:
-                table.add_row(name, str(task.raw[name]))
-        for name, value in (("video", task.video_url), ("last frame", task.last_frame_url)):
-            if value:
-                table.add_row(name, value)
+        # Plain "name  value" lines, not a table: a table cuts long values to the terminal width, and a signed
+        # link with "..." in it does not work.
+        rows = [(name, str(task.raw[name])) for name in ("id", "model", "status", "resolution", "ratio", "duration",
+                                                         "seed") if task.raw.get(name) is not None]
+        rows += [(name, value) for name, value in (("video", task.video_url), ("last frame", task.last_frame_url))
+                 if value]
         if task.error:
-            table.add_row("error", f"{task.error.get('code')}: {task.error.get('message')}")
-        out.print(table)
+            rows.append(("error", f"{task.error.get('code')}: {task.error.get('message')}"))
+        for name, value in rows:
+            out.print(f"{name:<11} {value}", markup=False)
 
 
 def wait(task_id: str, output: Output = None, timeout: Timeout = None, as_json: AsJson = False, url: Url = None,
@@ -205,7 +243,7 @@ def _asset_json(asset: Asset) -> str:
 @assets_app.command("upload")
 def assets_upload(
     source: Annotated[str, typer.Argument(help="A local file or an http(s) URL")],
-    name: Annotated[str | None, typer.Option(help="A label [default: the file name]")] = None,
+    name: Annotated[str | None, typer.Option(help="A label (default: the file name)")] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Return at once, before the audit finishes")] = False,
     as_json: AsJson = False,
     url: Url = None,

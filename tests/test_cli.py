@@ -14,11 +14,22 @@ import httpx
 from .conftest import free_port
 
 
-def run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def run(*args: str, data_dir: Path | None, cwd: Path | None = None,
+        **env_extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
-    env["SEEDGATE_DATA_DIR"] = str(data_dir)
-    return subprocess.run([sys.executable, "-m", "seedgate.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    if data_dir is not None:
+        env["SEEDGATE_DATA_DIR"] = str(data_dir)
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-m", "seedgate.cli", *args], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The failure is one `error:` line on stderr: no traceback, not wrapped."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
@@ -35,7 +46,7 @@ def test_models_json(tmp_path: Path) -> None:
 
 
 def test_keys_create_list_revoke(tmp_path: Path) -> None:
-    created = run("keys", "create", "--name", "ci", data_dir=tmp_path)
+    created = run("keys", "create", "--name", "ci", "--create", data_dir=tmp_path)
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip().splitlines()[-1]
     assert secret.startswith("sk-sg-")
@@ -43,7 +54,8 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     key_id = next(word for word in listing.split() if word.startswith("key_"))
     assert "ci" in listing and secret not in listing
     assert run("keys", "revoke", key_id, data_dir=tmp_path).returncode == 0
-    assert run("keys", "revoke", key_id, data_dir=tmp_path).returncode == 1
+    again = run("keys", "revoke", key_id, data_dir=tmp_path)
+    assert again.returncode == 1 and key_id in one_error_line(again)
 
 
 def test_first_run_creates_an_admin_key(tmp_path: Path) -> None:
@@ -72,3 +84,104 @@ def test_first_run_creates_an_admin_key(tmp_path: Path) -> None:
     entries = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     assert any("created an admin key" in e["msg"] and e["level"] == "warning" for e in entries)
     assert all({"ts", "level", "logger", "msg"} <= e.keys() for e in entries)
+
+
+# -- the first hour: no traceback, no silent new database, no wrapped or cut lines ----------------------------------
+
+
+def test_keys_away_from_the_data_directory(tmp_path: Path) -> None:
+    """In a directory without ./data: one line naming the ways out, and nothing created."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for args in (("keys", "list"), ("keys", "revoke", "key_x"), ("keys", "create", "--name", "app")):
+        result = run(*args, data_dir=None, cwd=elsewhere, COLUMNS="60")
+        assert result.returncode == 2, result.stderr
+        line = one_error_line(result)
+        assert "no seedgate database" in line and "--data-dir" in line and "--url" in line
+        assert result.stdout == ""
+    assert "--create" in line  # create says how to start a database on purpose
+    assert not (elsewhere / "data").exists()
+
+
+def test_keys_on_a_database_that_cannot_be_opened(tmp_path: Path) -> None:
+    broken = tmp_path / "data"
+    broken.mkdir()
+    (broken / "seedgate.db").write_bytes(b"this is not a database" * 100)
+    result = run("keys", "list", data_dir=broken)
+    assert result.returncode == 3
+    assert "cannot open the database" in one_error_line(result)
+
+
+def test_keys_over_http_with_the_admin_key(tmp_path: Path) -> None:
+    from .conftest import API_KEY, Database, start_server
+
+    server = start_server(Database("sqlite", None), tmp_path / "srv" / "data", "--workers", "0")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    try:
+        made = run("keys", "create", "--name", "app1", "--url", server.url, "--key", API_KEY, data_dir=None,
+                   cwd=elsewhere)
+        assert made.returncode == 0, made.stderr
+        secret = made.stdout.strip()
+        assert secret.startswith("sk-sg-") and "created key_" in made.stderr
+        # The running server takes the new key at once: it was made in its own database.
+        with server.client(secret) as http:
+            assert http.get("/api/v3/contents/generations/tasks").status_code == 200
+        listed = json.loads(run("keys", "list", "--json", data_dir=None, cwd=elsewhere, SEEDGATE_URL=server.url,
+                                SEEDGATE_API_KEY=API_KEY).stdout)
+        key_id = next(k["id"] for k in listed if k["name"] == "app1")
+        # A key that is not an admin's may not manage keys: exit 4, one line.
+        denied = run("keys", "list", "--url", server.url, "--key", secret, data_dir=None, cwd=elsewhere)
+        assert denied.returncode == 4 and "admin" in one_error_line(denied)
+        revoked = run("keys", "revoke", key_id, "--url", server.url, "--key", API_KEY, data_dir=None, cwd=elsewhere)
+        assert revoked.returncode == 0, revoked.stderr
+        after = json.loads(run("keys", "list", "--json", "--remote", data_dir=None, cwd=elsewhere,
+                               SEEDGATE_URL=server.url, SEEDGATE_API_KEY=API_KEY).stdout)
+        assert next(k for k in after if k["id"] == key_id)["revoked_at"] is not None
+        assert not (elsewhere / "data").exists()
+    finally:
+        server.stop()
+
+
+def test_serve_on_a_taken_port_fails_first(tmp_path: Path) -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        result = run("serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), data_dir=None,
+                     SEEDGATE_API_KEY="sk-x", COLUMNS="60")
+    finally:
+        taken.close()
+    assert result.returncode == 3
+    line = one_error_line(result)
+    assert "[Errno 98]" in line and f"127.0.0.1:{port}" in line and "--port" in line
+    assert "listening" not in result.stdout + result.stderr
+    assert not (tmp_path / "data").exists()  # nothing started: no database, no worker
+
+
+def test_version_and_plain_help(tmp_path: Path) -> None:
+    from seedgate import __version__
+
+    version = run("--version", data_dir=tmp_path)
+    assert version.returncode == 0 and version.stdout.strip() == f"seedgate {__version__}"
+    for args in (("submit", "--help"), ("keys", "create", "--help"), ("serve", "--help"), ("--help",)):
+        text = run(*args, data_dir=tmp_path, COLUMNS="120").stdout
+        assert "Usage: seedgate" in text
+        for tag in ("<bool>", "<str>", "<int>", "<path>", "{"):
+            assert tag not in text, (args, tag)
+    submit = run("submit", "--help", data_dir=tmp_path, COLUMNS="120").stdout
+    assert "PROMPT" in submit and "--duration" in submit and "INTEGER" in submit
+    assert "(default http://127.0.0.1:8000)" in submit  # bracketed help text is not eaten as markup
+
+
+def test_usage_errors_are_one_line(tmp_path: Path) -> None:
+    missing = run("status", data_dir=tmp_path)
+    assert missing.returncode == 2 and "TASK_ID" in one_error_line(missing)
+    bad = run("serve", "--port", "abc", data_dir=tmp_path)
+    assert bad.returncode == 2 and "--port" in one_error_line(bad)
+    # A URL without a scheme is a usage error (2), not an unreachable server (3).
+    schemeless = run("status", "cgt-x", "--url", "127.0.0.1:8000", data_dir=tmp_path, COLUMNS="40")
+    assert schemeless.returncode == 2 and "http://127.0.0.1:8000" in one_error_line(schemeless)

@@ -13,9 +13,10 @@ from .conftest import API_KEY, Server, free_port
 from .media import image_bytes, inspect_video
 
 
-def seedgate(*args: str, url: str, key: str = API_KEY, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def seedgate(*args: str, url: str, key: str = API_KEY, cwd: Path | None = None,
+             columns: int = 200) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
-    env.update(SEEDGATE_URL=url, SEEDGATE_API_KEY=key, COLUMNS="200")  # wide enough that tables do not wrap IDs
+    env.update(SEEDGATE_URL=url, SEEDGATE_API_KEY=key, COLUMNS=str(columns))  # 200: tables do not wrap IDs
     return subprocess.run([sys.executable, "-m", "seedgate.cli", *args], env=env, cwd=cwd, capture_output=True,
                           text=True, timeout=180)
 
@@ -112,3 +113,26 @@ def test_a_timed_out_wait_exits_5_and_a_cancelled_task_exits_1(tmp_path: Path) -
         assert "cancelled" in waited.stderr
     finally:
         idle.stop()
+
+
+def test_links_print_whole_and_errors_stay_one_line(server: Server, tmp_path: Path) -> None:
+    import httpx
+
+    task_id = seedgate("submit", "a kite", "--resolution", "480p", "--duration", "2", url=server.url).stdout.strip()
+    waited = seedgate("wait", task_id, url=server.url, columns=60)
+    assert waited.returncode == 0, waited.stderr
+    assert "eta" in waited.stderr  # the progress bar estimates the time left
+    video_url = json.loads(seedgate("status", task_id, "--json", url=server.url).stdout)["content"]["video_url"]
+    assert waited.stdout.strip() == video_url
+    # A terminal 40 columns wide: the signed link is printed whole, on one line, and it works.
+    shown = seedgate("status", task_id, url=server.url, columns=40)
+    video_line = next(line for line in shown.stdout.splitlines() if line.startswith("video"))
+    assert video_line.split()[-1] == video_url and "…" not in shown.stdout
+    assert httpx.get(video_url).status_code == 200
+    # No last frame was asked for: one unwrapped line, and no "has no a".
+    no_png = seedgate("download", task_id, "--last-frame", "-o", str(tmp_path / "last.png"), url=server.url,
+                      columns=40)
+    assert no_png.returncode == 2
+    lines = no_png.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"task {task_id} has no last frame (create the task with return_last_frame=True)" \
+        in lines[0]

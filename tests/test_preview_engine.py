@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import wave
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from seedgate.engines import preview
 from seedgate.engines.base import MediaInput, RenderCancelled, RenderFailed, RenderJob, RenderResult
 from seedgate.engines.preview import PreviewEngine
 
@@ -293,3 +295,83 @@ def test_any_unicode_prompt_renders(tmp_path: Path) -> None:
     nasty = "\ud800 lone surrogate\x00 nul \u202eRTL\u202c مرحبا 😀 e\u0301 \ufeff\n\t" + "字" * 400
     for i, prompt in enumerate((nasty, "", "   ")):
         _render(_job(tmp_path, f"uni{i}", prompt=prompt, frames=2))
+
+
+# ------------------------------------------------------------------------------------------------
+# Chinese prompts are drawn with the shipped font, and every preview carries its label
+
+
+CJK_PROMPT = "一只猫在阳光下打哈欠"
+BUNDLED_FONT = Path(preview.__file__).parent / "fonts" / "NotoSansCJKsc-Subset.otf"
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Bright pixels, cropped to their bounding box."""
+    mask = gray > 200
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    assert rows.size and cols.size, "no ink found"
+    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _drawn(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> np.ndarray:
+    canvas = Image.new("L", (W, H), 0)
+    ImageDraw.Draw(canvas).text((10, 10), text, font=font, fill=255)
+    return _ink(np.asarray(canvas))
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Overlap of two ink masks scaled to a common size (a pixel of difference in the box size is not a miss)."""
+    size = (max(a.shape[1], b.shape[1]), max(a.shape[0], b.shape[0]))
+    a2 = np.asarray(Image.fromarray(a.astype(np.uint8) * 255).resize(size)) > 127
+    b2 = np.asarray(Image.fromarray(b.astype(np.uint8) * 255).resize(size)) > 127
+    return float((a2 & b2).sum() / max(1, (a2 | b2).sum()))
+
+
+def test_cjk_prompt_is_drawn_with_the_shipped_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEEDGATE_PREVIEW_FONT", raising=False)
+    preview._cjk_font_path.cache_clear()
+    preview._font.cache_clear()
+    job = _job(tmp_path, "cjk", prompt=CJK_PROMPT, camera_fixed=True, frames=12)
+    frames = _frames(_render(job).video_path)
+    # The caption stays put while the sprites move: the darkest value each pixel takes keeps only the text.
+    gray = np.min([np.asarray(Image.fromarray(f).convert("L")) for f in frames], axis=0)
+    caption = _ink(gray[int(H * 0.6) : int(H * 0.95), int(W * 0.1) : int(W * 0.9)])
+
+    size = H // 20  # the caption's font size
+    expected = _drawn(CJK_PROMPT, ImageFont.truetype(str(BUNDLED_FONT), size))
+    boxes = _drawn(CJK_PROMPT, ImageFont.load_default(size=size))  # what a font without CJK draws
+    assert _iou(expected, boxes) < 0.5  # the two drawings really differ
+    assert _iou(caption, expected) > 0.6
+    assert _iou(caption, expected) > _iou(caption, boxes) + 0.2
+
+
+def test_undrawable_script_is_logged_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    preview._warned.clear()
+    caplog.set_level(logging.WARNING, logger="seedgate.engines.preview")
+    _render(_job(tmp_path, "zh", prompt=CJK_PROMPT + " 纸船 かな 한국어", frames=2))
+    assert not [r for r in caplog.records if "no glyph" in r.getMessage()]  # the shipped font covers these
+    _render(_job(tmp_path, "ar1", prompt="قطة تتثاءب 一只猫", frames=2))
+    _render(_job(tmp_path, "ar2", prompt="قطة 一只猫", frames=2))
+    warnings = [r.getMessage() for r in caplog.records if "no glyph" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert "ARABIC" in warnings[0] and "SEEDGATE_PREVIEW_FONT" in warnings[0]
+
+
+@pytest.mark.parametrize("mode", ["text", "first_frame", "first_last_frame"])
+def test_every_preview_carries_its_label(tmp_path: Path, mode: str) -> None:
+    first = _image(tmp_path / "a.png", (90, 90, 90), size=(W, H))
+    last = _image(tmp_path / "b.png", (90, 90, 90), size=(W, H))
+    inputs = {"text": (), "first_frame": (MediaInput("image", "first_frame", first),),
+              "first_last_frame": (MediaInput("image", "first_frame", first),
+                                   MediaInput("image", "last_frame", last))}[mode]
+    job = _job(tmp_path, mode, mode=mode, inputs=inputs, frames=4, camera_fixed=True, return_last_frame=True)
+    result = _render(job)
+    frames = _frames(result.video_path)
+    png = np.asarray(Image.open(result.last_frame_path).convert("RGB"))  # the clean frame that seeds the next clip
+    corner = (slice(0, H // 12), slice(0, W // 5))
+    for frame in frames[-1:]:
+        # White text over a dark shadow in the top-left corner, nowhere else.
+        assert _diff(frame[corner], png[corner]) > 3.0
+        lighter = frame[corner].astype(np.int16).min(axis=2) - png[corner].astype(np.int16).min(axis=2)
+        assert (lighter > 60).sum() > 50
+        assert _diff(frame[H // 4 :], png[H // 4 :]) < 2.0

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 
 from seedgate import __version__
 from seedgate.config import Settings
@@ -45,7 +46,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         finally:
             await runtime.close()
 
-    app = FastAPI(title="seedgate", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN, so they work offline.
+    app = FastAPIOffline(title="seedgate", version=__version__, description=DESCRIPTION, lifespan=lifespan)
 
     def answer(request: Request, error: ApiError) -> Response:
         return render_error_for_path(request.url.path)(error, _request_id())

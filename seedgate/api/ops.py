@@ -22,6 +22,7 @@ _ASSET_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", 
 def router() -> APIRouter:
     api = APIRouter()
 
+    @api.head("/files/assets/{asset_id}", include_in_schema=False)  # players and download managers ask first
     @api.get("/files/assets/{asset_id}", tags=["files"], summary="Download an asset (signed, expiring link)")
     async def asset_file(asset_id: str, request: Request, expires: int = 0, signature: str = "") -> Response:
         runtime = request.app.state.runtime
@@ -34,6 +35,7 @@ def router() -> APIRouter:
         media_type = _ASSET_TYPES.get(str(asset.info.get("format")), "application/octet-stream")
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
+    @api.head("/files/blobs/{digest}", include_in_schema=False)  # players and download managers ask first
     @api.get("/files/blobs/{digest}", tags=["files"], summary="Download a task input (signed link for upstreams)")
     async def blob_file(digest: str, request: Request, expires: int = 0, signature: str = "") -> Response:
         runtime = request.app.state.runtime
@@ -54,6 +56,7 @@ def router() -> APIRouter:
         await relay.on_callback(task_id)
         return JSONResponse({})
 
+    @api.head("/files/{task_id}/{name}", include_in_schema=False)  # players and download managers ask first
     @api.get("/files/{task_id}/{name}", tags=["files"], summary="Download a result (signed, expiring link)")
     async def result_file(task_id: str, name: str, request: Request, expires: int = 0,
                           signature: str = "") -> Response:

@@ -36,6 +36,19 @@ _KEY_CACHE_S = 10.0
 _FROM_DRAFT = ("model", "prompt", "media", "generate_audio", "seed", "ratio", "duration", "frames", "camera_fixed")
 
 
+def _auth_hint(header: str) -> str:
+    """Why an Authorization header carries no usable key, worded for the common slips (never echoing the key)."""
+    scheme, _, rest = header.strip().partition(" ")
+    if not scheme:
+        return "the API key is missing; send `Authorization: Bearer <key>`"
+    if scheme.lower() == "bearer":
+        return "the Authorization header says `Bearer` but no key follows; send `Authorization: Bearer <key>`"
+    if not rest.strip() or not scheme.isalpha() or len(scheme) > 20:
+        # Ark and OpenAI require the scheme too; accepting a bare key would hide the mistake until production.
+        return "the Authorization header holds a bare key; put `Bearer ` before it: `Authorization: Bearer <key>`"
+    return f"the Authorization scheme `{scheme}` is not supported; send `Authorization: Bearer <key>`"
+
+
 class TaskService:
     def __init__(self, settings: Settings, store: Store, catalog: Catalog, storage: LocalStorage,
                  fetcher: Fetcher, signer: UrlSigner, assets: AssetLibrary) -> None:
@@ -57,7 +70,7 @@ class TaskService:
         scheme, _, secret = header.partition(" ")
         secret = secret.strip()
         if scheme.lower() != "bearer" or not secret:
-            raise unauthorized("the API key is missing; send `Authorization: Bearer <key>`")
+            raise unauthorized(_auth_hint(header))
         digest = hash_secret(secret)
         cached = self._keys.get(digest)
         now = time.monotonic()

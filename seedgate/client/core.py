@@ -260,7 +260,7 @@ def download(task: Task | str, path: str | os.PathLike[str], last_frame: bool = 
         raise SeedgateError(0, "TaskNotFinished", f"task {task.id} is {task.status}; only a succeeded task has a video")
     url = task.last_frame_url if last_frame else task.video_url
     if not url:
-        what = "a last frame (create it with return_last_frame=True)" if last_frame else "a video URL"
+        what = "last frame (create the task with return_last_frame=True)" if last_frame else "video URL"
         raise SeedgateError(0, "NoResult", f"task {task.id} has no {what}")
     target = Path(path)
     yield Download(url, target)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from .suggest import did_you_mean
+
 
 class ApiError(Exception):
     """An error answered to the caller. `code` uses Ark's vocabulary; dialects translate it if they must."""
@@ -26,9 +30,12 @@ def not_found(what: str, ident: str, param: str | None = None) -> ApiError:
     return ApiError(404, "ResourceNotFound", f"the {what} {ident} was not found", param)
 
 
-def model_not_found(name: str) -> ApiError:
-    return ApiError(404, "InvalidEndpointOrModel.NotFound",
-                    f"the model or endpoint {name} does not exist or you do not have access to it", "model")
+def model_not_found(name: str, known: Iterable[str] = ()) -> ApiError:
+    """`known`: the catalog's model IDs and aliases, for a "did you mean" on a near miss."""
+    message = f"the model or endpoint {name} does not exist or you do not have access to it"
+    if (guess := did_you_mean(name, known)) is not None:
+        message += f" (did you mean {guess}?)"
+    return ApiError(404, "InvalidEndpointOrModel.NotFound", message, "model")
 
 
 def unauthorized(detail: str = "the API key is missing or invalid") -> ApiError:

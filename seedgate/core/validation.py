@@ -272,7 +272,7 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
         raise missing(spec.param("model"))
     profile = catalog.find(spec.model)
     if profile is None:
-        raise model_not_found(spec.model)
+        raise model_not_found(spec.model, catalog.aliases)
     mode = infer_mode(spec)
     if mode == "draft_final":
         raise internal("draft_task must be expanded before validation")

@@ -127,7 +127,7 @@ def size_to_geometry(catalog: Catalog, model: str, size: str) -> tuple[str, str]
     """
     profile = catalog.find(model)
     if profile is None:
-        raise model_not_found(model)
+        raise model_not_found(model, catalog.aliases)
     width_s, sep, height_s = size.lower().partition("x")
     if not sep or not width_s.strip().isdigit() or not height_s.strip().isdigit():
         raise invalid("size", f"{size!r} is not a size; expected WIDTHxHEIGHT, e.g. \"1280x720\"")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import colorsys
 import contextlib
 import hashlib
+import logging
 import math
 import os
 import queue
@@ -71,20 +72,11 @@ _VIDEO_TILE_BUDGET = 96 * 1024 * 1024
 # Frames between should_stop()/progress() calls: cheap enough to poll, rare enough not to matter.
 _POLL_EVERY = 4
 
-_CJK_FONT_CANDIDATES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/System/Library/Fonts/PingFang.ttc",
-    "/System/Library/Fonts/STHeiti Medium.ttc",
-    "C:/Windows/Fonts/msyh.ttc",
-)
+# The CJK caption font ships with the package (a subset of Noto Sans CJK SC, SIL OFL 1.1; see fonts/OFL.txt and
+# tools/subset_cjk_font.py), so a Chinese prompt draws the same on every machine; SEEDGATE_PREVIEW_FONT overrides it.
+log = logging.getLogger("seedgate.engines.preview")
+
+_BUNDLED_CJK_FONT = Path(__file__).resolve().parent / "fonts" / "NotoSansCJKsc-Subset.otf"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -338,7 +330,7 @@ def _needs_cjk(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _cjk_font_path() -> str | None:
-    for candidate in (os.environ.get("SEEDGATE_PREVIEW_FONT", ""), *_CJK_FONT_CANDIDATES):
+    for candidate in (os.environ.get("SEEDGATE_PREVIEW_FONT", ""), str(_BUNDLED_CJK_FONT)):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -347,9 +339,66 @@ def _cjk_font_path() -> str | None:
 @lru_cache(maxsize=32)
 def _font(size: int, cjk: bool) -> Any:
     if cjk and (path := _cjk_font_path()):
-        with contextlib.suppress(OSError):
+        try:
             return ImageFont.truetype(path, size)
+        except OSError as exc:
+            _warn_once(f"font:{path}", "preview: cannot load the caption font %s (%s); CJK text is drawn as boxes",
+                       path, exc)
     return ImageFont.load_default(size=size)
+
+
+_warned: set[str] = set()
+_WARN_LOCK = threading.Lock()
+
+
+def _warn_once(key: str, message: str, *args: object) -> None:
+    with _WARN_LOCK:
+        if key in _warned:
+            return
+        _warned.add(key)
+    log.warning(message, *args)
+
+
+def _glyph(font: Any, ch: str) -> tuple[tuple[int, int], bytes]:
+    left, top, right, bottom = font.getbbox(ch)
+    image = Image.new("L", (max(1, right - left), max(1, bottom - top)))
+    ImageDraw.Draw(image).text((-left, -top), ch, font=font, fill=255)
+    return image.size, image.tobytes()
+
+
+@lru_cache(maxsize=64)
+def _notdef(font: Any) -> tuple[tuple[int, int], bytes]:
+    """How `font` draws a character it lacks: like a code point no font has."""
+    return _glyph(font, "\U0010fffd")
+
+
+@lru_cache(maxsize=4096)
+def _missing_glyph(font: Any, ch: str) -> bool:
+    """Whether `font` would draw `ch` as its "missing" box."""
+    if ch.isspace():
+        return False
+    with _FONT_LOCK:
+        try:
+            return _glyph(font, ch) == _notdef(font)
+        except (UnicodeError, ValueError, OSError):
+            return True
+
+
+def _script(ch: str) -> str:
+    """A script-ish name for the log: the first word of the character's Unicode name (CJK, HANGUL, ARABIC ...)."""
+    if unicodedata.category(ch) == "So":
+        return "symbol/emoji"
+    name = unicodedata.name(ch, "")
+    return name.split(" ")[0] if name else f"U+{ord(ch):04X}"
+
+
+def _report_undrawable(font: Any, text: str) -> None:
+    """Log once per script what the caption font cannot draw (it shows as boxes), so the cause is never a mystery."""
+    for ch in dict.fromkeys(text):
+        if ord(ch) >= 0x80 and _missing_glyph(font, ch):
+            script = _script(ch)
+            _warn_once(f"script:{script}", "preview: the caption font has no glyph for %s text such as %r; it is "
+                       "drawn as boxes (SEEDGATE_PREVIEW_FONT names a font that has it)", script, ch)
 
 
 # Cached fonts are shared by renders running in parallel worker threads, and a FreeType face is not
@@ -416,6 +465,7 @@ def _caption_overlay(prompt: str, width: int, height: int) -> tuple[Overlay, int
     lines = _wrap(text, font, max_w, max_lines=4)
     if not lines:
         return None
+    _report_undrawable(font, "".join(lines))  # only what is drawn: a few lines at most
     line_h = int(size * 1.35)
     pad = max(6, size // 2)
     box_w = int(max(_text_length(font, ln) for ln in lines)) + 2 * pad
@@ -444,6 +494,15 @@ def _label_overlay(text: str, size: int, opacity: float) -> Overlay:
     layer = layer.filter(ImageFilter.GaussianBlur(max(1, size // 12)))
     _draw_text(ImageDraw.Draw(layer), (size // 2, size // 4), text, font, (255, 255, 255, 255))
     return Overlay(np.asarray(layer), opacity=opacity)
+
+
+@lru_cache(maxsize=8)
+def preview_label_overlay(width: int, height: int) -> tuple[Overlay, int, int]:
+    """The small "seedgate preview" mark in the top-left corner of every preview video, whatever the mode, so a
+    downloaded MP4 says it is a stand-in (read-only, so cached per size)."""
+    size = max(10, min(width, height) // 36)
+    margin = max(4, min(width, height) // 40)
+    return _label_overlay("seedgate preview", size, 0.8), margin, margin
 
 
 @lru_cache(maxsize=8)
@@ -768,9 +827,6 @@ def _text_scene(job: RenderJob) -> _Scene:
     caption = _caption_overlay(job.prompt, w, h)
     if caption:
         scene.overlays.append(caption)
-    size = max(10, h // 36)
-    margin = max(4, h // 40)
-    scene.overlays.append((_label_overlay("seedgate preview", size, 0.8), margin, margin))
     return scene
 
 
@@ -1102,11 +1158,13 @@ def _scene_frames(
     job: RenderJob, scene: _Scene, watermark: tuple[Overlay, int, int] | None, last_path: Path | None
 ) -> Iterator[av.VideoFrame]:
     denom = max(1, job.frames - 1)
+    label, label_x, label_y = preview_label_overlay(job.width, job.height)
     for index in range(job.frames):
         frame = scene.render(index / denom)
         if last_path is not None and index == job.frames - 1:
-            # Saved before the watermark: the last frame is meant to seed the next clip.
+            # Saved before the label and the watermark: the last frame is meant to seed the next clip.
             frame.to_image().save(last_path, format="PNG", compress_level=1)
+        label.blend(frame_views(frame), label_x, label_y)
         if watermark is not None:
             overlay, x, y = watermark
             overlay.blend(frame_views(frame), x, y)
@@ -1114,7 +1172,7 @@ def _scene_frames(
 
 
 def iter_scene_frames(job: RenderJob) -> Iterator[av.VideoFrame]:
-    """Yield the frames the engine would encode for `job` (watermark included), without encoding.
+    """Yield the frames the engine would encode for `job` (label and watermark included), without encoding.
 
     Used by the benchmark to build the raw-encode ceiling from identical pixels.
     """

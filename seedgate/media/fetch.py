@@ -144,6 +144,9 @@ def _v6_reason(ip: ipaddress.IPv6Address) -> str | None:
     return None
 
 
+_PRIVATE_HINT = "; set SEEDGATE_ALLOW_PRIVATE_URLS=1 on the server to allow private addresses (local work only)"
+
+
 def address_block_reason(
     ip: str, *, allow_private: bool = False, allowed_networks: Iterable[str] = ()
 ) -> str | None:
@@ -218,9 +221,11 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
                 allowed_networks=self._policy.allowed_networks,
             )
             if reason is not None:
+                # Local work often points at a file server on this machine: name the switch that allows it.
+                hint = "" if reason == "cloud metadata service" else _PRIVATE_HINT
                 if _parse_ip(addr) == _parse_ip_or_none(host):
-                    raise FetchError(f"address {addr} is not allowed ({reason})")
-                raise FetchError(f"host {host!r} resolves to {addr}, which is not allowed ({reason})")
+                    raise FetchError(f"address {addr} is not allowed ({reason}){hint}")
+                raise FetchError(f"host {host!r} resolves to {addr}, which is not allowed ({reason}){hint}")
         last_exc: Exception | None = None
         for addr in addrs:
             try:

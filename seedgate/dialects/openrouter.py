@@ -9,7 +9,8 @@ failed, cancelled, expired.
 Media come as `frame_images[]` (`frame_type` first_frame / last_frame) and `input_references[]` (reference
 images; seedgate also takes Ark's `video_url` and `audio_url` parts there). When both are given, frame_images
 win and the references are ignored, as OpenRouter documents. Seedance options OpenRouter has no field for ride in
-`provider.options.<any slug>.parameters` (its passthrough mechanism); the models route lists the allowed names.
+`provider.options.<slug>.parameters` (its passthrough mechanism) under the slug seedgate, bytedance, byteplus or
+volcengine; the models route lists the allowed names, and other providers' options are ignored.
 
 Callbacks: with `callback_url`, a finished job (completed, failed, cancelled, expired) POSTs the event
 `{type: "video.generation.<status>", created_at, data: {...}}`, signed the way OpenRouter signs
@@ -47,6 +48,9 @@ FRAME_TYPES = ("first_frame", "last_frame")
 _REFERENCE_PARTS = {"image_url": "image", "video_url": "video", "audio_url": "audio"}
 # OpenRouter spells the large sizes 1K/2K/4K; the catalog spells them in lower case. Accepted in any case.
 _RESOLUTION_WORDS = {"1k": "1K", "2k": "2K", "4k": "4K"}
+# `provider.options` is keyed by provider slug; options for these slugs are seedgate's, those for any other provider
+# (e.g. google-vertex) are for a provider this server is not, and are ignored as OpenRouter would when routing here.
+PROVIDER_SLUGS = ("seedgate", "bytedance", "byteplus", "volcengine")
 # Seedance options an OpenRouter body can pass through `provider.options.<slug>.parameters`; each is offered by
 # the models route only where the model's profile has it (None: every model).
 PASSTHROUGH: dict[str, str | None] = {
@@ -136,6 +140,8 @@ def _passthrough(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     values: dict[str, Any] = {}
     wire: dict[str, str] = {}
     for slug, entry in options.items():
+        if slug not in PROVIDER_SLUGS:
+            continue
         where = f"provider.options.{slug}"
         if not isinstance(entry, dict):
             raise invalid(where, f"{where} must be an object")

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from seedgate import __version__
 from seedgate.config import Settings
 from seedgate.core.errors import ApiError, invalid
+from seedgate.dialects.common import request_id
 from seedgate.dialects.registry import ASSET_ROUTERS, DIALECTS, render_error_for_path
 from seedgate.runtime import start_runtime
 
 from . import console, ops
+from .request_ids import RequestIdMiddleware
 from .service import error_for_unexpected
 
 DESCRIPTION = """
@@ -28,8 +32,36 @@ frame rate and duration Seedance would produce, so pipelines can be built and te
 """
 
 
-def _request_id() -> str:
-    return secrets.token_hex(16)
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path (Starlette's Allow names only the first route that matched).
+    Asked of the routes themselves, one method at a time, so nested routers count too; runs only on a 405."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+def _http_error(request: Request, exc: HTTPException) -> ApiError:
+    """A framework answer (no route, wrong method, unreadable body) as the API's own error."""
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "Error"
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else ""
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        return ApiError(404, "NotFound", detail or f"no route for {where}")
+    if exc.status_code == 405:
+        return ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.url.path}; allowed: "
+                                                 f"{_allowed_methods(request)}")
+    if exc.status_code == 400:
+        return invalid("body", detail or "the request cannot be read")
+    return ApiError(exc.status_code, phrase.title().replace(" ", "").replace("-", ""), detail or phrase)
 
 
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
@@ -48,9 +80,14 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN, so they work offline.
     app = FastAPIOffline(title="seedgate", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.add_middleware(RequestIdMiddleware)
 
     def answer(request: Request, error: ApiError) -> Response:
-        return render_error_for_path(request.url.path)(error, _request_id())
+        rid = request_id(request)
+        response = render_error_for_path(request.url.path)(error, rid)
+        # Set here too: answers from the outermost error handler do not pass through RequestIdMiddleware.
+        response.headers.setdefault("X-Request-Id", rid)
+        return response
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -66,9 +103,15 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     async def unexpected(request: Request, exc: Exception) -> Response:
         return answer(request, error_for_unexpected(exc))
 
-    @app.exception_handler(404)
-    async def no_route(request: Request, exc: Exception) -> Response:
-        return answer(request, ApiError(404, "NotFound", f"no route for {request.method} {request.url.path}"))
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        # No route (404), wrong method (405), a body the framework could not parse: never Starlette's own body.
+        response = answer(request, _http_error(request, exc))
+        for name, value in (exc.headers or {}).items():
+            response.headers.setdefault(name, value)
+        if exc.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request)
+        return response
 
     for dialect in DIALECTS.values():
         app.include_router(dialect.router())

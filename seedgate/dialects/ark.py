@@ -21,8 +21,8 @@ from .common import create_task, read_task, require_model
 NAME = "ark"
 PREFIX = "/api/v3/contents/generations/tasks"
 
-_ERROR_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-                422: "BadRequest", 429: "TooManyRequests"}
+_ERROR_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+                409: "Conflict", 413: "RequestEntityTooLarge", 422: "BadRequest", 429: "TooManyRequests"}
 _MEDIA_TYPES = {"image_url": "image", "video_url": "video", "audio_url": "audio"}
 _OPTIONS = ("resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark", "generate_audio",
             "draft", "return_last_frame", "service_tier", "priority", "execution_expires_after", "callback_url",

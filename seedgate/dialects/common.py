@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +19,25 @@ Parser = Callable[[Any], tuple[TaskSpec, Soft]]
 # The core's (Ark's) error codes in the OpenAI style that OpenAI clients and new-api style gateways read.
 _OPENAI_CODES = {"MissingParameter": "missing_required_parameter", "InvalidParameter": "invalid_value",
                  "InvalidEndpointOrModel.NotFound": "model_not_found", "ResourceNotFound": "not_found",
-                 "AuthenticationError": "invalid_api_key", "InternalServiceError": "server_error"}
+                 "AuthenticationError": "invalid_api_key", "InternalServiceError": "server_error",
+                 "NotFound": "not_found", "MethodNotAllowed": "method_not_allowed"}
 _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
+REQUEST_ID_STATE = "request_id"  # where api/request_ids.py keeps the ID in the request state
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(16)
+
+
+def request_id(request: Request) -> str:
+    """This request's ID: the `X-Request-Id` its answer carries, and the ID an error body quotes."""
+    rid = getattr(request.state, REQUEST_ID_STATE, None)
+    if not isinstance(rid, str):
+        rid = new_request_id()
+        setattr(request.state, REQUEST_ID_STATE, rid)
+    return rid
 
 
 def openai_error_fields(error: ApiError) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from seedgate.core.errors import ApiError
 from seedgate.core.task import Task
 
-from . import aigeneration, ark, assets_api, jimmyai, maxapi, moonapix, openai_videos, volc_assets
+from . import aigeneration, ark, assets_api, jimmyai, maxapi, moonapix, openai_videos, openrouter, volc_assets
 
 DEFAULT_RESULT_TTL_S = 86400  # Ark's 24 h, which OpenAI also kept
 
@@ -21,6 +21,7 @@ DEFAULT_RESULT_TTL_S = 86400  # Ark's 24 h, which OpenAI also kept
 class Dialect:
     name: str
     prefixes: tuple[str, ...]  # requests under them get this dialect's error envelope
+    # The document a task's callback POSTs: the task object for most dialects, an event for OpenRouter's.
     render_task: Callable[[Task, dict[str, str]], dict[str, Any]]
     callback_url: Callable[[Task], str | None]
     render_error: Callable[[ApiError, str], JSONResponse]
@@ -33,14 +34,15 @@ class Dialect:
 
 
 def _dialect(module: Any) -> Dialect:
-    return Dialect(module.NAME, getattr(module, "PREFIXES", (module.PREFIX,)), module.render_task,
+    return Dialect(module.NAME, getattr(module, "PREFIXES", (module.PREFIX,)),
+                   getattr(module, "render_callback", module.render_task),
                    module.callback_url, module.render_error, module.router, getattr(module, "event_type", None),
                    getattr(module, "render_event", None), getattr(module, "RESULT_TTL_S", DEFAULT_RESULT_TTL_S))
 
 
 DIALECTS: dict[str, Dialect] = {
     module.NAME: _dialect(module)
-    for module in (ark, aigeneration, maxapi, jimmyai, moonapix, openai_videos, openai_videos.THREEHEI)
+    for module in (ark, aigeneration, maxapi, jimmyai, moonapix, openai_videos, openai_videos.THREEHEI, openrouter)
 }
 DEFAULT = DIALECTS[ark.NAME]
 
@@ -58,7 +60,42 @@ def dialect_for_path(path: str) -> Dialect:
     return next((d for d in DIALECTS.values() if path.startswith(d.prefixes)), DEFAULT)
 
 
-def render_error_for_path(path: str) -> Callable[[ApiError, str], JSONResponse]:
-    if path.startswith(volc_assets.PREFIX):
-        return volc_assets.render_error
-    return dialect_for_path(path).render_error
+RenderError = Callable[[ApiError, str], JSONResponse]
+
+# Who owns a path prefix beyond the routes a dialect declares, so that an unknown route, a wrong method or a
+# malformed request under it is answered in that dialect's envelope. The longest matching prefix wins; paths no
+# dialect owns (seedgate's own /files, /healthz, /v1/assets, /v1/tasks, /v1/models, ...) answer in Ark's.
+_OWNED_PREFIXES: dict[str, RenderError] = {
+    "/api/v3": ark.render_error,                         # Ark / BytePlus ModelArk
+    "/api/AIGeneration": aigeneration.render_error,
+    "/api/open-api": jimmyai.render_error,
+    "/api/v1": openrouter.render_error,                  # OpenRouter's namespace, less the resellers' routes below
+    volc_assets.PREFIX: volc_assets.render_error,        # /api/v1/open: Volcengine asset actions
+    "/v1": openai_videos.render_error,                   # OpenAI's namespace, less seedgate's and MoonApiX's below
+    openai_videos.PREFIX: openai_videos.render_error,    # shared with 3hei, whose route errors render themselves
+    "/v1/video": moonapix.render_error,                  # MoonApiX (OpenAI's is /v1/videos)
+    assets_api.PREFIX: DEFAULT.render_error,
+    "/v1/tasks": DEFAULT.render_error,
+    "/v1/models": DEFAULT.render_error,
+}
+
+
+def _envelopes() -> list[tuple[str, RenderError]]:
+    table = dict(_OWNED_PREFIXES)
+    for dialect in DIALECTS.values():
+        for prefix in dialect.prefixes:
+            table.setdefault(prefix, dialect.render_error)
+    return sorted(table.items(), key=lambda item: len(item[0]), reverse=True)
+
+
+ENVELOPES = _envelopes()
+
+
+def _under(path: str, prefix: str) -> bool:
+    """Whole path segments only: /v1/video owns /v1/video/x but not /v1/videos."""
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def render_error_for_path(path: str) -> RenderError:
+    """The envelope an answer on this path is rendered in when no route rendered it itself."""
+    return next((render for prefix, render in ENVELOPES if _under(path, prefix)), DEFAULT.render_error)

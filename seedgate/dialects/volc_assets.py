@@ -3,7 +3,6 @@ bodies, answered in the `{ResponseMetadata, Result}` envelope (vendors.md §4.3)
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,7 +15,7 @@ from seedgate.core.asset import Asset, AssetGroup, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
 from seedgate.store.store import ApiKey
 
-from .common import json_object, message_naming_param
+from .common import json_object, message_naming_param, request_id
 
 PREFIX = "/api/v1/open"
 # Volcengine's asset vocabulary; jimmyai's audit API (resold from a Volcengine-style upstream) uses the same words.
@@ -195,7 +194,7 @@ def router() -> APIRouter:
 
     @api.post(PREFIX + "/{action}", summary="Asset and asset-group actions: " + ", ".join(ACTIONS))
     async def act(action: str, request: Request) -> JSONResponse:
-        request_id = time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(4).upper()
+        rid = request_id(request)  # the X-Request-Id of the answer too
         try:
             handler = ACTIONS.get(action)
             if handler is None:
@@ -205,7 +204,7 @@ def router() -> APIRouter:
             body = await json_object(request)
             result = await handler(request.app.state.service.assets, key, body, _base_url(request))
         except ApiError as error:
-            return render_error(error, request_id, action)
-        return JSONResponse({"ResponseMetadata": _metadata(action, request_id), "Result": result})
+            return render_error(error, rid, action)
+        return JSONResponse({"ResponseMetadata": _metadata(action, rid), "Result": result})
 
     return api

@@ -31,6 +31,13 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
+def sign_openrouter(secret: str, timestamp: int, body: bytes) -> str:
+    """`X-OpenRouter-Signature` value: `t=<unix>,v1=<hex HMAC-SHA256 of "<t>,<raw body>">`, keyed by the secret
+    string itself (OpenRouter's receivers verify this way; sent beside the Standard Webhooks headers)."""
+    digest = hmac.new(secret.encode(), f"{timestamp},".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
 class WebhookSender:
     def __init__(self, store: Store, secret: str, client: httpx.AsyncClient, *, interval_s: float = 0.5,
                  concurrency: int = 16) -> None:
@@ -62,6 +69,8 @@ class WebhookSender:
             "webhook-id": delivery.id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign(delivery.secret or self.secret, delivery.id, timestamp, body),
+            "X-OpenRouter-Signature": sign_openrouter(delivery.secret or self.secret, timestamp, body),
+            "X-OpenRouter-Idempotency-Key": delivery.id,
         }
         error = None
         async with self._limit:

@@ -127,9 +127,10 @@ def test_a_key_without_bearer_gets_a_hint(plain_server: Server) -> None:
 
 
 @pytest.mark.parametrize(("typed", "meant"), [
-    ("doubao-seedance-1-0-pro", "doubao-seedance-1-0-pro-250528"),
-    ("seedance-1.0-pro", "seedance-1-0-pro-250528"),
-    ("doubao-seedance-2.0", "doubao-seedance-2-0-260128"),
+    ("doubao-seedance-1-0-pro-25052", "doubao-seedance-1-0-pro-250528"),
+    # Dots for dashes: the undated official name (itself an alias of the newest dated ID) is the suggestion.
+    ("seedance-1.0-pro", "seedance-1-0-pro"),
+    ("doubao-seedance-2.0", "doubao-seedance-2-0"),
 ])
 def test_a_near_miss_model_gets_did_you_mean(plain_server: Server, typed: str, meant: str) -> None:
     with plain_server.client() as client:
@@ -161,8 +162,9 @@ def test_did_you_mean_over_the_shipped_catalog() -> None:
     from seedgate.core.suggest import did_you_mean
 
     known = load_catalog().aliases
-    assert did_you_mean("doubao-seedance-1-0-pro", known) == "doubao-seedance-1-0-pro-250528"
-    assert did_you_mean("seedance-1.0-pro", known) == "seedance-1-0-pro-250528"
+    assert did_you_mean("doubao-seedance-1-0-pro-25052", known) == "doubao-seedance-1-0-pro-250528"
+    assert did_you_mean("seedance-1.0-pro", known) == "seedance-1-0-pro"
+    assert did_you_mean("doubao-seedance-1-0-pr", known) == "doubao-seedance-1-0-pro"
     assert did_you_mean("Doubao-Seedance-2-0-260128", known) == "doubao-seedance-2-0-260128"
     assert did_you_mean("doubao-seedance-1-0-pro-250529", known) == "doubao-seedance-1-0-pro-250528"
     assert did_you_mean("gpt-4o", known) is None and did_you_mean("", known) is None

@@ -13,8 +13,8 @@ def _normal(name: str) -> str:
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     """The known name closest to `name`, or None when none is close.
 
-    A known name that starts with the typed one (`doubao-seedance-1-0-pro` -> `...-250528`, `seedance-1.0-pro` ->
-    `seedance-1-0-pro-250528`) wins over a merely similar one; among several, the most similar.
+    A known name that starts with the typed one (`doubao-seedance-1-0-pr` -> `doubao-seedance-1-0-pro`, after
+    dots become dashes) wins over a merely similar one; among several, the most similar.
     """
     by_normal: dict[str, str] = {}
     for choice in sorted(choices):

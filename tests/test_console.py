@@ -92,6 +92,87 @@ def test_console_api(api_server: Server) -> None:
         assert client.delete(f"/console/api/keys/{made['id']}").json()["revoked"] is True
 
 
+def test_console_models_are_the_runnable_ones_with_defaults(api_server: Server) -> None:
+    """The form lists only models this node can run (a local-engine model with no configured pipeline is left out)
+    and starts from each model's defaults: audio on for models that make sound, as the server assumes."""
+    with api_server.client() as client:
+        catalog = {m["id"]: m for m in client.get("/v1/models").json()["data"]}
+        runnable = {m["id"]: m for m in client.get("/console/api/models").json()["items"]}
+    unconfigured = [i for i, m in catalog.items() if m["engine"] == "diffusers" and not m["modes"]]
+    assert unconfigured and not set(unconfigured) & set(runnable)
+    assert {i for i, m in catalog.items() if m["engine"] == "preview"} <= set(runnable)
+    assert runnable["doubao-seedance-2-0-260128"]["defaults"]["generate_audio"] is True
+    assert runnable["doubao-seedance-1-0-pro-250528"]["defaults"]["generate_audio"] is False
+    assert runnable["doubao-seedance-1-0-pro-250528"]["defaults"]["resolution"] == \
+        catalog["doubao-seedance-1-0-pro-250528"]["default_resolution"]
+
+
+def test_console_search_paging_usage_thumbnails(api_server: Server) -> None:
+    with api_server.client() as client:
+        ids = []
+        for prompt, model in (("a red kite over dunes", "doubao-seedance-1-0-pro-250528"),
+                              ("海边的灯塔 at dusk", "doubao-seedance-1-0-pro-250528"),
+                              ("50% off_sale banner", "doubao-seedance-2-0-260128")):
+            ids.append(client.post("/api/v3/contents/generations/tasks", json={
+                "model": model, "content": [{"type": "text", "text": prompt}], "duration": 2 if "2-0" not in model
+                else 4, "resolution": "480p"}).json()["id"])
+        for task_id in ids:
+            wait_status(lambda i: client.get(f"/console/api/tasks/{i}").json(), task_id)
+
+        def search(q: str, **extra: Any) -> dict[str, Any]:
+            return client.get("/console/api/tasks", params={"q": q, **extra}).json()
+
+        assert [t["id"] for t in search("灯塔")["items"]] == [ids[1]]
+        assert [t["id"] for t in search("KITE")["items"]] == [ids[0]]  # case-insensitive
+        assert [t["id"] for t in search("50% off_")["items"]] == [ids[2]]  # LIKE wildcards are literal
+        assert search("%")["total"] == 1 and search("_")["total"] == 1
+        assert [t["id"] for t in search(ids[2][-8:])["items"]] == [ids[2]]  # by task ID
+        assert search("no such words")["items"] == []
+        both = search("doubao-seedance-1-0-pro")
+        assert both["total"] == 2 and len(both["items"]) == 2
+        first, second = search("doubao-seedance-1-0-pro", limit=1), search("doubao-seedance-1-0-pro", limit=1, offset=1)
+        assert first["total"] == 2 and [first["items"][0]["id"], second["items"][0]["id"]] == [ids[1], ids[0]]
+        assert client.get("/console/api/tasks", params={"q": "x" * 201}).status_code == 400
+
+        # The thumbnail: a signed link (an <img> cannot send the key) to a small JPEG of the video.
+        row = search("灯塔")["items"][0]
+        thumb = client.get(row["thumb_url"].replace(api_server.url, ""))
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+        image = Image.open(io.BytesIO(thumb.content))
+        assert image.width == 192 and 100 <= image.height <= 110  # 16:9
+        assert client.get(row["thumb_url"].replace(api_server.url, "").replace("signature=", "signature=0")
+                          ).status_code == 403
+
+        # Result links expire result_ttl after the task finished; expires_at is the run deadline, not that.
+        detail = client.get(f"/console/api/tasks/{ids[1]}").json()
+        link_expiry = int(re.search(r"expires=(\d+)", detail["links"]["video_url"]).group(1))
+        assert detail["timings"]["links_expire_at"] == link_expiry
+        assert link_expiry == int(detail["timings"]["finished_at"] + 86400)
+        assert detail["rerun"]["prompt"] == "海边的灯塔 at dusk" and detail["rerun"]["seed"] == detail["spec"]["seed"]
+
+        # Usage by day and model, from the stored tasks: counts, seconds of video and tokens.
+        usage = client.get("/console/api/usage", params={"days": 7, "tz": -480}).json()
+        by_model = {}
+        for g in usage["items"]:
+            by_model.setdefault(g["model"], []).append(g)
+        v2 = by_model["doubao-seedance-2-0-260128"]
+        assert sum(g["succeeded"] for g in v2) >= 1 and sum(g["seconds"] for g in v2) >= 4
+        tokens = sum(g["tokens"] for g in usage["items"])
+        assert tokens == usage["totals"]["tokens"] > 0
+        assert usage["totals"]["tasks"] == client.get("/console/api/tasks").json()["total"]
+        day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 480 * 60))
+        assert any(g["day"] == day for g in usage["items"])
+        assert client.get("/console/api/usage", params={"days": 0}).status_code == 400
+        made = client.post("/console/api/keys", json={"name": "usage-viewer"}).json()
+        with api_server.client(made["secret"]) as viewer:
+            assert viewer.get("/console/api/usage").json()["totals"]["tasks"] == 0  # only its own tasks
+            assert viewer.get("/console/api/usage", params={"key_id": "all"}).status_code == 403
+        assert client.get("/console/api/usage", params={"key_id": made["id"]}).json()["totals"]["tasks"] == 0
+        assert client.get("/console/api/usage", params={"key_id": "all"}).json()["totals"]["tasks"] >= 3
+        fav = client.get("/favicon.ico")
+        assert fav.status_code == 200 and fav.headers["content-type"].startswith("image/svg+xml")
+
+
 @pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")  # the SDK's notice about OpenAI's own service
 def test_snippets_reproduce_the_task(api_server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     """The Ark SDK snippet, run as written, creates a task with the same spec."""

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from PIL import Image
 
@@ -277,20 +278,60 @@ def _sign_in(page: Any, server: Server, shot: bool = False) -> None:
     page.get_by_role("heading", name="Tasks").wait_for()
 
 
+def _probe(path: Path) -> dict[str, Any]:
+    with av.open(str(path)) as container:
+        return {"video": len(container.streams.video), "audio": len(container.streams.audio),
+                "frames": sum(1 for _ in container.decode(video=0))}
+
+
+def test_sign_in_page_has_no_nav_and_a_favicon(browser: Any, ui_server: Server) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        page.goto(f"{ui_server.url}/console")
+        page.get_by_label("API key").wait_for()
+        expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+        expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+        expect(page.get_by_role("link", name="Tasks")).to_have_count(0)
+        icon = page.evaluate("() => document.querySelector('link[rel=icon]').href")
+        answer = page.request.get(icon)
+        assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
+        assert page.request.get(f"{ui_server.url}/favicon.ico").status == 200
+        page.get_by_label("API key").fill(API_KEY)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+    finally:
+        context.close()
+
+
 def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     image = tmp_path / "first.png"
     image.write_bytes(_png((40, 120, 200)))
-    context = browser.new_context(viewport=DESKTOP)
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     page = context.new_page()
     try:
         _sign_in(page, ui_server, shot=True)
         expect(page.locator("#live")).to_have_text("● live")
 
-        # The create form explains an invalid combination before anything is sent.
+        # An untouched form: no complaints yet, no empty "Media" heading for text to video.
         page.get_by_role("link", name="New", exact=True).click()
         page.get_by_role("heading", name="New task").wait_for()
+        expect(page.get_by_test_id("problems")).to_be_empty()
+        expect(page.get_by_role("heading", name="Media")).to_be_hidden()
+        expect(page.get_by_role("button", name="Create task")).to_be_enabled()
+        # Only models this node runs: the local-engine models without a configured pipeline are not offered.
+        offered = page.get_by_label("Model", exact=True).locator("option").evaluate_all("os => os.map(o => o.value)")
+        assert "doubao-seedance-2-0-260128" in offered and "wan2.1-t2v-1.3b" not in offered
+        page.get_by_role("button", name="Create task").click()  # now it says why
+        expect(page.get_by_test_id("problems")).to_contain_text("text-to-video needs a prompt")
+
+        # The create form explains an invalid combination before anything is sent.
         page.get_by_label("Model", exact=True).select_option("doubao-seedance-1-0-lite-t2v-250428")
         page.get_by_label("Mode", exact=True).select_option("first_frame")
         expect(page.get_by_test_id("problems")).to_contain_text("does not support first frame generation")
@@ -304,18 +345,24 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         expect(page.get_by_test_id("problems")).to_contain_text("return last frame cannot be used with draft")
         page.get_by_label("Model", exact=True).select_option("doubao-seedance-1-0-lite-i2v-250428")
         page.get_by_label("Mode", exact=True).select_option("reference")
+        expect(page.get_by_role("heading", name="Media")).to_be_visible()
         expect(page.get_by_test_id("problems")).to_contain_text("accepts 1 to 4 reference images, got 0")
         page.get_by_role("button", name="+ video").click()
         page.get_by_label("Reference video source").select_option("url")
         page.get_by_label("Reference video URL").fill("https://example.com/a.mp4")
         expect(page.get_by_test_id("problems")).to_contain_text("does not accept reference videos")
 
+        # Seedance 2.0 makes sound: "Generate audio" starts ticked, as the server assumes.
         page.get_by_label("Model", exact=True).select_option("doubao-seedance-1-0-pro-250528")
+        expect(page.get_by_label("Generate audio")).not_to_be_checked()
+        expect(page.get_by_label("Generate audio")).to_be_disabled()
+        page.get_by_label("Model", exact=True).select_option("doubao-seedance-2-0-260128")
+        expect(page.get_by_label("Generate audio")).to_be_checked()
         page.get_by_label("Mode", exact=True).select_option("first_frame")
         page.get_by_label("Prompt").fill("a blue sky slowly turning orange")
         page.get_by_label("Duration (seconds)").fill("30")
-        expect(page.get_by_test_id("problems")).to_contain_text("duration must be a whole number in [2, 12]")
-        page.get_by_label("Duration (seconds)").fill("2")
+        expect(page.get_by_test_id("problems")).to_contain_text("duration must be a whole number in [4, 15]")
+        page.get_by_label("Duration (seconds)").fill("4")
         expect(page.get_by_test_id("problems")).to_contain_text("first frame is missing")
         page.get_by_label("First frame file").set_input_files(str(image))
         page.get_by_label("Resolution").select_option("480p")
@@ -339,6 +386,25 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         seekable = page.evaluate("() => document.querySelector('video').seekable.length")
         assert seekable >= 1
         assert page.evaluate("() => document.querySelector('[data-testid=last-frame]').naturalWidth") > 0
+        # "Links expire" is when the signed links stop working; the run deadline is not shown for a finished task.
+        timings = page.locator(".card").filter(has=page.get_by_role("heading", name="Timings"))
+        expect(timings).to_contain_text("Links expire")
+        expect(timings).not_to_contain_text("Run deadline")
+        link_expiry = int(re.search(r"expires=(\d+)", video.get_attribute("src")).group(1))
+        shown = page.evaluate("s => new Date(s * 1000).toLocaleString()", link_expiry)
+        expect(timings).to_contain_text(shown)
+        # Download: a real MP4 with sound (the console no longer sends generate_audio=false by default).
+        with page.expect_download() as download:
+            page.get_by_test_id("download").click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.suffix == ".mp4"
+        probe = _probe(saved)
+        spec = page.request.get(f"{ui_server.url}/console/api/tasks/{task_id}",
+                                headers={"Authorization": f"Bearer {API_KEY}"}).json()["spec"]
+        assert spec["generate_audio"] is True and spec["frame_count"] >= 4 * 24
+        assert probe["video"] == 1 and probe["audio"] == 1 and probe["frames"] == spec["frame_count"]
+
         snippet = page.get_by_test_id("snippet")
         expect(snippet).to_contain_text("curl")
         page.get_by_role("tab", name="Ark SDK (Python)").click()
@@ -346,10 +412,38 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         page.get_by_role("tab", name="OpenAI SDK (Python)").click()
         expect(snippet).to_contain_text("OpenAI(")
         expect(snippet).to_contain_text("asset://")
-        page.evaluate("() => { document.querySelector('video').currentTime = 0; window.scrollTo(0, 0); }")
+        page.evaluate("() => { document.querySelector('video').currentTime = 1.5; window.scrollTo(0, 0); }")
+        page.wait_for_function("() => document.querySelector('video').readyState >= 2")
         _shot(page, "task", full_page=True)  # the whole page: video, parameters, timings, snippets
 
-        # The list shows it, live; a second task appears there without a reload.
+        # Re-run with edits: the form starts from this task (same seed, same first frame) and takes a change.
+        original_seed = spec["seed"]
+        page.get_by_role("link", name="Re-run with edits").click()
+        page.get_by_role("heading", name=f"Re-run of {task_id}").wait_for()
+        expect(page.get_by_label("Model", exact=True)).to_have_value("doubao-seedance-2-0-260128")
+        expect(page.get_by_label("Mode", exact=True)).to_have_value("first_frame")
+        expect(page.get_by_label("Prompt")).to_have_value("a blue sky slowly turning orange")
+        expect(page.get_by_label("Seed")).to_have_value(str(original_seed))
+        expect(page.get_by_label("Duration (seconds)")).to_have_value("4")
+        expect(page.get_by_label("First frame source")).to_have_value("asset")
+        page.get_by_label("Prompt").fill("a blue sky slowly turning violet")
+        expect(page.get_by_test_id("problems")).to_be_empty()
+        page.get_by_role("button", name="Create task").click()
+        page.wait_for_url(re.compile(r".*#/tasks/cgt-.*"))
+        rerun_id = page.url.rsplit("/", 1)[1]
+        assert rerun_id != task_id
+        with Client(ui_server.url, API_KEY) as client:
+            again = wait_status(client.get, rerun_id)
+        assert again.status == "succeeded"
+        detail_again = page.request.get(f"{ui_server.url}/console/api/tasks/{rerun_id}",
+                                        headers={"Authorization": f"Bearer {API_KEY}"}).json()
+        detail_first = page.request.get(f"{ui_server.url}/console/api/tasks/{task_id}",
+                                        headers={"Authorization": f"Bearer {API_KEY}"}).json()
+        assert detail_again["spec"]["prompt"] == "a blue sky slowly turning violet"
+        assert detail_again["spec"]["seed"] == original_seed
+        assert [m["url"] for m in detail_again["spec"]["media"]] == [m["url"] for m in detail_first["spec"]["media"]]
+
+        # The list shows them, live, with thumbnails; a task created elsewhere appears there without a reload.
         page.get_by_role("link", name="Tasks", exact=True).click()
         row = page.get_by_test_id(f"task-row-{task_id}")
         expect(row).to_have_attribute("data-status", "succeeded")
@@ -358,10 +452,45 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
                                   resolution="480p").id
         expect(page.get_by_test_id(f"task-row-{other}")).to_have_attribute("data-status", "succeeded",
                                                                              timeout=60_000)
-        expect(page.get_by_text("2 task(s)")).to_be_visible()
+        expect(page.get_by_test_id("total")).to_have_text("1–3 of 3")
+        thumb = page.get_by_test_id(f"task-row-{other}").get_by_test_id("thumb")
+        expect(thumb).to_be_visible()
+        page.wait_for_function("img => img.complete && img.naturalWidth === 192", arg=thumb.element_handle())
+        for tid in (task_id, rerun_id):
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                   arg=page.get_by_test_id(f"task-row-{tid}").get_by_test_id("thumb").element_handle())
+        expect(page.get_by_test_id(f"task-row-{other}").get_by_test_id("progress-text")).to_have_text("100%")
         _shot(page, "tasks")
 
+        # Search and paging.
+        page.get_by_label("Search").fill("violet")
+        page.get_by_label("Search").press("Enter")
+        expect(page.locator("tbody tr[data-testid]")).to_have_count(1)
+        expect(page.get_by_test_id(f"task-row-{rerun_id}")).to_be_visible()
+        page.get_by_label("Search").fill("nothing like this")
+        page.get_by_label("Search").press("Enter")
+        expect(page.get_by_text("No tasks match.")).to_be_visible()
+        page.goto(f"{ui_server.url}/console#/tasks?limit=2")
+        expect(page.get_by_test_id("total")).to_have_text("1–2 of 3")
+        expect(page.get_by_role("button", name="Previous")).to_be_disabled()
+        first_page = page.locator("tbody tr[data-testid]").evaluate_all("rs => rs.map(r => r.dataset.testid)")
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_test_id("total")).to_have_text("3–3 of 3")
+        expect(page.get_by_role("button", name="Next")).to_be_disabled()
+        last_page = page.locator("tbody tr[data-testid]").evaluate_all("rs => rs.map(r => r.dataset.testid)")
+        assert sorted(first_page + last_page) == sorted(f"task-row-{i}" for i in (task_id, rerun_id, other))
+
+        # Usage of this key: the three tasks, by model and day.
+        page.get_by_role("link", name="Usage", exact=True).click()
+        expect(page.get_by_test_id("usage-tasks")).to_contain_text("3")
+        usage = page.get_by_test_id("usage")
+        expect(usage).to_contain_text("doubao-seedance-2-0-260128")
+        expect(usage).to_contain_text("doubao-seedance-1-0-pro-250528")
+        expect(page.get_by_test_id("usage-seconds")).to_contain_text("10")  # 4 + 4 + 2 seconds of video
+        _shot(page, "usage")
+
         # Delete from the task page.
+        page.goto(f"{ui_server.url}/console#/tasks")
         page.get_by_role("link", name=task_id).click()
         page.get_by_role("heading", name=task_id).wait_for()
         page.once("dialog", lambda dialog: dialog.accept())
@@ -397,6 +526,119 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         context.close()
 
 
+def test_running_task_shows_percent_and_eta(browser: Any, ui_server: Server) -> None:
+    """A long task: the page shows how far it got and about how long is left, live, then the video."""
+    from playwright.sync_api import expect
+
+    with Client(ui_server.url, API_KEY) as client:
+        task_id = client.create("a long slow pan over a city", model="doubao-seedance-1-0-pro-250528", duration=12,
+                                resolution="1080p").id
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        _sign_in(page, ui_server)
+        row_text = page.get_by_test_id(f"task-row-{task_id}").get_by_test_id("progress-text")
+        expect(row_text).to_have_text(re.compile(r"^\d+% · about .* left$"), timeout=120_000)
+        page.goto(f"{ui_server.url}/console#/tasks/{task_id}")
+        text = page.get_by_test_id("progress-text")
+        expect(text).to_have_text(re.compile(r"^\d+% · about .* left$"), timeout=60_000)
+        first = int(text.inner_text().split("%")[0])
+        width = page.get_by_test_id("progress").locator("span").evaluate("s => s.style.width")
+        assert width == f"{first}%" and first > 0
+        _shot(page, "task-running")
+        expect(text).not_to_have_text(f"{first}% · ", timeout=60_000)  # it moves without a reload
+        page.get_by_test_id("video").wait_for(timeout=180_000)
+        assert page.evaluate("() => window.performance.getEntriesByType('navigation').length") == 1
+    finally:
+        context.close()
+
+
+_LATIN_ONLY = re.compile(r"^[\x00-\x7f]*[A-Za-z]{2,}[\x00-\x7f]*$")
+
+
+def _english_left(page: Any) -> list[str]:
+    """Labels, headings, buttons, nav links, table headers and option texts still in English on this page.
+    Names that are the same in both languages (model IDs, curl, SDK names, URL...) are allowed."""
+    texts = page.evaluate("""() => [...document.querySelectorAll(
+        'label, h1, h2, button, nav a, th, a.button, .pager .hint, ' +
+        'select:not(#model):not(#f-model):not(#u-key) option')]
+        .filter(e => e.offsetParent !== null || e.tagName === 'OPTION').map(e => e.textContent.trim())""")
+    allowed = {"curl", "Ark SDK (Python)", "OpenAI SDK (Python)", "URL", "English", "ID", "Tokens"}
+    return [t for t in texts if t and t not in allowed and _LATIN_ONLY.match(t) and not t.startswith(("sk-", "cgt-"))
+            and not re.match(r"^[\d.:px/ -]+$", t)]
+
+
+def test_chinese_ui(browser: Any, ui_server: Server) -> None:
+    """中文: every label, heading and button of every page; the choice survives a reload and a new sign-in."""
+    from playwright.sync_api import expect
+
+    with Client(ui_server.url, API_KEY) as client:
+        task_id = client.create("海边的灯塔，夕阳", model="doubao-seedance-1-0-pro-250528", duration=2,
+                                resolution="480p").id
+        wait_status(client.get, task_id)
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = context.new_page()
+    try:
+        _sign_in(page, ui_server)
+        page.get_by_role("button", name="切换到中文").click()
+        page.get_by_role("heading", name="任务").wait_for()
+        expect(page.get_by_role("navigation")).to_contain_text("素材")
+        expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+        page.reload()
+        page.get_by_role("heading", name="任务").wait_for()  # remembered
+        expect(page.get_by_test_id(f"task-row-{task_id}").get_by_test_id("status")).to_have_text("成功")
+        assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
+        assert _english_left(page) == []
+        _shot(page, "tasks-zh")
+        pages = {"#/new": "新建任务", f"#/tasks/{task_id}": task_id, "#/assets": "素材", "#/usage": "用量",
+                 "#/admin": "管理"}
+        for hash_, heading in pages.items():
+            page.goto(f"{ui_server.url}/console{hash_}")
+            page.get_by_role("heading", name=heading, exact=True).wait_for()
+            if hash_ == "#/new":
+                page.get_by_label("模式", exact=True).select_option("reference")
+                page.get_by_role("button", name="+ 视频").click()
+                page.get_by_role("heading", name="素材", exact=True).wait_for()
+                _shot(page, "new-task-zh")
+            assert _english_left(page) == [], hash_
+        page.get_by_role("button", name="Switch to English").click()
+        page.get_by_role("heading", name="Admin").wait_for()
+    finally:
+        context.close()
+
+
+def test_dark_mode(browser: Any, ui_server: Server) -> None:
+    """Dark when the system prefers it; the toggle overrides it and is remembered."""
+    context = browser.new_context(viewport=DESKTOP, color_scheme="dark")
+    page = context.new_page()
+    background = "() => getComputedStyle(document.body).backgroundColor"
+    try:
+        _sign_in(page, ui_server)
+        page.locator("tbody tr[data-testid]").first.wait_for()
+        assert page.evaluate(background) == "rgb(13, 17, 23)"
+        _shot(page, "tasks-dark")
+        page.get_by_role("link", name=re.compile("^cgt-")).first.click()
+        page.get_by_role("heading", name="Parameters").wait_for()
+        page.wait_for_timeout(300)  # let the video paint its first frame for the picture
+        _shot(page, "task-dark")
+        page.get_by_role("button", name="Switch to light theme").click()
+        assert page.evaluate(background) == "rgb(245, 246, 248)"
+        page.reload()
+        page.get_by_role("heading", name="Parameters").wait_for()
+        assert page.evaluate(background) == "rgb(245, 246, 248)"  # remembered over the system's choice
+        page.get_by_role("button", name="Switch to dark theme").click()
+        assert page.evaluate(background) == "rgb(13, 17, 23)"
+    finally:
+        context.close()
+    light = browser.new_context(viewport=DESKTOP, color_scheme="light")
+    page = light.new_page()
+    try:
+        page.goto(f"{ui_server.url}/console")
+        assert page.evaluate(background) == "rgb(245, 246, 248)"
+    finally:
+        light.close()
+
+
 def test_console_on_a_phone(browser: Any, ui_server: Server) -> None:
     from playwright.sync_api import expect
 
@@ -418,5 +660,6 @@ def test_console_on_a_phone(browser: Any, ui_server: Server) -> None:
 def test_screenshots_dir_is_docs() -> None:
     # docs/console.md embeds these names; keep them in step.
     doc = (DOC_SHOTS.parent / "console.md").read_text()
-    for name in ("sign-in", "tasks", "new-task", "task", "assets", "admin", "tasks-phone"):
+    for name in ("sign-in", "tasks", "new-task", "task", "assets", "admin", "tasks-phone", "usage", "tasks-dark",
+                 "task-dark", "tasks-zh", "new-task-zh", "task-running"):
         assert f"console/{name}.png" in doc

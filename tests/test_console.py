@@ -44,9 +44,20 @@ def _browser_missing() -> str | None:
     return None
 
 
-def _png(color: tuple[int, int, int], size: tuple[int, int] = (640, 360)) -> bytes:
+def _picture(size: tuple[int, int] = (640, 360)) -> bytes:
+    """A sky-to-sea gradient with a sun: a first frame that makes readable screenshots."""
+    from PIL import ImageDraw
+
+    w, h = size
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    for y in range(h):
+        k = y / h
+        color = (int(40 + 200 * k), int(90 + 60 * k), int(200 - 80 * k)) if k < .62 else (20, 70, int(140 - 60 * k))
+        draw.line([(0, y), (w, y)], fill=color)
+    draw.ellipse([w * .58, h * .3, w * .74, h * .58], fill=(255, 214, 120))
     out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "PNG")
+    image.save(out, "PNG")
     return out.getvalue()
 
 
@@ -312,7 +323,7 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
     from playwright.sync_api import expect
 
     image = tmp_path / "first.png"
-    image.write_bytes(_png((40, 120, 200)))
+    image.write_bytes(_picture())
     context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     page = context.new_page()
     try:
@@ -540,11 +551,13 @@ def test_running_task_shows_percent_and_eta(browser: Any, ui_server: Server) -> 
         row_text = page.get_by_test_id(f"task-row-{task_id}").get_by_test_id("progress-text")
         expect(row_text).to_have_text(re.compile(r"^\d+% · about .* left$"), timeout=120_000)
         page.goto(f"{ui_server.url}/console#/tasks/{task_id}")
+        page.get_by_role("heading", name="Parameters").wait_for()
         text = page.get_by_test_id("progress-text")
         expect(text).to_have_text(re.compile(r"^\d+% · about .* left$"), timeout=60_000)
         first = int(text.inner_text().split("%")[0])
         width = page.get_by_test_id("progress").locator("span").evaluate("s => s.style.width")
         assert width == f"{first}%" and first > 0
+        expect(page.get_by_test_id("stage-pct")).to_have_text(re.compile(r"^\d+%$"))
         _shot(page, "task-running")
         expect(text).not_to_have_text(f"{first}% · ", timeout=60_000)  # it moves without a reload
         page.get_by_test_id("video").wait_for(timeout=180_000)
@@ -561,7 +574,8 @@ def _english_left(page: Any) -> list[str]:
     Names that are the same in both languages (model IDs, curl, SDK names, URL...) are allowed."""
     texts = page.evaluate("""() => [...document.querySelectorAll(
         'label, h1, h2, button, nav a, th, a.button, .pager .hint, ' +
-        'select:not(#model):not(#f-model):not(#u-key) option')]
+        'select:not(#model):not(#f-model):not(#u-key):not(#asset-group):not(#group-filter) option, ' +
+        'select option[value=""]')]
         .filter(e => e.offsetParent !== null || e.tagName === 'OPTION').map(e => e.textContent.trim())""")
     allowed = {"curl", "Ark SDK (Python)", "OpenAI SDK (Python)", "URL", "English", "ID", "Tokens"}
     return [t for t in texts if t and t not in allowed and _LATIN_ONLY.match(t) and not t.startswith(("sk-", "cgt-"))

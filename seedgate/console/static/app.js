@@ -197,15 +197,16 @@ function taskRow(task) {
   }
   return h("tr", {"data-testid": `task-row-${task.id}`, "data-status": task.status},
     thumbCell(task),
-    h("td", {"data-label": t("Task")}, h("a", {href: `#/tasks/${task.id}`, class: "mono", text: task.id})),
+    h("td", {"data-label": t("Task"), class: "prompt"},
+      h("div", {class: "prompt-text", text: task.prompt.length > 90 ? task.prompt.slice(0, 90) + "…" :
+        task.prompt || "—"}),
+      h("a", {href: `#/tasks/${task.id}`, class: "mono small", text: task.id})),
     h("td", {"data-label": t("Status")}, statusBadge(task.status)),
     h("td", {"data-label": t("Progress"), class: "progress-cell"}, progressView(task)),
-    h("td", {"data-label": t("Model")}, h("div", {text: task.model}),
+    h("td", {"data-label": t("Model")}, h("div", {class: "model-name", text: task.model}),
       h("div", {class: "hint", text: [task.mode && t(MODE_NAMES[task.mode] || task.mode), task.resolution,
         task.duration > 0 ? `${task.duration} s` : ""].filter(Boolean).join(" · ")})),
-    h("td", {"data-label": t("Prompt"), class: "prompt",
-             text: task.prompt.length > 90 ? task.prompt.slice(0, 90) + "…" : task.prompt}),
-    h("td", {"data-label": t("Created"), class: "nowrap", text: when(task.created_at)}),
+    h("td", {"data-label": t("Created"), class: "created", text: when(task.created_at)}),
     actions);
 }
 
@@ -250,7 +251,7 @@ async function pageTasks(params) {
       h("div", {}, h("label", {for: "f-status", text: t("Status")}), statusSel),
       h("div", {}, h("label", {for: "f-model", text: t("Model")}), modelSel)),
     h("div", {class: "table-card"}, h("table", {class: "tasks"}, h("thead", {}, h("tr", {},
-      [t("Preview"), t("Task"), t("Status"), t("Progress"), t("Model"), t("Prompt"), t("Created"), t("Actions")]
+      [t("Preview"), t("Task"), t("Status"), t("Progress"), t("Model"), t("Created"), t("Actions")]
         .map(c => h("th", {text: c})))), tbody)), pager);
   const q = new URLSearchParams({limit: String(size), offset: String(offset)});
   if (status) q.set("status", status);
@@ -262,7 +263,7 @@ async function pageTasks(params) {
   } catch (err) { showError(tbody, err); return; }
   if (!stillOn("#/tasks") || stillOn("#/tasks/")) return;
   let count = page.total;
-  const empty = () => h("tr", {class: "empty"}, h("td", {colspan: 8, class: "hint",
+  const empty = () => h("tr", {class: "empty"}, h("td", {colspan: 7, class: "hint",
     text: t(status || model || query ? "No tasks match." : "No tasks yet.")}));
   tbody.replaceChildren(...(page.items.length ? page.items.map(taskRow) : [empty()]));
   const drawPager = () => {
@@ -336,13 +337,15 @@ async function pageTask(id, live = true) {
   const head = h("div", {class: "head"}, h("h1", {class: "mono", text: task.id}), statusBadge(task.status),
     h("span", {id: "live", class: "live"}));
   const media = h("div", {class: "card media"});
-  let progressBox = null;
   if (task.links.video_url) {
     media.append(h("video", {src: task.links.video_url, controls: true, preload: "auto", playsinline: true,
       "data-testid": "video"}));
   } else if (!FINISHED.includes(task.status)) {
-    progressBox = h("div", {}, progressView(task));
-    media.append(h("p", {text: t(task.status) + "…"}), progressBox);
+    // A 16:9 stage where the video will be: the share done in large type, the bar and the time left below.
+    const pct = Math.round((task.progress || 0) * 100);
+    media.append(h("div", {class: `stage ${task.status}`}, h("div", {class: "stage-status", text: t(task.status) + "…"}),
+      h("div", {class: "stage-pct", "data-testid": "stage-pct", text: task.status === "running" ? `${pct}%` : ""}),
+      progressView(task)));
   } else if (task.error) {
     media.append(h("p", {class: "error", role: "alert", text: `${task.error.code}: ${task.error.message}`}));
   } else {
@@ -424,6 +427,8 @@ async function pageTask(id, live = true) {
     } else {
       const box = document.querySelector(".media .progress");
       if (box) box.replaceWith(progressView(u));
+      const big = document.querySelector("[data-testid=stage-pct]");
+      if (big) big.textContent = `${Math.round(u.progress * 100)}%`;
     }
   });
 }

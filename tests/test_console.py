@@ -253,8 +253,8 @@ def test_open_stream_does_not_hold_shutdown(tmp_path: Path) -> None:
 def browser() -> Iterator[Any]:
     reason = _browser_missing()
     if reason:
-        if os.environ.get("SEEDGATE_REQUIRE_BROWSER"):
-            pytest.fail(f"SEEDGATE_REQUIRE_BROWSER is set but {reason}")
+        if os.environ.get("SEEDGATE_REQUIRE_BROWSER") or os.environ.get("CI"):
+            pytest.fail(f"SEEDGATE_REQUIRE_BROWSER or CI is set but {reason}")
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 

@@ -59,7 +59,7 @@ const ZH = {
     "根据服务器仍保留的任务统计（已完成的任务超过保留期后会被删除）。",
   // admin
   "API keys": "API 密钥", "Key name": "密钥名称", "Create key": "创建密钥", "ID": "ID", "Revoked": "已吊销",
-  "Revoke": "吊销", "New key (shown once): ": "新密钥（仅显示一次）：", "Upstream channels": "上游渠道", "Kind ": "类型",
+  "Revoke": "吊销", "New key (shown once): ": "新密钥（仅显示一次）：", "Upstream channels": "上游渠道",
   "Base URL": "基础 URL", "Models": "模型", "Priority": "优先级",
   "No upstream channels: every model runs locally.": "没有上游渠道：所有模型都在本机运行。",
   "This page needs an admin key.": "此页面需要管理员密钥。",

@@ -160,7 +160,8 @@ def test_console_search_paging_usage_thumbnails(api_server: Server) -> None:
         link_expiry = int(re.search(r"expires=(\d+)", detail["links"]["video_url"]).group(1))
         assert detail["timings"]["links_expire_at"] == link_expiry
         assert link_expiry == int(detail["timings"]["finished_at"] + 86400)
-        assert detail["rerun"]["prompt"] == "海边的灯塔 at dusk zqx" and detail["rerun"]["seed"] == detail["spec"]["seed"]
+        assert detail["rerun"]["prompt"] == "海边的灯塔 at dusk zqx"
+        assert detail["rerun"]["seed"] == detail["spec"]["seed"]
 
         # Usage by day and model, from the stored tasks: counts, seconds of video and tokens.
         usage = client.get("/console/api/usage", params={"days": 7, "tz": -480}).json()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -90,9 +92,13 @@ def make_thumbnail(video: Path, out: Path, width: int = _THUMB_WIDTH) -> None:
         frame = next(container.decode(stream))
         image = frame.to_image()
     height = max(1, round(image.height * width / image.width))
-    tmp = out.with_suffix(".tmp")
+    folder = out.parent.stat()
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}")  # two first views at once must not mix bytes
     image.resize((width, height)).save(tmp, "JPEG", quality=80)
     tmp.replace(out)
+    # The results folder's mtime decides when it is purged (LocalStorage.purge_results_older_than): a thumbnail
+    # made on a late first view must not extend the life of the task's files.
+    os.utime(out.parent, ns=(folder.st_atime_ns, folder.st_mtime_ns))
 
 
 def _like(text: str) -> str:

@@ -706,9 +706,10 @@ async function pageAssets(params) {
     groups.map(g => h("option", {value: g.id, selected: g.id === group, text: g.name})));
   filter.onchange = () => { location.hash = "#/assets" + (filter.value ? `?group=${encodeURIComponent(filter.value)}` : ""); };
   main.replaceChildren(h("h1", {text: t("Assets")}), form, groupForm,
-    h("div", {class: "row"}, h("div", {}, h("label", {for: "group-filter", text: t("Filter by group")}), filter)),
-    h("table", {class: "tasks"}, h("thead", {}, h("tr", {}, [t("Asset"), t("Kind"), t("Status"), t("Audit"), t("Group"),
-      t("Created"), t("Actions")].map(c => h("th", {text: c})))), tbody));
+    h("div", {class: "row filter-row"}, h("div", {}, h("label", {for: "group-filter", text: t("Filter by group")}),
+      filter)),
+    h("div", {class: "table-card"}, h("table", {class: "tasks"}, h("thead", {}, h("tr", {}, [t("Asset"), t("Kind"),
+      t("Status"), t("Audit"), t("Group"), t("Created"), t("Actions")].map(c => h("th", {text: c})))), tbody)));
   let timer = null;
   async function load() {
     clearTimeout(timer);
@@ -757,11 +758,12 @@ async function pageAdmin() {
     h("div", {}, h("label", {for: "key-admin", text: t("Admin")}), admin),
     h("button", {type: "submit", text: t("Create key")})), out);
   main.replaceChildren(h("h1", {text: t("Admin")}), h("h2", {text: t("API keys")}), form,
-    h("table", {class: "tasks", "data-testid": "keys"}, h("thead", {}, h("tr", {}, [t("ID"), t("Name"), t("Admin"), t("Created"),
-      t("Revoked"), t("Actions")].map(c => h("th", {text: c})))), keysBody),
+    h("div", {class: "table-card"}, h("table", {class: "tasks", "data-testid": "keys"}, h("thead", {}, h("tr", {},
+      [t("ID"), t("Name"), t("Admin"), t("Created"), t("Revoked"), t("Actions")].map(c => h("th", {text: c})))),
+      keysBody)),
     h("h2", {text: t("Upstream channels")}),
-    h("table", {class: "tasks", "data-testid": "channels"}, h("thead", {}, h("tr", {}, [t("Name"), t("Kind"), t("Base URL"),
-      t("Models"), t("Priority")].map(c => h("th", {text: c})))), chanBody));
+    h("div", {class: "table-card"}, h("table", {class: "tasks", "data-testid": "channels"}, h("thead", {}, h("tr", {},
+      [t("Name"), t("Kind"), t("Base URL"), t("Models"), t("Priority")].map(c => h("th", {text: c})))), chanBody)));
   async function loadKeys() {
     const keys = await api("/console/api/keys");
     keysBody.replaceChildren(...keys.items.map(k => h("tr", {},

@@ -617,7 +617,17 @@ def test_chinese_ui(browser: Any, ui_server: Server) -> None:
             if hash_ == "#/new":
                 page.get_by_label("模式", exact=True).select_option("reference")
                 page.get_by_role("button", name="+ 视频").click()
-                page.get_by_role("heading", name="素材", exact=True).wait_for()
+                page.get_by_role("heading", name="输入素材", exact=True).wait_for()
+                # The form's explanations and the model summary are in Chinese too.
+                expect(page.get_by_test_id("problems")).to_contain_text("不支持多模态参考")
+                expect(page.get_by_test_id("model-info")).to_contain_text("文生视频")
+                page.get_by_label("模型", exact=True).select_option("doubao-seedance-2-0-260128")
+                page.get_by_label("模式", exact=True).select_option("first_frame")
+                expect(page.get_by_test_id("problems")).to_have_text("缺少首帧（上传、URL 或素材）")
+                page.get_by_label("模式", exact=True).select_option("reference")
+                expect(page.get_by_test_id("problems")).to_have_text("多模态参考至少需要一张图片、一个视频或一段音频")
+                expect(page.get_by_test_id("model-info")).to_contain_text("参考：9 图片 / 3 视频 / 3 音频")
+                page.get_by_role("button", name="+ 视频").click()
                 _shot(page, "new-task-zh")
             assert _english_left(page) == [], hash_
         page.get_by_role("button", name="Switch to English").click()

@@ -513,8 +513,8 @@ async function pageNew(params) {
   let slots = [];
   const current = () => state.models.find(m => m.id === model.value);
   const options = (select, values, keep, fallback) => {
-    select.replaceChildren(h("option", {value: "", text: fallback ? t("model default ({v})", {v: fallback}) :
-      t("model default")}), ...values.map(v => h("option", {value: v, selected: v === keep, text: v})));
+    select.replaceChildren(h("option", {value: "", text: fallback ? t("model default ({v})", {v: t(fallback)}) :
+      t("model default")}), ...values.map(v => h("option", {value: v, selected: v === keep, text: t(v)})));
   };
   const addRef = (kind, value) => {
     const slot = mediaSlot(kind, `reference_${kind}`, t(REF_LABELS[kind]), false, assets);
@@ -561,7 +561,8 @@ async function pageNew(params) {
     const dur = m.duration;
     duration.min = dur.auto ? -1 : dur.min;
     duration.max = dur.max;
-    duration.placeholder = `${dur.default === -1 ? "auto" : dur.default} (${dur.min}-${dur.max}${dur.auto ? ", -1 auto" : ""})`;
+    duration.placeholder = `${dur.default === -1 ? t("auto") : dur.default} (${dur.min}-${dur.max}` +
+      `${dur.auto ? ", -1 " + t("auto") : ""})`;
     audio.disabled = !m.audio;
     if (!m.audio) audio.checked = false;
     draft.disabled = !m.draft;

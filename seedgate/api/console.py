@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
 import signal
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+import av
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
@@ -22,6 +27,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.dialects.ark import render_task as ark_render
 from seedgate.dialects.common import json_object
+from seedgate.store.schema import tasks as tasks_table
 from seedgate.store.store import ApiKey
 
 from .keys import create_key
@@ -30,27 +36,155 @@ from .snippets import snippets
 PREFIX = "/console"
 _STATIC = resources.files("seedgate.console").joinpath("static")
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+_THUMB_NAME = "console-thumb.jpg"  # beside the task's result files, so deleting the task deletes it
+_THUMB_WIDTH = 192
+_SEARCH_MAX = 1000  # the newest matching tasks a search pages through
+_USAGE_MAX_DAYS = 92
+_USAGE_MAX_ROWS = 50_000
 _POLL_S = 1.0  # how often the event stream looks at the store
 _WINDOW = 100  # the newest tasks the event stream watches (the console lists fewer)
 _KEEPALIVE_S = 15.0
 
 
-def summary(task: Task) -> dict[str, Any]:
-    """A task as a list row: enough for the table and its live updates."""
+def summary(task: Task, thumb_url: str | None = None) -> dict[str, Any]:
+    """A task as a list row: enough for the table and its live updates (started_at lets the page show an ETA)."""
     spec = task.spec
     return {
         "id": task.id, "status": task.status.value, "progress": round(task.progress, 3),
         "model": spec.model_name or task.model, "mode": spec.mode, "prompt": spec.prompt[:200],
         "resolution": spec.resolution, "ratio": spec.ratio, "duration": spec.duration, "dialect": task.dialect,
-        "created_at": task.created_at, "updated_at": task.updated_at, "error": task.error,
+        "created_at": task.created_at, "updated_at": task.updated_at, "started_at": task.started_at,
+        "error": task.error, "thumb_url": thumb_url,
     }
 
 
-def timings(task: Task) -> dict[str, float | None]:
+def timings(task: Task, links_expire_at: float | None = None) -> dict[str, float | None]:
+    """`expires_at` is the run deadline (a task still queued or running then expires); `links_expire_at` is when
+    the signed result links stop working, which is what a user downloading the video needs to know."""
     queued = (task.started_at - task.created_at) if task.started_at else None
     running = (task.finished_at - task.started_at) if task.finished_at and task.started_at else None
     return {"created_at": task.created_at, "started_at": task.started_at, "finished_at": task.finished_at,
-            "expires_at": task.expires_at, "queued_s": queued, "running_s": running}
+            "expires_at": task.expires_at, "links_expire_at": links_expire_at, "queued_s": queued,
+            "running_s": running}
+
+
+def _links_expiry(service: Any, task: Task) -> float | None:
+    if task.status is not Status.SUCCEEDED or not task.result:
+        return None
+    return float(int((task.finished_at or task.updated_at) + service.settings.result_ttl_s))
+
+
+def _thumb_url(service: Any, task: Task, base: str) -> str | None:
+    """A signed link to the task's thumbnail (an <img> cannot send the key); it expires with the result links."""
+    expires = _links_expiry(service, task)
+    if expires is None or not (task.result or {}).get("video"):
+        return None
+    return service.signer.sign(base, f"{PREFIX}/thumbs/{task.id}", int(expires))
+
+
+def make_thumbnail(video: Path, out: Path, width: int = _THUMB_WIDTH) -> None:
+    """A small JPEG of the frame a third into the video (the first frame is often a plain fade-in)."""
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        seconds = float(container.duration or 0) / av.time_base if container.duration else 0.0
+        if seconds > 0 and stream.time_base:
+            container.seek(int(seconds / 3 / stream.time_base), stream=stream, any_frame=False, backward=True)
+        frame = next(container.decode(stream))
+        image = frame.to_image()
+    height = max(1, round(image.height * width / image.width))
+    folder = out.parent.stat()
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}")  # two first views at once must not mix bytes
+    image.resize((width, height)).save(tmp, "JPEG", quality=80)
+    tmp.replace(out)
+    # The results folder's mtime decides when it is purged (LocalStorage.purge_results_older_than): a thumbnail
+    # made on a late first view must not extend the life of the task's files.
+    os.utime(out.parent, ns=(folder.st_atime_ns, folder.st_mtime_ns))
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching `text` as it appears inside the stored spec JSON (written with ensure_ascii=False,
+    so only quotes and backslashes change)."""
+    encoded = json.dumps(text.lower(), ensure_ascii=False)[1:-1]
+    return "%" + encoded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def _search_ids(service: Any, owner: str, query: str) -> list[str]:
+    """IDs of the owner's tasks whose ID, prompt or model contains `query` (case-insensitive, newest first, capped).
+    The database narrows by the spec's JSON text; the exact fields are then checked here (a match in another
+    field or a JSON key does not count)."""
+    since = time.time() - service.settings.task_retention_s
+    pattern, needle = _like(query), query.lower()
+    where = [tasks_table.c.owner == owner, tasks_table.c.created_at >= since,
+             sa.or_(sa.func.lower(tasks_table.c.spec).like(pattern, escape="\\"),
+                    sa.func.lower(tasks_table.c.id).like(pattern, escape="\\"))]
+    select = (sa.select(tasks_table.c.id, tasks_table.c.model, tasks_table.c.spec).where(*where)
+              .order_by(tasks_table.c.created_at.desc()).limit(_SEARCH_MAX * 5))
+    async with service.store.engine.connect() as conn:
+        rows = (await conn.execute(select)).all()
+    found = []
+    for row in rows:
+        spec = json.loads(row.spec)
+        fields = (row.id, row.model, spec.get("model_name") or "", spec.get("prompt") or "")
+        if any(needle in str(value).lower() for value in fields):
+            found.append(row.id)
+    return found[:_SEARCH_MAX]
+
+
+def _seconds(spec: dict[str, Any]) -> float:
+    frames, fps = spec.get("frame_count"), spec.get("fps")
+    if frames and fps:
+        return float(frames) / float(fps)
+    duration = spec.get("duration")
+    return float(duration) if isinstance(duration, int | float) and duration > 0 else 0.0
+
+
+async def usage_report(service: Any, owner: str | None, days: int, tz_offset_min: int) -> dict[str, Any]:
+    """Counts, video seconds and tokens by day and model, from the tasks the store still holds (not money: prices
+    are another part's business). Days are the browser's local days (`tz_offset_min` as JavaScript's
+    getTimezoneOffset gives it)."""
+    since = time.time() - days * 86400
+    cols = (tasks_table.c.model, tasks_table.c.created_at, tasks_table.c.status, tasks_table.c.spec,
+            tasks_table.c.result)
+    where = [tasks_table.c.created_at >= since] + ([tasks_table.c.owner == owner] if owner else [])
+    select = sa.select(*cols).where(*where).order_by(tasks_table.c.created_at.desc()).limit(_USAGE_MAX_ROWS)
+    async with service.store.engine.connect() as conn:
+        rows = (await conn.execute(select)).all()
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        day = time.strftime("%Y-%m-%d", time.gmtime(row.created_at - tz_offset_min * 60))
+        spec = json.loads(row.spec)
+        model = spec.get("model_name") or row.model
+        g = groups.setdefault((day, model), {"day": day, "model": model, "tasks": 0, "succeeded": 0, "failed": 0,
+                                             "seconds": 0.0, "tokens": 0})
+        g["tasks"] += 1
+        if row.status == Status.SUCCEEDED.value:
+            g["succeeded"] += 1
+            g["seconds"] += _seconds(spec)
+            usage = (json.loads(row.result) if row.result else {}).get("usage") or {}
+            g["tokens"] += int(usage.get("completion_tokens") or usage.get("total_tokens") or 0)
+        elif row.status in (Status.FAILED.value, Status.EXPIRED.value):
+            g["failed"] += 1
+    items = sorted(groups.values(), key=lambda g: (g["day"], g["model"]), reverse=True)
+    for g in items:
+        g["seconds"] = round(g["seconds"], 1)
+    totals = {k: sum(g[k] for g in items) for k in ("tasks", "succeeded", "failed", "tokens")}
+    totals["seconds"] = round(sum(g["seconds"] for g in items), 1)
+    return {"days": days, "since": since, "items": items, "totals": totals, "truncated": len(rows) >= _USAGE_MAX_ROWS}
+
+
+def runnable_models(catalog: Any) -> list[dict[str, Any]]:
+    """The catalog models this node can run now (the preview engine, configured local pipelines, models an
+    upstream channel serves), each with the defaults the server applies, so the form starts from them."""
+    out = []
+    for profile in catalog.models.values():
+        info = profile.summary()
+        if not info["modes"]:  # a local-engine model without a configured pipeline
+            continue
+        info["defaults"] = {"generate_audio": bool(profile.audio), "resolution": profile.default_resolution,
+                            "ratio": dict(profile.default_ratio), "duration": profile.duration.default,
+                            "return_last_frame": False}
+        out.append(info)
+    return out
 
 
 def _spec_view(task: Task) -> dict[str, Any]:
@@ -60,6 +194,18 @@ def _spec_view(task: Task) -> dict[str, Any]:
         if isinstance(ref.get("url"), str) and ref["url"].startswith("data:") and len(ref["url"]) > 200:
             ref["url"] = ref["url"][:60] + "..."
     return data
+
+
+def _rerun(task: Task) -> dict[str, Any]:
+    """The request as the create form needs it to start again from this task: the settled values, and each media
+    item's URL in full unless it is a large inline data: URL (the user attaches that file again)."""
+    spec = task.spec
+    media = [{"kind": m.kind, "role": m.role, "url": m.url if not (m.url.startswith("data:") and len(m.url) > 4096)
+              else ""} for m in spec.media]
+    return {"model": spec.model_name or task.model, "mode": spec.mode, "prompt": spec.prompt,
+            "resolution": spec.resolution, "ratio": spec.ratio, "duration": spec.duration, "seed": spec.seed,
+            "generate_audio": spec.generate_audio, "draft": bool(spec.draft),
+            "return_last_frame": bool(spec.return_last_frame), "media": media}
 
 
 async def _admin(request: Request) -> ApiKey:
@@ -94,6 +240,7 @@ def _server_exiting() -> bool:
 async def _events(request: Request, key: ApiKey) -> AsyncIterator[str]:
     """Server-Sent Events: `task` for each task that changed, `gone` for one deleted (or aged out of the window)."""
     service = request.app.state.service
+    base = service.base_url(request)
     seen: dict[str, tuple[str, float, float]] = {}
     first = True
     quiet_since = time.monotonic()
@@ -105,7 +252,7 @@ async def _events(request: Request, key: ApiKey) -> AsyncIterator[str]:
         seen = now_seen
         if not first:
             for task in reversed(changed):  # oldest first, so a new task lands on top of the list
-                yield f"event: task\ndata: {json.dumps(summary(task))}\n\n"
+                yield f"event: task\ndata: {json.dumps(summary(task, _thumb_url(service, task, base)))}\n\n"
             for task_id in gone:
                 yield f"event: gone\ndata: {json.dumps({'id': task_id})}\n\n"
         if first:
@@ -136,8 +283,17 @@ def router() -> APIRouter:
         key = await request.app.state.service.authenticate(request)
         return JSONResponse(_key_view(key))
 
+    @api.get("/favicon.ico")
+    async def favicon() -> Response:
+        return _static("favicon.svg")  # browsers that ask for /favicon.ico get the same mark
+
+    @api.get(PREFIX + "/api/models")
+    async def models(request: Request) -> JSONResponse:
+        await request.app.state.service.authenticate(request)
+        return JSONResponse({"items": runnable_models(request.app.state.runtime.catalog)})
+
     @api.get(PREFIX + "/api/tasks")
-    async def list_tasks(request: Request, status: str = "", model: str = "", limit: int = 50,
+    async def list_tasks(request: Request, status: str = "", model: str = "", q: str = "", limit: int = 50,
                          offset: int = 0) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
@@ -145,9 +301,50 @@ def router() -> APIRouter:
             raise invalid("status", f"{status!r} is not a task status")
         if not 1 <= limit <= 200 or offset < 0:
             raise invalid("limit", "limit must be in [1, 200] and offset >= 0")
-        total, tasks = await service.list(key, statuses=[status] if status else [], endpoint=model or None,
-                                          offset=offset, limit=limit)
-        return JSONResponse({"total": total, "items": [summary(t) for t in tasks]})
+        if len(q) > 200:
+            raise invalid("q", "q (the search text) must be at most 200 characters")
+        filters: dict[str, Any] = {"statuses": [status] if status else [], "endpoint": model or None}
+        if q.strip():
+            filters["ids"] = await _search_ids(service, key.id, q.strip())
+            if not filters["ids"]:
+                return JSONResponse({"total": 0, "offset": offset, "limit": limit, "items": []})
+        total, tasks = await service.list(key, offset=offset, limit=limit, **filters)
+        base = service.base_url(request)
+        return JSONResponse({"total": total, "offset": offset, "limit": limit,
+                             "items": [summary(t, _thumb_url(service, t, base)) for t in tasks]})
+
+    @api.get(PREFIX + "/thumbs/{task_id}")
+    async def thumbnail(task_id: str, request: Request, expires: int = 0, signature: str = "") -> Response:
+        service = request.app.state.service
+        if not service.signer.verify(f"{PREFIX}/thumbs/{task_id}", expires, signature):
+            raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
+        task = await service.store.get_task(task_id)
+        video = service.storage.result_file(task_id, (task.result or {}).get("video", "")) if task else None
+        if video is None:
+            raise ApiError(404, "ResourceNotFound", "the video no longer exists")
+        out = video.parent / _THUMB_NAME
+        if not out.is_file():  # made once, on first view, off the event loop
+            try:
+                await asyncio.to_thread(make_thumbnail, video, out)
+            except (av.FFmpegError, StopIteration, OSError) as exc:
+                raise ApiError(404, "ResourceNotFound", f"no thumbnail: {type(exc).__name__}") from exc
+        return FileResponse(out, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+    @api.get(PREFIX + "/api/usage")
+    async def usage(request: Request, days: int = 30, tz: int = 0, key_id: str = "") -> JSONResponse:
+        service = request.app.state.service
+        key = await service.authenticate(request)
+        if not 1 <= days <= _USAGE_MAX_DAYS:
+            raise invalid("days", f"days must be in [1, {_USAGE_MAX_DAYS}]")
+        if not -900 <= tz <= 900:
+            raise invalid("tz", "tz must be a UTC offset in minutes in [-900, 900]")
+        owner: str | None = key.id
+        if key_id and key_id != key.id:
+            if not key.admin:
+                raise ApiError(403, "AccessDenied", "only an admin key can see another key's usage")
+            owner = None if key_id == "all" else key_id
+        report = await usage_report(service, owner, days, tz)
+        return JSONResponse({"key_id": owner or "all", **report})
 
     @api.get(PREFIX + "/api/events")
     async def events(request: Request) -> StreamingResponse:
@@ -166,7 +363,8 @@ def router() -> APIRouter:
         links = service.links(task, base)
         result = task.result or {}
         body = {
-            **summary(task), "spec": _spec_view(task), "links": links, "timings": timings(task),
+            **summary(task, _thumb_url(service, task, base)), "spec": _spec_view(task), "links": links,
+            "timings": timings(task, _links_expiry(service, task)), "rerun": _rerun(task),
             "usage": result.get("usage"), "engine": result.get("engine"), "notice": result.get("notice"),
             "result": {k: v for k, v in result.items() if k not in ("usage", "video", "last_frame")},
             "webhooks": await service.store.webhook_history(task.id), "snippets": snippets(task.spec, base),

@@ -66,6 +66,11 @@ class ModelProfile:
     dialect: str | None = None
     # Modes this server can render now, when narrower than `modes` (a local engine with some weights installed).
     served_modes: tuple[str, ...] | None = None
+    # A vendor line's own asset pool: an asset made for another line (tagged at upload) is refused on this one
+    # (MoonApiX's `-cl` vs `-kz` assets, jimmyai's SP library). None: any of the caller's assets.
+    asset_pool: str | None = None
+    # Every media item must be a URL to fetch: no asset:// references (MoonApiX `-wc-720p`, jimmyai MD).
+    urls_only: bool = False
 
     def resolutions_for(self, mode: str) -> tuple[str, ...]:
         return self.mode_resolutions.get(mode, self.resolutions)
@@ -96,6 +101,8 @@ class ModelProfile:
             "priority": self.priority,
             "prompt_max_chars": self.prompt_max_chars,
             "dialect": self.dialect,
+            "asset_pool": self.asset_pool,
+            "urls_only": self.urls_only,
         }
 
 
@@ -155,6 +162,8 @@ def _profile(raw: dict[str, Any]) -> ModelProfile:
             assets_only=bool(raw.get("assets_only", False)),
             mode_resolutions={k: tuple(v) for k, v in raw.get("mode_resolutions", {}).items()},
             dialect=raw.get("dialect"),
+            asset_pool=raw.get("asset_pool"),
+            urls_only=bool(raw.get("urls_only", False)),
         )
     except KeyError as exc:
         raise CatalogError(f"model {raw.get('id', '?')!r} lacks {exc.args[0]!r}") from None
@@ -190,7 +199,10 @@ def _resolve_extends(raw_models: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if parent_id:
             if parent_id not in by_id:
                 raise CatalogError(f"model {raw['id']!r} extends unknown or later model {parent_id!r}")
-            parent = {k: v for k, v in by_id[parent_id].items() if k not in ("aliases", "name")}
+            # A model that extends its own id patches the earlier entry (name and aliases kept); any other child
+            # takes everything but those two from its parent.
+            keep = parent_id == raw["id"]
+            parent = {k: v for k, v in by_id[parent_id].items() if keep or k not in ("aliases", "name")}
             raw = {**parent, **raw}
         by_id[raw["id"]] = raw
     return list(by_id.values())

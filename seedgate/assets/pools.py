@@ -3,7 +3,8 @@
 MoonApiX asks callers to create assets per model line and not to use a `seedance-2.0-kz` asset on the `-cl` line
 (seed 002); jimmyai's SP models take assets from the SP library. The pool of a model is catalog data
 (`asset_pool`); the pool of an asset is set when a vendor's upload route creates it for a line (kept in the asset's
-metadata under `pool`). Assets from seedgate's own library carry no pool and are accepted by every line.
+metadata under `pool`). Only a line with a pool is strict: it refuses assets made for another line. Assets from
+seedgate's own library carry no pool and are accepted by every line, and lines without a pool take any asset.
 
 Checked before the media are resolved, from the asset records alone: a record that holds no media at all (a
 jimmyai SP `text` asset) is refused here too, with a message that says so.
@@ -48,7 +49,8 @@ async def check_asset_pools(spec: TaskSpec, catalog: Catalog,
         if asset is not None and asset.kind is None and asset.metadata.get("type") == "text":
             raise invalid(ref.param or "content", f"the asset {asset_id} is a text asset, not {ref.kind} media")
         pool = pool_of(asset) if asset is not None else None
-        if pool is None or pool == profile.asset_pool:
+        # Only a line with a pool of its own is strict; the others take any of the caller's assets.
+        if pool is None or profile.asset_pool is None or pool == profile.asset_pool:
             continue
         made_for = asset.metadata.get("model") if asset is not None else None
         raise invalid(ref.param or "content",

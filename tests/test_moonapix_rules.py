@@ -200,3 +200,20 @@ def test_wan27_on_the_create_route(client: httpx.Client, urls: dict[str, str]) -
         create(client, {"model": "wan2.7", "prompt": "x", "duration": 4, "resolution": "480p",
                         "videos": [{"url": urls["video"], "role": "reference_video"}]}, route)
     refused(client, {"model": "wan2.7", "prompt": "x", "duration": 16}, "duration", "[4, 15]")
+
+
+def test_an_entry_extending_its_own_id_patches_it(tmp_path: Any) -> None:
+    """How the shipped file gives existing lines their pools, and how an operator changes one field of a model."""
+    shipped = load_catalog()
+    assert shipped.models["seedance-2.0-cl-mini"].asset_pool == "moonapix-cl"
+    assert shipped.models["seedance-2.0-kz-fast"].asset_pool == "moonapix-kz"
+    assert shipped.models["seedance-2.0-ld-17"].asset_pool is None  # no documented pool: takes any asset
+    assert shipped.models["seedance-2.0-wc-720p"].urls_only and shipped.models["seedance-2.0-wc-720p"].name
+    extra = tmp_path / "mine.toml"
+    extra.write_text('[[model]]\nid = "doubao-seedance-2-0-260128"\nextends = "doubao-seedance-2-0-260128"\n'
+                     'prompt_max_chars = 10\n')
+    patched = load_catalog(extra).find("dreamina-seedance-2-0-260128")
+    original = shipped.models["doubao-seedance-2-0-260128"]
+    assert patched is not None and patched.prompt_max_chars == 10
+    assert (patched.name, patched.aliases, patched.resolutions) == (original.name, original.aliases,
+                                                                    original.resolutions)

@@ -188,6 +188,8 @@ def _check(profile: ModelProfile, geometry: Geometry) -> None:
         raise CatalogError(f"{where}: the default duration {dur.default} is not among its values")
     if profile.dialect is not None and not isinstance(profile.dialect, str):
         raise CatalogError(f"{where}: dialect must be a string")
+    if profile.asset_pool is not None and not isinstance(profile.asset_pool, str):
+        raise CatalogError(f"{where}: asset_pool must be a string")
 
 
 def _resolve_extends(raw_models: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_name, check_source_url
+from seedgate.assets.pools import POOL_KEY
 from seedgate.core.asset import Asset, AssetStatus, new_asset_id
 from seedgate.core.errors import ApiError, invalid, missing, not_found
 from seedgate.core.spec import MediaRef, TaskSpec
@@ -199,7 +200,7 @@ async def _audit(request: Request) -> JSONResponse:
     for kind, url, param in _audit_lists(await json_body(request)):
         try:
             asset = await lib.create_from_url(key.id, check_source_url(url, param), kind=kind,
-                                              metadata={"pool": MX_POOL})
+                                              metadata={POOL_KEY: MX_POOL})
         except ApiError as error:  # one bad URL does not sink the others
             failed.append({"assetType": KIND_WORDS[kind], "originalUrl": url, "errorMessage": error.message})
             continue
@@ -262,7 +263,7 @@ async def _text_asset(lib: AssetLibrary, owner: str, url: str, name: str) -> Ass
     so there is nothing to fetch or audit, and a video task cannot use it as an image, video or audio."""
     now = time.time()
     asset = Asset(id=new_asset_id(now), owner=owner, kind=None, name=name, status=AssetStatus.ACTIVE,
-                  source_url=url, metadata={"pool": SP_POOL, "type": "text"}, created_at=now, updated_at=now,
+                  source_url=url, metadata={POOL_KEY: SP_POOL, "type": "text"}, created_at=now, updated_at=now,
                   expires_at=now + lib.retention_s)
     await lib.store.insert(asset)
     return asset
@@ -282,7 +283,7 @@ async def _sp_upload(request: Request) -> JSONResponse:
         asset = await _text_asset(service.assets, key.id, url, name)
     else:
         asset = await service.assets.create_from_url(key.id, url, kind=kind, name=name,
-                                                     metadata={"pool": SP_POOL, "type": kind})
+                                                     metadata={POOL_KEY: SP_POOL, "type": kind})
     return JSONResponse({"code": 0, "msg": "ok", "data": {"asset_id": asset.id}})
 
 
@@ -305,7 +306,7 @@ async def _realperson_submit(request: Request) -> JSONResponse:
         raise missing("url")
     asset = await service.assets.create_from_url(
         key.id, check_source_url(body["url"], "url"), kind="image", name=check_name(body.get("name"), "name"),
-        metadata={"pool": SP_POOL, "type": "image", "realperson": True})
+        metadata={POOL_KEY: SP_POOL, "type": "image", "realperson": True})
     return JSONResponse({"code": 0, "msg": "ok", "data": _person(asset)})
 
 

@@ -178,5 +178,5 @@ def test_sp_asset_library(client: httpx.Client, media_server: MediaServer) -> No
     assert httpx.get(detail["image_url"]).content == httpx.get(url).content
     items = client.post(f"{BASE}/seedance/sp/assets/status", json={"asset_ids": [asset_id]}).json()["data"]["items"]
     assert [i["asset_id"] for i in items] == [asset_id]
-    bad = client.post(f"{BASE}/seedance/sp/assets/upload", json={"type": "text", "url": url})
+    bad = client.post(f"{BASE}/seedance/sp/assets/upload", json={"type": "model3d", "url": url})
     assert bad.status_code == 400 and bad.json()["code"] == "20002" and "type" in bad.json()["msg"]

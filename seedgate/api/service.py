@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 
 from seedgate.assets.library import AssetLibrary
+from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, conflict, internal, invalid, not_found, unauthorized
@@ -118,6 +119,7 @@ class TaskService:
             spec = await self._expand_draft(spec, owner)
         planned = validate(spec, self.catalog, soft)
         planned.draft_task_id = draft_id
+        await check_asset_pools(planned, self.catalog, lambda asset_id: self.assets.store.get(asset_id, owner))
         await resolve_media(planned, self.fetcher, self.storage, lambda asset_id: self.assets.settled(owner, asset_id))
         check_resolved_media(planned, self.catalog)
         if planned.width is None:

@@ -75,6 +75,11 @@ class ModelProfile:
     dialect: str | None = None
     # Modes this server can render now, when narrower than `modes` (a local engine with some weights installed).
     served_modes: tuple[str, ...] | None = None
+    # A vendor line's own asset pool: an asset made for another line (tagged at upload) is refused on this one
+    # (MoonApiX's `-cl` vs `-kz` assets, jimmyai's SP library). None: any of the caller's assets.
+    asset_pool: str | None = None
+    # Every media item must be a URL to fetch: no asset:// references (MoonApiX `-wc-720p`, jimmyai MD).
+    urls_only: bool = False
 
     def resolutions_for(self, mode: str) -> tuple[str, ...]:
         return self.mode_resolutions.get(mode, self.resolutions)
@@ -106,6 +111,8 @@ class ModelProfile:
             "prompt_max_chars": self.prompt_max_chars,
             "task_types": {name: _rule_summary(rule) for name, rule in self.task_types.items()},
             "dialect": self.dialect,
+            "asset_pool": self.asset_pool,
+            "urls_only": self.urls_only,
         }
 
 
@@ -198,6 +205,8 @@ def _profile(raw: dict[str, Any]) -> ModelProfile:
             assets_only=bool(raw.get("assets_only", False)),
             mode_resolutions={k: tuple(v) for k, v in raw.get("mode_resolutions", {}).items()},
             dialect=raw.get("dialect"),
+            asset_pool=raw.get("asset_pool"),
+            urls_only=bool(raw.get("urls_only", False)),
         )
     except KeyError as exc:
         raise CatalogError(f"model {raw.get('id', '?')!r} lacks {exc.args[0]!r}") from None
@@ -227,6 +236,8 @@ def _check(profile: ModelProfile, geometry: Geometry) -> None:
             raise CatalogError(f"{where}: task_types.{name}.duration is -1 but the model does not choose lengths")
     if profile.dialect is not None and not isinstance(profile.dialect, str):
         raise CatalogError(f"{where}: dialect must be a string")
+    if profile.asset_pool is not None and not isinstance(profile.asset_pool, str):
+        raise CatalogError(f"{where}: asset_pool must be a string")
 
 
 def _resolve_extends(raw_models: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -238,7 +249,10 @@ def _resolve_extends(raw_models: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if parent_id:
             if parent_id not in by_id:
                 raise CatalogError(f"model {raw['id']!r} extends unknown or later model {parent_id!r}")
-            parent = {k: v for k, v in by_id[parent_id].items() if k not in ("aliases", "name")}
+            # A model that extends its own id patches the earlier entry (name and aliases kept); any other child
+            # takes everything but those two from its parent.
+            keep = parent_id == raw["id"]
+            parent = {k: v for k, v in by_id[parent_id].items() if keep or k not in ("aliases", "name")}
             raw = {**parent, **raw}
         by_id[raw["id"]] = raw
     return list(by_id.values())

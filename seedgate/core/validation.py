@@ -250,6 +250,15 @@ def _check_assets_only(spec: TaskSpec, profile: ModelProfile) -> None:
                                                   "from the asset audit; submit the URL for audit first")
 
 
+def _check_urls_only(spec: TaskSpec, profile: ModelProfile) -> None:
+    if not profile.urls_only:
+        return
+    for ref in spec.media:
+        if asset_id_of(ref.url) is not None or ref.url[:5].lower() == "data:":
+            raise invalid(ref.param or "content", f"{profile.id} takes media only as public http(s) URLs (or this "
+                                                  "server's hosted file URLs), not asset references or data: URLs")
+
+
 def _check_draft(spec: TaskSpec, profile: ModelProfile) -> None:
     if not spec.draft:
         return
@@ -301,6 +310,7 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
     _check_media_counts(out, profile, mode)
     _check_task_type(out, profile, mode)
     _check_assets_only(out, profile)
+    _check_urls_only(out, profile)
     _check_draft(out, profile)
 
     out.mode = mode

@@ -16,8 +16,9 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_kind, check_name, check_source_url
+from seedgate.assets.pools import pool_metadata
 from seedgate.core.asset import Asset, AssetStatus
-from seedgate.core.errors import ApiError, invalid, missing
+from seedgate.core.errors import ApiError, invalid, missing, model_not_found
 
 from .common import json_body
 
@@ -41,6 +42,7 @@ def render_asset(asset: Asset, lib: AssetLibrary, base_url: str) -> dict[str, An
         "asset_url": f"asset://{asset.id}",
         "url": lib.link(asset, base_url),
         "purpose": asset.metadata.get("purpose"),
+        "model": asset.metadata.get("model"),  # the model line the asset was made for, if any
         "metadata": asset.metadata.get("metadata"),
         "info": asset.info,
         "error": asset.error,
@@ -72,6 +74,17 @@ def _extras(fields: dict[str, Any]) -> dict[str, Any]:
     return {"purpose": _optional_text(fields, "purpose"), "metadata": meta}
 
 
+def _line_pool(request: Request, fields: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
+    """An upload made for a model line (`model`, or `metadata.model`) joins that line's asset pool (assets/pools.py)."""
+    model = _optional_text(fields, "model") or (extras.get("metadata") or {}).get("model")
+    if model is None:
+        return extras
+    catalog = request.app.state.service.catalog
+    if not isinstance(model, str) or catalog.find(model) is None:
+        raise model_not_found(str(model))
+    return {**extras, **pool_metadata(catalog, model)}
+
+
 async def _create(request: Request) -> JSONResponse:
     service = request.app.state.service
     lib: AssetLibrary = service.assets
@@ -90,7 +103,7 @@ async def _create(request: Request) -> JSONResponse:
         try:
             fields = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
             upload = form.get("file")
-            extras = _extras(fields)
+            extras = _line_pool(request, fields, _extras(fields))
             if not isinstance(upload, UploadFile):
                 if fields.get("url"):
                     return await _from_url(request, lib, key.id, fields, extras)
@@ -105,7 +118,7 @@ async def _create(request: Request) -> JSONResponse:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise invalid("body", "the request body must be a JSON object, or multipart/form-data with a file")
-    return await _from_url(request, lib, key.id, body, _extras(body))
+    return await _from_url(request, lib, key.id, body, _line_pool(request, body, _extras(body)))
 
 
 async def _from_url(request: Request, lib: AssetLibrary, owner: str, fields: dict[str, Any],

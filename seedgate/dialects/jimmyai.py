@@ -1,20 +1,30 @@
-"""jimmyai (seed 001): `POST /api/open-api/v1/seedance/videos`, `{code: "20000", msg, data}` envelopes, and the
-asset-audit endpoints its Manxue models (`sd2_mx_*`) require: every media item there is `asset://{assetId}`.
+"""jimmyai (seed 001, vendors.md §2): `{code: "20000", msg, data}` envelopes over
 
-The audit bodies are not in jimmyai's published docs; they follow GlobalAiOpc's audit API, which jimmyai resells
-(vendors.md §2.4, §6.3), and accept both camelCase and snake_case keys.
+- `POST /api/open-api/v1/seedance/videos`, which sells every product line by `model` (Manxue `sd2_mx_*`, SP,
+  Mini, MD, Fast I2V, STD, GZ, 933: catalog entries with their own rules), and `POST .../seedance25/videos`;
+- the Manxue asset audit (`.../seedance/assets/audit`, `.../assets/status`): its models take media only as
+  `asset://{assetId}`. The audit bodies are not in jimmyai's published docs; they follow GlobalAiOpc's audit API,
+  which jimmyai resells (vendors.md §2.4, §6.3), and accept both camelCase and snake_case keys;
+- the SP asset library and its real-person whitelist (`.../seedance/sp/...`, answered with an int `0` code), whose
+  assets form the SP models' own pool (assets/pools.py);
+- `POST .../files/upload`: a multipart file in, a URL for any media field out.
 """
 
 from __future__ import annotations
 
+import mimetypes
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
-from seedgate.assets.library import AssetLibrary, check_name, check_source_url
-from seedgate.core.asset import Asset, AssetStatus
-from seedgate.core.errors import ApiError, invalid, missing
+from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_name, check_source_url
+from seedgate.assets.pools import POOL_KEY
+from seedgate.core.asset import Asset, AssetStatus, new_asset_id
+from seedgate.core.errors import ApiError, invalid, missing, not_found
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
@@ -67,13 +77,18 @@ def _urls(body: dict[str, Any], field: str) -> list[str]:
     return [_url(v, f"{field}[{i}]") for i, v in enumerate(value)]
 
 
-def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
-    model = require_model(body)
-    if body.get("prompt") is None:
-        raise missing("prompt")
-    if body.get("duration") is None:
-        raise missing("duration")
-    media = [MediaRef("image", u, "reference_image", f"images[{i}]") for i, u in enumerate(_urls(body, "images"))]
+def _reference_images(body: dict[str, Any]) -> tuple[str, list[str]]:
+    """`images`, or `reference_images` as the 933 line and the seedance25 route name them (one of the two)."""
+    if body.get("images") is not None and body.get("reference_images") is not None:
+        raise invalid("reference_images", "send reference images in images or in reference_images, not both")
+    field = "reference_images" if body.get("reference_images") is not None else "images"
+    return field, _urls(body, field)
+
+
+def _spec(body: dict[str, Any], model: str) -> TaskSpec:
+    """The fields every jimmyai create route shares, as a spec (required fields checked by the caller)."""
+    images_field, images = _reference_images(body)
+    media = [MediaRef("image", u, "reference_image", f"{images_field}[{i}]") for i, u in enumerate(images)]
     for field, role in (("first_image", "first_frame"), ("last_image", "last_frame")):
         if body.get(field) is not None:
             media.append(MediaRef("image", _url(body[field], field), role, field))
@@ -87,11 +102,39 @@ def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
         if orientation not in _ORIENTATION:
             raise invalid("orientation", f"{orientation!r} is not landscape or portrait")
         ratio = _ORIENTATION[orientation]
-    spec = TaskSpec(model=model, prompt=body["prompt"], media=media, duration=body["duration"], ratio=ratio,
+    present = [f for f in (images_field, "first_image", "last_image", "reference_videos", "reference_audios")
+               if body.get(f) is not None]
+    wire = {"ratio": "orientation" if body.get("ratio") is None else "ratio",
+            # Errors about the media together (frames mixed with references) name the fields that were sent.
+            "media": ", ".join(present) or images_field,
+            "media.image": ", ".join(f for f in present if f in (images_field, "first_image", "last_image"))
+            or images_field,
+            "media.video": "reference_videos", "media.audio": "reference_audios"}
+    return TaskSpec(model=model, prompt=body["prompt"], media=media, duration=body.get("duration"), ratio=ratio,
                     resolution=body.get("resolution"), seed=body.get("seed"),
                     generate_audio=body.get("generate_audio"), watermark=body.get("watermark"),
-                    wire_names={"ratio": "orientation" if body.get("ratio") is None else "ratio"})
-    return spec, ()
+                    omni_reference_task_type=body.get("omni_reference_task_type"), wire_names=wire)
+
+
+def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
+    """`POST .../seedance/videos`: every product line (model) the route sells. `reference_mode` and
+    `face_processing` (933 line) are accepted and ignored: the media decide the mode, and no engine here
+    processes faces differently."""
+    model = require_model(body)
+    if body.get("prompt") is None:
+        raise missing("prompt")
+    if body.get("duration") is None:
+        raise missing("duration")
+    return _spec(body, model), ()
+
+
+def parse_create_25(body: Any) -> tuple[TaskSpec, Soft]:
+    """`POST .../seedance25/videos`: Seedance 2.5 with `reference_images` / `reference_videos` /
+    `reference_audios`; `duration` may be left out (2.5 then chooses, -1)."""
+    model = require_model(body)
+    if body.get("prompt") is None:
+        raise missing("prompt")
+    return _spec(body, model), ()
 
 
 # -- answers ------------------------------------------------------------------------------------------------------
@@ -117,6 +160,11 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
 
 def callback_url(task: Task) -> str | None:
     return None  # jimmyai documents no webhook; its clients poll
+
+
+def _created(task: Task) -> JSONResponse:
+    return _ok({"task_id": task.id, "status": _STATUS[task.status], "model": task.endpoint,
+                "created_at": int(task.created_at)})
 
 
 # -- asset audits -------------------------------------------------------------------------------------------------
@@ -152,7 +200,8 @@ async def _audit(request: Request) -> JSONResponse:
     accepted, failed = [], []
     for kind, url, param in _audit_lists(await json_body(request)):
         try:
-            asset = await lib.create_from_url(key.id, check_source_url(url, param), kind=kind)
+            asset = await lib.create_from_url(key.id, check_source_url(url, param), kind=kind,
+                                              metadata={POOL_KEY: MX_POOL})
         except ApiError as error:  # one bad URL does not sink the others
             failed.append({"assetType": KIND_WORDS[kind], "originalUrl": url, "errorMessage": error.message})
             continue
@@ -198,10 +247,27 @@ async def _status(request: Request, body: Any = None) -> JSONResponse:
 # -- the SP asset library (documented, answers with an int 0 code) ------------------------------------------------
 
 
+SP_POOL = "jimmyai-sp"  # the SP models' asset pool (catalog `asset_pool`): SP library and real-person assets
+MX_POOL = "jimmyai-mx"  # assets from the Manxue audit
+_SP_TYPES = ("image", "video", "audio", "text")
+
+
 def _sp_item(asset: Asset, lib: AssetLibrary, base_url: str) -> dict[str, Any]:
     return {"asset_id": asset.id, "official_id": asset.id, "status": STATUS_WORDS[asset.status],
-            "name": asset.name, "image_url": lib.link(asset, base_url), "created_at": int(asset.created_at),
+            "type": asset.metadata.get("type") or asset.kind, "name": asset.name,
+            "image_url": lib.link(asset, base_url), "created_at": int(asset.created_at),
             "error_message": asset.error["message"] if asset.error else None}
+
+
+async def _text_asset(lib: AssetLibrary, owner: str, url: str, name: str) -> Asset:
+    """An SP `text` asset: a record of the caller's text reference (its URL), Active at once. It holds no media,
+    so there is nothing to fetch or audit, and a video task cannot use it as an image, video or audio."""
+    now = time.time()
+    asset = Asset(id=new_asset_id(now), owner=owner, kind=None, name=name, status=AssetStatus.ACTIVE,
+                  source_url=url, metadata={POOL_KEY: SP_POOL, "type": "text"}, created_at=now, updated_at=now,
+                  expires_at=now + lib.retention_s)
+    await lib.store.insert(asset)
+    return asset
 
 
 async def _sp_upload(request: Request) -> JSONResponse:
@@ -209,13 +275,102 @@ async def _sp_upload(request: Request) -> JSONResponse:
     key = await service.authenticate(request)
     body = await json_object(request)
     kind = body.get("type")
-    if kind not in ("image", "video", "audio"):
-        raise invalid("type", f"{kind!r} is not image, video or audio")
+    if kind not in _SP_TYPES:
+        raise invalid("type", f"{kind!r} is not image, video, audio or text")
     if body.get("url") is None:
         raise missing("url")
-    asset = await service.assets.create_from_url(key.id, check_source_url(body["url"], "url"), kind=kind,
-                                                 name=check_name(body.get("name"), "name"))
+    url, name = check_source_url(body["url"], "url"), check_name(body.get("name"), "name")
+    if kind == "text":
+        asset = await _text_asset(service.assets, key.id, url, name)
+    else:
+        asset = await service.assets.create_from_url(key.id, url, kind=kind, name=name,
+                                                     metadata={POOL_KEY: SP_POOL, "type": kind})
     return JSONResponse({"code": 0, "msg": "ok", "data": {"asset_id": asset.id}})
+
+
+# -- the SP real-person whitelist: a person's photo, audited, then usable as asset://{asset_id} ----------------------
+
+
+def _person(asset: Asset) -> dict[str, Any]:
+    active = asset.status is AssetStatus.ACTIVE
+    return {"asset_id": asset.id, "official_id": asset.id, "status": STATUS_WORDS[asset.status],
+            "asset_ref": f"asset://{asset.id}" if active else None, "name": asset.name, "url": asset.source_url,
+            "created_at": int(asset.created_at),
+            "error_message": asset.error["message"] if asset.error else None}
+
+
+async def _realperson_submit(request: Request) -> JSONResponse:
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    body = await json_object(request)
+    if body.get("url") is None:
+        raise missing("url")
+    asset = await service.assets.create_from_url(
+        key.id, check_source_url(body["url"], "url"), kind="image", name=check_name(body.get("name"), "name"),
+        metadata={POOL_KEY: SP_POOL, "type": "image", "realperson": True})
+    return JSONResponse({"code": 0, "msg": "ok", "data": _person(asset)})
+
+
+async def _realperson_status(request: Request, many: bool) -> JSONResponse:
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    body = await json_object(request)
+    field = "asset_ids" if many else "asset_id"
+    wanted = body.get(field)
+    if wanted is None:
+        raise missing(field)
+    if not many:
+        if not isinstance(wanted, str) or not wanted.strip():
+            raise invalid(field, "asset_id must be an asset ID string")
+        asset = await service.assets.get(key.id, wanted.strip(), field)
+        if not asset.metadata.get("realperson"):
+            raise not_found("real-person asset", asset.id, field)
+        return JSONResponse({"code": 0, "msg": "ok", "data": _person(asset)})
+    if not isinstance(wanted, list) or not all(isinstance(i, str) for i in wanted):
+        raise invalid(field, "asset_ids must be a list of asset IDs")
+    if len(wanted) > _AUDIT_MAX_ITEMS:
+        raise invalid(field, f"at most {_AUDIT_MAX_ITEMS} asset IDs per request")
+    found = []
+    if wanted:  # an empty list asks for nothing (the store reads no ID filter as "all of them")
+        _, found = await service.assets.store.list(key.id, ids=wanted, limit=_AUDIT_MAX_ITEMS)
+    by_id = {a.id: a for a in found if a.metadata.get("realperson")}
+    return JSONResponse({"code": 0, "msg": "ok",
+                         "data": {"items": [_person(by_id[i]) for i in dict.fromkeys(wanted) if i in by_id]}})
+
+
+# -- files/upload: a local file in, a URL any media field can take out ---------------------------------------------
+
+
+async def _files_upload(request: Request) -> JSONResponse:
+    """Multipart `file` -> `data{url, filename, size, mime_type}`. The bytes are kept as an asset of the caller's
+    (so they live as long as assets do); `url` is a signed link to them, valid until then."""
+    service = request.app.state.service
+    key = await service.authenticate(request)
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise invalid("file", "send the file as multipart/form-data in the field `file`")
+    length = request.headers.get("content-length", "")
+    if not length.isdigit():
+        raise ApiError(411, "MissingParameter", "a multipart upload needs a Content-Length header", "file")
+    if int(length) > MAX_UPLOAD_BYTES + 1024 * 1024:
+        raise ApiError(413, "InvalidParameter", f"the upload exceeds {MAX_UPLOAD_BYTES} bytes", "file")
+    try:
+        form = await request.form()
+    except HTTPException as exc:
+        raise invalid("file", f"the multipart body cannot be read: {exc.detail}") from None
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise missing("file")
+        filename = check_name(upload.filename, "file")
+        mime = upload.content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        asset = await service.assets.create_from_upload(key.id, upload, name=filename,
+                                                        metadata={"purpose": "files/upload"})
+    finally:
+        await form.close()
+    digest = asset.blob or ""
+    url = service.signer.sign(service.base_url(request), f"/files/blobs/{digest}", int(asset.expires_at))
+    size = service.storage.blob_path(digest).stat().st_size
+    return _ok({"url": url, "filename": filename, "size": size, "mime_type": mime})
 
 
 async def _sp_detail(request: Request, many: bool) -> JSONResponse:
@@ -255,11 +410,29 @@ def router() -> APIRouter:
     async def sp_status(request: Request) -> JSONResponse:
         return await _sp_detail(request, many=True)
 
-    @api.post(PREFIX + "/seedance/videos", summary="Create a Seedance video task")
+    @api.post(PREFIX + "/seedance/sp/realperson/submit", summary="SP real-person whitelist: submit {name, url}")
+    async def realperson_submit(request: Request) -> JSONResponse:
+        return await _realperson_submit(request)
+
+    @api.post(PREFIX + "/seedance/sp/realperson/status", summary="SP real-person whitelist: one ({asset_id})")
+    async def realperson_status(request: Request) -> JSONResponse:
+        return await _realperson_status(request, many=False)
+
+    @api.post(PREFIX + "/seedance/sp/realperson/batch-status", summary="SP real-person whitelist: several")
+    async def realperson_batch(request: Request) -> JSONResponse:
+        return await _realperson_status(request, many=True)
+
+    @api.post(PREFIX + "/files/upload", summary="Upload a file (multipart `file`); answers its URL")
+    async def files_upload(request: Request) -> JSONResponse:
+        return await _files_upload(request)
+
+    @api.post(PREFIX + "/seedance/videos", summary="Create a Seedance video task (every product line)")
     async def create(request: Request) -> JSONResponse:
-        task = await create_task(request, parse_create, NAME)
-        return _ok({"task_id": task.id, "status": _STATUS[task.status], "model": task.endpoint,
-                    "created_at": int(task.created_at)})
+        return _created(await create_task(request, parse_create, NAME))
+
+    @api.post(PREFIX + "/seedance25/videos", summary="Create a Seedance 2.5 video task")
+    async def create_25(request: Request) -> JSONResponse:
+        return _created(await create_task(request, parse_create_25, NAME))
 
     @api.get(PREFIX + "/videos/{task_id}", summary="Query a video task")
     async def query(task_id: str, request: Request) -> JSONResponse:

@@ -255,20 +255,32 @@ def _legacy(body: dict[str, Any], image_role: str | None, items: list[_Item]) ->
 
 
 def _settle(items: list[_Item]) -> list[_Item]:
-    """Drop mirrored copies of one item, then give roleless media the role the rest of the request implies."""
-    kept: list[_Item] = []
+    """Drop mirrored copies of one item, then give roleless media the role the rest of the request implies.
+
+    A mirror is a copy in another field: the n-th (kind, URL, role) item of one field matches the n-th such item
+    of another. Identical entries within one field are distinct items and keep their positions (11 identical
+    images in `references[]` are 11 references, counted against the model's limits).
+    """
+    kept: list[tuple[_Item, int]] = []  # with the item's occurrence number within its own field
+    seen: dict[tuple[str, Any, Any, Any], int] = {}
     for item in items:
         ref = item.ref
-        same = next((k for k in kept if (k.ref.kind, k.ref.url, k.ref.role) == (ref.kind, ref.url, ref.role)
+        key = (ref.kind, ref.url, ref.role)
+        nth = seen[(item.field, *key)] = seen.get((item.field, *key), 0) + 1
+        same = next((k for k, n in kept if n == nth and k.field != item.field
+                     and (k.ref.kind, k.ref.url, k.ref.role) == key
                      and (k.ref.alias is None or ref.alias is None or k.ref.alias == ref.alias)), None)
         if same is None:
-            kept.append(item)
+            kept.append((item, nth))
         elif same.ref.alias is None:
             same.ref.alias = ref.alias
-    # A roleless copy of an item that has a role elsewhere is a mirror too (images[] beside first_frame_url).
-    roled = {(k.ref.kind, k.ref.url) for k in kept if k.ref.role}
-    kept = [k for k in kept if k.ref.role or (k.ref.kind, k.ref.url) not in roled]
-    refs = [k.ref for k in kept]
+    # A roleless copy of an item that has a role in another field is a mirror too (images[] beside first_frame_url).
+    roled: dict[tuple[str, str], set[str]] = {}
+    for k, _ in kept:
+        if k.ref.role:
+            roled.setdefault((k.ref.kind, k.ref.url), set()).add(k.field)
+    settled = [k for k, _ in kept if k.ref.role or not roled.get((k.ref.kind, k.ref.url), set()) - {k.field}]
+    refs = [k.ref for k in settled]
     for ref in refs:
         if ref.role is None and ref.kind != "image":
             ref.role = f"reference_{ref.kind}"
@@ -280,7 +292,7 @@ def _settle(items: list[_Item]) -> list[_Item]:
         first = not referencing and len(roleless) == 1 and not any(r.role == "first_frame" for r in refs)
         for ref in roleless:
             ref.role = "first_frame" if first else "reference_image"
-    return kept
+    return settled
 
 
 def _option(body: dict[str, Any], metadata: dict[str, Any], name: str) -> tuple[Any, str]:

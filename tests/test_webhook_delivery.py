@@ -281,12 +281,12 @@ def _new_key(server: Server, name: str) -> tuple[str, str]:
     return response.json()["id"], response.json()["secret"]
 
 
-def test_revocation_reaches_every_node_and_ends_the_keys_links(database: Database, tmp_path: Path) -> None:
-    """Two nodes on one database, each with the key freshly authenticated (cached where a cache is used). A revoke
-    from the command line (a third process) takes effect on both at the next request, and the signed result
-    links of the key's tasks stop working though they have not expired."""
-    data = tmp_path / "data"
-    first = start_server(database, data, "--workers", "1")
+def test_revocation_reaches_every_node_and_ends_the_keys_links(node: Server, database: Database) -> None:
+    """Two nodes on one database and data directory, each with the key freshly authenticated (cached where a cache
+    is used). A revoke from the command line (a third process) takes effect on both at the next request, and the
+    signed result links of the key's tasks stop working though they have not expired."""
+    data = node.data_dir
+    first = node
     second = start_server(database, data, "--workers", "0")
     try:
         key_id, secret = _new_key(first, "to revoke")
@@ -315,7 +315,6 @@ def test_revocation_reaches_every_node_and_ends_the_keys_links(database: Databas
             assert http.get(f"{TASKS}?page_size=1").status_code == 200
     finally:
         second.stop()
-        first.stop()
 
 
 def test_key_cache_is_bounded_and_never_serves_a_read_that_raced_a_revocation(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ class PostgresFastPath:
         self._pool_lock = asyncio.Lock()  # requests arriving together at start must not each open a pool
         self._listener: asyncpg.Connection | None = None
         self._listener_lock = asyncio.Lock()
+        self._closing = False  # our own close of the listener is not a lost connection
 
     async def _acquire_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -66,9 +67,10 @@ class PostgresFastPath:
         on nothing tells this process about revocations, so the caller must stop trusting what it cached)."""
         conn = await self._listening()
         await conn.add_listener(KEYS_CHANNEL, lambda _conn, _pid, _channel, payload: revoked(payload))
-        conn.add_termination_listener(lambda _conn: lost())
+        conn.add_termination_listener(lambda _conn: None if self._closing else lost())
 
     async def close(self) -> None:
+        self._closing = True
         if self._listener is not None:
             await self._listener.close()
         if self._pool is not None:

@@ -29,7 +29,7 @@ from seedgate.media.fetch import FetchError, FetchPolicy, guarded_client
 from seedgate.store.store import Store, Webhook
 from seedgate.worker.webhooks import RETRY_SCHEDULE_S, WebhookSender, is_refusal, retry_delay
 
-from .conftest import API_KEY, Database, Server, server_env, start_server, wait_status
+from .conftest import API_KEY, Database, Server, execute_sql, server_env, start_server, wait_status
 
 PRO = "doubao-seedance-1-0-pro-250528"
 TASKS = "/api/v3/contents/generations/tasks"
@@ -171,10 +171,11 @@ def history(server: Server, task_id: str) -> list[dict[str, Any]]:
 
 
 def test_retry_schedule_spans_more_than_a_day_then_gives_up() -> None:
-    waits = [retry_delay(n) for n in range(1, len(RETRY_SCHEDULE_S) + 1)]
-    assert all(w is not None and w > 0 for w in waits)
-    assert waits == sorted(waits) or all(a <= b * 1.1 for a, b in zip(waits, waits[1:], strict=False))
-    assert sum(RETRY_SCHEDULE_S) >= 24 * 3600  # the shortest total (no jitter) still covers a day
+    assert list(RETRY_SCHEDULE_S) == sorted(RETRY_SCHEDULE_S)  # backing off, never speeding up
+    for attempt, base in enumerate(RETRY_SCHEDULE_S, start=1):
+        wait = retry_delay(attempt)
+        assert wait is not None and base <= wait <= base * 1.1  # stretched by up to 10 %, never shortened
+    assert sum(RETRY_SCHEDULE_S) >= 24 * 3600  # the shortest total (no stretch) still covers a day
     assert retry_delay(len(RETRY_SCHEDULE_S) + 1) is None
 
 
@@ -349,3 +350,28 @@ def test_key_cache_is_bounded_and_never_serves_a_read_that_raced_a_revocation(tm
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_node_that_stops_hearing_revocations_stops_caching_keys(node: Server) -> None:
+    """If a node's LISTEN connection dies (PostgreSQL), it reads keys on every request from then on; on SQLite keys
+    are never cached. Either way a revocation written straight into the database (no NOTIFY) counts at once."""
+    key_id, secret = _new_key(node, "listener lost")
+    with node.client(secret) as http:
+        assert http.get(f"{TASKS}?page_size=1").status_code == 200  # cached where a cache is used
+    if node.database.url:
+        import asyncpg
+
+        async def cut_listener() -> int:
+            conn = await asyncpg.connect(node.database.url)
+            try:
+                return len(await conn.fetch(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'"))
+            finally:
+                await conn.close()
+
+        assert asyncio.run(cut_listener()) >= 1
+        wait_until(lambda: "keys are read on every request" in node.log(), "the node noticing its lost LISTEN")
+    execute_sql(node, f"UPDATE api_keys SET revoked_at = 1 WHERE id = '{key_id}'")
+    with node.client(secret) as http:
+        assert http.get(f"{TASKS}?page_size=1").status_code == 401

@@ -375,3 +375,27 @@ def test_a_node_that_stops_hearing_revocations_stops_caching_keys(node: Server) 
     execute_sql(node, f"UPDATE api_keys SET revoked_at = 1 WHERE id = '{key_id}'")
     with node.client(secret) as http:
         assert http.get(f"{TASKS}?page_size=1").status_code == 401
+
+
+def test_upgrading_gives_pending_deliveries_their_receiver(tmp_path: Path) -> None:
+    """Migration 0006 on a database of revision 0005: pending deliveries get the receiver they are limited by."""
+
+    async def scenario() -> list[Any]:
+        store = Store(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+        await store.migrate()
+        try:
+            async with store.engine.begin() as conn:  # back to a database of revision 0005
+                for column in ("leased_until", "seq", "receiver"):
+                    await conn.exec_driver_sql(f"ALTER TABLE webhook_deliveries DROP COLUMN {column}")
+                await conn.exec_driver_sql(
+                    "INSERT INTO webhook_deliveries (id, task_id, url, payload, status, attempts, next_attempt_at,"
+                    " created_at) VALUES ('msg_old', 'cgt-old', 'HTTPS://Hooks.Example.com/cb?x=1', '{}',"
+                    " 'pending', 1, 0, 0)")
+                await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0005'")
+            await store.migrate()
+            return await store.due_webhooks(time.time())
+        finally:
+            await store.close()
+
+    [delivery] = asyncio.run(scenario())
+    assert (delivery.id, delivery.receiver, delivery.seq) == ("msg_old", "https://hooks.example.com:443", 0)

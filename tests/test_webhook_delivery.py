@@ -399,3 +399,25 @@ def test_upgrading_gives_pending_deliveries_their_receiver(tmp_path: Path) -> No
 
     [delivery] = asyncio.run(scenario())
     assert (delivery.id, delivery.receiver, delivery.seq) == ("msg_old", "https://hooks.example.com:443", 0)
+
+
+def test_a_status_recorded_late_never_follows_a_newer_one(tmp_path: Path) -> None:
+    """A `running` delivery written after the task's final one (the task expired while a worker was starting it)
+    is dropped: a receiver never hears a task go back. Other URLs are not affected."""
+    from seedgate.core.status import Status
+
+    async def scenario() -> list[dict[str, Any]]:
+        store = Store(f"sqlite+aiosqlite:///{tmp_path / 'late.db'}")
+        await store.migrate()
+        try:
+            final = Webhook("http://127.0.0.1:9/a", {"status": "expired"})
+            await store.add_webhooks("cgt-late", [final], status=Status.EXPIRED)
+            await store.add_webhooks("cgt-late", [Webhook("http://127.0.0.1:9/a", {"status": "running"}),
+                                                  Webhook("http://127.0.0.1:9/b", {"status": "running"})],
+                                     status=Status.RUNNING)
+            return await store.webhook_history("cgt-late")
+        finally:
+            await store.close()
+
+    rows = asyncio.run(scenario())
+    assert sorted((r["url"][-1], r["payload"]["status"]) for r in rows) == [("a", "expired"), ("b", "running")]

@@ -143,6 +143,16 @@ def _earlier_pending(row: Any) -> Any:
                               sa.and_(earlier.c.created_at == row.created_at, earlier.c.id < row.id)))))
 
 
+async def _newer_only(conn: Any, task_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop deliveries of a status older than one this task already has for the same URL (say a `running` recorded
+    after the task expired meanwhile): a receiver never hears a task go back."""
+    wd = webhook_deliveries
+    query = (sa.select(wd.c.url, sa.func.max(wd.c.seq)).where(wd.c.task_id == task_id)
+             .group_by(wd.c.url))
+    newest = dict((await conn.execute(query)).all())
+    return [row for row in rows if row["seq"] >= newest.get(row["url"], -1)]
+
+
 async def _supersede_stale(conn: Any, task_id: str, urls: Sequence[str], now: float) -> None:
     """A new status for a task retires its earlier deliveries to the same URLs that already failed their in-order
     retries and are not being sent right now: the new delivery carries the newer state."""
@@ -320,9 +330,10 @@ class Store:
         async with self.engine.begin() as conn:
             changed = (await conn.execute(query.values(**values))).rowcount > 0
             if changed and webhooks:
-                await _supersede_stale(conn, task.id, [w.url for w in webhooks], now)
-                await conn.execute(webhook_deliveries.insert(),
-                                   [_webhook_row(task.id, w, now, target) for w in webhooks])
+                rows = await _newer_only(conn, task.id, [_webhook_row(task.id, w, now, target) for w in webhooks])
+                if rows:
+                    await _supersede_stale(conn, task.id, [row["url"] for row in rows], now)
+                    await conn.execute(webhook_deliveries.insert(), rows)
         return changed
 
     async def claim(self, worker_id: str, engines: Sequence[str], lease_s: float,
@@ -440,9 +451,10 @@ class Store:
         """Deliveries for a status change recorded apart from it (a worker's `running`); `now`: when it happened."""
         now = time.time() if now is None else now
         async with self.engine.begin() as conn:
-            await _supersede_stale(conn, task_id, [w.url for w in webhooks], now)
-            await conn.execute(webhook_deliveries.insert(),
-                               [_webhook_row(task_id, w, now, status) for w in webhooks])
+            rows = await _newer_only(conn, task_id, [_webhook_row(task_id, w, now, status) for w in webhooks])
+            if rows:
+                await _supersede_stale(conn, task_id, [row["url"] for row in rows], now)
+                await conn.execute(webhook_deliveries.insert(), rows)
 
     async def due_webhooks(self, now: float, limit: int = 50, skip_receivers: Sequence[str] = ()) -> list[Delivery]:
         """Deliveries to send now, oldest first: pending, due, not being sent, the first of their task's deliveries

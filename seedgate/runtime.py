@@ -26,6 +26,7 @@ from seedgate.upstream.channels import Channels, load_channels
 from seedgate.upstream.relay import Relay
 from seedgate.worker.maintenance import Maintenance
 from seedgate.worker.runner import Worker
+from seedgate.worker.webhooks import CONCURRENCY as WEBHOOK_CONCURRENCY
 from seedgate.worker.webhooks import WebhookSender
 
 log = logging.getLogger("seedgate")
@@ -49,7 +50,10 @@ class Runtime:
     async def start_background(self, worker_slots: int) -> None:
         """Webhook delivery and housekeeping always; render slots when `worker_slots` > 0."""
         settings = self.settings
-        self._http = guarded_client(FetchPolicy(allow_private=settings.allow_private_urls, max_concurrency=16))
+        # As many connections as the sender has attempts in flight: a receiver that hangs must not hold the
+        # connections another receiver's delivery waits for.
+        self._http = guarded_client(FetchPolicy(allow_private=settings.allow_private_urls,
+                                                max_concurrency=WEBHOOK_CONCURRENCY))
         sender = WebhookSender(self.store, self.webhook_secret, self._http)
         upkeep = Maintenance(self.store, self.storage, self.service.webhooks_for,
                              retention_s=settings.task_retention_s, result_ttl_s=self.service.longest_result_ttl_s())
@@ -124,6 +128,7 @@ async def start_runtime(settings: Settings) -> Runtime:
                               lease_s=settings.lease_s)
     if settings.api_key:
         await ensure_key(store, settings.api_key, name="SEEDGATE_API_KEY", admin=True)
+    await service.keys.follow_revocations()
     log.info("store %s ready; %d models in the catalog; data in %s",
              "SQLite" if store.is_sqlite else "PostgreSQL", len(catalog.models), settings.data_dir.resolve())
     return Runtime(settings, store, catalog, storage, fetcher, service, webhook_secret, local_models)

@@ -19,6 +19,11 @@ _ASSET_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", 
                 "mov": "video/quicktime", "wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
+def _revoked_link() -> ApiError:
+    # Links are signed for a while (24 h by default); revoking the key that owns the task or asset ends them now.
+    return ApiError(403, "AccessDenied", "the link is revoked: the API key it was issued to was revoked")
+
+
 def router() -> APIRouter:
     api = APIRouter()
 
@@ -29,6 +34,8 @@ def router() -> APIRouter:
         if not runtime.service.signer.verify(f"/files/assets/{asset_id}", expires, signature):
             raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
         asset = await runtime.store.assets.get(asset_id)
+        if asset is not None and await runtime.service.keys.is_revoked(asset.owner):
+            raise _revoked_link()
         path = runtime.storage.blob_path(asset.blob) if asset and asset.blob else None
         if path is None or not path.is_file():
             raise ApiError(404, "ResourceNotFound", "the asset no longer exists")
@@ -63,6 +70,9 @@ def router() -> APIRouter:
         runtime = request.app.state.runtime
         if not runtime.service.signer.verify(f"/files/{task_id}/{name}", expires, signature):
             raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
+        task = await runtime.store.get_task(task_id)
+        if task is not None and await runtime.service.keys.is_revoked(task.owner):
+            raise _revoked_link()
         path = runtime.storage.result_file(task_id, name)
         if path is None:
             raise ApiError(404, "ResourceNotFound", "the file no longer exists")

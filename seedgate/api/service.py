@@ -27,12 +27,11 @@ from seedgate.media.storage import LocalStorage
 from seedgate.store.store import ApiKey, Store, Webhook
 from seedgate.upstream.relay import Relay
 
-from .keys import hash_secret
+from .keys import KeyCache, hash_secret
 
 log = logging.getLogger("seedgate.tasks")
 
 DRAFT_VALID_S = 7 * 86400
-_KEY_CACHE_S = 10.0
 # What a final video takes over from its draft; the rest may be set afresh on the final request.
 _FROM_DRAFT = ("model", "prompt", "media", "generate_audio", "seed", "ratio", "duration", "frames", "camera_fixed")
 
@@ -62,7 +61,7 @@ class TaskService:
         self.assets = assets
         self.relay: Relay | None = None  # set when upstream channels are configured
         self.queue_signal = asyncio.Event()  # wakes in-process workers at once
-        self._keys: dict[str, tuple[float, ApiKey | None]] = {}
+        self.keys = KeyCache(store)  # revocations reach it at once (keys.py)
 
     # -- callers ------------------------------------------------------------------------------------------------
 
@@ -72,13 +71,7 @@ class TaskService:
         secret = secret.strip()
         if scheme.lower() != "bearer" or not secret:
             raise unauthorized(_auth_hint(header))
-        digest = hash_secret(secret)
-        cached = self._keys.get(digest)
-        now = time.monotonic()
-        if cached is None or cached[0] < now:
-            key = await self.store.key_by_hash(digest)
-            self._keys[digest] = cached = (now + _KEY_CACHE_S, key)
-        key = cached[1]
+        key = await self.keys.by_secret_hash(hash_secret(secret))
         if key is None or key.revoked_at is not None:
             raise unauthorized("the API key is invalid or revoked")
         request.state.key = key

@@ -10,6 +10,7 @@ import asyncpg
 import sqlalchemy as sa
 
 NEW_TASKS_CHANNEL = "seedgate_new_tasks"
+KEYS_CHANNEL = "seedgate_keys"  # payload: the id of a key that was revoked
 
 
 class PostgresFastPath:
@@ -19,6 +20,8 @@ class PostgresFastPath:
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()  # requests arriving together at start must not each open a pool
         self._listener: asyncpg.Connection | None = None
+        self._listener_lock = asyncio.Lock()
+        self._closing = False  # our own close of the listener is not a lost connection
 
     async def _acquire_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -43,12 +46,31 @@ class PostgresFastPath:
             # Delivered at commit: workers on other machines wake at once instead of at their next poll.
             await conn.execute(f"NOTIFY {NEW_TASKS_CHANNEL}")
 
+    async def key_row(self, column: str, value: str) -> asyncpg.Record | None:
+        assert column in ("secret_hash", "id")
+        pool = await self._acquire_pool()
+        return await pool.fetchrow(f"SELECT * FROM api_keys WHERE {column} = $1", value)
+
+    async def _listening(self) -> asyncpg.Connection:
+        """The one dedicated connection this process LISTENs on (new tasks, key revocations)."""
+        async with self._listener_lock:
+            if self._listener is None:
+                self._listener = await asyncpg.connect(self._dsn)
+            return self._listener
+
     async def listen_new_tasks(self, wake: Callable[[], None]) -> None:
         """Call `wake` whenever any node commits new tasks (a dedicated connection, kept for the process)."""
-        self._listener = await asyncpg.connect(self._dsn)
-        await self._listener.add_listener(NEW_TASKS_CHANNEL, lambda *_: wake())
+        await (await self._listening()).add_listener(NEW_TASKS_CHANNEL, lambda *_: wake())
+
+    async def listen_key_revocations(self, revoked: Callable[[str], None], lost: Callable[[], None]) -> None:
+        """Call `revoked(key_id)` when any node revokes a key; `lost()` if the listening connection closes (from then
+        on nothing tells this process about revocations, so the caller must stop trusting what it cached)."""
+        conn = await self._listening()
+        await conn.add_listener(KEYS_CHANNEL, lambda _conn, _pid, _channel, payload: revoked(payload))
+        conn.add_termination_listener(lambda _conn: None if self._closing else lost())
 
     async def close(self) -> None:
+        self._closing = True
         if self._listener is not None:
             await self._listener.close()
         if self._pool is not None:

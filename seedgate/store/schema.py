@@ -56,12 +56,18 @@ webhook_deliveries = sa.Table(
     sa.Column("task_id", sa.String(64), nullable=False, index=True),
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | dead
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | dead | refused | superseded
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", sa.Float, nullable=False),
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("secret", sa.Text),  # the endpoint's own signing secret; NULL: the server-wide one
+    # Where it goes (scheme://host:port): deliveries are isolated per receiver, so a slow one only delays its own.
+    sa.Column("receiver", sa.String(300), nullable=False, server_default=""),
+    # The task status's place in the lifecycle (0 queued, 1 running, 2 final): one task's deliveries to one URL go
+    # out one at a time in this order, whatever the clocks of the nodes that wrote them.
+    sa.Column("seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("leased_until", sa.Float),  # set while a node is sending it
     sa.Index("ix_webhooks_due", "status", "next_attempt_at"),
 )
 

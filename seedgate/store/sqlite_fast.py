@@ -36,6 +36,14 @@ class SqliteFastPath:
             self._reader = _connect(self._path, busy_ms=2000)
         return self._reader.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
 
+    async def key_row(self, column: str, value: str) -> sqlite3.Row | None:
+        """An API key by `secret_hash` or `id`: read on every request (no cache), so a revocation made by any process
+        on this database, `seedgate keys revoke` included, takes effect on the next request."""
+        if self._reader is None:
+            self._reader = _connect(self._path, busy_ms=2000)
+        assert column in ("secret_hash", "id")
+        return self._reader.execute(f"SELECT * FROM api_keys WHERE {column} = ?", (value,)).fetchone()
+
     async def insert_many(self, batches: Sequence[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
         """Insert rows into several tables in one transaction on the writer thread."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._insert_many, batches)

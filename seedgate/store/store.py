@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from alembic import command
@@ -29,12 +30,17 @@ from seedgate.core.task import Task
 
 from .assets import AssetStore
 from .batching import GroupCommit
-from .postgres_fast import PostgresFastPath
+from .postgres_fast import KEYS_CHANNEL, PostgresFastPath
 from .schema import api_keys, settings, task_blobs, tasks, upstream_tasks, webhook_deliveries, webhook_endpoints
 from .sqlite_fast import SqliteFastPath
 from .upstream import UpstreamStore
 
 Row = sa.Row[Any]
+
+# A failed delivery is retried in order, holding back the task's later deliveries to the same URL, for this many
+# attempts; after that a later status supersedes it (it carries the newer state), so one callback the receiver keeps
+# refusing cannot hold a task's final callback back for a day.
+SUPERSEDE_AFTER_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,24 @@ class Delivery:
     payload: str
     attempts: int
     secret: str | None
+    receiver: str = ""
+    seq: int = 0
+    created_at: float = 0.0  # when the status change happened (the event time)
+
+
+def receiver_of(url: str) -> str:
+    """The receiver a delivery goes to, `scheme://host:port`: deliveries are limited and isolated per receiver."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"[:300]
+    except ValueError:
+        return url[:300]
+
+
+def status_seq(status: Status) -> int:
+    """A status's place in a task's life; one task's deliveries to one URL are sent in this order."""
+    return 2 if status.terminal else 1 if status is Status.RUNNING else 0
 
 
 @dataclass(frozen=True)
@@ -95,12 +119,50 @@ def _task_from_row(row: Any) -> Task:
     )
 
 
-def _webhook_row(task_id: str, webhook: Webhook, now: float) -> dict[str, Any]:
+def _webhook_row(task_id: str, webhook: Webhook, now: float, status: Status) -> dict[str, Any]:
     return {
         "id": f"msg_{secrets.token_hex(12)}", "task_id": task_id, "url": webhook.url,
         "payload": json.dumps(webhook.payload, ensure_ascii=False), "status": "pending", "attempts": 0,
-        "next_attempt_at": now, "created_at": now, "secret": webhook.secret,
+        "next_attempt_at": now, "created_at": now, "secret": webhook.secret, "receiver": receiver_of(webhook.url),
+        "seq": status_seq(status),
     }
+
+
+def _delivery(r: Any) -> Delivery:
+    return Delivery(r.id, r.task_id, r.url, r.payload, r.attempts, r.secret, r.receiver, r.seq, r.created_at)
+
+
+def _earlier_pending(row: Any) -> Any:
+    """A delivery of the same task to the same URL, still pending, that comes before `row` (status order)."""
+    earlier = webhook_deliveries.alias("earlier")
+    return sa.exists().where(
+        earlier.c.task_id == row.task_id, earlier.c.url == row.url, earlier.c.status == "pending",
+        sa.or_(earlier.c.seq < row.seq,
+               sa.and_(earlier.c.seq == row.seq,
+                       sa.or_(earlier.c.created_at < row.created_at,
+                              sa.and_(earlier.c.created_at == row.created_at, earlier.c.id < row.id)))))
+
+
+async def _newer_only(conn: Any, task_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop deliveries of a status older than one this task already has for the same URL (say a `running` recorded
+    after the task expired meanwhile): a receiver never hears a task go back."""
+    wd = webhook_deliveries
+    query = (sa.select(wd.c.url, sa.func.max(wd.c.seq)).where(wd.c.task_id == task_id)
+             .group_by(wd.c.url))
+    newest = dict((await conn.execute(query)).all())
+    return [row for row in rows if row["seq"] >= newest.get(row["url"], -1)]
+
+
+async def _supersede_stale(conn: Any, task_id: str, urls: Sequence[str], now: float) -> None:
+    """A new status for a task retires its earlier deliveries to the same URLs that already failed their in-order
+    retries and are not being sent right now: the new delivery carries the newer state."""
+    await conn.execute(
+        webhook_deliveries.update()
+        .where(webhook_deliveries.c.task_id == task_id, webhook_deliveries.c.url.in_(list(urls)),
+               webhook_deliveries.c.status == "pending",
+               webhook_deliveries.c.attempts >= SUPERSEDE_AFTER_ATTEMPTS,
+               sa.or_(webhook_deliveries.c.leased_until.is_(None), webhook_deliveries.c.leased_until < now))
+        .values(status="superseded"))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -168,7 +230,7 @@ class Store:
             "progress": 0.0, "created_at": task.created_at, "updated_at": task.updated_at,
             "expires_at": task.expires_at, "attempts": 0,
         }
-        hooks = [_webhook_row(task.id, webhook, task.updated_at) for webhook in webhooks]
+        hooks = [_webhook_row(task.id, webhook, task.updated_at, task.status) for webhook in webhooks]
         blobs = [{"task_id": task.id, "digest": digest} for digest in sorted({m.blob for m in spec.media if m.blob})]
         await self._inserts.submit((row, hooks, blobs))
 
@@ -268,7 +330,10 @@ class Store:
         async with self.engine.begin() as conn:
             changed = (await conn.execute(query.values(**values))).rowcount > 0
             if changed and webhooks:
-                await conn.execute(webhook_deliveries.insert(), [_webhook_row(task.id, w, now) for w in webhooks])
+                rows = await _newer_only(conn, task.id, [_webhook_row(task.id, w, now, target) for w in webhooks])
+                if rows:
+                    await _supersede_stale(conn, task.id, [row["url"] for row in rows], now)
+                    await conn.execute(webhook_deliveries.insert(), rows)
         return changed
 
     async def claim(self, worker_id: str, engines: Sequence[str], lease_s: float,
@@ -381,29 +446,39 @@ class Store:
 
     # -- webhooks -----------------------------------------------------------------------------------------------
 
-    async def add_webhooks(self, task_id: str, webhooks: Sequence[Webhook]) -> None:
-        now = time.time()
+    async def add_webhooks(self, task_id: str, webhooks: Sequence[Webhook], status: Status = Status.RUNNING,
+                           now: float | None = None) -> None:
+        """Deliveries for a status change recorded apart from it (a worker's `running`); `now`: when it happened."""
+        now = time.time() if now is None else now
         async with self.engine.begin() as conn:
-            await conn.execute(webhook_deliveries.insert(), [_webhook_row(task_id, w, now) for w in webhooks])
+            rows = await _newer_only(conn, task_id, [_webhook_row(task_id, w, now, status) for w in webhooks])
+            if rows:
+                await _supersede_stale(conn, task_id, [row["url"] for row in rows], now)
+                await conn.execute(webhook_deliveries.insert(), rows)
 
-    async def due_webhooks(self, now: float, limit: int = 50) -> list[Delivery]:
+    async def due_webhooks(self, now: float, limit: int = 50, skip_receivers: Sequence[str] = ()) -> list[Delivery]:
+        """Deliveries to send now, oldest first: pending, due, not being sent, the first of their task's deliveries
+        to that URL still pending, and not to the receivers in `skip_receivers` (those this node has no room for)."""
+        wd = webhook_deliveries
         query = (
-            sa.select(webhook_deliveries)
-            .where(webhook_deliveries.c.status == "pending", webhook_deliveries.c.next_attempt_at <= now)
-            .order_by(webhook_deliveries.c.next_attempt_at)
+            sa.select(wd)
+            .where(wd.c.status == "pending", wd.c.next_attempt_at <= now, ~_earlier_pending(wd.c),
+                   wd.c.receiver.not_in(list(skip_receivers)) if skip_receivers else sa.true())
+            .order_by(wd.c.next_attempt_at, wd.c.created_at)
             .limit(limit)
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [Delivery(r.id, r.task_id, r.url, r.payload, r.attempts, r.secret) for r in rows]
+        return [_delivery(r) for r in rows]
 
     async def lease_webhook(self, delivery: Delivery, until: float) -> bool:
-        """Push the next attempt time out so no other node sends the same delivery meanwhile."""
+        """Take the delivery for one attempt: no other node sends it before `until` (when a node that died while
+        sending it is presumed gone), and its task's later deliveries to that URL keep waiting."""
         query = (
             webhook_deliveries.update()
             .where(webhook_deliveries.c.id == delivery.id, webhook_deliveries.c.status == "pending",
                    webhook_deliveries.c.attempts == delivery.attempts)
-            .values(next_attempt_at=until, attempts=delivery.attempts + 1)
+            .values(next_attempt_at=until, leased_until=until, attempts=delivery.attempts + 1)
         )
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
@@ -412,8 +487,41 @@ class Store:
         query = (
             webhook_deliveries.update()
             .where(webhook_deliveries.c.id == delivery_id)
-            .values(status=status, next_attempt_at=next_attempt_at, last_error=error)
+            .values(status=status, next_attempt_at=next_attempt_at, last_error=error, leased_until=None)
         )
+        async with self.engine.begin() as conn:
+            await conn.execute(query)
+
+    async def fail_webhook(self, delivery: Delivery, retry_at: float | None, error: str, *,
+                           supersede: bool) -> str:
+        """Record a failed attempt; returns the delivery's new status. `superseded` when `supersede` and a later
+        delivery of the same task to the same URL waits; else `pending` again at `retry_at`, or `dead` (None)."""
+        wd = webhook_deliveries
+        later = webhook_deliveries.alias("later")
+        waiting = sa.select(sa.func.count()).select_from(later).where(
+            later.c.task_id == delivery.task_id, later.c.url == delivery.url, later.c.status == "pending",
+            later.c.id != delivery.id,
+            sa.or_(later.c.seq > delivery.seq,
+                   sa.and_(later.c.seq == delivery.seq, later.c.created_at > delivery.created_at)))
+        async with self.engine.begin() as conn:
+            if supersede and (await conn.execute(waiting)).scalar_one() > 0:
+                status, next_at = "superseded", time.time()
+            elif retry_at is None:
+                status, next_at = "dead", time.time()
+            else:
+                status, next_at = "pending", retry_at
+            await conn.execute(wd.update().where(wd.c.id == delivery.id).values(
+                status=status, next_attempt_at=next_at, last_error=error, leased_until=None))
+        return status
+
+    async def release_webhooks(self, delivery_ids: Sequence[str]) -> None:
+        """Hand back deliveries this node was sending when it stopped: due again at once, for any node."""
+        if not delivery_ids:
+            return
+        now = time.time()
+        query = (webhook_deliveries.update()
+                 .where(webhook_deliveries.c.id.in_(list(delivery_ids)), webhook_deliveries.c.status == "pending")
+                 .values(next_attempt_at=now, leased_until=None))
         async with self.engine.begin() as conn:
             await conn.execute(query)
 
@@ -428,13 +536,13 @@ class Store:
         query = (
             sa.select(webhook_deliveries)
             .where(webhook_deliveries.c.task_id == task_id)
-            .order_by(webhook_deliveries.c.created_at)
+            .order_by(webhook_deliveries.c.seq, webhook_deliveries.c.created_at)
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
             {"id": r.id, "url": r.url, "status": r.status, "attempts": r.attempts, "last_error": r.last_error,
-             "payload": json.loads(r.payload)}
+             "next_attempt_at": r.next_attempt_at, "payload": json.loads(r.payload)}
             for r in rows
         ]
 
@@ -477,10 +585,10 @@ class Store:
             ))
 
     async def key_by_hash(self, secret_hash: str) -> ApiKey | None:
-        query = sa.select(api_keys).where(api_keys.c.secret_hash == secret_hash)
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return ApiKey(row.id, row.name, row.admin, row.created_at, row.revoked_at) if row else None
+        return _key(await self._fast.key_row("secret_hash", secret_hash))
+
+    async def key_by_id(self, key_id: str) -> ApiKey | None:
+        return _key(await self._fast.key_row("id", key_id))
 
     async def list_keys(self) -> list[ApiKey]:
         async with self.engine.connect() as conn:
@@ -488,9 +596,27 @@ class Store:
         return [ApiKey(r.id, r.name, r.admin, r.created_at, r.revoked_at) for r in rows]
 
     async def revoke_key(self, key_id: str) -> bool:
+        """Revoke a key. On PostgreSQL the same transaction NOTIFYs every node, which drop what they cached about
+        keys at once; SQLite nodes read keys on every request, so the next request there sees it."""
         query = api_keys.update().where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         async with self.engine.begin() as conn:
-            return (await conn.execute(query.values(revoked_at=time.time()))).rowcount > 0
+            changed = (await conn.execute(query.values(revoked_at=time.time()))).rowcount > 0
+            if changed and not self.is_sqlite:
+                await conn.execute(sa.select(sa.func.pg_notify(KEYS_CHANNEL, key_id)))
+        return changed
+
+    async def listen_key_revocations(self, revoked: Callable[[str], None], lost: Callable[[], None]) -> bool:
+        """Follow revocations made on any node (PostgreSQL); False where there is nothing to follow (SQLite)."""
+        if isinstance(self._fast, PostgresFastPath):
+            await self._fast.listen_key_revocations(revoked, lost)
+            return True
+        return False
+
+
+def _key(row: Any) -> ApiKey | None:
+    if row is None:
+        return None
+    return ApiKey(row["id"], row["name"], bool(row["admin"]), row["created_at"], row["revoked_at"])
 
 
 def _queue_keys(spec: TaskSpec) -> dict[str, Any]:

@@ -92,7 +92,7 @@ class Worker:
             return
         try:
             if task.attempts == 1 and (webhooks := await self.webhooks_for(task)):
-                await self.store.add_webhooks(task.id, webhooks)
+                await self.store.add_webhooks(task.id, webhooks, status=task.status, now=task.updated_at)
         except Exception:
             # Not worth losing the render over; the final status change still sends its webhook.
             log.exception("task %s: could not queue the running webhook", task.id)

@@ -71,7 +71,7 @@ def timings(task: Task, links_expire_at: float | None = None) -> dict[str, float
 def _links_expiry(service: Any, task: Task) -> float | None:
     if task.status is not Status.SUCCEEDED or not task.result:
         return None
-    return float(int((task.finished_at or task.updated_at) + service.settings.result_ttl_s))
+    return float(int((task.finished_at or task.updated_at) + service.result_ttl_s(task.dialect)))
 
 
 def _thumb_url(service: Any, task: Task, base: str) -> str | None:

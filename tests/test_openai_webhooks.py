@@ -97,3 +97,38 @@ def test_test_route_sends_a_signed_sample(client: OpenAI, webhooks: WebhookRecei
     assert [e.id for e in client.webhooks.list(limit=1)] == [endpoint.id, unreachable.id]
     for made in (endpoint, unreachable):
         client.webhooks.delete(made.id)
+
+
+def test_rotation_can_keep_the_old_secret_for_a_day(client: OpenAI, webhooks: WebhookReceiver) -> None:
+    path = f"/rotate-{secrets.token_hex(4)}"
+    first = client.webhooks.create(name="rotating", url=webhooks.url + path, event_types=["video.completed"])
+
+    def sample() -> Any:
+        client.webhooks.test(first.id, event_type="video.completed")
+        with webhooks.lock:
+            return [c for c in webhooks.calls if c.path == path][-1]
+
+    # Kept: deliveries carry a signature for each secret, so receivers still on the old one verify them.
+    second = client.webhooks.rotate_secret(first.id, keep_old_secret_active_for_24_hours=True)
+    event = sample()
+    for secret in (first.signing_secret, second.signing_secret):
+        client.webhooks.verify_signature(event.raw, event.headers, secret=secret)
+    # Video events signed by the sender carry both as well.
+    video = client.videos.create_and_poll(prompt="a kite", model="doubao-seedance-2-0-260128", seconds="4",
+                                          size="864x496")
+    [delivered] = events_for(webhooks, video.id)
+    for secret in (first.signing_secret, second.signing_secret):
+        client.webhooks.verify_signature(delivered.raw, delivered.headers, secret=secret)
+
+    # Not kept (the default): the previous secret stops at once.
+    third = client.webhooks.rotate_secret(first.id)
+    event = sample()
+    client.webhooks.verify_signature(event.raw, event.headers, secret=third.signing_secret)
+    for stale in (first.signing_secret, second.signing_secret):
+        with pytest.raises(Exception):  # noqa: B017 - the SDK raises its InvalidWebhookSignatureError
+            client.webhooks.verify_signature(event.raw, event.headers, secret=stale)
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.webhooks.rotate_secret(first.id, extra_body={"keep_old_secret_active_for_24_hours": 1})
+    assert caught.value.body["param"] == "keep_old_secret_active_for_24_hours"  # type: ignore[index]
+    client.webhooks.delete(first.id)

@@ -180,7 +180,7 @@ class TaskService:
         if dialect.event_type and dialect.render_event and (event := dialect.event_type(task)):
             for endpoint in await self.store.endpoints_for(task.owner, event):
                 hooks.append(Webhook(url=endpoint.url, payload=dialect.render_event(task, event),
-                                     secret=endpoint.secret))
+                                     secret=endpoint.signing_secrets(time.time())))
         return hooks
 
     # -- cancel and delete --------------------------------------------------------------------------------------

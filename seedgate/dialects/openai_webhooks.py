@@ -21,8 +21,9 @@ from seedgate import __version__
 from seedgate.core.errors import invalid, missing, not_found
 from seedgate.core.status import Status
 from seedgate.core.task import Task
+from seedgate.media.fetch import FetchError, FetchPolicy, guarded_client
 from seedgate.store.store import Endpoint
-from seedgate.worker.webhooks import ATTEMPT_TIMEOUT_S, sign
+from seedgate.worker.webhooks import ATTEMPT_TIMEOUT_S, sign_each
 
 from .common import json_object
 
@@ -51,17 +52,23 @@ def sample_event(event: str) -> dict[str, Any]:
             "data": {"id": f"video_test_{secrets.token_hex(8)}"}}
 
 
-async def send_test(endpoint: Endpoint, event: str) -> int:
-    """POST a signed sample event to the endpoint now; returns the HTTP status it answered."""
+async def send_test(endpoint: Endpoint, event: str, *, allow_private: bool) -> int:
+    """POST a signed sample event to the endpoint now; returns the HTTP status it answered.
+
+    Through the same address guard as every delivery: the answer's status would otherwise let a key holder probe
+    internal addresses."""
     body = json.dumps(sample_event(event)).encode()
     message_id = f"msg_{secrets.token_hex(12)}"
     timestamp = int(time.time())
     headers = {"Content-Type": "application/json", "User-Agent": f"seedgate/{__version__}",
                "webhook-id": message_id, "webhook-timestamp": str(timestamp),
-               "webhook-signature": sign(endpoint.secret, message_id, timestamp, body)}
+               "webhook-signature": sign_each(endpoint.signing_secrets(time.time()), message_id, timestamp, body)}
+    policy = FetchPolicy(allow_private=allow_private, max_concurrency=1)
     try:
-        async with httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT_S, follow_redirects=False) as client:
+        async with guarded_client(policy, timeout_s=ATTEMPT_TIMEOUT_S) as client:
             response = await client.post(endpoint.url, content=body, headers=headers)
+    except FetchError as exc:
+        raise invalid("url", f"the test event was not sent to {endpoint.url}: {exc.message}"[:500]) from None
     except httpx.HTTPError as exc:
         raise invalid("url", f"the test event could not be delivered to {endpoint.url}: "
                              f"{type(exc).__name__}: {exc}"[:500]) from None
@@ -158,8 +165,15 @@ def router() -> APIRouter:
 
     @api.post(PREFIX + "/{endpoint_id}/rotate_secret", summary="Replace the signing secret")
     async def rotate_secret(endpoint_id: str, request: Request) -> JSONResponse:
-        key, _ = await _owned(request, endpoint_id)
-        await request.app.state.service.store.update_endpoint(key.id, endpoint_id, secret=_new_secret())
+        key, old = await _owned(request, endpoint_id)
+        option = "keep_old_secret_active_for_24_hours"
+        keep = (await json_object(request) if await request.body() else {}).get(option)
+        if keep is not None and not isinstance(keep, bool):
+            raise invalid(option, f"{option} must be a boolean")
+        # Without `keep`, the old secret stops at once (OpenAI's default); with it, deliveries carry both signatures.
+        until = time.time() + 24 * 3600 if keep else None
+        rollover = {"previous_secret": old.secret if keep else None, "previous_secret_until": until}
+        await request.app.state.service.store.update_endpoint(key.id, endpoint_id, secret=_new_secret(), **rollover)
         _, endpoint = await _owned(request, endpoint_id)
         return JSONResponse(_render(endpoint, with_secret=True))
 
@@ -172,7 +186,8 @@ def router() -> APIRouter:
         if event not in EVENT_TYPES:
             raise invalid("event_type", f"{event!r} is not an event this server sends; use one of "
                                         f"{', '.join(EVENT_TYPES)}")
-        status = await send_test(endpoint, event)
+        allow_private = request.app.state.service.settings.allow_private_urls
+        status = await send_test(endpoint, event, allow_private=allow_private)
         return JSONResponse({"object": "webhook_endpoint.test", "event_type": event, "status_code": status,
                              "success": True, "webhook_endpoint_id": endpoint.id})
 

@@ -83,6 +83,9 @@ webhook_endpoints = sa.Table(
     sa.Column("secret", sa.Text, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # rotate_secret(keep_old_secret_active_for_24_hours): the old secret still signs, beside the new, until then.
+    sa.Column("previous_secret", sa.Text),
+    sa.Column("previous_secret_until", sa.Float),
 )
 
 # Media uploaded once and referenced as asset://ID; the row is also the audit's queue (status + lease).

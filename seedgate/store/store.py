@@ -49,7 +49,7 @@ class Webhook:
 
     url: str
     payload: dict[str, Any]
-    secret: str | None = None  # signs this delivery; None: the server-wide secret
+    secret: str | None = None  # signs this delivery (space-separated: each signs); None: the server-wide secret
 
 
 @dataclass(frozen=True)
@@ -90,11 +90,20 @@ class Endpoint:
     secret: str
     created_at: float
     updated_at: float
+    previous_secret: str | None = None
+    previous_secret_until: float | None = None
+
+    def signing_secrets(self, now: float) -> str:
+        """The secrets a delivery is signed with, space-separated: the current one, and the previous one while a
+        rotation keeps it active (Standard Webhooks receivers accept any of several signatures)."""
+        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
+            return f"{self.secret} {self.previous_secret}"
+        return self.secret
 
 
 def _endpoint(row: Any) -> Endpoint:
     return Endpoint(row.id, row.owner, row.name, row.url, json.loads(row.event_types), row.secret, row.created_at,
-                    row.updated_at)
+                    row.updated_at, row.previous_secret, row.previous_secret_until)
 
 
 @dataclass(frozen=True)

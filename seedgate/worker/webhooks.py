@@ -51,6 +51,12 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
+def sign_each(secrets: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """One signature per space-separated secret, space-separated (the spec's list form), so a receiver holding
+    either the new or the previous secret of a rotation verifies the delivery."""
+    return " ".join(sign(secret, message_id, timestamp, body) for secret in secrets.split())
+
+
 def sign_openrouter(secret: str, timestamp: int, body: bytes) -> str:
     """`X-OpenRouter-Signature` value: `t=<unix>,v1=<hex HMAC-SHA256 of "<t>,<raw body>">`, keyed by the secret
     string itself (OpenRouter's receivers verify this way; sent beside the Standard Webhooks headers)."""
@@ -146,13 +152,14 @@ class WebhookSender:
         attempt = delivery.attempts + 1
         body = delivery.payload.encode()
         timestamp = int(time.time())
+        signing = delivery.secret or self.secret
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"seedgate/{__version__}",
             "webhook-id": delivery.id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(delivery.secret or self.secret, delivery.id, timestamp, body),
-            "X-OpenRouter-Signature": sign_openrouter(delivery.secret or self.secret, timestamp, body),
+            "webhook-signature": sign_each(signing, delivery.id, timestamp, body),
+            "X-OpenRouter-Signature": sign_openrouter(signing.split()[0], timestamp, body),
             "X-OpenRouter-Idempotency-Key": delivery.id,
             # When the status changed, to the microsecond, and its place in the task's life (0 queued, 1 running,
             # 2 final): payload timestamps are whole seconds in some dialects.

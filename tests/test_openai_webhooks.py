@@ -132,3 +132,19 @@ def test_rotation_can_keep_the_old_secret_for_a_day(client: OpenAI, webhooks: We
         client.webhooks.rotate_secret(first.id, extra_body={"keep_old_secret_active_for_24_hours": 1})
     assert caught.value.body["param"] == "keep_old_secret_active_for_24_hours"  # type: ignore[index]
     client.webhooks.delete(first.id)
+
+
+async def test_the_test_route_goes_through_the_address_guard(webhooks: WebhookReceiver) -> None:
+    from seedgate.core.errors import ApiError
+    from seedgate.dialects.openai_webhooks import send_test
+    from seedgate.store.store import Endpoint
+
+    now = time.time()
+    endpoint = Endpoint("we_guard", "key", "guard", webhooks.url + "/guard", ["video.completed"],
+                        "whsec_" + "A" * 43 + "=", now, now)
+    with pytest.raises(ApiError) as caught:
+        await send_test(endpoint, "video.completed", allow_private=False)
+    assert caught.value.param == "url" and "not allowed" in caught.value.message
+    with webhooks.lock:
+        assert not [c for c in webhooks.calls if c.path == "/guard"]
+    assert await send_test(endpoint, "video.completed", allow_private=True) == 200

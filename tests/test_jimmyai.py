@@ -11,9 +11,7 @@ import pytest
 
 from .conftest import MediaServer, Server, wait_status
 from .media import image_bytes, inspect_video, video_bytes, wav_bytes
-from .seeds import SEEDS, json_objects, seed_file
-
-pytestmark = pytest.mark.skipif(not SEEDS.exists(), reason=f"the vendor seeds are not at {SEEDS}")
+from .seeds import json_objects, seed_file
 
 BASE = "/api/open-api/v1"
 STATUSES = {"queued", "processing", "completed", "failed", "cancelled"}

@@ -17,6 +17,7 @@ from seedgate.dialects.registry import ASSET_ROUTERS, DIALECTS, render_error_for
 from seedgate.runtime import start_runtime
 
 from . import console, ops
+from .guard import Guard
 from .service import error_for_unexpected
 
 DESCRIPTION = """
@@ -74,4 +75,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         app.include_router(asset_router())
     app.include_router(ops.router())
     app.include_router(console.router())
+    app.add_middleware(Guard)  # body limits, and 500s that keep the connection (guard.py)
     return app

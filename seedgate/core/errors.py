@@ -14,6 +14,11 @@ class ApiError(Exception):
         self.param = param
 
 
+def shown(text: str, limit: int = 120) -> str:
+    """A caller's value as an error message repeats it: cut short, so a 10 MB name is not echoed back."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def invalid(param: str, detail: str) -> ApiError:
     return ApiError(400, "InvalidParameter", detail, param)
 
@@ -23,12 +28,12 @@ def missing(param: str) -> ApiError:
 
 
 def not_found(what: str, ident: str, param: str | None = None) -> ApiError:
-    return ApiError(404, "ResourceNotFound", f"the {what} {ident} was not found", param)
+    return ApiError(404, "ResourceNotFound", f"the {what} {shown(ident)} was not found", param)
 
 
 def model_not_found(name: str) -> ApiError:
     return ApiError(404, "InvalidEndpointOrModel.NotFound",
-                    f"the model or endpoint {name} does not exist or you do not have access to it", "model")
+                    f"the model or endpoint {shown(name)} does not exist or you do not have access to it", "model")
 
 
 def unauthorized(detail: str = "the API key is missing or invalid") -> ApiError:

@@ -7,7 +7,6 @@ MoonApiX documents neither the asset status words nor the answer's shape; seedga
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,7 +18,7 @@ from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_kind, 
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
 
-from .common import json_body
+from .common import json_body, loads_json
 
 PREFIX = "/v1/assets"
 STATUS = {AssetStatus.PROCESSING: "processing", AssetStatus.ACTIVE: "ready", AssetStatus.FAILED: "failed"}
@@ -63,10 +62,7 @@ def _extras(fields: dict[str, Any]) -> dict[str, Any]:
     """What the caller attached and gets back: MoonApiX's `purpose` and `metadata`."""
     meta = fields.get("metadata")
     if isinstance(meta, str) and meta.strip():  # a multipart field carries it as JSON text
-        try:
-            meta = json.loads(meta)
-        except ValueError:
-            raise invalid("metadata", "metadata must be a JSON object") from None
+        meta = loads_json(meta, "metadata")  # strict: NaN/Infinity would be stored, then break every listing
     if meta is not None and not isinstance(meta, dict):
         raise invalid("metadata", "metadata must be an object")
     return {"purpose": _optional_text(fields, "purpose"), "metadata": meta}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -48,11 +50,61 @@ def require_model(body: Any, field: str = "model") -> str:
     return model.strip()
 
 
-async def json_body(request: Request) -> Any:
+# Deeper than any body a dialect defines (Ark's content items are 4 levels down); bounded so that nothing that walks
+# a body (parsing, validation, storage, rendering) can run out of stack.
+MAX_JSON_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _where(path: list[str | int]) -> str:
+    return ".".join(str(p) for p in path) or "body"
+
+
+def check_json_value(value: Any, param: str = "body") -> None:
+    """Refuse what a parsed JSON value may hold but nothing downstream can handle: nesting deeper than
+    MAX_JSON_DEPTH, strings with lone surrogates (they cannot be encoded as UTF-8, so neither stored nor answered),
+    and non-finite floats. Iterative, so a hostile value cannot exhaust the stack here either."""
+    stack: list[tuple[Any, list[str | int]]] = [(value, [] if param == "body" else [param])]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > MAX_JSON_DEPTH:
+            raise invalid(_where(path[:MAX_JSON_DEPTH]), f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                raise invalid(_where(path), "the string holds a lone UTF-16 surrogate, which is not valid Unicode")
+            if "\x00" in item:  # no field means anything with one, and PostgreSQL cannot store it in text
+                raise invalid(_where(path), "the string holds a NUL character")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise invalid(_where(path), "numbers must be finite (NaN, Infinity and out-of-range numbers such as "
+                                            "1e999 are not JSON)")
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if not key.isascii() and _SURROGATE.search(key):
+                    raise invalid(_where(path), "a key holds a lone UTF-16 surrogate, which is not valid Unicode")
+                stack.append((inner, [*path, key[:64]]))
+        elif isinstance(item, list):
+            stack.extend((inner, [*path, i]) for i, inner in enumerate(item))
+
+
+def loads_json(raw: str | bytes, param: str = "body") -> Any:
+    """Strict JSON: what `json.loads` accepts, minus NaN/Infinity, out-of-range numbers, lone surrogates and deep
+    nesting; every refusal is a 400 naming `param` (or the field inside it)."""
     try:
-        return json.loads(await request.body())
-    except ValueError:
-        raise invalid("body", "the request body is not valid JSON") from None
+        # NaN, Infinity and 1e999 parse as floats here; check_json_value refuses them naming the field they are in.
+        value = json.loads(raw)
+    except RecursionError:
+        raise invalid(param, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:  # also UnicodeDecodeError and the int digit limit
+        detail = str(exc)[:200]
+        raise invalid(param, f"{'the request body' if param == 'body' else param} is not valid JSON: {detail}") \
+            from None
+    check_json_value(value, param)
+    return value
+
+
+async def json_body(request: Request) -> Any:
+    return loads_json(await request.body())
 
 
 async def json_object(request: Request) -> dict[str, Any]:

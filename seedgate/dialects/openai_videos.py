@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
+import re
 import secrets
 from dataclasses import replace
 from pathlib import Path
@@ -39,7 +39,7 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark, moonapix, openai_webhooks
-from .common import json_body, openai_error_fields
+from .common import json_body, loads_json, openai_error_fields
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -55,6 +55,8 @@ ASSETS_TTL_S = 86400
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024  # the image limit the media resolver applies anyway
 # A data: URL of a 30 MB image is ~40 MB of base64 in one multipart text field (Starlette's default cap is 1 MB).
 _MAX_FIELD_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + 1024 * 1024
+# An unauthenticated JSON body up to this size is still read, to refuse it in the envelope its dialect expects.
+_PEEK_BYTES = 64 * 1024
 
 # The SDK polls while the status is queued/in_progress and returns on anything else, so only the four words exist.
 _STATUS = {
@@ -115,9 +117,11 @@ def _seconds(raw: Any) -> int | None:
         raise invalid("seconds", "seconds must be a whole number of seconds, e.g. \"4\"")
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
+    # ASCII digits only, and few of them: str.isdigit() also accepts "²", and int() refuses over 4,300 digits.
+    if isinstance(raw, str) and re.fullmatch(r"[0-9]{1,9}", raw.strip()):
         return int(raw.strip())
-    raise invalid("seconds", f"{raw!r} is not a whole number of seconds, e.g. \"4\"")
+    shown = raw if not isinstance(raw, str) or len(raw) <= 40 else raw[:40] + "..."
+    raise invalid("seconds", f"{shown!r} is not a whole number of seconds, e.g. \"4\"")
 
 
 def size_to_geometry(catalog: Catalog, model: str, size: str) -> tuple[str, str]:
@@ -373,10 +377,18 @@ async def _create(request: Request) -> JSONResponse:
         spec, soft = parse_openai(await _form_fields(request), service.catalog)
         task = await service.create(spec, soft, owner=key.id, dialect=NAME)
         return _polled(render_task(task, {}))
+    # The key is checked before the body is read, so a stranger's body costs nothing. Which envelope a refusal
+    # answers in depends on the body, though, so a small body is still read to pick it; a large one gets OpenAI's.
+    try:
+        await service.authenticate(request)
+    except ApiError:
+        length = request.headers.get("content-length", "")
+        if not (length.isdigit() and int(length) <= _PEEK_BYTES):
+            raise
     raw = await request.body()
     try:
-        body = json.loads(raw) if raw.strip() else None
-    except ValueError:
+        body = loads_json(raw) if raw.strip() else None
+    except ApiError:
         body = ...  # not JSON: answered below, in OpenAI's envelope
     dialect = body_dialect(content_type or "application/json", body, service.catalog)
     if dialect == moonapix.NAME:

@@ -281,3 +281,73 @@ def test_a_500_keeps_the_keep_alive_connection(server: Server) -> None:
         conn.close()
     finally:
         execute_sql(server, "ALTER TABLE webhook_endpoints_gone RENAME TO webhook_endpoints")
+
+
+# -- 4. memory from a legal image -----------------------------------------------------------------------------------
+
+
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """RSS of a process and all its descendants (decode workers included)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += _rss_mb(current)
+            children = open(f"/proc/{current}/task/{current}/children").read().split()
+        except FileNotFoundError:
+            continue
+        todo.extend(int(c) for c in children)
+    return total
+
+
+def test_a_huge_legal_image_costs_bounded_memory(database: Database, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Six concurrent creates with a 6000x6000 RGBA PNG (legal: at the size limit, ~150 KB) as a data: first frame.
+    The API process must not hold the decoded pixels (144 MB each): its peak stays low, and whatever decoded them
+    gives the memory back."""
+    import base64
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGBA", (6000, 6000), (10, 200, 30, 255)).save(buffer, "PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    srv = start_server(database, tmp_path_factory.mktemp("bigimage") / "data", "--workers", "0")
+    try:
+        pid = srv.process.pid
+        with srv.client() as client:  # warm up every import on the create path with a small image first
+            small = io.BytesIO()
+            Image.new("RGB", (640, 640), (1, 2, 3)).save(small, "PNG")
+            warm = client.post(ARK, json={"model": MODEL, "content": [
+                {"type": "text", "text": "warm"},
+                {"type": "image_url", "role": "first_frame",
+                 "image_url": {"url": "data:image/png;base64," + base64.b64encode(small.getvalue()).decode()}}]})
+            assert warm.status_code == 200, warm.text
+        baseline_peak = _rss_mb(pid, "VmHWM")
+        baseline_tree = _tree_rss_mb(pid)
+
+        def create(i: int) -> int:
+            body = {"model": MODEL, "content": [{"type": "text", "text": f"big {i}"},
+                                                {"type": "image_url", "role": "first_frame",
+                                                 "image_url": {"url": data_url}}]}
+            with srv.client() as client:
+                return client.post(ARK, json=body, timeout=300).status_code
+
+        with ThreadPoolExecutor(6) as pool:
+            statuses = list(pool.map(create, range(6)))
+        assert statuses == [200] * 6
+        peak_growth = _rss_mb(pid, "VmHWM") - baseline_peak
+        tree_growth = _tree_rss_mb(pid) - baseline_tree
+    finally:
+        srv.stop()
+    # One decoded image is 144 MB; six at once held in the API process were 3.45 GB.
+    assert peak_growth < 150, f"the API process grew by {peak_growth:.0f} MB at its peak"
+    assert tree_growth < 150, f"{tree_growth:.0f} MB were not given back"

@@ -582,6 +582,12 @@ def _load_image(item: MediaInput, width: int, height: int) -> Image.Image:
             # JPEG can decode at a reduced scale for next to nothing; ask in stored orientation.
             rotated = img.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
             img.draft("RGB", (height, width) if rotated else (width, height))
+            # Shrink before any conversion: a 6000x6000 RGBA PNG is 144 MB decoded, and every full-size copy below
+            # cost as much again (550 MB in all). reduce() keeps at least the pixels _fit resizes from.
+            want_w, want_h = (height, width) if rotated else (width, height)
+            factor = min(img.width // max(1, want_w), img.height // max(1, want_h))
+            if factor >= 2 and img.mode in ("RGB", "RGBA", "L", "LA", "CMYK", "I", "F"):
+                img = img.reduce(factor)
             img = ImageOps.exif_transpose(img)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 rgba = img.convert("RGBA")

@@ -8,6 +8,7 @@ import http.client
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -287,7 +288,7 @@ def test_a_500_keeps_the_keep_alive_connection(server: Server) -> None:
 
 
 def _rss_mb(pid: int, field: str = "VmRSS") -> float:
-    for line in open(f"/proc/{pid}/status"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     raise AssertionError(f"no {field} for {pid}")
@@ -300,7 +301,7 @@ def _tree_rss_mb(pid: int) -> float:
         current = todo.pop()
         try:
             total += _rss_mb(current)
-            children = open(f"/proc/{current}/task/{current}/children").read().split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except FileNotFoundError:
             continue
         todo.extend(int(c) for c in children)

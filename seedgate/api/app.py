@@ -18,6 +18,7 @@ from seedgate.runtime import start_runtime
 
 from . import console, ops
 from .guard import Guard
+from .openapi_bodies import describe_request_bodies
 from .service import error_for_unexpected
 
 DESCRIPTION = """
@@ -76,4 +77,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(ops.router())
     app.include_router(console.router())
     app.add_middleware(Guard)  # body limits, and 500s that keep the connection (guard.py)
+    describe_request_bodies(app)
     return app

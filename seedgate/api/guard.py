@@ -83,7 +83,8 @@ class Guard:
             return
         limit = self.limits.for_request(scope)
         length = _header(scope, b"content-length")
-        if length and (not length.isdigit() or int(length) > limit):
+        numeric = length.isdigit() and len(length) <= 18  # int() of a 5,000-digit header would raise
+        if length and (not numeric or int(length) > limit):
             error = BodyTooLarge(limit) if length.isdigit() else ApiError(
                 400, "InvalidParameter", "the Content-Length header is not a number", "Content-Length")
             await self._answer(scope, send, error, close=True)

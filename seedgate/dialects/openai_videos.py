@@ -31,7 +31,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from seedgate.core.catalog import Catalog
-from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found
+from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found, shown
 from seedgate.core.geometry import nearest_ratio
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
@@ -57,6 +57,9 @@ MAX_UPLOAD_BYTES = 30 * 1024 * 1024  # the image limit the media resolver applie
 _MAX_FIELD_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + 1024 * 1024
 # An unauthenticated JSON body up to this size is still read, to refuse it in the envelope its dialect expects.
 _PEEK_BYTES = 64 * 1024
+# Numbers from text: ASCII digits only (str.isdigit() also accepts "²", which int() refuses) and few of them (int()
+# refuses more than 4,300 digits).
+_SMALL_INT = re.compile(r"[0-9]{1,9}")
 
 # The SDK polls while the status is queued/in_progress and returns on anything else, so only the four words exist.
 _STATUS = {
@@ -118,7 +121,7 @@ def _seconds(raw: Any) -> int | None:
     if isinstance(raw, int):
         return raw
     # ASCII digits only, and few of them: str.isdigit() also accepts "²", and int() refuses over 4,300 digits.
-    if isinstance(raw, str) and re.fullmatch(r"[0-9]{1,9}", raw.strip()):
+    if isinstance(raw, str) and _SMALL_INT.fullmatch(raw.strip()):
         return int(raw.strip())
     shown = raw if not isinstance(raw, str) or len(raw) <= 40 else raw[:40] + "..."
     raise invalid("seconds", f"{shown!r} is not a whole number of seconds, e.g. \"4\"")
@@ -134,8 +137,8 @@ def size_to_geometry(catalog: Catalog, model: str, size: str) -> tuple[str, str]
     if profile is None:
         raise model_not_found(model)
     width_s, sep, height_s = size.lower().partition("x")
-    if not sep or not width_s.strip().isdigit() or not height_s.strip().isdigit():
-        raise invalid("size", f"{size!r} is not a size; expected WIDTHxHEIGHT, e.g. \"1280x720\"")
+    if not sep or not _SMALL_INT.fullmatch(width_s.strip()) or not _SMALL_INT.fullmatch(height_s.strip()):
+        raise invalid("size", f"{shown(size)!r} is not a size; expected WIDTHxHEIGHT, e.g. \"1280x720\"")
     width, height = int(width_s), int(height_s)
     if width <= 0 or height <= 0:
         raise invalid("size", f"{size!r} must have a positive width and height")
@@ -364,7 +367,7 @@ async def _content(request: Request, task: Task, variant: str) -> Response:
 def _int_query(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not _SMALL_INT.fullmatch(raw) or not low <= int(raw) <= high:
         raise invalid(name, f"{name} must be an integer in [{low}, {high}]")
     return int(raw)
 
@@ -383,7 +386,7 @@ async def _create(request: Request) -> JSONResponse:
         await service.authenticate(request)
     except ApiError:
         length = request.headers.get("content-length", "")
-        if not (length.isdigit() and int(length) <= _PEEK_BYTES):
+        if not (_SMALL_INT.fullmatch(length) and int(length) <= _PEEK_BYTES):
             raise
     raw = await request.body()
     try:

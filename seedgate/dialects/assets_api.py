@@ -18,7 +18,7 @@ from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_kind, 
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
 
-from .common import json_body, loads_json
+from .common import check_json_value, json_body, loads_json
 
 PREFIX = "/v1/assets"
 STATUS = {AssetStatus.PROCESSING: "processing", AssetStatus.ACTIVE: "ready", AssetStatus.FAILED: "failed"}
@@ -85,6 +85,7 @@ async def _create(request: Request) -> JSONResponse:
             raise invalid("body", f"the multipart body cannot be read: {exc.detail}") from None
         try:
             fields = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
+            check_json_value(fields)  # the text fields get the JSON bodies' checks (a NUL breaks PostgreSQL)
             upload = form.get("file")
             extras = _extras(fields)
             if not isinstance(upload, UploadFile):

@@ -39,7 +39,7 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark, moonapix, openai_webhooks
-from .common import json_body, loads_json, openai_error_fields
+from .common import check_json_value, json_body, loads_json, openai_error_fields
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -227,6 +227,7 @@ async def _form_fields(request: Request) -> dict[str, Any]:
                 fields[key] = value
     finally:
         await form.close()
+    check_json_value({k: v for k, v in fields.items() if not isinstance(v, tuple)})
     return fields
 
 

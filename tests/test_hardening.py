@@ -352,3 +352,35 @@ def test_a_huge_legal_image_costs_bounded_memory(database: Database, tmp_path_fa
     # One decoded image is 144 MB; six at once held in the API process were 3.45 GB.
     assert peak_growth < 150, f"the API process grew by {peak_growth:.0f} MB at its peak"
     assert tree_growth < 150, f"{tree_growth:.0f} MB were not given back"
+
+
+def test_rendering_from_a_huge_still_costs_bounded_memory(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The render side of the same image: the preview engine used to hold four full-size copies (550 MB) while
+    fitting a 6000x6000 RGBA still to the frame; it now shrinks it before converting. (A render is the same on either
+    database, so SQLite alone.)"""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from .conftest import wait_status
+
+    buffer = io.BytesIO()
+    Image.new("RGBA", (6000, 6000), (10, 200, 30, 128)).save(buffer, "PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    srv = start_server(Database("sqlite", None), tmp_path_factory.mktemp("bigrender") / "data", "--workers", "1")
+    try:
+        pid = srv.process.pid
+        baseline_peak = _rss_mb(pid, "VmHWM")
+        with srv.client() as client:
+            created = client.post(ARK, timeout=300, json={
+                "model": MODEL, "resolution": "480p", "duration": 4, "ratio": "adaptive",
+                "content": [{"type": "text", "text": "big still"},
+                            {"type": "image_url", "role": "first_frame", "image_url": {"url": data_url}}]})
+            assert created.status_code == 200, created.text
+            task = wait_status(lambda i: client.get(f"{ARK}/{i}").json(), created.json()["id"], timeout=600)
+        peak_growth = _rss_mb(pid, "VmHWM") - baseline_peak
+    finally:
+        srv.stop()
+    assert task["status"] == "succeeded", task
+    assert peak_growth < 450, f"the server grew by {peak_growth:.0f} MB at its peak while rendering"

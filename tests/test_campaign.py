@@ -193,6 +193,13 @@ def test_hostile_corpus(server: Server) -> None:
                     continue  # refused before the whole body was sent: nothing was answered, nothing buffered
                 tally.add(f"100 MiB to {route} key={bool(headers)}", response)
                 assert response.status_code in (401, 413), response.text[:300]
+        # 60 MB of empty arrays: under the body limit, but over 1 GB once parsed (refused before parsing).
+        crowd = b'{"model": "x", "content": [' + b"[]," * 20_000_000 + b"[]]}"
+        for route in (ARK, "/v1/videos", "/v1/assets"):
+            response = client.post(route, content=crowd, headers={**auth, "content-type": "application/json"})
+            tally.add(f"60 MB of arrays to {route}", response)
+            assert response.status_code == 400, response.text[:300]
+        del crowd
         # A huge legal image, three times: decoded within the decode budget (these three tasks are meant).
         data_url = _big_png_data_url()
         for i in range(3):

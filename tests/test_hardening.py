@@ -145,6 +145,7 @@ def test_hostile_json_is_a_400_on_every_route(server: Server, route: str, body: 
         "1e999": text[:-1].encode() + b', "extra": 1e999}',
         "nul": text[:-1].encode() + b', "extra": "a\\u0000b"}',
         "huge-int": text[:-1].encode() + b', "extra": ' + b"9" * 5000 + b"}",
+        "many-containers": text[:-1].encode() + b', "extra": [' + b"[]," * 150_000 + b"[]]}",
     }
     for name, raw in variants.items():
         for key in ("sk-test-admin", None):

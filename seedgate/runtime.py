@@ -19,7 +19,7 @@ from seedgate.engines.local.config import LocalModels, load_local_models
 from seedgate.engines.local.serving import narrow_catalog
 from seedgate.engines.registry import build_engines
 from seedgate.media.fetch import Fetcher, FetchPolicy, guarded_client
-from seedgate.media.probe import return_freed_memory, shutdown_decoders
+from seedgate.media.probe import shutdown_decoders
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store, wait_until_reachable
@@ -104,7 +104,6 @@ def route_to_channels(catalog: Catalog, channels: Channels) -> None:
 
 
 async def start_runtime(settings: Settings) -> Runtime:
-    return_freed_memory()  # decoded media is returned to the system when freed (probe.py)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(settings.catalog_path)
     local_models = load_local_models(settings.local_models_path) if settings.local_models_path else None

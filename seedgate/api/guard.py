@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from seedgate.assets.library import MAX_UPLOAD_BYTES
 from seedgate.core.errors import ApiError, internal, not_found
 from seedgate.dialects.registry import render_error_for_path
+from seedgate.media.probe import trim_heap
 
 log = logging.getLogger("seedgate.api")
 
@@ -32,6 +33,8 @@ DEFAULT_MAX_BODY_BYTES = 64 * MIB
 # Asset uploads carry the file itself: the largest media kind (a 200 MB reference video) plus the form around it.
 DEFAULT_MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES + MIB
 UPLOAD_PATHS = ("/v1/assets", "/v1/assets/uploads")
+# After a request with a body this large, glibc is asked to return the freed heap (it keeps it otherwise).
+_TRIM_AFTER_BYTES = 8 * MIB
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ class Guard:
 
         try:
             await self.app(scope, counted, tracked)
+            if seen > _TRIM_AFTER_BYTES:
+                trim_heap()  # the body and what was parsed from it are freed: give the memory back to the system
         except Exception as exc:
             if started:
                 raise  # half an answer is out; only closing the connection tells the client

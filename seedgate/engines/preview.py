@@ -47,6 +47,7 @@ from seedgate.engines.base import (
     RenderResult,
     StopFn,
 )
+from seedgate.media.probe import trim_heap
 
 # superfast keeps 720p x 5 s well under 2 s on two cores while producing files about half the size
 # of ultrafast; the benchmark's raw-encode ceiling imports these so both sides stay identical.
@@ -600,6 +601,7 @@ def _load_image(item: MediaInput, width: int, height: int) -> Image.Image:
         raise _media_error(item, "image", exc) from exc
     if img.width < 2 or img.height < 2:
         raise RenderFailed(f"{item.role} image is too small ({img.width}x{img.height})", "InvalidParameter")
+    trim_heap()  # the full-size decode is freed: give it back to the system rather than keep it in the heap
     return _fit(img, width, height)
 
 

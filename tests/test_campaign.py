@@ -27,7 +27,7 @@ from .test_hardening import ARK, JSON_ROUTES, MODEL, NOWHERE, _rss_mb
 pytestmark = pytest.mark.slow
 
 PEAK_RSS_MB = 1024
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 25
 
 
 @pytest.fixture(scope="module")

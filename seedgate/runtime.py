@@ -19,6 +19,7 @@ from seedgate.engines.local.config import LocalModels, load_local_models
 from seedgate.engines.local.serving import narrow_catalog
 from seedgate.engines.registry import build_engines
 from seedgate.media.fetch import Fetcher, FetchPolicy, guarded_client
+from seedgate.media.probe import shutdown_decoders
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store, wait_until_reachable
@@ -96,6 +97,7 @@ class Runtime:
             await self._http.aclose()
         await self.fetcher.aclose()
         await self.store.close()
+        shutdown_decoders()
 
 
 def route_to_channels(catalog: Catalog, channels: Channels) -> None:

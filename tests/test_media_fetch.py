@@ -301,11 +301,11 @@ def test_allow_private_and_allowed_networks() -> None:
 _LOOPBACK_SPELLINGS = [
     ("127.0.0.1", "address 127.0.0.1 is not allowed (loopback)"),
     ("localhost", "'localhost' resolves to"),
-    ("2130706433", "'2130706433' resolves to 127.0.0.1, which is not allowed (loopback)"),
+    ("2130706433", "'2130706433' resolves to an address that is not allowed (loopback)"),
     ("0177.0.0.1", None),  # httpx refuses the octal form outright; either way it must not connect
-    ("0x7f000001", "resolves to 127.0.0.1, which is not allowed (loopback)"),
-    ("0x7f.1", "resolves to 127.0.0.1, which is not allowed (loopback)"),
-    ("127.1", "resolves to 127.0.0.1, which is not allowed (loopback)"),
+    ("0x7f000001", "resolves to an address that is not allowed (loopback)"),
+    ("0x7f.1", "resolves to an address that is not allowed (loopback)"),
+    ("127.1", "resolves to an address that is not allowed (loopback)"),
     ("[::1]", "address ::1 is not allowed (loopback)"),
     ("[::ffff:127.0.0.1]", "IPv4-mapped loopback address 127.0.0.1"),
     ("[::ffff:7f00:1]", "IPv4-mapped loopback address 127.0.0.1"),
@@ -409,7 +409,7 @@ def outer_server() -> Iterator[_Server]:
     [
         ("{inner}", "address 127.0.0.1 is not allowed (loopback)"),
         ("http://localhost:{port}/file/10", "'localhost' resolves to"),
-        ("http://2130706433:{port}/file/10", "resolves to 127.0.0.1"),
+        ("http://2130706433:{port}/file/10", "resolves to an address that is not allowed"),
         ("http://[::ffff:127.0.0.1]:{port}/file/10", "IPv4-mapped loopback"),
         ("http://169.254.169.254/latest/meta-data/iam/", "not allowed (cloud metadata service)"),
         ("http://10.0.0.1/", "not allowed (private)"),

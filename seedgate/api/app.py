@@ -21,6 +21,8 @@ from seedgate.dialects.registry import ASSET_ROUTERS, DIALECTS, render_error_for
 from seedgate.runtime import start_runtime
 
 from . import console, ops
+from .guard import Guard
+from .openapi_bodies import describe_request_bodies
 from .request_ids import RequestIdMiddleware
 from .service import error_for_unexpected
 
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN, so they work offline.
     app = FastAPIOffline(title="seedgate", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # Added first, so it sits inside RequestIdMiddleware: its own answers (413, 500, NUL paths) get the ID too.
+    app.add_middleware(Guard)  # body limits, and 500s that keep the connection (guard.py)
     app.add_middleware(RequestIdMiddleware)
 
     def answer(request: Request, error: ApiError) -> Response:
@@ -119,4 +123,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         app.include_router(asset_router())
     app.include_router(ops.router())
     app.include_router(console.router())
+    describe_request_bodies(app)
     return app

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+import os
+
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -108,8 +111,19 @@ def router() -> APIRouter:
             return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @api.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    # Server-wide counts are the operator's business: SEEDGATE_METRICS=off removes the route, and
+    # SEEDGATE_METRICS_TOKEN puts it behind `Authorization: Bearer <token>` (docs/operations.md).
+    metrics_mode = os.environ.get("SEEDGATE_METRICS", "on").strip().lower()
+    metrics_token = os.environ.get("SEEDGATE_METRICS_TOKEN", "").strip()
+
+    @api.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=metrics_mode != "off")
     async def metrics(request: Request) -> Response:
+        if metrics_mode in ("off", "0", "false", "no"):
+            raise ApiError(404, "NotFound", "no route for GET /metrics")
+        if metrics_token:
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), metrics_token.encode()):
+                raise ApiError(401, "AuthenticationError", "/metrics needs `Authorization: Bearer <metrics token>`")
         counts = await request.app.state.runtime.store.count_by_status()
         for status in Status:
             TASKS.labels(status.value).set(counts.get(status.value, 0))

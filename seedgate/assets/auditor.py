@@ -16,7 +16,7 @@ from pathlib import Path
 
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.media.fetch import Fetcher, FetchError
-from seedgate.media.probe import MediaRejected, audit_media, sniff_kind
+from seedgate.media.probe import MediaRejected, audit_media_bounded, sniff_kind
 from seedgate.media.storage import LocalStorage
 from seedgate.store.assets import AssetStore
 
@@ -134,6 +134,6 @@ class Auditor:
         if asset.kind and sniffed and sniffed != asset.kind:
             raise _Failed(MEDIA_REJECTED, f"the asset was declared {asset.kind} but the file is {sniffed}")
         try:
-            return kind, await asyncio.to_thread(audit_media, kind, path)
+            return kind, await audit_media_bounded(kind, path)
         except MediaRejected as exc:
             raise _Failed(MEDIA_REJECTED, str(exc)) from None

@@ -18,6 +18,11 @@ class ApiError(Exception):
         self.param = param
 
 
+def shown(text: str, limit: int = 120) -> str:
+    """A caller's value as an error message repeats it: cut short, so a 10 MB name is not echoed back."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def invalid(param: str, detail: str) -> ApiError:
     return ApiError(400, "InvalidParameter", detail, param)
 
@@ -27,13 +32,14 @@ def missing(param: str) -> ApiError:
 
 
 def not_found(what: str, ident: str, param: str | None = None) -> ApiError:
-    return ApiError(404, "ResourceNotFound", f"the {what} {ident} was not found", param)
+    return ApiError(404, "ResourceNotFound", f"the {what} {shown(ident)} was not found", param)
 
 
 def model_not_found(name: str, known: Iterable[str] = ()) -> ApiError:
     """`known`: the catalog's model IDs and aliases, for a "did you mean" on a near miss."""
-    message = f"the model or endpoint {name} does not exist or you do not have access to it"
-    if (guess := did_you_mean(name, known)) is not None:
+    message = f"the model or endpoint {shown(name)} does not exist or you do not have access to it"
+    # A name far longer than any model ID is no near miss (and not worth comparing character by character).
+    if len(name) <= 200 and (guess := did_you_mean(name, known)) is not None:
         message += f" (did you mean {guess}?)"
     return ApiError(404, "InvalidEndpointOrModel.NotFound", message, "model")
 

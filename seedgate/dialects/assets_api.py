@@ -7,7 +7,6 @@ MoonApiX documents neither the asset status words nor the answer's shape; seedga
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ from seedgate.assets.pools import pool_metadata
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing, model_not_found
 
-from .common import json_body
+from .common import check_json_value, json_body, loads_json
 
 PREFIX = "/v1/assets"
 STATUS = {AssetStatus.PROCESSING: "processing", AssetStatus.ACTIVE: "ready", AssetStatus.FAILED: "failed"}
@@ -65,10 +64,7 @@ def _extras(fields: dict[str, Any]) -> dict[str, Any]:
     """What the caller attached and gets back: MoonApiX's `purpose` and `metadata`."""
     meta = fields.get("metadata")
     if isinstance(meta, str) and meta.strip():  # a multipart field carries it as JSON text
-        try:
-            meta = json.loads(meta)
-        except ValueError:
-            raise invalid("metadata", "metadata must be a JSON object") from None
+        meta = loads_json(meta, "metadata")  # strict: NaN/Infinity would be stored, then break every listing
     if meta is not None and not isinstance(meta, dict):
         raise invalid("metadata", "metadata must be an object")
     return {"purpose": _optional_text(fields, "purpose"), "metadata": meta}
@@ -102,6 +98,7 @@ async def _create(request: Request) -> JSONResponse:
             raise invalid("body", f"the multipart body cannot be read: {exc.detail}") from None
         try:
             fields = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
+            check_json_value(fields)  # the text fields get the JSON bodies' checks (a NUL breaks PostgreSQL)
             upload = form.get("file")
             extras = _line_pool(request, fields, _extras(fields))
             if not isinstance(upload, UploadFile):

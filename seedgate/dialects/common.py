@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -66,11 +68,78 @@ def require_model(body: Any, field: str = "model") -> str:
     return model.strip()
 
 
-async def json_body(request: Request) -> Any:
+# Deeper than any body a dialect defines (Ark's content items are 4 levels down); bounded so that nothing that walks
+# a body (parsing, validation, storage, rendering) can run out of stack.
+MAX_JSON_DEPTH = 32
+MAX_JSON_CONTAINERS = 100_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _where(path: list[str | int]) -> str:
+    return ".".join(str(p) for p in path) or "body"
+
+
+def _check_scalar(item: Any, path: list[str | int], key: str | int) -> None:
+    if isinstance(item, str):
+        if not item.isascii() and _SURROGATE.search(item):
+            raise invalid(_where([*path, key]), "the string holds a lone UTF-16 surrogate, which is not valid Unicode")
+        if "\x00" in item:  # no field means anything with one, and PostgreSQL cannot store it in text
+            raise invalid(_where([*path, key]), "the string holds a NUL character")
+    elif isinstance(item, float) and not math.isfinite(item):
+        raise invalid(_where([*path, key]), "numbers must be finite (NaN, Infinity and out-of-range numbers such as "
+                                            "1e999 are not JSON)")
+
+
+def check_json_value(value: Any, param: str = "body") -> None:
+    """Refuse what a parsed JSON value may hold but nothing downstream can handle: nesting deeper than
+    MAX_JSON_DEPTH, strings with lone surrogates (they cannot be encoded as UTF-8, so neither stored nor answered)
+    or NUL characters, and non-finite floats. Iterative, so a hostile value cannot exhaust the stack here either;
+    only containers are stacked, so a long array of scalars costs no memory beyond itself."""
+    root: list[str | int] = [] if param == "body" else [param]
+    if not isinstance(value, dict | list):
+        _check_scalar(value, root[:-1], root[-1] if root else "")
+        return
+    stack: list[tuple[Any, list[str | int]]] = [(value, root)]
+    while stack:
+        container, path = stack.pop()
+        if len(path) >= MAX_JSON_DEPTH:
+            raise invalid(_where(path[:MAX_JSON_DEPTH]), f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        pairs = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, item in pairs:
+            if isinstance(key, str) and not key.isascii() and _SURROGATE.search(key):
+                raise invalid(_where(path), "a key holds a lone UTF-16 surrogate, which is not valid Unicode")
+            if isinstance(item, dict | list):
+                if item:
+                    stack.append((item, [*path, key[:64] if isinstance(key, str) else key]))
+                elif len(path) + 1 >= MAX_JSON_DEPTH:
+                    raise invalid(_where(path), f"JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+            else:
+                _check_scalar(item, path, key)
+
+
+def loads_json(raw: str | bytes, param: str = "body") -> Any:
+    """Strict JSON: what `json.loads` accepts, minus NaN/Infinity, out-of-range numbers, lone surrogates, NUL,
+    deep nesting and very many arrays/objects; every refusal is a 400 naming `param` (or the field inside it)."""
+    # Parsed, every array or object costs some 60-200 bytes: a 64 MB body of `[[],[],...]` would take over 1 GB.
+    # Brackets are counted before parsing (those inside strings too: an upper bound, and no real body comes close).
+    brackets = (b"[", b"{") if isinstance(raw, bytes) else ("[", "{")
+    if raw.count(brackets[0]) + raw.count(brackets[1]) > MAX_JSON_CONTAINERS:  # type: ignore[arg-type]
+        raise invalid(param, f"JSON holds more than {MAX_JSON_CONTAINERS} arrays and objects")
     try:
-        return json.loads(await request.body())
-    except ValueError:
-        raise invalid("body", "the request body is not valid JSON") from None
+        # NaN, Infinity and 1e999 parse as floats here; check_json_value refuses them naming the field they are in.
+        value = json.loads(raw)
+    except RecursionError:
+        raise invalid(param, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:  # also UnicodeDecodeError and the int digit limit
+        detail = str(exc)[:200]
+        raise invalid(param, f"{'the request body' if param == 'body' else param} is not valid JSON: {detail}") \
+            from None
+    check_json_value(value, param)
+    return value
+
+
+async def json_body(request: Request) -> Any:
+    return loads_json(await request.body())
 
 
 async def json_object(request: Request) -> dict[str, Any]:

@@ -484,6 +484,10 @@ def router() -> APIRouter:
 
     @api.post(PREFIX, summary="Create a video task (MoonApiX body; also accepted on POST /v1/videos)")
     async def create_task(request: Request) -> JSONResponse:
+        try:
+            await request.app.state.service.authenticate(request)  # before the body is read
+        except ApiError as error:
+            return render_error(error, secrets.token_hex(16))
         return await create(request, await json_body(request))
 
     @api.get(PREFIX + "/{task_id}", summary="Query a video task (any of the caller's tasks, in MoonApiX's shape)")

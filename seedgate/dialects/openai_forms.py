@@ -11,7 +11,6 @@ reads them; the form is closed when the route is done.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +19,8 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from seedgate.core.errors import invalid, missing
+
+from .common import check_json_value, loads_json
 
 # A data: URL of a 30 MB image is ~40 MB of base64 in one multipart text field (Starlette's default cap is 1 MB).
 MAX_FIELD_BYTES = (30 * 1024 * 1024) * 4 // 3 + 1024 * 1024
@@ -76,10 +77,7 @@ async def fields(request: Request) -> AsyncIterator[dict[str, Any]]:
     """The body as a JSON-shaped object; errors name `body` in the caller's (OpenAI's) envelope."""
     if not is_form(request.headers.get("content-type", "")):
         raw = await request.body()
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            raise invalid("body", "the request body is not valid JSON") from None
+        body = loads_json(raw) if raw.strip() else {}
         if not isinstance(body, dict):
             raise invalid("body", "the request body must be a JSON object or multipart/form-data")
         yield body
@@ -91,6 +89,8 @@ async def fields(request: Request) -> AsyncIterator[dict[str, Any]]:
     try:
         result: dict[str, Any] = {}
         for key, value in form.multi_items():
+            if not isinstance(value, UploadFile):
+                check_json_value(value, key[:64])  # the text fields pass the checks a JSON body's strings do
             put(result, key_path(key), value)
         yield result
     finally:

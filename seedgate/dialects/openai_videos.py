@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
+import re
 import secrets
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +32,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from seedgate.core.catalog import Catalog
-from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found
+from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found, shown
 from seedgate.core.geometry import nearest_ratio
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
@@ -40,7 +40,7 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks
-from .common import openai_error_fields
+from .common import loads_json, openai_error_fields
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -54,6 +54,11 @@ POLL_AFTER_MS = "1000"
 # carry the real expiry, which is used when present.
 ASSETS_TTL_S = 86400
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024  # the image limit the media resolver applies anyway
+# An unauthenticated JSON body up to this size is still read, to refuse it in the envelope its dialect expects.
+_PEEK_BYTES = 64 * 1024
+# Numbers from text: ASCII digits only (str.isdigit() also accepts "²", which int() refuses) and few of them (int()
+# refuses more than 4,300 digits).
+_SMALL_INT = re.compile(r"[0-9]{1,9}")
 
 # The SDK polls while the status is queued/in_progress and returns on anything else, so only the four words exist.
 _STATUS = {
@@ -114,9 +119,11 @@ def _seconds(raw: Any) -> int | None:
         raise invalid("seconds", "seconds must be a whole number of seconds, e.g. \"4\"")
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
+    # ASCII digits only, and few of them: str.isdigit() also accepts "²", and int() refuses over 4,300 digits.
+    if isinstance(raw, str) and _SMALL_INT.fullmatch(raw.strip()):
         return int(raw.strip())
-    raise invalid("seconds", f"{raw!r} is not a whole number of seconds, e.g. \"4\"")
+    shown = raw if not isinstance(raw, str) or len(raw) <= 40 else raw[:40] + "..."
+    raise invalid("seconds", f"{shown!r} is not a whole number of seconds, e.g. \"4\"")
 
 
 def size_to_geometry(catalog: Catalog, model: str, size: str) -> tuple[str, str]:
@@ -129,8 +136,8 @@ def size_to_geometry(catalog: Catalog, model: str, size: str) -> tuple[str, str]
     if profile is None:
         raise model_not_found(model, catalog.aliases)
     width_s, sep, height_s = size.lower().partition("x")
-    if not sep or not width_s.strip().isdigit() or not height_s.strip().isdigit():
-        raise invalid("size", f"{size!r} is not a size; expected WIDTHxHEIGHT, e.g. \"1280x720\"")
+    if not sep or not _SMALL_INT.fullmatch(width_s.strip()) or not _SMALL_INT.fullmatch(height_s.strip()):
+        raise invalid("size", f"{shown(size)!r} is not a size; expected WIDTHxHEIGHT, e.g. \"1280x720\"")
     width, height = int(width_s), int(height_s)
     if width <= 0 or height <= 0:
         raise invalid("size", f"{size!r} must have a positive width and height")
@@ -356,7 +363,7 @@ async def _content(request: Request, task: Task, variant: str) -> Response:
 def _int_query(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not _SMALL_INT.fullmatch(raw) or not low <= int(raw) <= high:
         raise invalid(name, f"{name} must be an integer in [{low}, {high}]")
     return int(raw)
 
@@ -372,10 +379,18 @@ async def _create(request: Request) -> JSONResponse:
             spec = await _with_characters(service, key.id, values, spec)
         task = await service.create(spec, soft, owner=key.id, dialect=NAME)
         return _polled(render_task(task, {}))
+    # The key is checked before the body is read, so a stranger's body costs nothing. Which envelope a refusal
+    # answers in depends on the body, though, so a small body is still read to pick it; a large one gets OpenAI's.
+    try:
+        await service.authenticate(request)
+    except ApiError:
+        length = request.headers.get("content-length", "")
+        if not (_SMALL_INT.fullmatch(length) and int(length) <= _PEEK_BYTES):
+            raise
     raw = await request.body()
     try:
-        body = json.loads(raw) if raw.strip() else None
-    except ValueError:
+        body = loads_json(raw) if raw.strip() else None
+    except ApiError:
         body = ...  # not JSON: answered below, in OpenAI's envelope
     dialect = body_dialect(content_type or "application/json", body, service.catalog)
     if dialect == moonapix.NAME:

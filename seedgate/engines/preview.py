@@ -48,6 +48,7 @@ from seedgate.engines.base import (
     RenderResult,
     StopFn,
 )
+from seedgate.media.probe import trim_heap
 
 # superfast keeps 720p x 5 s well under 2 s on two cores while producing files about half the size
 # of ultrafast; the benchmark's raw-encode ceiling imports these so both sides stay identical.
@@ -641,6 +642,12 @@ def _load_image(item: MediaInput, width: int, height: int) -> Image.Image:
             # JPEG can decode at a reduced scale for next to nothing; ask in stored orientation.
             rotated = img.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
             img.draft("RGB", (height, width) if rotated else (width, height))
+            # Shrink before any conversion: a 6000x6000 RGBA PNG is 144 MB decoded, and every full-size copy below
+            # cost as much again (550 MB in all). reduce() keeps at least the pixels _fit resizes from.
+            want_w, want_h = (height, width) if rotated else (width, height)
+            factor = min(img.width // max(1, want_w), img.height // max(1, want_h))
+            if factor >= 2 and img.mode in ("RGB", "RGBA", "L", "LA", "CMYK", "I", "F"):
+                img = img.reduce(factor)
             img = ImageOps.exif_transpose(img)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 rgba = img.convert("RGBA")
@@ -653,6 +660,7 @@ def _load_image(item: MediaInput, width: int, height: int) -> Image.Image:
         raise _media_error(item, "image", exc) from exc
     if img.width < 2 or img.height < 2:
         raise RenderFailed(f"{item.role} image is too small ({img.width}x{img.height})", "InvalidParameter")
+    trim_heap()  # the full-size decode is freed: give it back to the system rather than keep it in the heap
     return _fit(img, width, height)
 
 

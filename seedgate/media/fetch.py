@@ -16,6 +16,7 @@ import contextlib
 import functools
 import hashlib
 import ipaddress
+import logging
 import os
 import re
 import socket
@@ -31,6 +32,8 @@ import httpcore
 import httpx
 
 from seedgate import __version__
+
+log = logging.getLogger("seedgate.fetch")
 
 USER_AGENT = f"seedgate/{__version__}"
 
@@ -225,7 +228,9 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
                 hint = "" if reason == "cloud metadata service" else _PRIVATE_HINT
                 if _parse_ip(addr) == _parse_ip_or_none(host):
                     raise FetchError(f"address {addr} is not allowed ({reason}){hint}")
-                raise FetchError(f"host {host!r} resolves to {addr}, which is not allowed ({reason}){hint}")
+                # Not the address itself: the caller must not learn what an internal name resolves to.
+                log.info("fetch refused: host %r resolves to %s (%s)", host, addr, reason)
+                raise FetchError(f"host {host!r} resolves to an address that is not allowed ({reason}){hint}")
         last_exc: Exception | None = None
         for addr in addrs:
             try:

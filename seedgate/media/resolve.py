@@ -13,7 +13,7 @@ from seedgate.core.errors import invalid
 from seedgate.core.spec import MediaRef, TaskSpec
 
 from .fetch import Fetcher, FetchError
-from .probe import MediaRejected, audit_media
+from .probe import MediaRejected, audit_media_bounded
 from .storage import LocalStorage
 
 MAX_BYTES = {"image": 30 * 1024 * 1024, "video": 200 * 1024 * 1024, "audio": 15 * 1024 * 1024}
@@ -69,7 +69,7 @@ async def _resolve_one(ref: MediaRef, fetcher: Fetcher, storage: LocalStorage,
     except FetchError as exc:
         raise invalid(ref.param, f"cannot fetch {ref.kind}: {exc}") from None
     try:
-        info = await asyncio.to_thread(audit_media, ref.kind, fetched.path)
+        info = await audit_media_bounded(ref.kind, fetched.path)
     except MediaRejected as exc:
         fetched.path.unlink(missing_ok=True)
         raise invalid(ref.param, str(exc)) from None

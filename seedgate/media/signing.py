@@ -20,4 +20,6 @@ class UrlSigner:
     def verify(self, path: str, expires: int, signature: str, now: float | None = None) -> bool:
         if expires < (now if now is not None else time.time()):
             return False
+        if not signature.isascii():  # compare_digest raises on non-ASCII text; no real signature has any
+            return False
         return hmac.compare_digest(self._signature(path, expires), signature)

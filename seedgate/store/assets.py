@@ -4,6 +4,7 @@ lease, so an audit interrupted by a crash is picked up again by any node."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,12 +22,19 @@ def _plausible(ident: str) -> bool:
     return 0 < len(ident) <= 64 and ident.isprintable()
 
 
+def _stored_json(text: str) -> Any:
+    """A stored JSON column; NaN/Infinity (written before the API refused them) read as null, so that one old row
+    cannot make every listing fail when the answer is encoded."""
+    return json.loads(text, parse_constant=lambda _: None,
+                      parse_float=lambda t: v if math.isfinite(v := float(t)) else None)
+
+
 def _asset(row: Any) -> Asset:
     error = {"code": row.error_code, "message": row.error_message or ""} if row.error_code else None
     return Asset(
         id=row.id, owner=row.owner, kind=row.kind, name=row.name, group_id=row.group_id,
-        status=AssetStatus(row.status), source_url=row.source_url, blob=row.blob, info=json.loads(row.info),
-        error=error, metadata=json.loads(row.metadata), created_at=row.created_at, updated_at=row.updated_at,
+        status=AssetStatus(row.status), source_url=row.source_url, blob=row.blob, info=_stored_json(row.info),
+        error=error, metadata=_stored_json(row.metadata), created_at=row.created_at, updated_at=row.updated_at,
         expires_at=row.expires_at, attempts=row.attempts,
     )
 

@@ -256,6 +256,8 @@ class Store:
             await self._fast.listen_new_tasks(wake)
 
     async def get_task(self, task_id: str, owner: str | None = None) -> Task | None:
+        if not _plausible_id(task_id):
+            return None
         row = await self._fast.task_row(task_id)
         if row is None or (owner is not None and row["owner"] != owner):
             return None
@@ -275,6 +277,10 @@ class Store:
         newest_first: bool = True,
         after_id: str | None = None,
     ) -> tuple[int, list[Task]]:
+        texts = [*statuses, endpoint or "", service_tier or "", after_id or ""]
+        if any("\x00" in text for text in texts) or (ids and not any(_plausible_id(i) for i in ids)):
+            return 0, []  # matches nothing, and PostgreSQL would refuse the NUL with an error
+        ids = [i for i in ids if _plausible_id(i)]
         where = []
         if owner is not None:
             where.append(tasks.c.owner == owner)
@@ -300,6 +306,8 @@ class Store:
         return total, [_task_from_row(r) for r in rows]
 
     async def delete_task(self, task_id: str) -> bool:
+        if not _plausible_id(task_id):
+            return False
         async with self.engine.begin() as conn:
             # Deliveries still pending are sent anyway: a client may delete a task before its webhook got through.
             await conn.execute(webhook_deliveries.delete().where(webhook_deliveries.c.task_id == task_id,
@@ -572,6 +580,8 @@ class Store:
         return [e for e in await self.list_endpoints(owner) if event_type in e.event_types]
 
     async def update_endpoint(self, owner: str, endpoint_id: str, **values: Any) -> bool:
+        if not _plausible_id(endpoint_id):
+            return False
         if "event_types" in values:
             values["event_types"] = json.dumps(values["event_types"])
         query = webhook_endpoints.update().where(webhook_endpoints.c.id == endpoint_id,
@@ -580,6 +590,8 @@ class Store:
             return (await conn.execute(query.values(**values, updated_at=time.time()))).rowcount > 0
 
     async def delete_endpoint(self, owner: str, endpoint_id: str) -> bool:
+        if not _plausible_id(endpoint_id):
+            return False
         query = webhook_endpoints.delete().where(webhook_endpoints.c.id == endpoint_id,
                                                  webhook_endpoints.c.owner == owner)
         async with self.engine.begin() as conn:
@@ -607,6 +619,8 @@ class Store:
     async def revoke_key(self, key_id: str) -> bool:
         """Revoke a key. On PostgreSQL the same transaction NOTIFYs every node, which drop what they cached about
         keys at once; SQLite nodes read keys on every request, so the next request there sees it."""
+        if not _plausible_id(key_id):
+            return False
         query = api_keys.update().where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         async with self.engine.begin() as conn:
             changed = (await conn.execute(query.values(revoked_at=time.time()))).rowcount > 0
@@ -626,6 +640,12 @@ def _key(row: Any) -> ApiKey | None:
     if row is None:
         return None
     return ApiKey(row["id"], row["name"], bool(row["admin"]), row["created_at"], row["revoked_at"])
+
+
+def _plausible_id(ident: str) -> bool:
+    """IDs are short printable strings; anything else matches nothing, and never reaches PostgreSQL, which refuses
+    a NUL in text with an error rather than a miss (SQLite just finds nothing)."""
+    return 0 < len(ident) <= 200 and ident.isprintable()
 
 
 def _queue_keys(spec: TaskSpec) -> dict[str, Any]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from starlette.datastructures import UploadFile
 
 from seedgate.core.asset import KINDS, Asset, AssetGroup, AssetStatus, new_asset_id, new_group_id
 from seedgate.core.errors import invalid, not_found
-from seedgate.media.fetch import FetchError, PartFile
+from seedgate.media.fetch import FetchedFile, FetchError, PartFile
 from seedgate.media.resolve import MAX_BYTES
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
@@ -59,6 +60,20 @@ def check_source_url(url: Any, param: str) -> str:
     return url
 
 
+async def spool_upload(tmp: Path, upload: UploadFile, limit: int, param: str, what: str) -> FetchedFile:
+    """An uploaded file streamed to a temporary file (capped at `limit`, hashed); refusals are 400s naming `param`."""
+    try:
+        with PartFile(tmp, limit, f"the uploaded {what} exceeds {{limit}} bytes") as sink:
+            while chunk := await upload.read(_CHUNK):
+                sink.write(chunk)
+    except FetchError as exc:
+        raise invalid(param, str(exc)) from None
+    if sink.result.size == 0:
+        sink.result.path.unlink(missing_ok=True)
+        raise invalid(param, f"the uploaded {what} is empty")
+    return sink.result
+
+
 class AssetLibrary:
     def __init__(self, store: AssetStore, storage: LocalStorage, signer: UrlSigner, *, retention_s: float,
                  wait_s: float = 5.0) -> None:
@@ -96,16 +111,8 @@ class AssetLibrary:
                                  metadata: dict[str, Any] | None = None, param: str = "file") -> Asset:
         """Store the uploaded bytes (streamed, capped, hashed) and queue the audit."""
         limit = MAX_BYTES[kind] if kind else MAX_UPLOAD_BYTES
-        try:
-            with PartFile(self.storage.tmp, limit, "the upload exceeds {limit} bytes") as sink:
-                while chunk := await upload.read(_CHUNK):
-                    sink.write(chunk)
-        except FetchError as exc:
-            raise invalid(param, str(exc)) from None
-        if sink.result.size == 0:
-            sink.result.path.unlink(missing_ok=True)
-            raise invalid(param, "the uploaded file is empty")
-        blob = self.storage.adopt_blob(sink.result.path, sink.result.sha256)
+        spooled = await spool_upload(self.storage.tmp, upload, limit, param, "file")
+        blob = self.storage.adopt_blob(spooled.path, spooled.sha256)
         return await self._new(owner, kind=kind, name=name or upload.filename or "", group_id=group_id,
                                metadata=metadata, blob=blob)
 

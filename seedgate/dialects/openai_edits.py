@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import UploadFile
 
-from seedgate.assets.library import check_name, check_source_url
+from seedgate.assets.library import check_name, check_source_url, spool_upload
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.catalog import Catalog, ModelProfile
 from seedgate.core.errors import invalid, missing, model_not_found, not_found
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
-from seedgate.media.fetch import FetchedFile, FetchError, PartFile
+from seedgate.media.fetch import FetchedFile, PartFile
 from seedgate.media.probe import MediaRejected, audit_media
 from seedgate.media.resolve import MAX_BYTES, apply_info, resolve_media
 from seedgate.media.storage import LocalStorage
@@ -76,16 +76,8 @@ async def _audited(storage: LocalStorage, part: FetchedFile, param: str) -> Medi
 
 
 async def _from_upload(storage: LocalStorage, upload: UploadFile, param: str) -> MediaRef:
-    try:
-        with PartFile(storage.tmp, MAX_BYTES["video"], "the uploaded video exceeds {limit} bytes") as sink:
-            while chunk := await upload.read(_CHUNK):
-                sink.write(chunk)
-    except FetchError as exc:
-        raise invalid(param, str(exc)) from None
-    if sink.result.size == 0:
-        sink.result.path.unlink(missing_ok=True)
-        raise invalid(param, "the uploaded video is empty")
-    return await _audited(storage, sink.result, param)
+    spooled = await spool_upload(storage.tmp, upload, MAX_BYTES["video"], param, "video")
+    return await _audited(storage, spooled, param)
 
 
 def _copy(storage: LocalStorage, path: Path) -> FetchedFile:

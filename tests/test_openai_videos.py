@@ -428,6 +428,21 @@ def test_bracket_keys_become_the_json_shape() -> None:
                       "a": {"b": {"c": "deep"}}, "bad[": "x", "[x]": "y", "a[b]c": "z"}
 
 
+def test_any_mix_of_form_keys_parses() -> None:
+    """Keys that contradict each other (a plain value, then an object, then an array under one name; the empty
+    name) never break the parser: the later shape replaces the earlier one. The campaign found the empty name."""
+    import itertools
+
+    from seedgate.dialects.openai_forms import key_path, put
+
+    keys = ["", "[]", "a", "a[]", "a[b]", "a[][b]", "a[b][]", "a[][]", "a[b][c]"]
+    for first, second, third in itertools.product(keys, repeat=3):
+        fields: dict[str, Any] = {}
+        for key in (first, second, third):
+            put(fields, key_path(key), "v")
+        assert isinstance(fields, dict)
+
+
 def test_edit_and_extend_lengths_follow_the_catalog() -> None:
     from seedgate.core.catalog import load_catalog
     from seedgate.core.errors import ApiError

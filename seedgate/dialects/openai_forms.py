@@ -50,6 +50,9 @@ def key_path(key: str) -> list[str]:
 def put(fields: dict[str, Any], path: list[str], value: Any) -> None:
     """Store one form value at its bracket path. `[]` appends; `[][sub]` fills the last object of the array until
     it already has `sub`, then starts the next one (so `a[][id]=1&a[][id]=2` is two objects)."""
+    if len(path) == 1:  # a plain name, the empty one included
+        fields[path[0]] = value
+        return
     node: Any = fields
     for step, after in zip(path, path[1:], strict=False):
         kind = list if after == "" else dict

@@ -256,6 +256,24 @@ def webhooks() -> Iterator[WebhookReceiver]:
     receiver.httpd.shutdown()
 
 
+async def downgrade_to(store: Any, revision: str) -> None:
+    """Take a migrated store back to an older schema revision with the migrations' own downgrades, so a test of an
+    upgrade starts from the database that revision really made (later migrations then run as in production)."""
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+
+    def downgrade(sync_conn: Any) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(resources.files("seedgate.store").joinpath("migrations")))
+        config.attributes["connection"] = sync_conn
+        command.downgrade(config, revision)
+
+    async with store.engine.begin() as conn:
+        await conn.run_sync(downgrade)
+
+
 def execute_sql(server: Server, sql: str) -> None:
     """Change a server's database behind its back: how tests move a task's clock (e.g. make it due to expire)."""
     if server.database.url is None:

@@ -23,7 +23,7 @@ from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store
 from seedgate.worker.maintenance import BLOB_GRACE_S, Maintenance
 
-from .conftest import Database
+from .conftest import Database, downgrade_to
 from .media import image_bytes
 
 DAY = 86400.0
@@ -164,9 +164,7 @@ async def test_upgrading_indexes_the_inputs_of_existing_tasks(tmp_path: Path) ->
                     engine="preview")
     await store.insert_task(Task(id=new_task_id(now), owner="k1", dialect="ark", endpoint="m", spec=spec,
                                  created_at=now, updated_at=now, expires_at=now + DAY))
-    async with store.engine.begin() as conn:  # back to a database of revision 0004
-        await conn.exec_driver_sql("DROP TABLE task_blobs")
-        await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0004'")
+    await downgrade_to(store, "0004")  # the task stays; task_blobs goes
     await store.migrate()
     assert await store.blobs_in_use({used, unused}) == {used}
     await store.close()

@@ -29,7 +29,7 @@ from seedgate.media.fetch import FetchError, FetchPolicy, guarded_client
 from seedgate.store.store import Store, Webhook
 from seedgate.worker.webhooks import RETRY_SCHEDULE_S, WebhookSender, is_refusal, retry_delay
 
-from .conftest import API_KEY, Database, Server, execute_sql, server_env, start_server, wait_status
+from .conftest import API_KEY, Database, Server, downgrade_to, execute_sql, server_env, start_server, wait_status
 
 PRO = "doubao-seedance-1-0-pro-250528"
 TASKS = "/api/v3/contents/generations/tasks"
@@ -384,14 +384,12 @@ def test_upgrading_gives_pending_deliveries_their_receiver(tmp_path: Path) -> No
         store = Store(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
         await store.migrate()
         try:
-            async with store.engine.begin() as conn:  # back to a database of revision 0005
-                for column in ("leased_until", "seq", "receiver"):
-                    await conn.exec_driver_sql(f"ALTER TABLE webhook_deliveries DROP COLUMN {column}")
+            await downgrade_to(store, "0005")
+            async with store.engine.begin() as conn:
                 await conn.exec_driver_sql(
                     "INSERT INTO webhook_deliveries (id, task_id, url, payload, status, attempts, next_attempt_at,"
                     " created_at) VALUES ('msg_old', 'cgt-old', 'HTTPS://Hooks.Example.com/cb?x=1', '{}',"
                     " 'pending', 1, 0, 0)")
-                await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0005'")
             await store.migrate()
             return await store.due_webhooks(time.time())
         finally:

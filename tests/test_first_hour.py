@@ -84,6 +84,10 @@ def test_docs_render_offline(browser: Any, plain_server: Server) -> None:
     finally:
         context.close()
     assert outside == []
+    # The pages tell the browser to load nothing from elsewhere (ReDoc's bundle names a logo on a CDN).
+    for path in ("/docs", "/redoc"):
+        policy = httpx.get(plain_server.url + path).headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "img-src 'self' data:" in policy
 
 
 # -- result links behave like files -----------------------------------------------------------------------------------

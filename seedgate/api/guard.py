@@ -33,6 +33,11 @@ DEFAULT_MAX_BODY_BYTES = 64 * MIB
 # Asset uploads carry the file itself: the largest media kind (a 200 MB reference video) plus the form around it.
 DEFAULT_MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES + MIB
 UPLOAD_PATHS = ("/v1/assets", "/v1/assets/uploads")
+# The API docs pages load everything from this server (the packaged Swagger UI and ReDoc): the browser is told so,
+# and then never asks another host for anything (ReDoc's bundle names a logo on a CDN, for one).
+DOCS_PAGES = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline' blob:; style-src 'self' 'unsafe-inline'; "
+            b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
 # After a request with a body this large, glibc is asked to return the freed heap (it keeps it otherwise).
 _TRIM_AFTER_BYTES = 8 * MIB
 
@@ -112,10 +117,15 @@ class Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                extra = []
                 if unread:
                     # Answered without reading the body (a 401 before a large upload): close rather than leave
                     # the client's unread bytes in the way of a next request.
-                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+                    extra.append((b"connection", b"close"))
+                if path in DOCS_PAGES:
+                    extra.append((b"content-security-policy", DOCS_CSP))
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         try:

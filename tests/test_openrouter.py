@@ -283,3 +283,12 @@ def test_six_statuses(status: Status, word: str) -> None:
     assert event["created_at"] == "1970-01-01T00:00:02.500Z"
     # OpenRouter calls back once, when the job is finished.
     assert openrouter.callback_url(task) == ("https://app.example/hook" if status.terminal else None)
+
+
+def test_content_index_must_be_plain_digits(server: Server) -> None:
+    """`²` passes str.isdigit() and breaks int(); neither it nor a 5,000-digit index is a 500."""
+    with server.client() as http:
+        for index in ("%C2%B2", "9" * 5000, "-1"):
+            answer = http.get(f"/api/v1/videos/cgt-nothere/content?index={index}")
+            assert answer.status_code == 400, answer.text
+            assert "index" in answer.text

@@ -188,6 +188,9 @@ def test_guard_refusal_is_told_apart_from_a_name_that_does_not_resolve() -> None
 
     refused = asyncio.run(attempt("http://127.0.0.1:9/cb"))
     assert isinstance(refused, FetchError) and is_refusal(refused)
+    # A name that resolves to an internal address is refused too, though its message says "resolves".
+    named = asyncio.run(attempt("http://localhost:9/cb"))
+    assert isinstance(named, FetchError) and is_refusal(named)
     unresolved = asyncio.run(attempt("http://no-such-host.invalid/cb"))
     assert not is_refusal(unresolved)
 

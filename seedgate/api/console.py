@@ -89,7 +89,10 @@ def make_thumbnail(video: Path, out: Path, width: int = _THUMB_WIDTH) -> None:
         seconds = float(container.duration or 0) / av.time_base if container.duration else 0.0
         if seconds > 0 and stream.time_base:
             container.seek(int(seconds / 3 / stream.time_base), stream=stream, any_frame=False, backward=True)
-        frame = next(container.decode(stream))
+        # Not a bare next(): a StopIteration cannot cross asyncio.to_thread (the awaiting request would hang).
+        frame = next(container.decode(stream), None)
+        if frame is None:
+            raise ValueError("the video has no frame to show")
         image = frame.to_image()
     height = max(1, round(image.height * width / image.width))
     folder = out.parent.stat()
@@ -196,12 +199,16 @@ def _spec_view(task: Task) -> dict[str, Any]:
     return data
 
 
+def _not_reusable(url: str) -> bool:
+    return url.startswith("blob:") or (url.startswith("data:") and len(url) > 4096)
+
+
 def _rerun(task: Task) -> dict[str, Any]:
     """The request as the create form needs it to start again from this task: the settled values, and each media
-    item's URL in full unless it is a large inline data: URL (the user attaches that file again)."""
+    item's URL in full unless it is a large inline data: URL or an uploaded file kept as a blob (the user attaches
+    that file again)."""
     spec = task.spec
-    media = [{"kind": m.kind, "role": m.role, "url": m.url if not (m.url.startswith("data:") and len(m.url) > 4096)
-              else ""} for m in spec.media]
+    media = [{"kind": m.kind, "role": m.role, "url": "" if _not_reusable(m.url) else m.url} for m in spec.media]
     return {"model": spec.model_name or task.model, "mode": spec.mode, "prompt": spec.prompt,
             "resolution": spec.resolution, "ratio": spec.ratio, "duration": spec.duration, "seed": spec.seed,
             "generate_audio": spec.generate_audio, "draft": bool(spec.draft),
@@ -319,6 +326,8 @@ def router() -> APIRouter:
         if not service.signer.verify(f"{PREFIX}/thumbs/{task_id}", expires, signature):
             raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
         task = await service.store.get_task(task_id)
+        if task is not None and await service.keys.is_revoked(task.owner):
+            raise ApiError(403, "AccessDenied", "the link is no longer valid: its key was revoked")
         video = service.storage.result_file(task_id, (task.result or {}).get("video", "")) if task else None
         if video is None:
             raise ApiError(404, "ResourceNotFound", "the video no longer exists")
@@ -326,7 +335,7 @@ def router() -> APIRouter:
         if not out.is_file():  # made once, on first view, off the event loop
             try:
                 await asyncio.to_thread(make_thumbnail, video, out)
-            except (av.FFmpegError, StopIteration, OSError) as exc:
+            except (av.FFmpegError, ValueError, OSError) as exc:
                 raise ApiError(404, "ResourceNotFound", f"no thumbnail: {type(exc).__name__}") from exc
         return FileResponse(out, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 

@@ -32,7 +32,10 @@ MIB = 1024 * 1024
 DEFAULT_MAX_BODY_BYTES = 64 * MIB
 # Asset uploads carry the file itself: the largest media kind (a 200 MB reference video) plus the form around it.
 DEFAULT_MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES + MIB
-UPLOAD_PATHS = ("/v1/assets", "/v1/assets/uploads")
+# Routes that take a file in multipart: asset uploads, jimmyai's files/upload, OpenAI edits, extensions and
+# characters (a source video of up to 200 MB).
+UPLOAD_PATHS = ("/v1/assets", "/v1/assets/uploads", "/api/open-api/v1/files/upload", "/v1/videos/edits",
+                "/v1/videos/extensions", "/v1/videos/characters")
 # The API docs pages load everything from this server (the packaged Swagger UI and ReDoc): the browser is told so,
 # and then never asks another host for anything (ReDoc's bundle names a logo on a CDN, for one).
 DOCS_PAGES = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})

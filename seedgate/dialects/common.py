@@ -26,6 +26,9 @@ _OPENAI_CODES = {"MissingParameter": "missing_required_parameter", "InvalidParam
 _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 
 
+# Numbers from text (query strings, form fields): ASCII digits only (str.isdigit() also accepts "²", which int()
+# refuses) and few of them (int() refuses more than 4,300 digits).
+SMALL_INT = re.compile(r"[0-9]{1,9}")
 REQUEST_ID_STATE = "request_id"  # where api/request_ids.py keeps the ID in the request state
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from .common import json_body, message_naming_param, openai_error_fields, read_task, require_model
+from .common import json_body, message_naming_param, openai_error_fields, read_task, request_id, require_model
 
 NAME = "moonapix"
 PREFIX = "/v1/video/generations"
@@ -475,7 +474,7 @@ async def create(request: Request, body: Any) -> JSONResponse:
         spec, soft = parse_create(body)
         task = await service.create(spec, soft, owner=key.id, dialect=NAME)
     except ApiError as error:
-        return render_error(error, secrets.token_hex(16))
+        return render_error(error, request_id(request))
     return JSONResponse(render_created(task))
 
 
@@ -487,7 +486,7 @@ def router() -> APIRouter:
         try:
             await request.app.state.service.authenticate(request)  # before the body is read
         except ApiError as error:
-            return render_error(error, secrets.token_hex(16))
+            return render_error(error, request_id(request))
         return await create(request, await json_body(request))
 
     @api.get(PREFIX + "/{task_id}", summary="Query a video task (any of the caller's tasks, in MoonApiX's shape)")

@@ -33,7 +33,7 @@ from seedgate.core.errors import invalid, missing, model_not_found, not_found
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.media.fetch import FetchedFile, PartFile
-from seedgate.media.probe import MediaRejected, audit_media
+from seedgate.media.probe import MediaRejected, audit_media_bounded
 from seedgate.media.resolve import MAX_BYTES, apply_info, resolve_media
 from seedgate.media.storage import LocalStorage
 
@@ -64,10 +64,14 @@ class Source:
 
 async def _audited(storage: LocalStorage, part: FetchedFile, param: str) -> MediaRef:
     try:
-        info = await asyncio.to_thread(audit_media, "video", part.path)
+        # In the memory-capped decode pool, like every other audit: a hostile video never grows this process.
+        info = await audit_media_bounded("video", part.path)
     except MediaRejected as exc:
         part.path.unlink(missing_ok=True)
         raise invalid(param, str(exc)) from None
+    except BaseException:
+        part.path.unlink(missing_ok=True)
+        raise
     digest = storage.adopt_blob(part.path, part.sha256)
     # Not a web URL: an upstream gets it as a signed link to the blob (upstream/relay.py), the preview reads it.
     ref = MediaRef("video", f"blob:sha256:{digest}", "reference_video", param, blob=digest)
@@ -261,7 +265,10 @@ async def character_refs(service: TaskService, owner: str, values: dict[str, Any
     chosen: dict[str, tuple[Asset, str]] = {}
     raw = values.get("characters")
     if raw is not None:
-        for index, item in enumerate(raw if isinstance(raw, list) else [raw]):
+        items = raw if isinstance(raw, list) else [raw]
+        if len(items) > _MAX_MENTIONS:  # each is a lookup; no model takes more reference media than this
+            raise invalid("characters", f"at most {_MAX_MENTIONS} characters may be named, got {len(items)}")
+        for index, item in enumerate(items):
             param = f"characters[{index}]"
             ident = item.get("id") if isinstance(item, dict) else item
             if not isinstance(ident, str) or not ident.strip():

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import re
 import secrets
 from dataclasses import replace
 from pathlib import Path
@@ -40,7 +39,7 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks
-from .common import loads_json, openai_error_fields
+from .common import SMALL_INT, loads_json, openai_error_fields, request_id
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -56,9 +55,6 @@ ASSETS_TTL_S = 86400
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024  # the image limit the media resolver applies anyway
 # An unauthenticated JSON body up to this size is still read, to refuse it in the envelope its dialect expects.
 _PEEK_BYTES = 64 * 1024
-# Numbers from text: ASCII digits only (str.isdigit() also accepts "²", which int() refuses) and few of them (int()
-# refuses more than 4,300 digits).
-_SMALL_INT = re.compile(r"[0-9]{1,9}")
 
 # The SDK polls while the status is queued/in_progress and returns on anything else, so only the four words exist.
 _STATUS = {
@@ -120,7 +116,7 @@ def _seconds(raw: Any) -> int | None:
     if isinstance(raw, int):
         return raw
     # ASCII digits only, and few of them: str.isdigit() also accepts "²", and int() refuses over 4,300 digits.
-    if isinstance(raw, str) and _SMALL_INT.fullmatch(raw.strip()):
+    if isinstance(raw, str) and SMALL_INT.fullmatch(raw.strip()):
         return int(raw.strip())
     shown = raw if not isinstance(raw, str) or len(raw) <= 40 else raw[:40] + "..."
     raise invalid("seconds", f"{shown!r} is not a whole number of seconds, e.g. \"4\"")
@@ -136,7 +132,7 @@ def size_to_geometry(catalog: Catalog, model: str, size: str) -> tuple[str, str]
     if profile is None:
         raise model_not_found(model, catalog.aliases)
     width_s, sep, height_s = size.lower().partition("x")
-    if not sep or not _SMALL_INT.fullmatch(width_s.strip()) or not _SMALL_INT.fullmatch(height_s.strip()):
+    if not sep or not SMALL_INT.fullmatch(width_s.strip()) or not SMALL_INT.fullmatch(height_s.strip()):
         raise invalid("size", f"{shown(size)!r} is not a size; expected WIDTHxHEIGHT, e.g. \"1280x720\"")
     width, height = int(width_s), int(height_s)
     if width <= 0 or height <= 0:
@@ -363,7 +359,7 @@ async def _content(request: Request, task: Task, variant: str) -> Response:
 def _int_query(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None or raw == "":
         return default
-    if not _SMALL_INT.fullmatch(raw) or not low <= int(raw) <= high:
+    if not SMALL_INT.fullmatch(raw) or not low <= int(raw) <= high:
         raise invalid(name, f"{name} must be an integer in [{low}, {high}]")
     return int(raw)
 
@@ -385,7 +381,7 @@ async def _create(request: Request) -> JSONResponse:
         await service.authenticate(request)
     except ApiError:
         length = request.headers.get("content-length", "")
-        if not (_SMALL_INT.fullmatch(length) and int(length) <= _PEEK_BYTES):
+        if not (SMALL_INT.fullmatch(length) and int(length) <= _PEEK_BYTES):
             raise
     raw = await request.body()
     try:
@@ -401,7 +397,7 @@ async def _create(request: Request) -> JSONResponse:
             spec, soft = ark.parse_create(body)
             task = await service.create(spec, soft, owner=key.id, dialect=THREEHEI_NAME)
         except ApiError as error:
-            return ark.render_error(error, secrets.token_hex(16))  # 3hei clients expect Ark's envelope
+            return ark.render_error(error, request_id(request))  # 3hei clients expect Ark's envelope
         return JSONResponse({"id": task.id})
     key = await service.authenticate(request)
     if not isinstance(body, dict):

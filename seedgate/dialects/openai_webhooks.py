@@ -7,6 +7,7 @@ status the endpoint answered; an endpoint that cannot be reached is a 400 naming
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -25,7 +26,7 @@ from seedgate.media.fetch import FetchError, FetchPolicy, guarded_client
 from seedgate.store.store import Endpoint
 from seedgate.worker.webhooks import ATTEMPT_TIMEOUT_S, sign_each
 
-from .common import json_object
+from .common import SMALL_INT, json_object
 
 PREFIX = "/v1/webhook_endpoints"
 EVENT_TYPES = ("video.completed", "video.failed")
@@ -64,15 +65,23 @@ async def send_test(endpoint: Endpoint, event: str, *, allow_private: bool) -> i
                "webhook-id": message_id, "webhook-timestamp": str(timestamp),
                "webhook-signature": sign_each(endpoint.signing_secrets(time.time()), message_id, timestamp, body)}
     policy = FetchPolicy(allow_private=allow_private, max_concurrency=1)
+
+    async def post() -> int:
+        # Streamed and closed unread, as every delivery: only the status counts, the answer's body is never loaded.
+        async with guarded_client(policy, timeout_s=ATTEMPT_TIMEOUT_S) as client, \
+                client.stream("POST", endpoint.url, content=body, headers=headers) as response:
+            return response.status_code
+
     try:
-        async with guarded_client(policy, timeout_s=ATTEMPT_TIMEOUT_S) as client:
-            response = await client.post(endpoint.url, content=body, headers=headers)
+        return await asyncio.wait_for(post(), ATTEMPT_TIMEOUT_S)
     except FetchError as exc:
         raise invalid("url", f"the test event was not sent to {endpoint.url}: {exc.message}"[:500]) from None
-    except httpx.HTTPError as exc:
+    except TimeoutError:
+        raise invalid("url", f"the test event got no answer from {endpoint.url} within {ATTEMPT_TIMEOUT_S:g} s"
+                      ) from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise invalid("url", f"the test event could not be delivered to {endpoint.url}: "
                              f"{type(exc).__name__}: {exc}"[:500]) from None
-    return response.status_code
 
 
 def _new_secret() -> str:
@@ -90,6 +99,15 @@ def _render(endpoint: Endpoint, with_secret: bool = False) -> dict[str, Any]:
     return body
 
 
+def _is_http_url(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 2048 or not value.startswith(("http://", "https://")):
+        return False
+    try:
+        return bool(httpx.URL(value).host)
+    except (httpx.InvalidURL, ValueError):
+        return False
+
+
 def _check(body: dict[str, Any], partial: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for field in ("name", "url", "event_types"):
@@ -98,8 +116,7 @@ def _check(body: dict[str, Any], partial: bool) -> dict[str, Any]:
                 raise missing(field)
             continue
         values[field] = body[field]
-    if "url" in values and (not isinstance(values["url"], str) or not values["url"].startswith(("http://",
-                                                                                                  "https://"))):
+    if "url" in values and not _is_http_url(values["url"]):
         raise invalid("url", "url must be an absolute http(s) URL")
     if "name" in values and not isinstance(values["name"], str):
         raise invalid("name", "name must be a string")
@@ -138,7 +155,7 @@ def router() -> APIRouter:
         service = request.app.state.service
         key = await service.authenticate(request)
         raw_limit = request.query_params.get("limit") or "20"
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        if not SMALL_INT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 100:
             raise invalid("limit", "limit must be an integer in [1, 100]")
         endpoints = await service.store.list_endpoints(key.id)  # a key has a handful; paged here
         after = request.query_params.get("after")

@@ -29,13 +29,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from seedgate.core.catalog import Catalog, ModelProfile
-from seedgate.core.errors import ApiError, invalid, missing, not_found
+from seedgate.core.errors import ApiError, invalid, missing, not_found, shown
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from .common import json_body, message_naming_param, read_task, require_model
+from .common import SMALL_INT, json_body, message_naming_param, read_task, require_model
 
 NAME = "openrouter"
 PREFIX = "/api/v1/videos"
@@ -319,8 +319,8 @@ def render_model(profile: ModelProfile) -> dict[str, Any]:
 def _index(raw: str | None) -> int:
     if raw is None or raw == "":
         return 0
-    if not raw.isdigit():
-        raise invalid("index", f"{raw!r} is not a non-negative integer")
+    if not SMALL_INT.fullmatch(raw):
+        raise invalid("index", f"{shown(raw)!r} is not a non-negative integer")
     return int(raw)
 
 

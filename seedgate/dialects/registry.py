@@ -55,11 +55,6 @@ def dialect_of(task: Task) -> Dialect:
 ASSET_ROUTERS = (volc_assets.router, assets_api.router)
 
 
-def dialect_for_path(path: str) -> Dialect:
-    """Whose envelope an error on this path is answered in; shared routes use Ark's."""
-    return next((d for d in DIALECTS.values() if path.startswith(d.prefixes)), DEFAULT)
-
-
 RenderError = Callable[[ApiError, str], JSONResponse]
 
 # Who owns a path prefix beyond the routes a dialect declares, so that an unknown route, a wrong method or a

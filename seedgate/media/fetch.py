@@ -63,6 +63,10 @@ class FetchError(Exception):
         self.message = message
 
 
+class AddressRefused(FetchError):
+    """The guard refused the address itself (internal, loopback, metadata service): asking again cannot succeed."""
+
+
 @dataclass(frozen=True)
 class FetchPolicy:
     allow_private: bool = False
@@ -213,7 +217,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         if _hostname_blocked(host):
-            raise FetchError(f"host {host!r} is not allowed (cloud metadata service)")
+            raise AddressRefused(f"host {host!r} is not allowed (cloud metadata service)")
         addrs = await self._resolve(host, port)
         # Refuse the host if ANY address is bad: otherwise a name with one public and one internal
         # record could be steered to the internal one by making the public one unreachable.
@@ -227,10 +231,10 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
                 # Local work often points at a file server on this machine: name the switch that allows it.
                 hint = "" if reason == "cloud metadata service" else _PRIVATE_HINT
                 if _parse_ip(addr) == _parse_ip_or_none(host):
-                    raise FetchError(f"address {addr} is not allowed ({reason}){hint}")
+                    raise AddressRefused(f"address {addr} is not allowed ({reason}){hint}")
                 # Not the address itself: the caller must not learn what an internal name resolves to.
                 log.info("fetch refused: host %r resolves to %s (%s)", host, addr, reason)
-                raise FetchError(f"host {host!r} resolves to an address that is not allowed ({reason}){hint}")
+                raise AddressRefused(f"host {host!r} resolves to an address that is not allowed ({reason}){hint}")
         last_exc: Exception | None = None
         for addr in addrs:
             try:
@@ -252,7 +256,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise FetchError("unix sockets are not allowed")
+        raise AddressRefused("unix sockets are not allowed")
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)

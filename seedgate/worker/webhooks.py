@@ -18,14 +18,13 @@ import hashlib
 import hmac
 import logging
 import random
-import socket
 import time
 from collections import Counter
 
 import httpx
 
 from seedgate import __version__
-from seedgate.media.fetch import FetchError
+from seedgate.media.fetch import AddressRefused
 from seedgate.metrics import WEBHOOKS
 from seedgate.store.store import SUPERSEDE_AFTER_ATTEMPTS, Delivery, Store
 
@@ -74,11 +73,7 @@ def retry_delay(failed_attempts: int) -> float | None:
 def is_refusal(exc: BaseException) -> bool:
     """The outbound guard refused the address (internal, metadata service ...): asking again will not change that.
     A name that does not resolve is not a refusal (DNS may answer later)."""
-    if not isinstance(exc, FetchError):
-        return False
-    if isinstance(exc.__cause__, socket.gaierror | UnicodeError):
-        return False
-    return "resolve" not in exc.message
+    return isinstance(exc, AddressRefused)
 
 
 class WebhookSender:

@@ -10,7 +10,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 GPU_STAMP := $(VENV)/.installed-gpu
 
-.PHONY: serve test test-all test-gpu gpu-deps gpu-wheels lint bench bench-gpu browser node clean
+.PHONY: serve test test-all check format test-gpu gpu-deps gpu-wheels lint bench bench-gpu browser node clean
 
 # The runtime alone: what `make serve` needs (the test extra adds SDKs, pytest, ruff and playwright).
 $(RUNTIME_STAMP): pyproject.toml
@@ -35,8 +35,7 @@ gpu-deps: $(GPU_STAMP)
 serve: $(RUNTIME_STAMP)
 	SEEDGATE_API_KEY=$${SEEDGATE_API_KEY:-sk-seedgate-local} $(BIN)/seedgate serve $(ARGS)
 
-test: $(STAMP)
-	$(BIN)/ruff check seedgate tests bench
+test: check
 	$(BIN)/pytest -q $(ARGS)
 
 # Debian's Chromium for the console's browser tests (Playwright drives it; it never downloads a browser itself).
@@ -48,16 +47,26 @@ node:
 	command -v node >/dev/null && command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 
 # Everything, slow suites included (what .ci/run does).
-test-all: $(STAMP) browser node
-	$(BIN)/ruff check seedgate tests bench
+test-all: check browser node
 	$(BIN)/pytest -q -m "" $(ARGS)
 
 # The local engine's tests alone (tiny random pipelines on CPU; no downloads).
 test-gpu: $(GPU_STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q -m gpu_engine $(ARGS)
 
-lint: $(STAMP)
-	$(BIN)/ruff check seedgate tests bench
+# Lint, formatting and types (mypy: strict on core/ and client/, default elsewhere; pyproject.toml).
+CHECKED := seedgate tests bench tools
+check: $(STAMP)
+	$(BIN)/ruff check $(CHECKED)
+	$(BIN)/ruff format --check $(CHECKED)
+	$(BIN)/mypy
+
+# Rewrite the tree in the formatter's style and apply ruff's safe fixes.
+format: $(STAMP)
+	$(BIN)/ruff format $(CHECKED)
+	$(BIN)/ruff check --fix $(CHECKED)
+
+lint: check
 
 bench: $(STAMP)
 	$(BIN)/python bench/api_bench.py

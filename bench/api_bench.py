@@ -97,8 +97,15 @@ class Server:
         with self.log_path.open("ab") as log:
             # A session of its own: a Ctrl-C in the terminal reaches only us, and we stop the server in order
             # (after wrk, before the database it uses is dropped).
-            self.proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout_s
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
@@ -237,9 +244,11 @@ def fresh_pg_database(admin_url: str) -> Iterator[str]:
 def wrk_path() -> str:
     path = shutil.which("wrk")
     if path is None:
-        sys.exit("wrk is not installed; install it with `sudo apt-get install -y wrk` (Debian/Ubuntu) or "
-                 "`brew install wrk` (macOS). This bench needs it: a Python load generator would take most of "
-                 "a 2-core machine's CPU away from the servers it measures.")
+        sys.exit(
+            "wrk is not installed; install it with `sudo apt-get install -y wrk` (Debian/Ubuntu) or "
+            "`brew install wrk` (macOS). This bench needs it: a Python load generator would take most of "
+            "a 2-core machine's CPU away from the servers it measures."
+        )
     return path
 
 
@@ -303,8 +312,18 @@ def postgres_cpu_s() -> float:
 
 def run_wrk(wrk: str, server: Server, op: str, clients: int, seconds: int, ids_file: Path) -> dict[str, Any]:
     env = dict(os.environ, BENCH_OP=op, BENCH_KEY=API_KEY, BENCH_IDS=str(ids_file))
-    argv = [wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s", str(WRK_SCRIPT),
-            server.url]
+    argv = [
+        wrk,
+        "-t1",
+        f"-c{clients}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(WRK_SCRIPT),
+        server.url,
+    ]
     cpu_before, machine_before, db_before = server.cpu_s(), machine_cpu_s(), postgres_cpu_s()
     client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=seconds + 60)
@@ -342,8 +361,11 @@ def run_wrk(wrk: str, server: Server, op: str, clients: int, seconds: int, ids_f
         "steal_cores": steal_cores,
     }
     if result["non2xx"] or any(result["socket_errors"].values()):
-        print(f"  ! {server.name} {op} c={clients}: {result['non2xx']} non-2xx, socket errors "
-              f"{result['socket_errors']}; samples: {result['bad_samples'][:2]}", flush=True)
+        print(
+            f"  ! {server.name} {op} c={clients}: {result['non2xx']} non-2xx, socket errors "
+            f"{result['socket_errors']}; samples: {result['bad_samples'][:2]}",
+            flush=True,
+        )
     return result
 
 
@@ -352,8 +374,9 @@ def _median(runs: list[dict[str, Any]], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
-def measure_backend(wrk: str, backend: str, bare: Server, seedgate: Server, args: argparse.Namespace,
-                    workdir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
+def measure_backend(
+    wrk: str, backend: str, bare: Server, seedgate: Server, args: argparse.Namespace, workdir: Path
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
     ids = precreate(seedgate, args.ids)
     ids_file = workdir / f"ids-{backend}.txt"
     ids_file.write_text("\n".join(ids) + "\n")
@@ -382,8 +405,9 @@ def measure_backend(wrk: str, backend: str, bare: Server, seedgate: Server, args
                     "p50_ms": _median(runs[name], "p50_ms"),
                     "cpu_us_per_req": _median(runs[name], "server_cpu_us_per_req"),
                     "db_cpu_us_per_req": _median(runs[name], "db_cpu_us_per_req"),
-                    "other_cores_max": max((r["other_cores"] for r in runs[name] if r["other_cores"] is not None),
-                                           default=None),
+                    "other_cores_max": max(
+                        (r["other_cores"] for r in runs[name] if r["other_cores"] is not None), default=None
+                    ),
                     "non2xx": sum(r["non2xx"] for r in runs[name]),
                     "socket_errors": sum(sum(r["socket_errors"].values()) for r in runs[name]),
                     "runs": runs[name],
@@ -396,8 +420,18 @@ def measure_backend(wrk: str, backend: str, bare: Server, seedgate: Server, args
 
 # -- report ---------------------------------------------------------------------------------------------------
 
-COLUMNS = ("backend", "op", "clients", "bare rps", "seedgate rps", "ratio", "bare p99 ms", "seedgate p99 ms",
-           "bare CPU µs/req", "seedgate CPU µs/req")
+COLUMNS = (
+    "backend",
+    "op",
+    "clients",
+    "bare rps",
+    "seedgate rps",
+    "ratio",
+    "bare p99 ms",
+    "seedgate p99 ms",
+    "bare CPU µs/req",
+    "seedgate CPU µs/req",
+)
 
 
 def _cells(row: dict[str, Any]) -> list[str]:
@@ -408,9 +442,18 @@ def _cells(row: dict[str, Any]) -> list[str]:
         # PostgreSQL's own CPU is part of what a create costs on a machine this small: show it beside.
         return f"{value:.0f}" + (f" +{db:.0f} db" if db is not None and db >= 5 else "")
 
-    return [row["backend"], row["op"], str(row["clients"]), f"{row['bare']['rps']:.0f}",
-            f"{row['seedgate']['rps']:.0f}", f"{row['ratio']:.2f}", f"{row['bare']['p99_ms']:.1f}",
-            f"{row['seedgate']['p99_ms']:.1f}", cpu(row["bare"]), cpu(row["seedgate"])]
+    return [
+        row["backend"],
+        row["op"],
+        str(row["clients"]),
+        f"{row['bare']['rps']:.0f}",
+        f"{row['seedgate']['rps']:.0f}",
+        f"{row['ratio']:.2f}",
+        f"{row['bare']['p99_ms']:.1f}",
+        f"{row['seedgate']['p99_ms']:.1f}",
+        cpu(row["bare"]),
+        cpu(row["seedgate"]),
+    ]
 
 
 def _row_text(row: dict[str, Any]) -> str:
@@ -432,8 +475,10 @@ def reading(rows: list[dict[str, Any]]) -> str:
         ratios = [r["ratio"] for r in creates]
         below = [str(r["clients"]) for r in creates if r["ratio"] < TARGET_CREATE_RATIO]
         verdict = "met at every concurrency" if not below else f"missed at {', '.join(below)} clients"
-        parts.append(f"{backend}: create+store runs at {min(ratios):.2f}-{max(ratios):.2f} of the bare ceiling, "
-                     f"target ≥ {TARGET_CREATE_RATIO} {verdict}")
+        parts.append(
+            f"{backend}: create+store runs at {min(ratios):.2f}-{max(ratios):.2f} of the bare ceiling, "
+            f"target ≥ {TARGET_CREATE_RATIO} {verdict}"
+        )
     return "; ".join(parts) + "."
 
 
@@ -444,12 +489,15 @@ def errors_line(rows: list[dict[str, Any]], warmups: list[dict[str, Any]]) -> st
             side = r[name]
             if side["non2xx"] or side["socket_errors"]:
                 samples = [s for run in side["runs"] for s in run["bad_samples"]][:1]
-                problems.append(f"{name} {r['backend']} {r['op']} c={r['clients']}: {side['non2xx']} non-2xx, "
-                                f"{side['socket_errors']} socket errors {samples}")
+                problems.append(
+                    f"{name} {r['backend']} {r['op']} c={r['clients']}: {side['non2xx']} non-2xx, "
+                    f"{side['socket_errors']} socket errors {samples}"
+                )
     for w in warmups:
         if w["non2xx"] or any(w["socket_errors"].values()):
-            problems.append(f"warm-up {w['server']} {w['backend']} {w['op']}: {w['non2xx']} non-2xx "
-                            f"{w['bad_samples'][:1]}")
+            problems.append(
+                f"warm-up {w['server']} {w['backend']} {w['op']}: {w['non2xx']} non-2xx {w['bad_samples'][:1]}"
+            )
     if not problems:
         return "Every response during the measured and warm-up runs was 2xx; no socket errors."
     return "Errors during load: " + "; ".join(problems) + "."
@@ -457,41 +505,65 @@ def errors_line(rows: list[dict[str, Any]], warmups: list[dict[str, Any]]) -> st
 
 def tail_note(rows: list[dict[str, Any]]) -> str | None:
     """Explain a p99 far above its median, which otherwise reads as if the ceiling were slower than seedgate."""
-    tails = [(r["clients"], f"{name} {r['backend']} {r['op']} c={r['clients']} (p50 {r[name]['p50_ms']:.0f} ms, "
-                            f"p99 {r[name]['p99_ms']:.0f} ms)")
-             for r in rows for name in SERVERS if r[name]["p99_ms"] > 10 * max(r[name]["p50_ms"], 1.0)]
+    tails = [
+        (
+            r["clients"],
+            f"{name} {r['backend']} {r['op']} c={r['clients']} (p50 {r[name]['p50_ms']:.0f} ms, "
+            f"p99 {r[name]['p99_ms']:.0f} ms)",
+        )
+        for r in rows
+        for name in SERVERS
+        if r[name]["p99_ms"] > 10 * max(r[name]["p50_ms"], 1.0)
+    ]
     if not tails:
         return None
     note = "Tails: p99 is more than 10x the median at " + "; ".join(text for _, text in tails) + "."
     if any(clients >= 64 for clients, _ in tails):
-        note += (" With 128 keep-alive connections uvicorn on uvloop answers about 1% of requests very late (up to "
-                 "1-2 s) while the rest flow; the same bare app on the stdlib asyncio loop showed p99 of about 80 ms "
-                 "at the same throughput when checked by hand, so such tails belong to the server stack.")
+        note += (
+            " With 128 keep-alive connections uvicorn on uvloop answers about 1% of requests very late (up to "
+            "1-2 s) while the rest flow; the same bare app on the stdlib asyncio loop showed p99 of about 80 ms "
+            "at the same throughput when checked by hand, so such tails belong to the server stack."
+        )
     if any(clients < 64 for clients, _ in tails):
-        note += (" At low concurrency a handful of stalls (a busy neighbour, the VM) is enough to move p99: see the "
-                 "per-run numbers in bench/results/api.json.")
+        note += (
+            " At low concurrency a handful of stalls (a busy neighbour, the VM) is enough to move p99: see the "
+            "per-run numbers in bench/results/api.json."
+        )
     return note
 
 
 def noise_line(rows: list[dict[str, Any]]) -> str:
     """How much CPU something other than the server under test, wrk and PostgreSQL took during the runs."""
-    samples = [(run["other_cores"], f"{name} {r['backend']} {r['op']} c={r['clients']}")
-               for r in rows for name in SERVERS for run in r[name]["runs"] if run["other_cores"] is not None]
+    samples = [
+        (run["other_cores"], f"{name} {r['backend']} {r['op']} c={r['clients']}")
+        for r in rows
+        for name in SERVERS
+        for run in r[name]["runs"]
+        if run["other_cores"] is not None
+    ]
     if not samples:
         return "Foreign CPU load was not measured (no /proc)."
     worst, where = max(samples)
     busy = sum(1 for value, _ in samples if value > QUIET_CORES)
-    return (f"Foreign CPU load during runs (not the server under test, wrk or PostgreSQL): at most {worst:.2f} "
-            f"cores ({where}); {busy} of {len(samples)} runs above {QUIET_CORES} cores.")
+    return (
+        f"Foreign CPU load during runs (not the server under test, wrk or PostgreSQL): at most {worst:.2f} "
+        f"cores ({where}); {busy} of {len(samples)} runs above {QUIET_CORES} cores."
+    )
 
 
 def seedgate_revision() -> str:
     """The commit measured, and whether the working tree differed from it (others edit while this runs)."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "seedgate"],
-                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "seedgate"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" + uncommitted changes in seedgate/" if dirty else "")
@@ -513,24 +585,45 @@ def machine() -> dict[str, Any]:
 
     wrk_version = subprocess.run([wrk_path(), "--version"], capture_output=True, text=True).stdout.split("\n")[0]
     return {
-        "cpus": os.cpu_count(), "cpu_model": model, "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-        "packages": {p: version(p) for p in ("fastapi", "starlette", "pydantic", "uvicorn", "uvloop", "httptools",
-                                             "sqlalchemy", "aiosqlite", "asyncpg")},
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "packages": {
+            p: version(p)
+            for p in (
+                "fastapi",
+                "starlette",
+                "pydantic",
+                "uvicorn",
+                "uvloop",
+                "httptools",
+                "sqlalchemy",
+                "aiosqlite",
+                "asyncpg",
+            )
+        },
         "wrk": wrk_version.split(" [")[0],
     }
 
 
-def markdown(rows: list[dict[str, Any]], warmups: list[dict[str, Any]], info: dict[str, Any],
-             config: dict[str, Any]) -> str:
+def markdown(
+    rows: list[dict[str, Any]], warmups: list[dict[str, Any]], info: dict[str, Any], config: dict[str, Any]
+) -> str:
     packages = info["packages"]
     revs = config["revisions"]
-    revisions = next(iter(revs.values())) if len(set(revs.values())) == 1 else \
-        ", ".join(f"{rev} ({backend})" for backend, rev in revs.items())
+    revisions = (
+        next(iter(revs.values()))
+        if len(set(revs.values())) == 1
+        else ", ".join(f"{rev} ({backend})" for backend, rev in revs.items())
+    )
     # uvicorn picks uvloop and httptools when they are installed, for both servers alike.
-    stack = (f"uvicorn {packages['uvicorn']} (loop {'uvloop' if packages['uvloop'] else 'asyncio'}, http "
-             f"{'httptools' if packages['httptools'] else 'h11'}), FastAPI {packages['fastapi']}, "
-             f"Pydantic {packages['pydantic']}")
+    stack = (
+        f"uvicorn {packages['uvicorn']} (loop {'uvloop' if packages['uvloop'] else 'asyncio'}, http "
+        f"{'httptools' if packages['httptools'] else 'h11'}), FastAPI {packages['fastapi']}, "
+        f"Pydantic {packages['pydantic']}"
+    )
     backends = f"SQLite {info['sqlite']}" + (f", PostgreSQL {config['postgres']}" if config["postgres"] else "")
     lines = [
         DOC_HEADING,
@@ -579,25 +672,43 @@ def _concurrency(raw: str) -> list[int]:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
     parser.add_argument("--quick", action="store_true", help="2 s runs and a 1 s warm-up: a smoke check")
     parser.add_argument("--duration", type=int, help="seconds per wrk run [default 8, --quick 2]")
     # Three, not two: on a shared 2-core VM one run in a few is disturbed, and a median of three drops it.
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="runs per server and point; the median is shown [default 3]")
-    parser.add_argument("--concurrency", type=_concurrency, default=[1, 32, 128],
-                        help="comma-separated client counts [default 1,32,128]")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs per server and point; the median is shown [default 3]"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        default=[1, 32, 128],
+        help="comma-separated client counts [default 1,32,128]",
+    )
     parser.add_argument("--ids", type=int, default=500, help="tasks created beforehand for the get load")
-    parser.add_argument("--database-url", default=DEFAULT_PG,
-                        help="PostgreSQL server for the postgres backend: a fresh database is created there and "
-                             f"dropped afterwards [default {DEFAULT_PG}]")
-    parser.add_argument("--wait-quiet", type=float, default=120.0,
-                        help="before each run, wait up to this many seconds while other processes keep more than "
-                             f"{QUIET_CORES} cores busy; 0 to never wait [default 120]")
-    parser.add_argument("--backends", type=lambda raw: [b.strip() for b in raw.split(",") if b.strip()],
-                        default=["sqlite", "postgres"], help="comma-separated [default sqlite,postgres]")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_PG,
+        help="PostgreSQL server for the postgres backend: a fresh database is created there and "
+        f"dropped afterwards [default {DEFAULT_PG}]",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=120.0,
+        help="before each run, wait up to this many seconds while other processes keep more than "
+        f"{QUIET_CORES} cores busy; 0 to never wait [default 120]",
+    )
+    parser.add_argument(
+        "--backends",
+        type=lambda raw: [b.strip() for b in raw.split(",") if b.strip()],
+        default=["sqlite", "postgres"],
+        help="comma-separated [default sqlite,postgres]",
+    )
     parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only (same as --backends sqlite)")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite the section in docs/benchmarks.md")
     args = parser.parse_args()
@@ -630,8 +741,11 @@ def main() -> None:
     idle_load = busy_cores(1.0)
     if idle_load is not None and idle_load > QUIET_CORES:
         # On 2 cores one busy neighbour halves what the server gets: say so rather than print quiet-looking numbers.
-        print(f"warning: {idle_load:.2f} cores busy before the bench started; results will be noisy "
-              "(see the foreign CPU line at the end)", flush=True)
+        print(
+            f"warning: {idle_load:.2f} cores busy before the bench started; results will be noisy "
+            "(see the foreign CPU line at the end)",
+            flush=True,
+        )
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seedgate-api-bench-")))
         bare = bare_server(workdir)
@@ -640,8 +754,9 @@ def main() -> None:
         backends = [b for b in args.backends if b != "postgres" or pg_version]
         for backend in backends:
             with contextlib.ExitStack() as inner:
-                database_url = inner.enter_context(fresh_pg_database(args.database_url)) \
-                    if backend == "postgres" else None
+                database_url = (
+                    inner.enter_context(fresh_pg_database(args.database_url)) if backend == "postgres" else None
+                )
                 seedgate = seedgate_server(workdir, backend, database_url)
                 inner.callback(seedgate.stop)  # runs before the database is dropped
                 seedgate.start()
@@ -649,8 +764,7 @@ def main() -> None:
                 print(f"\n{backend}: seedgate on {seedgate.url}, bare on {bare.url}", flush=True)
                 print(text_table([]), flush=True)
                 try:
-                    backend_rows, backend_warmups, sizes = measure_backend(wrk, backend, bare, seedgate, args,
-                                                                           workdir)
+                    backend_rows, backend_warmups, sizes = measure_backend(wrk, backend, bare, seedgate, args, workdir)
                 except Exception:
                     print(f"--- {seedgate.name} log tail ---\n{seedgate.log_tail()}", file=sys.stderr)
                     raise
@@ -659,9 +773,17 @@ def main() -> None:
 
     command = shlex.join([".venv/bin/python", "bench/api_bench.py", *sys.argv[1:]])
     config = {
-        "date": dt.date.today().isoformat(), "command": command, "duration": args.duration, "rounds": args.rounds,
-        "warmup": args.warmup, "wait_quiet": args.wait_quiet, "concurrency": args.concurrency, "ids": args.ids,
-        "postgres": pg_version, "body_bytes": sizes, "revisions": revisions,
+        "date": dt.date.today().isoformat(),
+        "command": command,
+        "duration": args.duration,
+        "rounds": args.rounds,
+        "warmup": args.warmup,
+        "wait_quiet": args.wait_quiet,
+        "concurrency": args.concurrency,
+        "ids": args.ids,
+        "postgres": pg_version,
+        "body_bytes": sizes,
+        "revisions": revisions,
     }
     print("\n" + text_table(rows))
     print("\nReading: " + reading(rows))
@@ -669,8 +791,9 @@ def main() -> None:
     print(noise_line(rows))
     print(tail_note(rows) or "")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"config": config, "machine": info, "rows": rows, "warmups": warmups}, indent=2)
-                       + "\n")
+    RESULTS.write_text(
+        json.dumps({"config": config, "machine": info, "rows": rows, "warmups": warmups}, indent=2) + "\n"
+    )
     print(f"raw results: {RESULTS.relative_to(ROOT)}")
     if not args.no_docs:
         write_docs(markdown(rows, warmups, info, config), DOCS)

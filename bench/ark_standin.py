@@ -61,21 +61,51 @@ PREFIX = "/api/v3/contents/generations/tasks"
 STATUSES = ("queued", "running", "cancelled", "succeeded", "failed", "expired")
 _FINAL = ("succeeded", "failed", "expired")
 _CALLBACK_STATUSES = ("queued", "running", "succeeded", "failed", "expired")  # ark_api.md 4.4: not cancelled
-_ERROR_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-                429: "TooManyRequests"}
+_ERROR_TYPES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    429: "TooManyRequests",
+}
 _CONTENT_TYPES = ("text", "image_url", "video_url", "audio_url", "draft_task")
 _RESOLUTIONS = ("480p", "720p", "1080p", "4k")
 _RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
 # Output pixels of the 1.5 pro / 2.0 series (ark_api.md 5), for usage.completion_tokens = W * H * frames / 1024.
 _PIXELS = {
-    "480p": {"16:9": (864, 496), "4:3": (752, 560), "1:1": (640, 640), "3:4": (560, 752), "9:16": (496, 864),
-             "21:9": (992, 432)},
-    "720p": {"16:9": (1280, 720), "4:3": (1112, 834), "1:1": (960, 960), "3:4": (834, 1112), "9:16": (720, 1280),
-             "21:9": (1470, 630)},
-    "1080p": {"16:9": (1920, 1080), "4:3": (1664, 1248), "1:1": (1440, 1440), "3:4": (1248, 1664),
-              "9:16": (1080, 1920), "21:9": (2206, 946)},
-    "4k": {"16:9": (3840, 2160), "4:3": (3326, 2494), "1:1": (2880, 2880), "3:4": (2494, 3326),
-           "9:16": (2160, 3840), "21:9": (4398, 1886)},
+    "480p": {
+        "16:9": (864, 496),
+        "4:3": (752, 560),
+        "1:1": (640, 640),
+        "3:4": (560, 752),
+        "9:16": (496, 864),
+        "21:9": (992, 432),
+    },
+    "720p": {
+        "16:9": (1280, 720),
+        "4:3": (1112, 834),
+        "1:1": (960, 960),
+        "3:4": (834, 1112),
+        "9:16": (720, 1280),
+        "21:9": (1470, 630),
+    },
+    "1080p": {
+        "16:9": (1920, 1080),
+        "4:3": (1664, 1248),
+        "1:1": (1440, 1440),
+        "3:4": (1248, 1664),
+        "9:16": (1080, 1920),
+        "21:9": (2206, 946),
+    },
+    "4k": {
+        "16:9": (3840, 2160),
+        "4:3": (3326, 2494),
+        "1:1": (2880, 2880),
+        "3:4": (2494, 3326),
+        "9:16": (2160, 3840),
+        "21:9": (4398, 1886),
+    },
 }
 SEVEN_DAYS = 7 * 86400
 
@@ -143,8 +173,9 @@ def make_png(width: int = 64, height: int = 64) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    rows = b"".join(b"\x00" + bytes(v for x in range(width) for v in ((x * 4) % 256, (y * 4) % 256, 128))
-                    for y in range(height))
+    rows = b"".join(
+        b"\x00" + bytes(v for x in range(width) for v in ((x * 4) % 256, (y * 4) % 256, 128)) for y in range(height)
+    )
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
@@ -152,11 +183,24 @@ def make_png(width: int = 64, height: int = 64) -> bytes:
 class ArkStandin:
     """The stand-in server; counters and records are readable from any thread while it runs."""
 
-    def __init__(self, run_seconds: tuple[float, float] = (1.0, 3.0), queue_seconds: float = 0.0,
-                 fail_ratio: float = 0.0, seed: int = 0, get_qps: float | None = 20, list_qps: float | None = 1,
-                 delete_qps: float | None = 20, create_rpm: int | None = None, concurrency: int | None = None,
-                 video_path: str | Path | None = None, callbacks: bool = True, api_key: str | None = None,
-                 model_name: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        run_seconds: tuple[float, float] = (1.0, 3.0),
+        queue_seconds: float = 0.0,
+        fail_ratio: float = 0.0,
+        seed: int = 0,
+        get_qps: float | None = 20,
+        list_qps: float | None = 1,
+        delete_qps: float | None = 20,
+        create_rpm: int | None = None,
+        concurrency: int | None = None,
+        video_path: str | Path | None = None,
+        callbacks: bool = True,
+        api_key: str | None = None,
+        model_name: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.run_seconds = run_seconds
         self.queue_seconds = queue_seconds
         self.fail_ratio = fail_ratio
@@ -191,13 +235,16 @@ class ArkStandin:
         self.limited = 0  # 429s for the query limits (and create_rpm)
         self.limited_by: Counter[str] = Counter()
         self.callbacks_sent: list[tuple[str, str, int | str, float]] = []  # (task id, status, HTTP status or error, t)
-        self.app = Starlette(routes=[
-            Route(PREFIX, self._create, methods=["POST"]),
-            Route(PREFIX, self._list, methods=["GET"]),
-            Route(PREFIX + "/{task_id}", self._get, methods=["GET"]),
-            Route(PREFIX + "/{task_id}", self._delete, methods=["DELETE"]),
-            Route("/files/{name}", self._file, methods=["GET", "HEAD"]),
-        ], lifespan=self._lifespan)
+        self.app = Starlette(
+            routes=[
+                Route(PREFIX, self._create, methods=["POST"]),
+                Route(PREFIX, self._list, methods=["GET"]),
+                Route(PREFIX + "/{task_id}", self._get, methods=["GET"]),
+                Route(PREFIX + "/{task_id}", self._delete, methods=["DELETE"]),
+                Route("/files/{name}", self._file, methods=["GET", "HEAD"]),
+            ],
+            lifespan=self._lifespan,
+        )
 
     # ---- life cycle ----
 
@@ -209,11 +256,19 @@ class ArkStandin:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, http="httptools", loop="asyncio", log_level="warning",
-                                access_log=False, lifespan="on", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            self.app,
+            http="httptools",
+            loop="asyncio",
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=30,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="ark-standin",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="ark-standin", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
@@ -246,8 +301,9 @@ class ArkStandin:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> Any:
         self._wake = asyncio.Event()
-        self._http = httpx.AsyncClient(timeout=5.0, trust_env=False,
-                                       limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+        self._http = httpx.AsyncClient(
+            timeout=5.0, trust_env=False, limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        )
         scheduler = asyncio.create_task(self._scheduler())
         try:
             yield
@@ -283,8 +339,14 @@ class ArkStandin:
 
     def _error(self, err: ApiError) -> JSONResponse:
         request_id = self._request_id()
-        body = {"error": {"code": err.code, "message": f"{err.message} Request id: {request_id}",
-                          "param": err.param, "type": _ERROR_TYPES.get(err.status, "InternalServerError")}}
+        body = {
+            "error": {
+                "code": err.code,
+                "message": f"{err.message} Request id: {request_id}",
+                "param": err.param,
+                "type": _ERROR_TYPES.get(err.status, "InternalServerError"),
+            }
+        }
         return JSONResponse(body, status_code=err.status, headers={"X-Request-Id": request_id})
 
     def _ok(self, body: Any) -> JSONResponse:
@@ -312,10 +374,16 @@ class ArkStandin:
                 self.limited += 1
                 self.limited_by[kind] += 1
                 if kind == "create":
-                    raise ApiError(429, "RateLimitExceeded.EndpointRPMExceeded",
-                                   f"The request has exceeded the RPM limit of {limit[0]:g} on this endpoint.")
-                raise ApiError(429, "RateLimitExceeded",
-                               f"The request has exceeded the {kind} query limit of {limit[0]:g} per second.")
+                    raise ApiError(
+                        429,
+                        "RateLimitExceeded.EndpointRPMExceeded",
+                        f"The request has exceeded the RPM limit of {limit[0]:g} on this endpoint.",
+                    )
+                raise ApiError(
+                    429,
+                    "RateLimitExceeded",
+                    f"The request has exceeded the {kind} query limit of {limit[0]:g} per second.",
+                )
             window.append(now)
 
     def _new_id(self, now: float) -> str:
@@ -330,9 +398,14 @@ class ArkStandin:
         status, since = task.state(now)
         body = task.body
         obj: dict[str, Any] = {
-            "id": task.id, "model": self.model_name or body["model"], "status": status,
-            "created_at": int(task.created), "updated_at": int(since),
-            "seed": task.seed, "resolution": task.resolution, "ratio": task.ratio,
+            "id": task.id,
+            "model": self.model_name or body["model"],
+            "status": status,
+            "created_at": int(task.created),
+            "updated_at": int(since),
+            "seed": task.seed,
+            "resolution": task.resolution,
+            "ratio": task.ratio,
         }
         if task.frames is not None:
             obj["frames"] = task.frames
@@ -354,9 +427,10 @@ class ArkStandin:
             tokens = width * height * frames // 1024
             obj["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
         elif status == "failed":
-            obj["error"] = {"code": "OutputVideoSensitiveContentDetected",
-                            "message": "The request failed because the output video may contain sensitive "
-                                       "information."}
+            obj["error"] = {
+                "code": "OutputVideoSensitiveContentDetected",
+                "message": "The request failed because the output video may contain sensitive information.",
+            }
         return obj
 
     # ---- validation ----
@@ -368,25 +442,29 @@ class ArkStandin:
         body = {k: v for k, v in body.items() if v is not None}  # the SDK sends every unset option as null
         model = body.get("model")
         if model is None:
-            raise ApiError(400, "MissingParameter", "The request failed because it is missing the `model` "
-                           "parameter.", "model")
+            raise ApiError(
+                400, "MissingParameter", "The request failed because it is missing the `model` parameter.", "model"
+            )
         if not isinstance(model, str) or not model.strip():
             raise ApiError(400, "InvalidParameter", "The parameter `model` is not valid.", "model")
         content = body.get("content")
         if content is None:
-            raise ApiError(400, "MissingParameter", "The request failed because it is missing the `content` "
-                           "parameter.", "content")
+            raise ApiError(
+                400, "MissingParameter", "The request failed because it is missing the `content` parameter.", "content"
+            )
         if not isinstance(content, list) or not content:
             raise ApiError(400, "InvalidParameter", "The parameter `content` must be a non-empty array.", "content")
         for i, item in enumerate(content):
             if not isinstance(item, dict) or item.get("type") not in _CONTENT_TYPES:
-                raise ApiError(400, "InvalidParameter", f"The parameter `content[{i}].type` is not valid.",
-                               f"content[{i}].type")
+                raise ApiError(
+                    400, "InvalidParameter", f"The parameter `content[{i}].type` is not valid.", f"content[{i}].type"
+                )
 
         def check(name: str, ok: bool) -> None:
             if name in body and not ok:
-                raise ApiError(400, "InvalidParameter", f"The parameter `{name}` specified in the request is not "
-                               "valid.", name)
+                raise ApiError(
+                    400, "InvalidParameter", f"The parameter `{name}` specified in the request is not valid.", name
+                )
 
         def is_int(v: Any) -> bool:
             return isinstance(v, int) and not isinstance(v, bool)
@@ -397,13 +475,21 @@ class ArkStandin:
         check("frames", is_int(body.get("frames")) and 29 <= body["frames"] <= 289 and (body["frames"] - 25) % 4 == 0)
         check("seed", is_int(body.get("seed")) and -1 <= body["seed"] <= 2**32 - 1)
         check("service_tier", body.get("service_tier") in ("default", "flex"))
-        check("execution_expires_after", is_int(body.get("execution_expires_after"))
-              and 3600 <= body["execution_expires_after"] <= 259200)
+        check(
+            "execution_expires_after",
+            is_int(body.get("execution_expires_after")) and 3600 <= body["execution_expires_after"] <= 259200,
+        )
         check("priority", is_int(body.get("priority")) and 0 <= body["priority"] <= 9)
-        check("callback_url", isinstance(body.get("callback_url"), str)
-              and body["callback_url"].startswith(("http://", "https://")))
-        check("safety_identifier", isinstance(body.get("safety_identifier"), str)
-              and len(body["safety_identifier"]) <= 64 and body["safety_identifier"].isascii())
+        check(
+            "callback_url",
+            isinstance(body.get("callback_url"), str) and body["callback_url"].startswith(("http://", "https://")),
+        )
+        check(
+            "safety_identifier",
+            isinstance(body.get("safety_identifier"), str)
+            and len(body["safety_identifier"]) <= 64
+            and body["safety_identifier"].isascii(),
+        )
         for flag in ("return_last_frame", "generate_audio", "draft", "camera_fixed", "watermark"):
             check(flag, isinstance(body.get(flag), bool))
         return body
@@ -444,10 +530,18 @@ class ArkStandin:
             steps.append((done, "failed" if fail else "succeeded") if done <= expires else (expires, "expired"))
             ratio = body.get("ratio", "16:9")
             duration = body.get("duration", 5)
-            task = _Task(id=task_id, body=body, created=now, transitions=steps, seed=seed,
-                         resolution=body.get("resolution", "720p"), ratio="16:9" if ratio == "adaptive" else ratio,
-                         duration=None if "frames" in body else (5 if duration == -1 else duration),
-                         frames=body.get("frames"), fail=fail)
+            task = _Task(
+                id=task_id,
+                body=body,
+                created=now,
+                transitions=steps,
+                seed=seed,
+                resolution=body.get("resolution", "720p"),
+                ratio="16:9" if ratio == "adaptive" else ratio,
+                duration=None if "frames" in body else (5 if duration == -1 else duration),
+                frames=body.get("frames"),
+                fail=fail,
+            )
             self._tasks[task_id] = task
             if self.callbacks_enabled and "callback_url" in body:
                 for index, (t, _status) in enumerate(steps):
@@ -485,21 +579,25 @@ class ArkStandin:
             page_num, page_size = page_param("page_num", 1), page_param("page_size", 20)
             status = query.get("filter.status")
             if status and status not in ("queued", "running", "cancelled", "succeeded", "failed"):
-                raise ApiError(400, "InvalidParameter", "The parameter `filter.status` is not valid.",
-                               "filter.status")
+                raise ApiError(400, "InvalidParameter", "The parameter `filter.status` is not valid.", "filter.status")
             ids = set(query.getlist("filter.task_ids"))
             model = query.get("filter.model")
             # Documented default `default`: flex tasks show only when asked for (ark_api.md 1).
             tier = query.get("filter.service_tier") or "default"
             now = time.time()
             with self._lock:
-                tasks = [t for t in self._tasks.values()
-                         if (not ids or t.id in ids) and (not model or t.body["model"] == model)
-                         and t.body.get("service_tier", "default") == tier and t.created >= now - SEVEN_DAYS
-                         and (not status or t.state(now)[0] == status)]
+                tasks = [
+                    t
+                    for t in self._tasks.values()
+                    if (not ids or t.id in ids)
+                    and (not model or t.body["model"] == model)
+                    and t.body.get("service_tier", "default") == tier
+                    and t.created >= now - SEVEN_DAYS
+                    and (not status or t.state(now)[0] == status)
+                ]
                 tasks.sort(key=lambda t: t.created, reverse=True)  # newest first
                 start = (page_num - 1) * page_size
-                items = [self._object(t, now) for t in tasks[start:start + page_size]]
+                items = [self._object(t, now) for t in tasks[start : start + page_size]]
             return self._ok({"total": len(tasks), "items": items})
         except ApiError as err:
             return self._error(err)
@@ -517,8 +615,12 @@ class ArkStandin:
                 if status == "queued":
                     task.transitions = [step for step in task.transitions if step[0] <= now] + [(now, "cancelled")]
                 elif status in ("running", "cancelled"):
-                    raise ApiError(409, f"InvalidAction.Task{status.capitalize()}",
-                                   f"The task {task_id} is {status} and cannot be cancelled or deleted.", "id")
+                    raise ApiError(
+                        409,
+                        f"InvalidAction.Task{status.capitalize()}",
+                        f"The task {task_id} is {status} and cannot be cancelled or deleted.",
+                        "id",
+                    )
                 else:
                     del self._tasks[task_id]
             return self._ok({})  # the SDK parses a JSON body; 200 {} is what it accepts (ark_api.md 1)
@@ -537,8 +639,9 @@ class ArkStandin:
             data, media = self._png, "image/png"
         else:
             data, media = self._video or b"", "video/mp4"
-        return Response(b"" if request.method == "HEAD" else data, media_type=media,
-                        headers={"Content-Length": str(len(data))})
+        return Response(
+            b"" if request.method == "HEAD" else data, media_type=media, headers={"Content-Length": str(len(data))}
+        )
 
     # ---- callbacks ----
 
@@ -587,8 +690,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
-    parser.add_argument("--run", type=float, nargs=2, default=(5.0, 20.0), metavar=("MIN", "MAX"),
-                        help="seconds a task stays running (uniform)")
+    parser.add_argument(
+        "--run",
+        type=float,
+        nargs=2,
+        default=(5.0, 20.0),
+        metavar=("MIN", "MAX"),
+        help="seconds a task stays running (uniform)",
+    )
     parser.add_argument("--queue", type=float, default=0.0, help="seconds a task stays queued")
     parser.add_argument("--concurrency", type=int, default=None, help="tasks running at once (default: no cap)")
     parser.add_argument("--fail-ratio", type=float, default=0.0)
@@ -599,10 +708,20 @@ def main() -> None:
     parser.add_argument("--api-key", default=None, help="the only key accepted (default: any Bearer key)")
     parser.add_argument("--video", default=None, help="MP4 to serve as every result (default: a generated one)")
     args = parser.parse_args()
-    standin = ArkStandin(run_seconds=tuple(args.run), queue_seconds=args.queue, fail_ratio=args.fail_ratio,
-                         seed=args.seed, get_qps=args.get_qps, list_qps=args.list_qps, create_rpm=args.create_rpm,
-                         concurrency=args.concurrency, video_path=args.video, api_key=args.api_key,
-                         host=args.host, port=args.port)
+    standin = ArkStandin(
+        run_seconds=tuple(args.run),
+        queue_seconds=args.queue,
+        fail_ratio=args.fail_ratio,
+        seed=args.seed,
+        get_qps=args.get_qps,
+        list_qps=args.list_qps,
+        create_rpm=args.create_rpm,
+        concurrency=args.concurrency,
+        video_path=args.video,
+        api_key=args.api_key,
+        host=args.host,
+        port=args.port,
+    )
     print(f"Ark stand-in on {standin.start()}", flush=True)
     try:
         while True:

@@ -79,11 +79,20 @@ def _t5(tiny: bool) -> tuple[Any, Any]:
 
     # Byte-level tokenizer: needs no vocabulary file, and its ids fit any T5 vocabulary.
     if tiny:
-        config = T5Config(vocab_size=384, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
-                          relative_attention_num_buckets=8)
+        config = T5Config(
+            vocab_size=384, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4, relative_attention_num_buckets=8
+        )
     else:  # UMT5-XXL, Wan's text encoder
-        config = T5Config(vocab_size=256384, d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64,
-                          relative_attention_num_buckets=32, feed_forward_proj="gated-gelu")
+        config = T5Config(
+            vocab_size=256384,
+            d_model=4096,
+            d_kv=64,
+            d_ff=10240,
+            num_layers=24,
+            num_heads=64,
+            relative_attention_num_buckets=32,
+            feed_forward_proj="gated-gelu",
+        )
     return UMT5EncoderModel(config).eval(), ByT5Tokenizer()
 
 
@@ -93,8 +102,16 @@ def _wan_dit(tiny: bool, cls: str = "WanTransformer3DModel", **full: Any) -> Any
     if tiny:
         keep = {k: v for k, v in full.items() if k in ("in_channels", "out_channels", "vace_in_channels")}
         extra = {"vace_layers": [0, 1]} if "vace_layers" in full else {}
-        return getattr(diffusers, cls)(num_attention_heads=2, attention_head_dim=12, text_dim=32, ffn_dim=32,
-                                       num_layers=2, rope_max_seq_len=32, **keep, **extra)
+        return getattr(diffusers, cls)(
+            num_attention_heads=2,
+            attention_head_dim=12,
+            text_dim=32,
+            ffn_dim=32,
+            num_layers=2,
+            rope_max_seq_len=32,
+            **keep,
+            **extra,
+        )
     return getattr(diffusers, cls)(**full)
 
 
@@ -102,10 +119,21 @@ def _wan_vae(tiny: bool, wan22: bool = False) -> Any:
     from diffusers import AutoencoderKLWan
 
     if wan22:
-        z = {"z_dim": 48, "in_channels": 12, "out_channels": 12, "is_residual": True, "patch_size": 2,
-             "scale_factor_spatial": 16, "latents_mean": [0.0] * 48, "latents_std": [1.0] * 48}
-        size = {"base_dim": 3, "dim_mult": [1, 1, 1, 1], "num_res_blocks": 1} if tiny else \
-            {"base_dim": 160, "decoder_base_dim": 256}
+        z = {
+            "z_dim": 48,
+            "in_channels": 12,
+            "out_channels": 12,
+            "is_residual": True,
+            "patch_size": 2,
+            "scale_factor_spatial": 16,
+            "latents_mean": [0.0] * 48,
+            "latents_std": [1.0] * 48,
+        }
+        size = (
+            {"base_dim": 3, "dim_mult": [1, 1, 1, 1], "num_res_blocks": 1}
+            if tiny
+            else {"base_dim": 160, "decoder_base_dim": 256}
+        )
         return AutoencoderKLWan(**z, **size)
     return AutoencoderKLWan(base_dim=3, dim_mult=[1, 1, 1, 1], num_res_blocks=1) if tiny else AutoencoderKLWan()
 
@@ -121,16 +149,18 @@ def wan_t2v_13b(tiny: bool) -> Any:
 
     encoder, tokenizer = _t5(tiny)
     dit = _wan_dit(tiny, num_attention_heads=12, ffn_dim=8960, num_layers=30)
-    return WanPipeline(transformer=dit, vae=_wan_vae(tiny), scheduler=_flow(3.0), text_encoder=encoder,
-                       tokenizer=tokenizer)
+    return WanPipeline(
+        transformer=dit, vae=_wan_vae(tiny), scheduler=_flow(3.0), text_encoder=encoder, tokenizer=tokenizer
+    )
 
 
 def wan_t2v_14b(tiny: bool) -> Any:
     from diffusers import WanPipeline
 
     encoder, tokenizer = _t5(tiny)
-    return WanPipeline(transformer=_wan_dit(tiny), vae=_wan_vae(tiny), scheduler=_flow(5.0), text_encoder=encoder,
-                       tokenizer=tokenizer)
+    return WanPipeline(
+        transformer=_wan_dit(tiny), vae=_wan_vae(tiny), scheduler=_flow(5.0), text_encoder=encoder, tokenizer=tokenizer
+    )
 
 
 def wan_ti2v_5b(tiny: bool) -> Any:
@@ -138,18 +168,32 @@ def wan_ti2v_5b(tiny: bool) -> Any:
 
     encoder, tokenizer = _t5(tiny)
     dit = _wan_dit(tiny, num_attention_heads=24, ffn_dim=14336, num_layers=30, in_channels=48, out_channels=48)
-    return WanPipeline(transformer=dit, vae=_wan_vae(tiny, wan22=True), scheduler=_flow(5.0), text_encoder=encoder,
-                       tokenizer=tokenizer, expand_timesteps=True)
+    return WanPipeline(
+        transformer=dit,
+        vae=_wan_vae(tiny, wan22=True),
+        scheduler=_flow(5.0),
+        text_encoder=encoder,
+        tokenizer=tokenizer,
+        expand_timesteps=True,
+    )
 
 
 def wan_vace_13b(tiny: bool) -> Any:
     from diffusers import WanVACEPipeline
 
     encoder, tokenizer = _t5(tiny)
-    dit = _wan_dit(tiny, "WanVACETransformer3DModel", num_attention_heads=12, ffn_dim=8960, num_layers=30,
-                   vace_layers=[0, 5, 10, 15, 20, 25], vace_in_channels=96)
-    return WanVACEPipeline(transformer=dit, vae=_wan_vae(tiny), scheduler=_flow(3.0), text_encoder=encoder,
-                           tokenizer=tokenizer)
+    dit = _wan_dit(
+        tiny,
+        "WanVACETransformer3DModel",
+        num_attention_heads=12,
+        ffn_dim=8960,
+        num_layers=30,
+        vace_layers=[0, 5, 10, 15, 20, 25],
+        vace_in_channels=96,
+    )
+    return WanVACEPipeline(
+        transformer=dit, vae=_wan_vae(tiny), scheduler=_flow(3.0), text_encoder=encoder, tokenizer=tokenizer
+    )
 
 
 def skyreels_df_13b(tiny: bool) -> Any:
@@ -157,8 +201,9 @@ def skyreels_df_13b(tiny: bool) -> Any:
 
     encoder, tokenizer = _t5(tiny)
     dit = _wan_dit(tiny, "SkyReelsV2Transformer3DModel", num_attention_heads=12, ffn_dim=8960, num_layers=30)
-    return SkyReelsV2DiffusionForcingPipeline(transformer=dit, vae=_wan_vae(tiny), scheduler=_flow(8.0),
-                                              text_encoder=encoder, tokenizer=tokenizer)
+    return SkyReelsV2DiffusionForcingPipeline(
+        transformer=dit, vae=_wan_vae(tiny), scheduler=_flow(8.0), text_encoder=encoder, tokenizer=tokenizer
+    )
 
 
 def ltx_video_2b(tiny: bool) -> Any:
@@ -171,33 +216,65 @@ def ltx_video_2b(tiny: bool) -> Any:
     from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
 
     if tiny:
-        encoder = T5EncoderModel(T5Config(vocab_size=384, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
-                                          relative_attention_num_buckets=8)).eval()
-        dit = LTXVideoTransformer3DModel(in_channels=8, out_channels=8, num_attention_heads=4, attention_head_dim=8,
-                                         cross_attention_dim=32, num_layers=1, caption_channels=32)
-        vae = AutoencoderKLLTXVideo(latent_channels=8, block_out_channels=(8, 8, 8, 8),
-                                    decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
-                                    decoder_layers_per_block=(1, 1, 1, 1, 1), patch_size=1,
-                                    spatio_temporal_scaling=(True, True, False, False),
-                                    decoder_spatio_temporal_scaling=(True, True, False, False))
+        encoder = T5EncoderModel(
+            T5Config(
+                vocab_size=384, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4, relative_attention_num_buckets=8
+            )
+        ).eval()
+        dit = LTXVideoTransformer3DModel(
+            in_channels=8,
+            out_channels=8,
+            num_attention_heads=4,
+            attention_head_dim=8,
+            cross_attention_dim=32,
+            num_layers=1,
+            caption_channels=32,
+        )
+        vae = AutoencoderKLLTXVideo(
+            latent_channels=8,
+            block_out_channels=(8, 8, 8, 8),
+            decoder_block_out_channels=(8, 8, 8, 8),
+            layers_per_block=(1, 1, 1, 1, 1),
+            decoder_layers_per_block=(1, 1, 1, 1, 1),
+            patch_size=1,
+            spatio_temporal_scaling=(True, True, False, False),
+            decoder_spatio_temporal_scaling=(True, True, False, False),
+        )
     else:  # LTX-Video 0.9 2B with its T5-XXL text encoder
-        encoder = T5EncoderModel(T5Config(vocab_size=32128, d_model=4096, d_kv=64, d_ff=10240, num_layers=24,
-                                          num_heads=64, feed_forward_proj="gated-gelu")).eval()
+        encoder = T5EncoderModel(
+            T5Config(
+                vocab_size=32128,
+                d_model=4096,
+                d_kv=64,
+                d_ff=10240,
+                num_layers=24,
+                num_heads=64,
+                feed_forward_proj="gated-gelu",
+            )
+        ).eval()
         dit = LTXVideoTransformer3DModel()
         vae = AutoencoderKLLTXVideo()
     vae.use_framewise_encoding = vae.use_framewise_decoding = False
-    return LTXConditionPipeline(transformer=dit, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
-                                text_encoder=encoder, tokenizer=ByT5Tokenizer())
+    return LTXConditionPipeline(
+        transformer=dit,
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        text_encoder=encoder,
+        tokenizer=ByT5Tokenizer(),
+    )
 
 
-FAMILIES = {f.name: f for f in (
-    BenchFamily("wan-t2v-1.3b", "wan-t2v", wan_t2v_13b, 1536, 8960, 30, 16, 4),
-    BenchFamily("wan-t2v-14b", "wan-t2v", wan_t2v_14b, 5120, 13824, 40, 16, 4),
-    BenchFamily("wan-ti2v-5b", "wan-ti2v", wan_ti2v_5b, 3072, 14336, 30, 32, 4),
-    BenchFamily("wan-vace-1.3b", "wan-vace", wan_vace_13b, 1536, 8960, 30, 16, 4),
-    BenchFamily("skyreels-df-1.3b", "skyreels-df", skyreels_df_13b, 1536, 8960, 30, 16, 4),
-    BenchFamily("ltx-video-2b", "ltx-condition", ltx_video_2b, 2048, 8192, 28, 32, 8, text_len=128),
-)}
+FAMILIES = {
+    f.name: f
+    for f in (
+        BenchFamily("wan-t2v-1.3b", "wan-t2v", wan_t2v_13b, 1536, 8960, 30, 16, 4),
+        BenchFamily("wan-t2v-14b", "wan-t2v", wan_t2v_14b, 5120, 13824, 40, 16, 4),
+        BenchFamily("wan-ti2v-5b", "wan-ti2v", wan_ti2v_5b, 3072, 14336, 30, 32, 4),
+        BenchFamily("wan-vace-1.3b", "wan-vace", wan_vace_13b, 1536, 8960, 30, 16, 4),
+        BenchFamily("skyreels-df-1.3b", "skyreels-df", skyreels_df_13b, 1536, 8960, 30, 16, 4),
+        BenchFamily("ltx-video-2b", "ltx-condition", ltx_video_2b, 2048, 8192, 28, 32, 8, text_len=128),
+    )
+}
 
 
 def forward_tflop(fam: BenchFamily, width: int, height: int, frames: int) -> float:
@@ -243,8 +320,15 @@ def time_call(call: Callable[[], Any]) -> tuple[float, float]:
     return seconds, peak
 
 
-def run_family(fam: BenchFamily, resolutions: list[str], steps: int | None, seconds: int, tiny: bool,
-               device: torch.device, dtype_name: str) -> list[dict[str, Any]]:
+def run_family(
+    fam: BenchFamily,
+    resolutions: list[str],
+    steps: int | None,
+    seconds: int,
+    tiny: bool,
+    device: torch.device,
+    dtype_name: str,
+) -> list[dict[str, Any]]:
     dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32}[dtype_name]
     started = time.perf_counter()
     with building(device, dtype):
@@ -253,8 +337,9 @@ def run_family(fam: BenchFamily, resolutions: list[str], steps: int | None, seco
     pipe.to(device=device, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
     print(f"# built {fam.name} with random weights in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    base = PipelineConfig(name=fam.name, family=fam.family, path=Path("."), serves={}, device=str(device),
-                          dtype=dtype_name, steps=steps)
+    base = PipelineConfig(
+        name=fam.name, family=fam.family, path=Path("."), serves={}, device=str(device), dtype=dtype_name, steps=steps
+    )
     steps_used = base.num_steps
     rows: list[dict[str, Any]] = []
     variants = [("stock", base)]
@@ -275,8 +360,17 @@ def run_family(fam: BenchFamily, resolutions: list[str], steps: int | None, seco
             frames_out = 24 * seconds + 1
             width, height = native_size(out_w, out_h, loaded.config.max_area, base.spec.multiple)
             frames = native_frame_count(frames_out, 24, base.fps, base.spec.frame_step)
-            job = RenderJob(task_id="bench", model=fam.name, mode="text", prompt="a red kite over a stormy sea",
-                            width=out_w, height=out_h, fps=24, frames=frames_out, seed=0)
+            job = RenderJob(
+                task_id="bench",
+                model=fam.name,
+                mode="text",
+                prompt="a red kite over a stormy sea",
+                width=out_w,
+                height=out_h,
+                fps=24,
+                frames=frames_out,
+                seed=0,
+            )
             passes = 2 if fam.cfg and base.guidance_scale > 1 else 1
             floor = forward_tflop(fam, width, height, frames) * steps_used * passes / PEAK_TFLOPS
             warmup = None
@@ -284,11 +378,22 @@ def run_family(fam: BenchFamily, resolutions: list[str], steps: int | None, seco
                 warmup, _ = time_call(lambda loaded=loaded, job=job: loaded.generate(job, _no_callback))
             secs, peak = time_call(lambda loaded=loaded, job=job: loaded.generate(job, _no_callback))
             stock = stock_seconds.setdefault(res, secs)
-            rows.append({"family": fam.name, "resolution": res, "variant": label, "native": f"{width}x{height}",
-                         "frames": frames, "steps": steps_used, "seconds": round(secs, 2),
-                         "speedup": round(stock / secs, 2), "peak_gib": round(peak, 1),
-                         "first_call_s": round(warmup, 1) if warmup else None, "floor_s": round(floor, 2),
-                         "floor_fraction": round(floor / secs, 3)})
+            rows.append(
+                {
+                    "family": fam.name,
+                    "resolution": res,
+                    "variant": label,
+                    "native": f"{width}x{height}",
+                    "frames": frames,
+                    "steps": steps_used,
+                    "seconds": round(secs, 2),
+                    "speedup": round(stock / secs, 2),
+                    "peak_gib": round(peak, 1),
+                    "first_call_s": round(warmup, 1) if warmup else None,
+                    "floor_s": round(floor, 2),
+                    "floor_fraction": round(floor / secs, 3),
+                }
+            )
             print(f"# {rows[-1]}", file=sys.stderr)
     del pipe
     gc.collect()
@@ -298,13 +403,17 @@ def run_family(fam: BenchFamily, resolutions: list[str], steps: int | None, seco
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    head = ("| family | res | variant | native | frames | steps | s/clip | speed-up | peak GiB | first call s "
-            "| floor s | floor / actual |")
+    head = (
+        "| family | res | variant | native | frames | steps | s/clip | speed-up | peak GiB | first call s "
+        "| floor s | floor / actual |"
+    )
     lines = [head, "|" + "---|" * 12]
     for r in rows:
-        lines.append(f"| {r['family']} | {r['resolution']} | {r['variant']} | {r['native']} | {r['frames']} "
-                     f"| {r['steps']} | {r['seconds']} | {r['speedup']}x | {r['peak_gib']} | {r['first_call_s'] or ''} "
-                     f"| {r['floor_s']} | {r['floor_fraction']:.0%} |")
+        lines.append(
+            f"| {r['family']} | {r['resolution']} | {r['variant']} | {r['native']} | {r['frames']} "
+            f"| {r['steps']} | {r['seconds']} | {r['speedup']}x | {r['peak_gib']} | {r['first_call_s'] or ''} "
+            f"| {r['floor_s']} | {r['floor_fraction']:.0%} |"
+        )
     return "\n".join(lines)
 
 
@@ -323,10 +432,15 @@ def main() -> None:
         parser.error("full-size families need a CUDA GPU; use --tiny for a CPU smoke run")
     rows: list[dict[str, Any]] = []
     for name in args.families.split(","):
-        rows += run_family(FAMILIES[name.strip()], args.resolutions.split(","), args.steps, args.frames, args.tiny,
-                           device, dtype)
-    report = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-              "torch": torch.__version__, "tiny": args.tiny, "rows": rows}
+        rows += run_family(
+            FAMILIES[name.strip()], args.resolutions.split(","), args.steps, args.frames, args.tiny, device, dtype
+        )
+    report = {
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "tiny": args.tiny,
+        "rows": rows,
+    }
     if args.out:
         args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report))

@@ -54,13 +54,23 @@ def start_gateway(data: Path, channels: Path, callbacks: bool) -> tuple[subproce
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
-    env.update(SEEDGATE_API_KEY=KEY, SEEDGATE_DATA_DIR=str(data), SEEDGATE_CHANNELS=str(channels),
-               SEEDGATE_ALLOW_PRIVATE_URLS="1", UPSTREAM_KEY="sk-standin", SEEDGATE_LOG_LEVEL="WARNING")
+    env.update(
+        SEEDGATE_API_KEY=KEY,
+        SEEDGATE_DATA_DIR=str(data),
+        SEEDGATE_CHANNELS=str(channels),
+        SEEDGATE_ALLOW_PRIVATE_URLS="1",
+        UPSTREAM_KEY="sk-standin",
+        SEEDGATE_LOG_LEVEL="WARNING",
+    )
     if callbacks:
         env["SEEDGATE_PUBLIC_URL"] = url
     log = (data.parent / "gateway.log").open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "seedgate.cli", "serve", "--port", str(port), "--workers", "0"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seedgate.cli", "serve", "--port", str(port), "--workers", "0"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -76,6 +86,7 @@ async def create_all(url: str, count: int) -> None:
     body = {"model": MODEL, "content": [{"type": "text", "text": "a lighthouse at dusk --rs 480p --dur 5"}]}
     gate = asyncio.Semaphore(32)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as http:
+
         async def one() -> None:
             async with gate:
                 answer = await http.post("/api/v3/contents/generations/tasks", json=body)
@@ -99,7 +110,8 @@ def run_mode(tasks: int, callbacks: bool, run_seconds: tuple[float, float], list
         channels.write_text(
             f'[[channel]]\nname = "ark"\nkind = "ark-volcengine"\nbase_url = "{standin.base_url}"\n'
             f'key_env = "UPSTREAM_KEY"\nconcurrency = {tasks * 2}\nquery_rps = 20\nlist_rps = 1\n'
-            f'list_batch = {list_batch}\nmodels = ["{MODEL}"]\n')
+            f'list_batch = {list_batch}\nmodels = ["{MODEL}"]\n'
+        )
         gateway, url = start_gateway(data, channels, callbacks)
         try:
             started = time.monotonic()
@@ -121,32 +133,47 @@ def run_mode(tasks: int, callbacks: bool, run_seconds: tuple[float, float], list
             gateway.wait(timeout=60)
             standin.stop()
     finished = standin.completed_at
-    lags = [seen - finished[upstream_id] for status, seen, upstream_id in rows
-            if status == "succeeded" and upstream_id in finished and seen]
+    lags = [
+        seen - finished[upstream_id]
+        for status, seen, upstream_id in rows
+        if status == "succeeded" and upstream_id in finished and seen
+    ]
     return {
         "mode": "callbacks + polling" if callbacks else "polling only",
-        "tasks": tasks, "succeeded": len(lags), "create_s": round(created_s, 1),
+        "tasks": tasks,
+        "succeeded": len(lags),
+        "create_s": round(created_s, 1),
         "median_s": round(statistics.median(lags), 2) if lags else None,
         "p99_s": round(pct(lags, 0.99), 2) if lags else None,
         "max_s": round(max(lags), 2) if lags else None,
-        "upstream_429": standin.limited, "upstream_calls": dict(standin.calls), "list_batch": list_batch,
+        "upstream_429": standin.limited,
+        "upstream_calls": dict(standin.calls),
+        "list_batch": list_batch,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--run", type=float, nargs=2, default=(30.0, 90.0), metavar=("MIN", "MAX"),
-                        help="seconds each upstream task runs, uniformly in [MIN, MAX]")
+    parser.add_argument(
+        "--run",
+        type=float,
+        nargs=2,
+        default=(30.0, 90.0),
+        metavar=("MIN", "MAX"),
+        help="seconds each upstream task runs, uniformly in [MIN, MAX]",
+    )
     parser.add_argument("--list-batch", type=int, default=500, help="task IDs per list call (Ark's page_size cap)")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args()
     results = [run_mode(args.tasks, callbacks, tuple(args.run), args.list_batch) for callbacks in (False, True)]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
-    rows = [f"| {r['mode']} | {r['tasks']} | {r['succeeded']} | {r['median_s']} | {r['p99_s']} | {r['max_s']} | "
-            f"{r['upstream_429']} | {r['upstream_calls'].get('get', 0)} | {r['upstream_calls'].get('list', 0)} |"
-            for r in results]
+    rows = [
+        f"| {r['mode']} | {r['tasks']} | {r['succeeded']} | {r['median_s']} | {r['p99_s']} | {r['max_s']} | "
+        f"{r['upstream_429']} | {r['upstream_calls'].get('get', 0)} | {r['upstream_calls'].get('list', 0)} |"
+        for r in results
+    ]
     section = (
         f"{DOC_HEADING}\n\n"
         f"Run on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} CPU cores, {platform.platform()}, Python "

@@ -40,8 +40,12 @@ from seedgate.client import ConnectionFailed, SeedgateError
 from seedgate.config import Settings
 from seedgate.logs import setup_logging
 
-app = typer.Typer(help="seedgate: a self-hosted, Seedance-compatible video generation server.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="seedgate: a self-hosted, Seedance-compatible video generation server.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 channels_app = typer.Typer(help="Upstream channels (SEEDGATE_CHANNELS; see docs/upstreams.md).", no_args_is_help=True)
@@ -58,12 +62,20 @@ def _show_version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
-                                                help="Print the version and exit")] = False) -> None:
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
     """seedgate: a self-hosted, Seedance-compatible video generation server."""
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where the database, inputs and results live "
-                                                                "(env SEEDGATE_DATA_DIR, default ./data)")]
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Where the database, inputs and results live (env SEEDGATE_DATA_DIR, default ./data)"
+    ),
+]
 
 
 def _settings(**overrides: object) -> Settings:
@@ -77,9 +89,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000)")] = None,
     data_dir: DataDir = None,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", help="In-process render slots; 0 makes an API-only node (env SEEDGATE_WORKERS, default 1)"
-    )] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="In-process render slots; 0 makes an API-only node (env SEEDGATE_WORKERS, default 1)"
+        ),
+    ] = None,
 ) -> None:
     """Run the API server (with in-process workers by default)."""
     import uvicorn
@@ -93,8 +108,14 @@ def serve(
         asyncio.run(_first_run_key(settings))
     log.info("seedgate listening on http://%s:%d (Ark API at /api/v3, docs at /docs)", settings.host, settings.port)
     log.info("the preview engine draws stand-in videos; it is not a generative model")
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                            access_log=settings.log_level == "DEBUG", timeout_graceful_shutdown=35)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=settings.log_level == "DEBUG",
+        timeout_graceful_shutdown=35,
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -115,8 +136,11 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        hint = " (another server is using it: stop it, or pick another port with --port N)" \
-            if exc.errno == errno.EADDRINUSE else ""
+        hint = (
+            " (another server is using it: stop it, or pick another port with --port N)"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
         error_line(f"cannot listen on {host}:{port}: {exc}{hint}")
         raise typer.Exit(EXIT_SERVER) from None
     sock.set_inheritable(True)
@@ -187,8 +211,10 @@ def migrate(data_dir: DataDir = None) -> None:
 @app.command()
 def models(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-    remote: Annotated[bool, typer.Option("--remote", help="Ask the server at --url (GET /v1/models) instead of "
-                                                          "reading the local catalog")] = False,
+    remote: Annotated[
+        bool,
+        typer.Option("--remote", help="Ask the server at --url (GET /v1/models) instead of reading the local catalog"),
+    ] = False,
     url: Url = None,
     key: Key = None,
 ) -> None:
@@ -205,20 +231,38 @@ def models(
     table = Table("model", "modes", "resolutions", "duration", "audio", "draft", "engine")
     for m in summaries:
         seconds = f"{m['duration']['min']}-{m['duration']['max']}" + (" or -1" if m["duration"].get("auto") else "")
-        table.add_row(m["id"], ", ".join(m["modes"]), ", ".join(m["resolutions"]), seconds,
-                      "yes" if m["audio"] else "no", "yes" if m["draft"] else "no", m["engine"])
+        table.add_row(
+            m["id"],
+            ", ".join(m["modes"]),
+            ", ".join(m["resolutions"]),
+            seconds,
+            "yes" if m["audio"] else "no",
+            "yes" if m["draft"] else "no",
+            m["engine"],
+        )
     console.print(table)
 
 
 # -- keys: over HTTP against a running server (admin key), or in the local database to bootstrap -----------------
 
-KeysUrl = Annotated[str | None, typer.Option(
-    "--url", envvar="SEEDGATE_URL", show_envvar=True,
-    help="Manage the keys of the server at this URL over HTTP, with an admin --key (instead of a local database)")]
+KeysUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="SEEDGATE_URL",
+        show_envvar=True,
+        help="Manage the keys of the server at this URL over HTTP, with an admin --key (instead of a local database)",
+    ),
+]
 Remote = Annotated[bool, typer.Option("--remote", help="Over HTTP, at --url (default http://127.0.0.1:8000)")]
-KeysDataDir = Annotated[Path | None, typer.Option(
-    "--data-dir", help="The local database's data directory (bootstrapping without a server) "
-                       "(env SEEDGATE_DATA_DIR, default ./data)")]
+KeysDataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="The local database's data directory (bootstrapping without a server) "
+        "(env SEEDGATE_DATA_DIR, default ./data)",
+    ),
+]
 
 
 def _over_http(remote: bool, url: str | None, data_dir: Path | None) -> bool:
@@ -251,8 +295,10 @@ def _local_store(data_dir: Path | None, create: bool | None) -> Settings:
         db_file = settings.data_dir / "seedgate.db"
         if not db_file.is_file() and not create:
             more = "; or --create to start a new database there" if create is not None else ""
-            error_line(f"no seedgate database at {db_file.resolve()}: pass --data-dir (the server's data directory), "
-                       f"or manage a running server's keys with --url URL --key ADMIN_KEY{more}")
+            error_line(
+                f"no seedgate database at {db_file.resolve()}: pass --data-dir (the server's data directory), "
+                f"or manage a running server's keys with --url URL --key ADMIN_KEY{more}"
+            )
             raise typer.Exit(EXIT_USAGE)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings
@@ -332,9 +378,12 @@ def keys_list(
     if _over_http(remote, url, data_dir):
         rows = _admin_call(url, key, "GET", "/console/api/keys")["items"]
     else:
+
         async def work(store: Any) -> list[dict[str, Any]]:
-            return [{"id": k.id, "name": k.name, "admin": k.admin, "created_at": k.created_at,
-                     "revoked_at": k.revoked_at} for k in await store.list_keys()]
+            return [
+                {"id": k.id, "name": k.name, "admin": k.admin, "created_at": k.created_at, "revoked_at": k.revoked_at}
+                for k in await store.list_keys()
+            ]
 
         rows = _with_store(_local_store(data_dir, None), work)
     if as_json:
@@ -355,6 +404,7 @@ def keys_revoke(
     if _over_http(remote, url, data_dir):
         _admin_call(url, key, "DELETE", f"/console/api/keys/{key_id}")
     else:
+
         async def work(store: Any) -> bool:
             return bool(await store.revoke_key(key_id))
 
@@ -366,8 +416,9 @@ def keys_revoke(
 
 @channels_app.command("check")
 def channels_check(
-    channels_file: Annotated[Path | None, typer.Option(
-        "--file", help="The channels file (env SEEDGATE_CHANNELS)")] = None,
+    channels_file: Annotated[
+        Path | None, typer.Option("--file", help="The channels file (env SEEDGATE_CHANNELS)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Tell which channels answer (and accept their key) and which of their models they list."""
@@ -403,8 +454,7 @@ def channels_check(
 register(app)  # submit, status, wait, download, assets: listed after the server commands
 
 
-_TYPE_WORDS = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER", "float": "NUMBER",
-               "path": "PATH"}
+_TYPE_WORDS = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER", "float": "NUMBER", "path": "PATH"}
 
 
 def _type_word(param: Any) -> str:
@@ -481,8 +531,10 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("SEEDGATE_LOG_LEVEL", "").upper() == "DEBUG":
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        error_line(f"unexpected {type(exc).__name__}{': ' + first if first else ''} "
-                   "(SEEDGATE_LOG_LEVEL=DEBUG shows the traceback)")
+        error_line(
+            f"unexpected {type(exc).__name__}{': ' + first if first else ''} "
+            "(SEEDGATE_LOG_LEVEL=DEBUG shows the traceback)"
+        )
         code = EXIT_SERVER
     sys.exit(code if isinstance(code, int) else 0)
 

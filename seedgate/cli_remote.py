@@ -50,17 +50,23 @@ EXIT_FAILED, EXIT_USAGE, EXIT_SERVER, EXIT_AUTH, EXIT_TIMEOUT = 1, 2, 3, 4, 5
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-Url = Annotated[str | None, typer.Option("--url", envvar="SEEDGATE_URL", show_envvar=True,
-                                         help="Server base URL (default http://127.0.0.1:8000)")]
-Key = Annotated[str | None, typer.Option("--key", envvar="SEEDGATE_API_KEY", show_envvar=True,
-                                         help="API key (Bearer)")]
+Url = Annotated[
+    str | None,
+    typer.Option(
+        "--url", envvar="SEEDGATE_URL", show_envvar=True, help="Server base URL (default http://127.0.0.1:8000)"
+    ),
+]
+Key = Annotated[str | None, typer.Option("--key", envvar="SEEDGATE_API_KEY", show_envvar=True, help="API key (Bearer)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Save the video here once it has succeeded")]
-Timeout = Annotated[float | None, typer.Option(
-    "--timeout", min=0, help="Stop waiting after this many seconds (exit 5; the task goes on)")]
+Timeout = Annotated[
+    float | None,
+    typer.Option("--timeout", min=0, help="Stop waiting after this many seconds (exit 5; the task goes on)"),
+]
 
-assets_app = typer.Typer(help="Upload, list, inspect and delete assets (media referenced as asset://ID).",
-                         no_args_is_help=True)
+assets_app = typer.Typer(
+    help="Upload, list, inspect and delete assets (media referenced as asset://ID).", no_args_is_help=True
+)
 
 
 def exit_code(exc: SeedgateError) -> int:
@@ -87,8 +93,9 @@ def check_url(url: str | None) -> None:
     base, _ = settings(url, None)
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SeedgateError(0, "InvalidURL", f"--url {base!r} is not an http(s) URL; write it like "
-                                             "http://127.0.0.1:8000")
+        raise SeedgateError(
+            0, "InvalidURL", f"--url {base!r} is not an http(s) URL; write it like http://127.0.0.1:8000"
+        )
 
 
 def fail(exc: SeedgateError) -> typer.Exit:
@@ -119,8 +126,17 @@ def remote(url: str | None, key: str | None, as_json: bool = False) -> Iterator[
 
 def _progress_bar() -> Progress:
     # Elapsed, then the time left as rich estimates it from the progress so far (shown once progress moves).
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err, transient=False)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
 
 
 def _describe(task: Task) -> str:
@@ -130,8 +146,9 @@ def _describe(task: Task) -> str:
     return words
 
 
-def wait_and_save(client: Client, task_id: str, output: Path | None, as_json: bool,
-                  timeout: float | None = None) -> None:
+def wait_and_save(
+    client: Client, task_id: str, output: Path | None, as_json: bool, timeout: float | None = None
+) -> None:
     """Wait (with a progress bar unless --json), then save and report the result."""
     if as_json:
         task = client.wait(task_id, timeout=timeout)
@@ -185,10 +202,22 @@ def submit(
     Example: seedgate submit "a cat yawns" --image first.jpg --last last.jpg --wait -o cat.mp4
     """
     with remote(url, key, as_json) as client:
-        task = client.create(prompt, model=model, image=image, last_image=last, reference_images=ref_image or (),
-                             reference_videos=ref_video or (), reference_audios=ref_audio or (),
-                             resolution=resolution, ratio=ratio, duration=duration, seed=seed,
-                             generate_audio=audio, draft=draft or None, callback_url=callback_url)
+        task = client.create(
+            prompt,
+            model=model,
+            image=image,
+            last_image=last,
+            reference_images=ref_image or (),
+            reference_videos=ref_video or (),
+            reference_audios=ref_audio or (),
+            resolution=resolution,
+            ratio=ratio,
+            duration=duration,
+            seed=seed,
+            generate_audio=audio,
+            draft=draft or None,
+            callback_url=callback_url,
+        )
         if wait or output or timeout is not None:
             wait_and_save(client, task.id, output, as_json, timeout)
         elif as_json:
@@ -207,18 +236,28 @@ def status(task_id: str, as_json: AsJson = False, url: Url = None, key: Key = No
             return
         # Plain "name  value" lines, not a table: a table cuts long values to the terminal width, and a signed
         # link with "..." in it does not work.
-        rows = [(name, str(task.raw[name])) for name in ("id", "model", "status", "resolution", "ratio", "duration",
-                                                         "seed") if task.raw.get(name) is not None]
-        rows += [(name, value) for name, value in (("video", task.video_url), ("last frame", task.last_frame_url))
-                 if value]
+        rows = [
+            (name, str(task.raw[name]))
+            for name in ("id", "model", "status", "resolution", "ratio", "duration", "seed")
+            if task.raw.get(name) is not None
+        ]
+        rows += [
+            (name, value) for name, value in (("video", task.video_url), ("last frame", task.last_frame_url)) if value
+        ]
         if task.error:
             rows.append(("error", f"{task.error.get('code')}: {task.error.get('message')}"))
         for name, value in rows:
             out.print(f"{name:<11} {value}", markup=False)
 
 
-def wait(task_id: str, output: Output = None, timeout: Timeout = None, as_json: AsJson = False, url: Url = None,
-         key: Key = None) -> None:
+def wait(
+    task_id: str,
+    output: Output = None,
+    timeout: Timeout = None,
+    as_json: AsJson = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
     """Wait for a task to finish (progress bar), then print its video URL or save it with -o."""
     with remote(url, key, as_json) as client:
         wait_and_save(client, task_id, output, as_json, timeout)

@@ -23,9 +23,9 @@ def normalize_database_url(url: str) -> str:
     """Accept the URLs people paste (postgres://, postgresql://, sqlite:///) and pick the async drivers."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
 
 
@@ -72,8 +72,11 @@ class Settings:
             catalog_path=Path(env["SEEDGATE_CATALOG"]) if env.get("SEEDGATE_CATALOG") else None,
             channels_path=Path(env["SEEDGATE_CHANNELS"]) if env.get("SEEDGATE_CHANNELS") else None,
             result_ttl_s=int(env["SEEDGATE_RESULT_TTL"]) if env.get("SEEDGATE_RESULT_TTL") else None,
-            result_ttl_by_dialect={key[len(_TTL_PREFIX):].lower(): int(value) for key, value in env.items()
-                                   if key.startswith(_TTL_PREFIX) and value},
+            result_ttl_by_dialect={
+                key[len(_TTL_PREFIX) :].lower(): int(value)
+                for key, value in env.items()
+                if key.startswith(_TTL_PREFIX) and value
+            },
             task_retention_s=_int("SEEDGATE_TASK_RETENTION", 7 * 86400),
             asset_retention_s=_int("SEEDGATE_ASSET_RETENTION", 30 * 86400),
             lease_s=float(_int("SEEDGATE_LEASE_SECONDS", 30)),

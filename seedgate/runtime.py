@@ -53,25 +53,45 @@ class Runtime:
         settings = self.settings
         # As many connections as the sender has attempts in flight: a receiver that hangs must not hold the
         # connections another receiver's delivery waits for.
-        self._http = guarded_client(FetchPolicy(allow_private=settings.allow_private_urls,
-                                                max_concurrency=WEBHOOK_CONCURRENCY))
+        self._http = guarded_client(
+            FetchPolicy(allow_private=settings.allow_private_urls, max_concurrency=WEBHOOK_CONCURRENCY)
+        )
         sender = WebhookSender(self.store, self.webhook_secret, self._http)
-        upkeep = Maintenance(self.store, self.storage, self.service.webhooks_for,
-                             retention_s=settings.task_retention_s, result_ttl_s=self.service.longest_result_ttl_s())
+        upkeep = Maintenance(
+            self.store,
+            self.storage,
+            self.service.webhooks_for,
+            retention_s=settings.task_retention_s,
+            result_ttl_s=self.service.longest_result_ttl_s(),
+        )
         # The lease must outlast a whole audit: the download (its own time limit, plus waiting for a fetch slot)
         # and the probe.
-        auditor = Auditor(self.store.assets, self.storage, self.fetcher, wake=self.service.assets.audit_signal,
-                          lease_s=2 * settings.fetch_timeout_s + 60)
-        self._loops += [asyncio.create_task(sender.run(self._stopping)),
-                        asyncio.create_task(upkeep.run(self._stopping)),
-                        asyncio.create_task(auditor.run(self._stopping))]
+        auditor = Auditor(
+            self.store.assets,
+            self.storage,
+            self.fetcher,
+            wake=self.service.assets.audit_signal,
+            lease_s=2 * settings.fetch_timeout_s + 60,
+        )
+        self._loops += [
+            asyncio.create_task(sender.run(self._stopping)),
+            asyncio.create_task(upkeep.run(self._stopping)),
+            asyncio.create_task(auditor.run(self._stopping)),
+        ]
         if self.service.relay is not None:  # every node follows upstream tasks; leases share them out
             self._loops.append(asyncio.create_task(self.service.relay.run(self._stopping)))
         if worker_slots > 0:
             engines = await asyncio.to_thread(build_engines, settings.engines, self.local_models)
-            worker = Worker(self.store, self.storage, engines, self.service.webhooks_for,
-                            concurrency=worker_slots, lease_s=settings.lease_s,
-                            poll_interval_s=settings.poll_interval_s, wake=self.service.queue_signal)
+            worker = Worker(
+                self.store,
+                self.storage,
+                engines,
+                self.service.webhooks_for,
+                concurrency=worker_slots,
+                lease_s=settings.lease_s,
+                poll_interval_s=settings.poll_interval_s,
+                wake=self.service.queue_signal,
+            )
             self.workers.append(worker)
             self._loops.append(asyncio.create_task(worker.run()))
         if worker_slots > 0 or self.service.relay is not None:
@@ -125,12 +145,23 @@ async def start_runtime(settings: Settings) -> Runtime:
     assets = AssetLibrary(store.assets, storage, signer, retention_s=settings.asset_retention_s)
     service = TaskService(settings, store, catalog, storage, fetcher, signer, assets)
     if channels:
-        service.relay = Relay(store, storage, channels, fetcher=fetcher, signer=signer,
-                              webhooks_for=service.webhooks_for, public_url=settings.public_url,
-                              lease_s=settings.lease_s)
+        service.relay = Relay(
+            store,
+            storage,
+            channels,
+            fetcher=fetcher,
+            signer=signer,
+            webhooks_for=service.webhooks_for,
+            public_url=settings.public_url,
+            lease_s=settings.lease_s,
+        )
     if settings.api_key:
         await ensure_key(store, settings.api_key, name="SEEDGATE_API_KEY", admin=True)
     await service.keys.follow_revocations()
-    log.info("store %s ready; %d models in the catalog; data in %s",
-             "SQLite" if store.is_sqlite else "PostgreSQL", len(catalog.models), settings.data_dir.resolve())
+    log.info(
+        "store %s ready; %d models in the catalog; data in %s",
+        "SQLite" if store.is_sqlite else "PostgreSQL",
+        len(catalog.models),
+        settings.data_dir.resolve(),
+    )
     return Runtime(settings, store, catalog, storage, fetcher, service, webhook_secret, local_models)

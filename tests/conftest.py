@@ -121,8 +121,12 @@ class Server:
 
 def server_env(database: Database, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
-    env.update(SEEDGATE_API_KEY=API_KEY, SEEDGATE_ALLOW_PRIVATE_URLS="1", SEEDGATE_DATA_DIR=str(data_dir),
-               SEEDGATE_LOG_LEVEL="INFO")
+    env.update(
+        SEEDGATE_API_KEY=API_KEY,
+        SEEDGATE_ALLOW_PRIVATE_URLS="1",
+        SEEDGATE_DATA_DIR=str(data_dir),
+        SEEDGATE_LOG_LEVEL="INFO",
+    )
     if database.url:
         env["SEEDGATE_DATABASE_URL"] = database.url
     env.update(extra)
@@ -131,12 +135,12 @@ def server_env(database: Database, data_dir: Path, **extra: str) -> dict[str, st
 
 def start_process(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     log_file = log_path.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "seedgate.cli", *args], env=env, stdout=log_file,
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "seedgate.cli", *args], env=env, stdout=log_file, stderr=subprocess.STDOUT
+    )
 
 
-def start_server(database: Database, data_dir: Path, *args: str, port: int | None = None,
-                 **extra_env: str) -> Server:
+def start_server(database: Database, data_dir: Path, *args: str, port: int | None = None, **extra_env: str) -> Server:
     port = port or free_port()
     env = server_env(database, data_dir, **extra_env)
     log_path = data_dir.parent / f"{data_dir.name}-serve-{port}.log"
@@ -292,8 +296,9 @@ def execute_sql(server: Server, sql: str) -> None:
     asyncio.run(run())
 
 
-def wait_status(fetch: Any, task_id: str, statuses: tuple[str, ...] = ("succeeded", "failed", "expired"),
-                timeout: float = 120) -> Any:
+def wait_status(
+    fetch: Any, task_id: str, statuses: tuple[str, ...] = ("succeeded", "failed", "expired"), timeout: float = 120
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         task = fetch(task_id)

@@ -47,10 +47,30 @@ ACTIONS = ("status", "refuse", "drop_after_forward", "hang_after_forward", "dela
 # Actions whose request reaches the upstream (used by count_forwarded).
 _FORWARDING = ("drop_after_forward", "hang_after_forward", "status_after_forward")
 # Hop-by-hop headers (RFC 9110 7.6.1) plus Host and the framing headers, which are recomputed on each side.
-_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
-                  "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect"})
-_ERROR_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-                429: "TooManyRequests"}
+_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "expect",
+    }
+)
+_ERROR_TYPES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    429: "TooManyRequests",
+}
 _MAX_HEAD = 1 << 20  # request line + headers; a list call with 500 task IDs is ~25 KB
 _CHUNK = 1 << 16
 _JSON = [("Content-Type", "application/json")]
@@ -114,8 +134,13 @@ def ark_error(status: int, code: str | None = None, message: str | None = None) 
     """An Ark-style error envelope for `status` (429: RateLimitExceeded.EndpointRPMExceeded, 5xx:
     InternalServiceError unless `code` says otherwise)."""
     if code is None:
-        code = ("RateLimitExceeded.EndpointRPMExceeded" if status == 429
-                else "InternalServiceError" if status >= 500 else "InvalidParameter")
+        code = (
+            "RateLimitExceeded.EndpointRPMExceeded"
+            if status == 429
+            else "InternalServiceError"
+            if status >= 500
+            else "InvalidParameter"
+        )
     if message is None:
         message = f"injected by the fault proxy: HTTP {status}"
     kind = _ERROR_TYPES.get(status, "InternalServerError" if status >= 500 else "BadRequest")
@@ -186,8 +211,14 @@ class FaultProxy:
 
     # ---- faults and limits ----
 
-    def add_fault(self, method: str | None = None, path: str | None = None, action: str = "status",
-                  times: int | None = 1, **params: Any) -> None:
+    def add_fault(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        action: str = "status",
+        times: int | None = 1,
+        **params: Any,
+    ) -> None:
         """Add a rule (see the module docstring for actions and their params: status, body, headers, reset,
         hang_s, seconds, code, message)."""
         if action not in ACTIONS:
@@ -206,8 +237,9 @@ class FaultProxy:
         """Answer 429 (Ark RateLimitExceeded) without forwarding once more than `per_second` matching requests
         were accepted in the last second (sliding window)."""
         with self._lock:
-            self._limits.append(_Limit(method.upper() if method else None, re.compile(path) if path else None,
-                                       per_second))
+            self._limits.append(
+                _Limit(method.upper() if method else None, re.compile(path) if path else None, per_second)
+            )
 
     def clear_limits(self) -> None:
         with self._lock:
@@ -224,16 +256,24 @@ class FaultProxy:
     def count(self, method: str | None = None, path: str | None = None, outcome: int | str | None = None) -> int:
         """How many received requests match (method exact, path regex searched, outcome equal), faulted or not."""
         rx = re.compile(path) if path else None
-        return sum(1 for r in self.requests
-                   if (method is None or r.method == method.upper()) and (rx is None or rx.search(r.path))
-                   and (outcome is None or r.outcome == outcome))
+        return sum(
+            1
+            for r in self.requests
+            if (method is None or r.method == method.upper())
+            and (rx is None or rx.search(r.path))
+            and (outcome is None or r.outcome == outcome)
+        )
 
     def count_forwarded(self, method: str | None = None, path: str | None = None) -> int:
         """How many matching requests reached the upstream (relayed, or faulted after forwarding)."""
         rx = re.compile(path) if path else None
-        return sum(1 for r in self.requests
-                   if (method is None or r.method == method.upper()) and (rx is None or rx.search(r.path))
-                   and (isinstance(r.outcome, int) or r.outcome in _FORWARDING))
+        return sum(
+            1
+            for r in self.requests
+            if (method is None or r.method == method.upper())
+            and (rx is None or rx.search(r.path))
+            and (isinstance(r.outcome, int) or r.outcome in _FORWARDING)
+        )
 
     def count_limited(self) -> int:
         return self.count(outcome="limited")
@@ -253,13 +293,14 @@ class FaultProxy:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(self._upstream_timeout),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
-            follow_redirects=False, trust_env=False)
+            follow_redirects=False,
+            trust_env=False,
+        )
 
     async def _listen(self, port: int) -> None:
         if self._server is not None:
             return
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port, limit=_MAX_HEAD,
-                                                  reuse_address=True)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port, limit=_MAX_HEAD, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _pause(self, drop: bool) -> None:
@@ -382,8 +423,9 @@ class FaultProxy:
         keep = req.keep_alive
         if action == "limited":
             self._record(req, "limited", t)
-            body = ark_error(429, "RateLimitExceeded", "the request rate exceeded the upstream's query limit "
-                             "(fault proxy)")
+            body = ark_error(
+                429, "RateLimitExceeded", "the request rate exceeded the upstream's query limit (fault proxy)"
+            )
             await self._write(writer, 429, _JSON, json.dumps(body).encode(), keep)
             return keep
         if action == "status":
@@ -434,27 +476,31 @@ class FaultProxy:
     async def _forward(self, req: _Request) -> httpx.Response:
         assert self._client is not None
         headers = [(k, v) for k, v in req.headers if k.lower() not in _HOP]
-        request = self._client.build_request(req.method, self.upstream + req.target, headers=headers,
-                                             content=req.body if req.body or req.method not in ("GET", "HEAD")
-                                             else None)
+        request = self._client.build_request(
+            req.method,
+            self.upstream + req.target,
+            headers=headers,
+            content=req.body if req.body or req.method not in ("GET", "HEAD") else None,
+        )
         return await self._client.send(request, stream=True)
 
     async def _relay(self, req: _Request, resp: httpx.Response, writer: asyncio.StreamWriter, keep: bool) -> None:
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw
-                   if k.decode("latin-1").lower() not in _HOP]
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in resp.headers.raw
+            if k.decode("latin-1").lower() not in _HOP
+        ]
         no_body = req.method == "HEAD" or resp.status_code in (204, 304) or 100 <= resp.status_code < 200
         if no_body:
             if req.method == "HEAD" and "content-length" in resp.headers:
                 headers.append(("Content-Length", resp.headers["content-length"]))
-            await self._write(writer, resp.status_code, headers, b"", keep, reason=resp.reason_phrase,
-                              length=False)
+            await self._write(writer, resp.status_code, headers, b"", keep, reason=resp.reason_phrase, length=False)
             return
         declared = resp.headers.get("content-length")
         if declared is not None and declared.isdigit():
             # Stream large bodies (result videos) straight through; aiter_raw keeps any content-encoding intact.
             headers.append(("Content-Length", declared))
-            await self._write(writer, resp.status_code, headers, b"", keep, reason=resp.reason_phrase,
-                              length=False)
+            await self._write(writer, resp.status_code, headers, b"", keep, reason=resp.reason_phrase, length=False)
             async for chunk in resp.aiter_raw(_CHUNK):
                 writer.write(chunk)
                 await writer.drain()
@@ -479,8 +525,15 @@ class FaultProxy:
         return headers
 
     @staticmethod
-    async def _write(writer: asyncio.StreamWriter, status: int, headers: list[tuple[str, str]], body: bytes,
-                     keep_alive: bool, reason: str = "", length: bool = True) -> None:
+    async def _write(
+        writer: asyncio.StreamWriter,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        keep_alive: bool,
+        reason: str = "",
+        length: bool = True,
+    ) -> None:
         if not reason:
             with contextlib.suppress(ValueError):
                 reason = httpx.codes(status).phrase

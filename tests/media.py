@@ -22,8 +22,9 @@ def image_bytes(width: int, height: int, color: tuple[int, int, int] = (200, 80,
     return buffer.getvalue()
 
 
-def video_bytes(path: Path, width: int = 640, height: int = 640, seconds: float = 3, fps: int = 24,
-                with_audio: bool = False) -> bytes:
+def video_bytes(
+    path: Path, width: int = 640, height: int = 640, seconds: float = 3, fps: int = 24, with_audio: bool = False
+) -> bytes:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -70,7 +71,12 @@ def inspect_video(data: bytes) -> VideoFacts:
         frames = sum(1 for _ in container.decode(video=0))
         duration = float(container.duration / av.time_base) if container.duration else 0.0
         return VideoFacts(
-            codec=video.codec_context.name, width=video.codec_context.width, height=video.codec_context.height,
-            fps=float(video.average_rate), frames=frames, duration=duration, pix_fmt=video.codec_context.pix_fmt,
+            codec=video.codec_context.name,
+            width=video.codec_context.width,
+            height=video.codec_context.height,
+            fps=float(video.average_rate),
+            frames=frames,
+            duration=duration,
+            pix_fmt=video.codec_context.pix_fmt,
             audio_channels=audio.codec_context.channels if audio else None,
         )

@@ -58,8 +58,14 @@ def test_seed_examples_replayed_verbatim(server: Server, media_server: MediaServ
 
 def test_errors_use_the_platform_envelope(server: Server) -> None:
     with server.client() as client:
-        bad = client.post(f"{PREFIX}/createTask", json={"model": "doubao-seedance-1-5-pro-251215",
-                                                        "content": [{"type": "text", "text": "x"}], "duration": 99})
+        bad = client.post(
+            f"{PREFIX}/createTask",
+            json={
+                "model": "doubao-seedance-1-5-pro-251215",
+                "content": [{"type": "text", "text": "x"}],
+                "duration": 99,
+            },
+        )
         missing = client.get(f"{PREFIX}/taskStatus/cgt-nope")
     assert bad.status_code == 400
     assert bad.json()["success"] is False and "duration" in bad.json()["message"]
@@ -70,8 +76,14 @@ def test_errors_use_the_platform_envelope(server: Server) -> None:
 
 def test_ark_tasks_read_in_the_platform_shape(server: Server) -> None:
     with server.client() as client:
-        created = client.post("/api/v3/contents/generations/tasks", json={
-            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "x"}],
-            "resolution": "480p", "duration": 2}).json()
+        created = client.post(
+            "/api/v3/contents/generations/tasks",
+            json={
+                "model": "doubao-seedance-1-0-pro-250528",
+                "content": [{"type": "text", "text": "x"}],
+                "resolution": "480p",
+                "duration": 2,
+            },
+        ).json()
     task = wait_status(lambda i: status_of(server, i), created["id"])
     assert task["status"] == "succeeded" and task["result_url"].startswith(server.url)

@@ -31,8 +31,12 @@ def download(url: str) -> bytes:
 
 def test_text_to_video_end_to_end(ark: Any) -> None:
     created = ark.content_generation.tasks.create(
-        model=PRO, content=[{"type": "text", "text": "一只猫在打哈欠 a cat yawns"}], resolution="480p", duration=2,
-        seed=42, safety_identifier="user-123",
+        model=PRO,
+        content=[{"type": "text", "text": "一只猫在打哈欠 a cat yawns"}],
+        resolution="480p",
+        duration=2,
+        seed=42,
+        safety_identifier="user-123",
     )
     assert created.id.startswith("cgt-")
     task = poll(ark, created.id)
@@ -47,15 +51,18 @@ def test_text_to_video_end_to_end(ark: Any) -> None:
     assert abs(facts.duration - 49 / 24) < 0.1
     assert facts.audio_channels is None  # Seedance 1.0 is silent
     assert task.content.last_frame_url is None
-    raw = httpx.get(f"{ark._base_url}".rstrip("/") + f"/contents/generations/tasks/{task.id}",
-                    headers={"Authorization": f"Bearer {API_KEY}"}).json()
+    raw = httpx.get(
+        f"{ark._base_url}".rstrip("/") + f"/contents/generations/tasks/{task.id}",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    ).json()
     assert raw["engine"] == "preview" and "not a generative model" in raw["engine_notice"]
 
 
 def test_sdk_null_options_mean_defaults_and_random_seed(ark: Any) -> None:
     # The SDK sends every unset option as JSON null; they must all take the model's defaults.
-    created = ark.content_generation.tasks.create(model="seedance-1-0-lite-t2v-250428",
-                                                  content=[{"type": "text", "text": "waves"}], duration=2)
+    created = ark.content_generation.tasks.create(
+        model="seedance-1-0-lite-t2v-250428", content=[{"type": "text", "text": "waves"}], duration=2
+    )
     task = poll(ark, created.id)
     assert task.status == "succeeded"
     assert task.model == "seedance-1-0-lite-t2v-250428"  # a BytePlus ID is echoed as sent
@@ -73,8 +80,9 @@ def test_legacy_prompt_commands_are_lenient(ark: Any) -> None:
 
 
 def test_frames_instead_of_duration(ark: Any) -> None:
-    created = ark.content_generation.tasks.create(model=PRO, content=[{"type": "text", "text": "rain"}],
-                                                  frames=29, resolution="480p", ratio="1:1")
+    created = ark.content_generation.tasks.create(
+        model=PRO, content=[{"type": "text", "text": "rain"}], frames=29, resolution="480p", ratio="1:1"
+    )
     task = poll(ark, created.id)
     assert task.frames == 29 and task.duration is None
     facts = inspect_video(download(task.content.video_url))
@@ -84,8 +92,12 @@ def test_frames_instead_of_duration(ark: Any) -> None:
 def test_first_frame_adaptive_ratio_and_last_frame(ark: Any, media_server: MediaServer) -> None:
     url = media_server.add("portrait.png", image_bytes(720, 1280))
     created = ark.content_generation.tasks.create(
-        model=PRO, content=[{"type": "text", "text": "she turns"}, {"type": "image_url", "image_url": {"url": url}}],
-        resolution="480p", duration=2, return_last_frame=True, watermark=True,
+        model=PRO,
+        content=[{"type": "text", "text": "she turns"}, {"type": "image_url", "image_url": {"url": url}}],
+        resolution="480p",
+        duration=2,
+        return_last_frame=True,
+        watermark=True,
     )
     task = poll(ark, created.id)
     assert task.status == "succeeded" and task.ratio == "9:16"
@@ -98,11 +110,16 @@ def test_first_frame_adaptive_ratio_and_last_frame(ark: Any, media_server: Media
 def test_first_and_last_frame_with_data_url(ark: Any, media_server: MediaServer) -> None:
     first = media_server.add("first.jpg", image_bytes(1280, 720, (250, 0, 0), "JPEG"))
     last = "data:image/png;base64," + base64.b64encode(image_bytes(1280, 720, (0, 0, 250))).decode()
-    created = ark.content_generation.tasks.create(model=PRO, content=[
-        {"type": "text", "text": "from red to blue"},
-        {"type": "image_url", "image_url": {"url": first}, "role": "first_frame"},
-        {"type": "image_url", "image_url": {"url": last}, "role": "last_frame"},
-    ], resolution="480p", duration=2)
+    created = ark.content_generation.tasks.create(
+        model=PRO,
+        content=[
+            {"type": "text", "text": "from red to blue"},
+            {"type": "image_url", "image_url": {"url": first}, "role": "first_frame"},
+            {"type": "image_url", "image_url": {"url": last}, "role": "last_frame"},
+        ],
+        resolution="480p",
+        duration=2,
+    )
     task = poll(ark, created.id)
     assert task.status == "succeeded" and task.ratio == "16:9"
 
@@ -112,8 +129,9 @@ def test_reference_images_on_lite(ark: Any, media_server: MediaServer) -> None:
     content = [{"type": "text", "text": "[图1] meets [图2] in [图3]"}] + [
         {"type": "image_url", "image_url": {"url": u}, "role": "reference_image"} for u in urls
     ]
-    task = poll(ark, ark.content_generation.tasks.create(model=LITE_I2V, content=content, resolution="480p",
-                                                          duration=2).id)
+    task = poll(
+        ark, ark.content_generation.tasks.create(model=LITE_I2V, content=content, resolution="480p", duration=2).id
+    )
     assert task.status == "succeeded" and task.ratio == "16:9"
 
 
@@ -121,12 +139,17 @@ def test_seedance_2_multimodal_reference_with_audio(ark: Any, media_server: Medi
     clip = media_server.add("clip.mp4", video_bytes(tmp_path / "clip.mp4", 640, 640, seconds=3))
     voice = media_server.add("voice.wav", wav_bytes(tmp_path / "voice.wav", seconds=3))
     img = media_server.add("ref.png", image_bytes(600, 600))
-    created = ark.content_generation.tasks.create(model=V2, content=[
-        {"type": "text", "text": "the dancer from video 1 in the room of image 1, with audio 1"},
-        {"type": "image_url", "image_url": {"url": img}, "role": "reference_image"},
-        {"type": "video_url", "video_url": {"url": clip}, "role": "reference_video"},
-        {"type": "audio_url", "audio_url": {"url": voice}, "role": "reference_audio"},
-    ], resolution="480p", duration=4)
+    created = ark.content_generation.tasks.create(
+        model=V2,
+        content=[
+            {"type": "text", "text": "the dancer from video 1 in the room of image 1, with audio 1"},
+            {"type": "image_url", "image_url": {"url": img}, "role": "reference_image"},
+            {"type": "video_url", "video_url": {"url": clip}, "role": "reference_video"},
+            {"type": "audio_url", "audio_url": {"url": voice}, "role": "reference_audio"},
+        ],
+        resolution="480p",
+        duration=4,
+    )
     task = poll(ark, created.id)
     assert task.status == "succeeded", task
     assert task.ratio == "1:1" and task.generate_audio is True  # adaptive follows the video first
@@ -137,10 +160,17 @@ def test_seedance_2_multimodal_reference_with_audio(ark: Any, media_server: Medi
 
 
 def test_mov_output_on_2_5(ark: Any) -> None:
-    task = poll(ark, ark.content_generation.tasks.create(
-        model="doubao-seedance-2-5-260628", content=[{"type": "text", "text": "a mov"}], output_format="mov",
-        resolution="480p", duration=4, generate_audio=False,
-    ).id)
+    task = poll(
+        ark,
+        ark.content_generation.tasks.create(
+            model="doubao-seedance-2-5-260628",
+            content=[{"type": "text", "text": "a mov"}],
+            output_format="mov",
+            resolution="480p",
+            duration=4,
+            generate_audio=False,
+        ).id,
+    )
     assert task.status == "succeeded" and task.output_format == "mov"
     response = httpx.get(task.content.video_url)
     assert response.headers["content-type"] == "video/quicktime"
@@ -150,16 +180,26 @@ def test_mov_output_on_2_5(ark: Any) -> None:
 
 def test_draft_then_final(ark: Any, media_server: MediaServer) -> None:
     url = media_server.add("draft-first.png", image_bytes(1024, 1024))
-    draft = poll(ark, ark.content_generation.tasks.create(
-        model=PRO_15, content=[{"type": "text", "text": "a lighthouse"},
-                               {"type": "image_url", "image_url": {"url": url}}],
-        draft=True, seed=7, duration=4,
-    ).id)
+    draft = poll(
+        ark,
+        ark.content_generation.tasks.create(
+            model=PRO_15,
+            content=[{"type": "text", "text": "a lighthouse"}, {"type": "image_url", "image_url": {"url": url}}],
+            draft=True,
+            seed=7,
+            duration=4,
+        ).id,
+    )
     assert draft.status == "succeeded" and draft.draft is True and draft.resolution == "480p"
-    final = poll(ark, ark.content_generation.tasks.create(
-        model=PRO_15, content=[{"type": "draft_task", "draft_task": {"id": draft.id}}], resolution="720p",
-        return_last_frame=True,
-    ).id)
+    final = poll(
+        ark,
+        ark.content_generation.tasks.create(
+            model=PRO_15,
+            content=[{"type": "draft_task", "draft_task": {"id": draft.id}}],
+            resolution="720p",
+            return_last_frame=True,
+        ).id,
+    )
     assert final.status == "succeeded" and final.draft is False and final.draft_task_id == draft.id
     assert (final.seed, final.duration, final.ratio, final.resolution) == (7, 4, draft.ratio, "720p")
     facts = inspect_video(download(final.content.video_url))
@@ -190,8 +230,9 @@ def test_draft_then_final(ark: Any, media_server: MediaServer) -> None:
         ({"return_last_frame": "true"}, "return_last_frame"),
     ],
 )
-def test_bad_fields_are_400_with_param_and_create_nothing(ark: Any, server: Server, options: dict[str, Any],
-                                                        param: str) -> None:
+def test_bad_fields_are_400_with_param_and_create_nothing(
+    ark: Any, server: Server, options: dict[str, Any], param: str
+) -> None:
     before = ark.content_generation.tasks.list(page_size=1).total
     with pytest.raises(ArkBadRequestError) as caught:
         ark.content_generation.tasks.create(model=PRO, content=[{"type": "text", "text": "x"}], **options)
@@ -206,36 +247,91 @@ def test_bad_fields_are_400_with_param_and_create_nothing(ark: Any, server: Serv
     [
         ({"content": [{"type": "text", "text": "x"}]}, 400, "MissingParameter", "model"),
         ({"model": PRO}, 400, "MissingParameter", "content"),
-        ({"model": "no-such-model", "content": [{"type": "text", "text": "x"}]}, 404,
-         "InvalidEndpointOrModel.NotFound", "model"),
+        (
+            {"model": "no-such-model", "content": [{"type": "text", "text": "x"}]},
+            404,
+            "InvalidEndpointOrModel.NotFound",
+            "model",
+        ),
         ({"model": PRO, "content": [{"type": "text", "text": "   "}]}, 400, "MissingParameter", "prompt"),
         ({"model": PRO, "content": [{"type": "sound", "text": "x"}]}, 400, "InvalidParameter", "content[0].type"),
-        ({"model": PRO, "content": [{"type": "image_url", "image_url": {}}]}, 400, "InvalidParameter",
-         "content[0].image_url.url"),
-        ({"model": "doubao-seedance-1-0-pro-fast-251015", "content": [
-            {"type": "image_url", "image_url": {"url": "http://127.0.0.1:1/a.png"}, "role": "first_frame"},
-            {"type": "image_url", "image_url": {"url": "http://127.0.0.1:1/b.png"}, "role": "last_frame"}]},
-         400, "InvalidParameter", "content"),
-        ({"model": PRO, "content": [
-            {"type": "image_url", "image_url": {"url": "http://127.0.0.1:1/a.png"}, "role": "first_frame"},
-            {"type": "image_url", "image_url": {"url": "http://127.0.0.1:1/b.png"}, "role": "reference_image"}]},
-         400, "InvalidParameter", "content"),
-        ({"model": PRO, "content": [{"type": "image_url", "image_url": {"url": "asset://asset-1"}}]}, 400,
-         "InvalidParameter", "content[0].image_url.url"),
-        ({"model": V2, "content": [{"type": "text", "text": "x"}, {"type": "audio_url", "audio_url": {
-            "url": "http://127.0.0.1:1/a.wav"}, "role": "reference_audio"}]}, 400, "InvalidParameter", "content"),
-        ({"model": V2, "content": [{"type": "text", "text": "x"}], "camera_fixed": None, "priority": 10}, 400,
-         "InvalidParameter", "priority"),
-        ({"model": PRO_15, "content": [{"type": "text", "text": "x"}], "draft": True, "resolution": "720p"}, 400,
-         "InvalidParameter", "resolution"),
-        ({"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": "cgt-nope"}}]}, 400,
-         "InvalidParameter", "draft_task"),
-        ({"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": "cgt-nope"}}], "draft": True}, 400,
-         "InvalidParameter", "draft"),
+        (
+            {"model": PRO, "content": [{"type": "image_url", "image_url": {}}]},
+            400,
+            "InvalidParameter",
+            "content[0].image_url.url",
+        ),
+        (
+            {
+                "model": "doubao-seedance-1-0-pro-fast-251015",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": "http://127.0.0.1:1/a.png"}, "role": "first_frame"},
+                    {"type": "image_url", "image_url": {"url": "http://127.0.0.1:1/b.png"}, "role": "last_frame"},
+                ],
+            },
+            400,
+            "InvalidParameter",
+            "content",
+        ),
+        (
+            {
+                "model": PRO,
+                "content": [
+                    {"type": "image_url", "image_url": {"url": "http://127.0.0.1:1/a.png"}, "role": "first_frame"},
+                    {"type": "image_url", "image_url": {"url": "http://127.0.0.1:1/b.png"}, "role": "reference_image"},
+                ],
+            },
+            400,
+            "InvalidParameter",
+            "content",
+        ),
+        (
+            {"model": PRO, "content": [{"type": "image_url", "image_url": {"url": "asset://asset-1"}}]},
+            400,
+            "InvalidParameter",
+            "content[0].image_url.url",
+        ),
+        (
+            {
+                "model": V2,
+                "content": [
+                    {"type": "text", "text": "x"},
+                    {"type": "audio_url", "audio_url": {"url": "http://127.0.0.1:1/a.wav"}, "role": "reference_audio"},
+                ],
+            },
+            400,
+            "InvalidParameter",
+            "content",
+        ),
+        (
+            {"model": V2, "content": [{"type": "text", "text": "x"}], "camera_fixed": None, "priority": 10},
+            400,
+            "InvalidParameter",
+            "priority",
+        ),
+        (
+            {"model": PRO_15, "content": [{"type": "text", "text": "x"}], "draft": True, "resolution": "720p"},
+            400,
+            "InvalidParameter",
+            "resolution",
+        ),
+        (
+            {"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": "cgt-nope"}}]},
+            400,
+            "InvalidParameter",
+            "draft_task",
+        ),
+        (
+            {"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": "cgt-nope"}}], "draft": True},
+            400,
+            "InvalidParameter",
+            "draft",
+        ),
     ],
 )
-def test_bad_bodies_answer_in_ark_envelope(server: Server, body: dict[str, Any], status: int, code: str,
-                                          param: str) -> None:
+def test_bad_bodies_answer_in_ark_envelope(
+    server: Server, body: dict[str, Any], status: int, code: str, param: str
+) -> None:
     with server.client() as client:
         response = client.post("/api/v3/contents/generations/tasks", json=body)
     assert response.status_code == status, response.text
@@ -248,8 +344,10 @@ def test_bad_image_is_rejected_naming_the_item(server: Server, media_server: Med
     tiny = media_server.add("tiny.png", image_bytes(100, 100))
     fake = media_server.add("fake.png", b"<html>not an image</html>")
     for url in (tiny, fake, f"{media_server.url}/missing.png"):
-        body = {"model": PRO, "content": [{"type": "text", "text": "x"},
-                                          {"type": "image_url", "image_url": {"url": url}}]}
+        body = {
+            "model": PRO,
+            "content": [{"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": url}}],
+        }
         with server.client() as client:
             response = client.post("/api/v3/contents/generations/tasks", json=body)
         assert response.status_code == 400, response.text
@@ -284,16 +382,26 @@ def _create_key(server: Server) -> str:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "seedgate.cli", "keys", "create", "--name", "other"],
-                         env=server.env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "seedgate.cli", "keys", "create", "--name", "other"],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
 def test_list_filters_and_paging(ark: Any, server: Server) -> None:
-    ids = [ark.content_generation.tasks.create(model=PRO, content=[
-        {"type": "text", "text": f"list {i}"}], resolution="480p", duration=2).id for i in range(3)]
-    flex = ark.content_generation.tasks.create(model=PRO, content=[{"type": "text", "text": "flex"}],
-                                               service_tier="flex", resolution="480p", duration=2).id
+    ids = [
+        ark.content_generation.tasks.create(
+            model=PRO, content=[{"type": "text", "text": f"list {i}"}], resolution="480p", duration=2
+        ).id
+        for i in range(3)
+    ]
+    flex = ark.content_generation.tasks.create(
+        model=PRO, content=[{"type": "text", "text": "flex"}], service_tier="flex", resolution="480p", duration=2
+    ).id
     for task_id in [*ids, flex]:
         poll(ark, task_id)
     page = ark.content_generation.tasks.list(task_ids=ids, page_size=2, page_num=1)
@@ -316,8 +424,12 @@ def test_list_filters_and_paging(ark: Any, server: Server) -> None:
 
 def test_delete_table(ark: Any, server: Server) -> None:
     # Finished: the record is deleted and the answer is an empty JSON object the SDK can parse.
-    done = poll(ark, ark.content_generation.tasks.create(model=PRO, content=[{"type": "text", "text": "d"}],
-                                                         resolution="480p", duration=2).id)
+    done = poll(
+        ark,
+        ark.content_generation.tasks.create(
+            model=PRO, content=[{"type": "text", "text": "d"}], resolution="480p", duration=2
+        ).id,
+    )
     ark.content_generation.tasks.delete(task_id=done.id)
     with pytest.raises(ArkNotFoundError):
         ark.content_generation.tasks.get(task_id=done.id)
@@ -328,8 +440,13 @@ def test_delete_table(ark: Any, server: Server) -> None:
 
 def test_callbacks_on_every_status_change(ark: Any, webhooks: WebhookReceiver) -> None:
     webhooks.fail_next = [500]  # the first delivery fails and must be retried
-    created = ark.content_generation.tasks.create(model=PRO, content=[{"type": "text", "text": "hook"}],
-                                                  resolution="480p", duration=2, callback_url=webhooks.url + "/cb")
+    created = ark.content_generation.tasks.create(
+        model=PRO,
+        content=[{"type": "text", "text": "hook"}],
+        resolution="480p",
+        duration=2,
+        callback_url=webhooks.url + "/cb",
+    )
     webhooks.wait_for(created.id, "succeeded", timeout=90)
     # Deliveries run concurrently, so the one that got the 500 may be any of them; its retry follows a back-off.
     webhooks.wait_for(created.id, "running", timeout=30)
@@ -342,8 +459,12 @@ def test_callbacks_on_every_status_change(ark: Any, webhooks: WebhookReceiver) -
 
 
 def test_range_requests_and_signed_links(ark: Any) -> None:
-    task = poll(ark, ark.content_generation.tasks.create(model=PRO, content=[{"type": "text", "text": "seek"}],
-                                                         resolution="480p", duration=2).id)
+    task = poll(
+        ark,
+        ark.content_generation.tasks.create(
+            model=PRO, content=[{"type": "text", "text": "seek"}], resolution="480p", duration=2
+        ).id,
+    )
     url = task.content.video_url
     partial = httpx.get(url, headers={"Range": "bytes=0-99"})
     assert partial.status_code == 206 and len(partial.content) == 100
@@ -368,10 +489,15 @@ def test_operations_endpoints(server: Server) -> None:
 
 def test_queued_task_is_cancelled_not_deleted(server: Server, ark: Any) -> None:
     # Fill both worker slots with long renders so the next task stays queued long enough to cancel.
-    long = [ark.content_generation.tasks.create(model=PRO, content=[{"type": "text", "text": "long"}],
-                                                resolution="1080p", duration=12).id for _ in range(2)]
-    queued = ark.content_generation.tasks.create(model=PRO, content=[{"type": "text", "text": "wait"}],
-                                                 resolution="480p", duration=2).id
+    long = [
+        ark.content_generation.tasks.create(
+            model=PRO, content=[{"type": "text", "text": "long"}], resolution="1080p", duration=12
+        ).id
+        for _ in range(2)
+    ]
+    queued = ark.content_generation.tasks.create(
+        model=PRO, content=[{"type": "text", "text": "wait"}], resolution="480p", duration=2
+    ).id
     assert ark.content_generation.tasks.get(task_id=queued).status == "queued"
     ark.content_generation.tasks.delete(task_id=queued)
     assert ark.content_generation.tasks.get(task_id=queued).status == "cancelled"
@@ -392,20 +518,66 @@ def test_random_malformed_bodies_never_cause_a_500(server: Server) -> None:
     import random
 
     rng = random.Random(1234)
-    values: list[Any] = [None, True, False, 0, -1, 5, 2**40, 3.5, "", "x", "720p", "adaptive", [], {}, [1], {"a": 1},
-                         "http://127.0.0.1:1/x.png", "data:image/png;base64,!!!", "asset://a", "é" * 70]
-    fields = ["model", "content", "resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark",
-              "generate_audio", "draft", "return_last_frame", "service_tier", "priority", "execution_expires_after",
-              "callback_url", "safety_identifier", "tools", "output_format", "omni_reference_task_type"]
-    items: list[Any] = [{"type": "text", "text": "ok"}, {"type": "image_url", "image_url": {"url": rng.choice(values)}},
-                        {"type": "video_url", "video_url": rng.choice(values), "role": rng.choice(values)},
-                        {"type": "draft_task", "draft_task": {"id": rng.choice(values)}}, {"type": rng.choice(values)},
-                        "text", None]
+    values: list[Any] = [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        5,
+        2**40,
+        3.5,
+        "",
+        "x",
+        "720p",
+        "adaptive",
+        [],
+        {},
+        [1],
+        {"a": 1},
+        "http://127.0.0.1:1/x.png",
+        "data:image/png;base64,!!!",
+        "asset://a",
+        "é" * 70,
+    ]
+    fields = [
+        "model",
+        "content",
+        "resolution",
+        "ratio",
+        "duration",
+        "frames",
+        "seed",
+        "camera_fixed",
+        "watermark",
+        "generate_audio",
+        "draft",
+        "return_last_frame",
+        "service_tier",
+        "priority",
+        "execution_expires_after",
+        "callback_url",
+        "safety_identifier",
+        "tools",
+        "output_format",
+        "omni_reference_task_type",
+    ]
+    items: list[Any] = [
+        {"type": "text", "text": "ok"},
+        {"type": "image_url", "image_url": {"url": rng.choice(values)}},
+        {"type": "video_url", "video_url": rng.choice(values), "role": rng.choice(values)},
+        {"type": "draft_task", "draft_task": {"id": rng.choice(values)}},
+        {"type": rng.choice(values)},
+        "text",
+        None,
+    ]
     statuses = set()
     with server.client() as client:
         for _ in range(150):
-            body: dict[str, Any] = {"model": rng.choice([PRO, V2, PRO_15, rng.choice(values)]),
-                                    "content": [rng.choice(items) for _ in range(rng.randint(0, 3))]}
+            body: dict[str, Any] = {
+                "model": rng.choice([PRO, V2, PRO_15, rng.choice(values)]),
+                "content": [rng.choice(items) for _ in range(rng.randint(0, 3))],
+            }
             for name in rng.sample(fields, rng.randint(0, 5)):
                 body[name] = rng.choice(values)
             raw = json.dumps(body) if rng.random() > 0.05 else json.dumps(body)[:-3]

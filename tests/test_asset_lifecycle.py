@@ -57,11 +57,19 @@ def put_blob(storage: LocalStorage, data: bytes, age_s: float = 0) -> str:
     return digest
 
 
-async def uploaded(store: Store, storage: LocalStorage, data: bytes, *, expires_in: float = DAY,
-                   kind: str | None = None) -> Asset:
+async def uploaded(
+    store: Store, storage: LocalStorage, data: bytes, *, expires_in: float = DAY, kind: str | None = None
+) -> Asset:
     now = time.time()
-    asset = Asset(id=new_asset_id(now), owner="k1", kind=kind, blob=put_blob(storage, data), created_at=now,
-                  updated_at=now, expires_at=now + expires_in)
+    asset = Asset(
+        id=new_asset_id(now),
+        owner="k1",
+        kind=kind,
+        blob=put_blob(storage, data),
+        created_at=now,
+        updated_at=now,
+        expires_at=now + expires_in,
+    )
     await store.assets.insert(asset)
     return asset
 
@@ -70,8 +78,9 @@ async def no_webhooks(_task: Task) -> list[Any]:
     return []
 
 
-async def test_an_interrupted_audit_is_taken_over_after_its_lease(store: Store, tmp_path: Path,
-                                                                  fetcher: Fetcher) -> None:
+async def test_an_interrupted_audit_is_taken_over_after_its_lease(
+    store: Store, tmp_path: Path, fetcher: Fetcher
+) -> None:
     storage = LocalStorage(tmp_path / "data")
     asset = await uploaded(store, storage, image_bytes(640, 480))
     now = time.time()
@@ -93,8 +102,9 @@ async def test_an_interrupted_audit_is_taken_over_after_its_lease(store: Store, 
     assert (await store.assets.get(asset.id)).status is AssetStatus.ACTIVE  # type: ignore[union-attr]
 
 
-async def test_an_audit_that_keeps_crashing_fails_instead_of_looping(store: Store, tmp_path: Path,
-                                                                    fetcher: Fetcher) -> None:
+async def test_an_audit_that_keeps_crashing_fails_instead_of_looping(
+    store: Store, tmp_path: Path, fetcher: Fetcher
+) -> None:
     storage = LocalStorage(tmp_path / "data")
     asset = await uploaded(store, storage, image_bytes(640, 480))
     now = time.time()
@@ -113,17 +123,27 @@ async def test_retention_with_a_fake_clock(store: Store, tmp_path: Path) -> None
     storage = LocalStorage(tmp_path / "data")
     now = time.time()
     clock = [now]
-    upkeep = Maintenance(store, storage, no_webhooks, retention_s=7 * DAY, result_ttl_s=DAY,
-                         clock=lambda: clock[0])
+    upkeep = Maintenance(store, storage, no_webhooks, retention_s=7 * DAY, result_ttl_s=DAY, clock=lambda: clock[0])
 
     short = await uploaded(store, storage, b"short-lived asset", expires_in=3600)
     kept = await uploaded(store, storage, b"long-lived asset", expires_in=30 * DAY)
     task_blob = put_blob(storage, b"a task's input")
     orphan = put_blob(storage, b"left behind by a failed create", age_s=2 * BLOB_GRACE_S)
-    spec = TaskSpec(model="m", media=[MediaRef("image", "https://example.com/a.png", "first_frame", "x",
-                                               blob=task_blob)], engine="preview")
-    task = Task(id=new_task_id(now), owner="k1", dialect="ark", endpoint="m", spec=spec, created_at=now,
-                updated_at=now, expires_at=now + DAY)
+    spec = TaskSpec(
+        model="m",
+        media=[MediaRef("image", "https://example.com/a.png", "first_frame", "x", blob=task_blob)],
+        engine="preview",
+    )
+    task = Task(
+        id=new_task_id(now),
+        owner="k1",
+        dialect="ark",
+        endpoint="m",
+        spec=spec,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + DAY,
+    )
     await store.insert_task(task)
     await store.transition(task, Status.CANCELLED, now=now)  # finished: kept for its retention, then deleted
     for blob in (short.blob, kept.blob, task_blob):
@@ -160,10 +180,23 @@ async def test_upgrading_indexes_the_inputs_of_existing_tasks(tmp_path: Path) ->
     await store.migrate()
     used, unused = hashlib.sha256(b"used").hexdigest(), hashlib.sha256(b"unused").hexdigest()
     now = time.time()
-    spec = TaskSpec(model="m", media=[MediaRef("image", "https://example.com/a.png", "first_frame", "x", blob=used)],
-                    engine="preview")
-    await store.insert_task(Task(id=new_task_id(now), owner="k1", dialect="ark", endpoint="m", spec=spec,
-                                 created_at=now, updated_at=now, expires_at=now + DAY))
+    spec = TaskSpec(
+        model="m",
+        media=[MediaRef("image", "https://example.com/a.png", "first_frame", "x", blob=used)],
+        engine="preview",
+    )
+    await store.insert_task(
+        Task(
+            id=new_task_id(now),
+            owner="k1",
+            dialect="ark",
+            endpoint="m",
+            spec=spec,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + DAY,
+        )
+    )
     await downgrade_to(store, "0004")  # the task stays; task_blobs goes
     await store.migrate()
     assert await store.blobs_in_use({used, unused}) == {used}

@@ -94,8 +94,12 @@ def _pixel_flood_png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", 50000, 50000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1024)) + chunk(
-        b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -186,8 +190,10 @@ def test_volcengine_errors(client: httpx.Client) -> None:
     error = volc(client, "CreateAsset", expect=400, AssetType="Picture", URL="https://example.com/a.png")
     assert error["Code"] == "InvalidParameter" and "AssetType" in error["Message"]
     assert "URL" in volc(client, "CreateAsset", expect=400, URL="file:///etc/passwd")["Message"]
-    assert volc(client, "CreateAsset", expect=404, GroupId="group-nope", URL="https://example.com/a.png")[
-        "Code"] == "ResourceNotFound"
+    assert (
+        volc(client, "CreateAsset", expect=404, GroupId="group-nope", URL="https://example.com/a.png")["Code"]
+        == "ResourceNotFound"
+    )
     assert volc(client, "ListAssets", expect=400, PageSize=1000)["Message"].startswith("PageSize")
     assert volc(client, "Explode", expect=404)["Code"] == "InvalidActionOrVersion"
     assert "Filter.Name" in volc(client, "ListAssets", expect=400, Filter={"Name": 123})["Message"]
@@ -195,8 +201,7 @@ def test_volcengine_errors(client: httpx.Client) -> None:
     assert "at most 200" in volc(client, "CreateAssetGroup", expect=400, Name="x" * 201)["Message"]
     # A NUL in any JSON string is refused as malformed (PostgreSQL cannot store it), naming the field.
     assert volc(client, "GetAsset", expect=400, Id="asset-\u0000")["Message"].startswith("Id")
-    assert "upload local files" in volc(client, "CreateAsset", expect=400, URL="data:image/png;base64,AAAA")[
-        "Message"]
+    assert "upload local files" in volc(client, "CreateAsset", expect=400, URL="data:image/png;base64,AAAA")["Message"]
     response = client.post("/api/v1/open/GetAsset", content=b"{oops")
     assert response.status_code == 400 and response.json()["ResponseMetadata"]["Error"]["Code"] == "InvalidParameter"
     response = httpx.post(f"{client.base_url}/api/v1/open/ListAssets", json={})
@@ -228,8 +233,9 @@ REJECTED = [
 
 
 @pytest.mark.parametrize(("name", "kind", "facts"), ACCEPTED, ids=[a[0] for a in ACCEPTED])
-def test_audit_accepts(client: httpx.Client, media: dict[str, str], name: str, kind: str,
-                       facts: dict[str, Any]) -> None:
+def test_audit_accepts(
+    client: httpx.Client, media: dict[str, str], name: str, kind: str, facts: dict[str, Any]
+) -> None:
     asset = new_asset(client, media[name], kind)
     assert asset["Status"] == "Active", asset
     info = client.get(f"/v1/assets/{asset['Id']}").json()["info"]
@@ -269,11 +275,13 @@ def _wait_ready(client: httpx.Client, asset_id: str) -> dict[str, Any]:
     raise AssertionError(asset)
 
 
-def test_multipart_upload_and_moonapix_upload(client: httpx.Client, media: dict[str, str],
-                                              tmp_path: Path) -> None:
+def test_multipart_upload_and_moonapix_upload(client: httpx.Client, media: dict[str, str], tmp_path: Path) -> None:
     data = httpx.get(media["voice.wav"]).content
-    response = client.post("/v1/assets", files={"file": ("voice.wav", data, "audio/wav")},
-                           data={"name": "narration", "metadata": '{"take": 2}'})
+    response = client.post(
+        "/v1/assets",
+        files={"file": ("voice.wav", data, "audio/wav")},
+        data={"name": "narration", "metadata": '{"take": 2}'},
+    )
     assert response.status_code == 200, response.text
     created = response.json()
     assert created["status"] == "processing" and created["asset_url"] == f"asset://{created['id']}"
@@ -281,11 +289,17 @@ def test_multipart_upload_and_moonapix_upload(client: httpx.Client, media: dict[
     assert asset["status"] == "ready" and asset["kind"] == "audio" and asset["name"] == "narration"
     assert asset["metadata"] == {"take": 2} and httpx.get(asset["url"]).content == data
 
-    moon = client.post("/v1/assets/uploads", json={"url": media["photo.png"], "purpose": "reference_image",
-                                                    "metadata": {"name": "hero shot"}}).json()
+    moon = client.post(
+        "/v1/assets/uploads",
+        json={"url": media["photo.png"], "purpose": "reference_image", "metadata": {"name": "hero shot"}},
+    ).json()
     asset = _wait_ready(client, moon["asset_id"])
-    assert (asset["status"], asset["kind"], asset["name"], asset["purpose"]) == ("ready", "image", "hero shot",
-                                                                                "reference_image")
+    assert (asset["status"], asset["kind"], asset["name"], asset["purpose"]) == (
+        "ready",
+        "image",
+        "hero shot",
+        "reference_image",
+    )
     listed = client.get("/v1/assets", params={"kind": "image", "status": "ready"}).json()
     assert moon["asset_id"] in [a["id"] for a in listed["data"]]
 
@@ -304,71 +318,115 @@ def test_multipart_upload_and_moonapix_upload(client: httpx.Client, media: dict[
 
 @pytest.fixture(scope="module")
 def ready(client: httpx.Client, media: dict[str, str]) -> dict[str, str]:
-    names = {"image": ("photo.png", "Image"), "image2": ("photo.jpg", "Image"), "video": ("clip24.mp4", "Video"),
-             "audio": ("voice.wav", "Audio"), "video8a": ("long8a.mp4", "Video"),
-             "video8b": ("long8b.mp4", "Video"), "failed": ("archive.png", "Image")}
+    names = {
+        "image": ("photo.png", "Image"),
+        "image2": ("photo.jpg", "Image"),
+        "video": ("clip24.mp4", "Video"),
+        "audio": ("voice.wav", "Audio"),
+        "video8a": ("long8a.mp4", "Video"),
+        "video8b": ("long8b.mp4", "Video"),
+        "failed": ("archive.png", "Image"),
+    }
     return {key: new_asset(client, media[name], kind)["Id"] for key, (name, kind) in names.items()}
 
 
-def _ark_task(server: Server, client: httpx.Client, content: list[dict[str, Any]], model: str = "seedance-2.0",
-              **extra: Any) -> dict[str, Any]:
-    response = client.post(ARK_TASKS, json={"model": model, "content": content, "duration": 4,
-                                            "resolution": "480p", **extra})
+def _ark_task(
+    server: Server, client: httpx.Client, content: list[dict[str, Any]], model: str = "seedance-2.0", **extra: Any
+) -> dict[str, Any]:
+    response = client.post(
+        ARK_TASKS, json={"model": model, "content": content, "duration": 4, "resolution": "480p", **extra}
+    )
     assert response.status_code == 200, response.text
     return wait_status(lambda i: client.get(f"{ARK_TASKS}/{i}").json(), response.json()["id"])
 
 
 def test_references_in_ark_content(server: Server, client: httpx.Client, ready: dict[str, str]) -> None:
-    task = _ark_task(server, client, [
-        {"type": "text", "text": "the cast of [图1] dances to the music"},
-        {"type": "image_url", "image_url": {"url": f"asset://{ready['image']}"}, "role": "reference_image"},
-        {"type": "video_url", "video_url": {"url": f"Asset://{ready['video']}"}, "role": "reference_video"},
-        {"type": "audio_url", "audio_url": {"url": f"asset://{ready['audio']}"}, "role": "reference_audio"},
-    ])
+    task = _ark_task(
+        server,
+        client,
+        [
+            {"type": "text", "text": "the cast of [图1] dances to the music"},
+            {"type": "image_url", "image_url": {"url": f"asset://{ready['image']}"}, "role": "reference_image"},
+            {"type": "video_url", "video_url": {"url": f"Asset://{ready['video']}"}, "role": "reference_video"},
+            {"type": "audio_url", "audio_url": {"url": f"asset://{ready['audio']}"}, "role": "reference_audio"},
+        ],
+    )
     assert task["status"] == "succeeded", task
     facts = inspect_video(httpx.get(task["content"]["video_url"]).content)
     assert (facts.width, facts.height) == (640, 640)  # adaptive: the reference video's 1:1, at 480p
 
-    first_last = _ark_task(server, client, [
-        {"type": "text", "text": "morph"},
-        {"type": "image_url", "image_url": {"url": f"asset://{ready['image']}"}, "role": "first_frame"},
-        {"type": "image_url", "image_url": {"url": f"asset://{ready['image2']}"}, "role": "last_frame"},
-    ])
+    first_last = _ark_task(
+        server,
+        client,
+        [
+            {"type": "text", "text": "morph"},
+            {"type": "image_url", "image_url": {"url": f"asset://{ready['image']}"}, "role": "first_frame"},
+            {"type": "image_url", "image_url": {"url": f"asset://{ready['image2']}"}, "role": "last_frame"},
+        ],
+    )
     assert first_last["status"] == "succeeded"
 
 
 def test_references_in_other_dialects(server: Server, client: httpx.Client, ready: dict[str, str]) -> None:
-    maxapi = client.post("/api/v1/task/submit", json={"model": "seedance-2.0", "input": {
-        "prompt": "@1 waves", "imageUrls": [f"asset://{ready['image']}"], "duration": 4, "resolution": "480p"}})
+    maxapi = client.post(
+        "/api/v1/task/submit",
+        json={
+            "model": "seedance-2.0",
+            "input": {
+                "prompt": "@1 waves",
+                "imageUrls": [f"asset://{ready['image']}"],
+                "duration": 4,
+                "resolution": "480p",
+            },
+        },
+    )
     assert maxapi.json()["code"] == 0, maxapi.text
     task_id = maxapi.json()["data"]["taskId"]
     done = wait_status(lambda i: client.get(f"/api/v1/task/{i}").json()["data"], task_id, ("SUCCESS", "FAILURE"))
     assert done["status"] == "SUCCESS"
 
     openai = OpenAI(base_url=f"{server.url}/v1", api_key=API_KEY, max_retries=0)
-    video = openai.videos.create_and_poll(model="seedance-2.0", prompt="zoom in", seconds="4", size="864x496",
-                                          extra_body={"input_reference": {"image_url": f"asset://{ready['image']}"}})
+    video = openai.videos.create_and_poll(
+        model="seedance-2.0",
+        prompt="zoom in",
+        seconds="4",
+        size="864x496",
+        extra_body={"input_reference": {"image_url": f"asset://{ready['image']}"}},
+    )
     assert video.status == "completed", video
 
-    aigen = client.post("/api/AIGeneration/video/seedance/createTask", json={"model": "seedance-2.0", "content": [
-        {"type": "text", "text": "x"},
-        {"type": "image_url", "image_url": {"url": f"asset://{ready['image']}"}, "role": "first_frame"}]})
+    aigen = client.post(
+        "/api/AIGeneration/video/seedance/createTask",
+        json={
+            "model": "seedance-2.0",
+            "content": [
+                {"type": "text", "text": "x"},
+                {"type": "image_url", "image_url": {"url": f"asset://{ready['image']}"}, "role": "first_frame"},
+            ],
+        },
+    )
     assert aigen.json()["success"] is True, aigen.text
 
 
-@pytest.mark.parametrize(("which", "role", "kind", "message"), [
-    ("missing", "reference_image", "image", "The specified asset asset-20260101000000-nope is not found"),
-    ("failed", "reference_image", "image", "failed its audit: file is a ZIP archive"),
-    ("audio", "reference_image", "image", "is an audio, not an image"),
-    ("video", "reference_audio", "audio", "is a video, not an audio"),
-])
-def test_bad_references_are_clear_errors(client: httpx.Client, ready: dict[str, str], which: str, role: str,
-                                         kind: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("which", "role", "kind", "message"),
+    [
+        ("missing", "reference_image", "image", "The specified asset asset-20260101000000-nope is not found"),
+        ("failed", "reference_image", "image", "failed its audit: file is a ZIP archive"),
+        ("audio", "reference_image", "image", "is an audio, not an image"),
+        ("video", "reference_audio", "audio", "is a video, not an audio"),
+    ],
+)
+def test_bad_references_are_clear_errors(
+    client: httpx.Client, ready: dict[str, str], which: str, role: str, kind: str, message: str
+) -> None:
     asset_id = ready.get(which, "asset-20260101000000-nope")
     field = f"{kind}_url"
-    content = [{"type": "text", "text": "x"},
-               {"type": "image_url", "image_url": {"url": f"asset://{ready['image2']}"}, "role": "reference_image"},
-               {"type": field, field: {"url": f"asset://{asset_id}"}, "role": role}]
+    content = [
+        {"type": "text", "text": "x"},
+        {"type": "image_url", "image_url": {"url": f"asset://{ready['image2']}"}, "role": "reference_image"},
+        {"type": field, field: {"url": f"asset://{asset_id}"}, "role": role},
+    ]
     before = len(client.get(ARK_TASKS, params={"page_size": 100}).json()["items"])
     response = client.post(ARK_TASKS, json={"model": "seedance-2.0", "content": content})
     assert response.status_code == 400, response.text
@@ -380,12 +438,20 @@ def test_bad_references_are_clear_errors(client: httpx.Client, ready: dict[str, 
 def test_cross_item_rules_on_resolved_media(client: httpx.Client, ready: dict[str, str]) -> None:
     content = [{"type": "text", "text": "x"}] + [
         {"type": "video_url", "video_url": {"url": f"asset://{ready[k]}"}, "role": "reference_video"}
-        for k in ("video8a", "video8b")]
+        for k in ("video8a", "video8b")
+    ]
     response = client.post(ARK_TASKS, json={"model": "seedance-2.0", "content": content})
     assert response.status_code == 400 and "reference videos total 16.0 s" in response.json()["error"]["message"]
-    alone = client.post(ARK_TASKS, json={"model": "seedance-2.0", "content": [
-        {"type": "text", "text": "x"},
-        {"type": "audio_url", "audio_url": {"url": f"asset://{ready['audio']}"}, "role": "reference_audio"}]})
+    alone = client.post(
+        ARK_TASKS,
+        json={
+            "model": "seedance-2.0",
+            "content": [
+                {"type": "text", "text": "x"},
+                {"type": "audio_url", "audio_url": {"url": f"asset://{ready['audio']}"}, "role": "reference_audio"},
+            ],
+        },
+    )
     assert alone.status_code == 400 and "alongside audio" in alone.json()["error"]["message"]
 
 
@@ -393,8 +459,13 @@ def test_upload_then_reference_at_once_waits_for_the_audit(client: httpx.Client,
     data = httpx.get(media["photo.jpg"]).content
     asset = client.post("/v1/assets", files={"file": ("p.jpg", data, "image/jpeg")}).json()
     assert asset["status"] == "processing"
-    response = client.post(ARK_TASKS, json={"model": "seedance-2.0", "content": [
-        {"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": asset["asset_url"]}}]})
+    response = client.post(
+        ARK_TASKS,
+        json={
+            "model": "seedance-2.0",
+            "content": [{"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": asset["asset_url"]}}],
+        },
+    )
     assert response.status_code == 200, response.text
 
 
@@ -410,9 +481,16 @@ def test_assets_belong_to_their_key(server: Server, client: httpx.Client, ready:
         assert other.get(f"/v1/assets/{ready['image']}").status_code == 404
         status = other.get("/api/open-api/v1/seedance/assets/status", params={"assetIds": ready["image"]}).json()
         assert status["data"]["items"] == [] and status["data"]["failedItems"][0]["assetId"] == ready["image"]
-        response = other.post(ARK_TASKS, json={"model": "seedance-2.0", "content": [
-            {"type": "text", "text": "x"},
-            {"type": "image_url", "image_url": {"url": f"asset://{ready['image']}"}}]})
+        response = other.post(
+            ARK_TASKS,
+            json={
+                "model": "seedance-2.0",
+                "content": [
+                    {"type": "text", "text": "x"},
+                    {"type": "image_url", "image_url": {"url": f"asset://{ready['image']}"}},
+                ],
+            },
+        )
         assert response.status_code == 400 and "is not found" in response.json()["error"]["message"]
     assert volc(client, "GetAsset", Id=ready["image"])["Status"] == "Active"  # still the owner's
 
@@ -422,18 +500,26 @@ def test_assets_belong_to_their_key(server: Server, client: httpx.Client, ready:
 
 @pytest.fixture(scope="module")
 def strict_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(database, tmp_path_factory.mktemp("strict") / "data", "--workers", "0",
-                       SEEDGATE_ALLOW_PRIVATE_URLS="0")
+    srv = start_server(
+        database, tmp_path_factory.mktemp("strict") / "data", "--workers", "0", SEEDGATE_ALLOW_PRIVATE_URLS="0"
+    )
     yield srv
     srv.stop()
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:{port}/assets-photo.png", "http://[::1]:{port}/assets-photo.png",
-    "http://0x7f000001:{port}/assets-photo.png", "http://2130706433:{port}/assets-photo.png",
-    "http://0177.0.0.1:{port}/assets-photo.png", "http://[::ffff:127.0.0.1]:{port}/assets-photo.png",
-    "http://169.254.169.254/latest/meta-data/", "http://localhost:{port}/assets-photo.png",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/assets-photo.png",
+        "http://[::1]:{port}/assets-photo.png",
+        "http://0x7f000001:{port}/assets-photo.png",
+        "http://2130706433:{port}/assets-photo.png",
+        "http://0177.0.0.1:{port}/assets-photo.png",
+        "http://[::ffff:127.0.0.1]:{port}/assets-photo.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost:{port}/assets-photo.png",
+    ],
+)
 def test_ssrf_targets_fail_the_audit(strict_server: Server, media_server: MediaServer, url: str) -> None:
     port = media_server.url.rsplit(":", 1)[1]
     with strict_server.client() as client:

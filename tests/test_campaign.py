@@ -67,10 +67,19 @@ def _json_variants(body: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
     """Malformed variants of a body: every one must be refused (none may create anything)."""
     text = json.dumps(body)
     head = text[:-1].encode()
-    for name, tail in (("surrogate", b'"\\ud800"'), ("low-surrogate", b'"\\udc00x"'), ("nan", b"NaN"),
-                       ("inf", b"Infinity"), ("-inf", b"-Infinity"), ("1e999", b"1e999"), ("nul", b'"\\u0000"'),
-                       ("int-5000", b"9" * 5000), ("int-4000", b"9" * 4000), ("deep", b"[" * 5000 + b"]" * 5000),
-                       ("deep-objects", b'{"a":' * 300 + b"1" + b"}" * 300)):
+    for name, tail in (
+        ("surrogate", b'"\\ud800"'),
+        ("low-surrogate", b'"\\udc00x"'),
+        ("nan", b"NaN"),
+        ("inf", b"Infinity"),
+        ("-inf", b"-Infinity"),
+        ("1e999", b"1e999"),
+        ("nul", b'"\\u0000"'),
+        ("int-5000", b"9" * 5000),
+        ("int-4000", b"9" * 4000),
+        ("deep", b"[" * 5000 + b"]" * 5000),
+        ("deep-objects", b'{"a":' * 300 + b"1" + b"}" * 300),
+    ):
         yield f"extra-{name}", head + b', "extra": ' + tail + b"}"
     yield "nested-1000", b'{"model": ' + b"[" * 1000 + b"]" * 1000 + b"}"
     yield "truncated", text[: len(text) // 2].encode()
@@ -107,20 +116,51 @@ def _invalidated(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _hostile_paths() -> Iterator[str]:
-    ids = ["cgt-%00", "%00", "..%2F..%2Fetc%2Fpasswd", "cgt-" + "9" * 5000, "%F0%9F%98%80", "%ED%A0%80", "a%20b",
-           "%C3%A9", "'%20OR%201=1--", "cgt-20260101000000-nothere"]
-    templates = [f"{ARK}/{{}}", "/v1/videos/{}", "/v1/videos/{}/content", "/v1/video/generations/{}",
-                 "/api/v1/task/{}", "/api/open-api/v1/videos/{}", "/v1/tasks/{}/queue", "/v1/assets/{}",
-                 "/v1/webhook_endpoints/{}", "/api/AIGeneration/video/seedance/taskStatus/{}"]
+    ids = [
+        "cgt-%00",
+        "%00",
+        "..%2F..%2Fetc%2Fpasswd",
+        "cgt-" + "9" * 5000,
+        "%F0%9F%98%80",
+        "%ED%A0%80",
+        "a%20b",
+        "%C3%A9",
+        "'%20OR%201=1--",
+        "cgt-20260101000000-nothere",
+    ]
+    templates = [
+        f"{ARK}/{{}}",
+        "/v1/videos/{}",
+        "/v1/videos/{}/content",
+        "/v1/video/generations/{}",
+        "/api/v1/task/{}",
+        "/api/open-api/v1/videos/{}",
+        "/v1/tasks/{}/queue",
+        "/v1/assets/{}",
+        "/v1/webhook_endpoints/{}",
+        "/api/AIGeneration/video/seedance/taskStatus/{}",
+    ]
     for template in templates:
         for ident in ids:
             yield template.format(ident)
     for path in ("/files/blobs/0", "/files/cgt-x/video.mp4", "/files/assets/asset-x", "/files/blobs/%00"):
-        for query in ("expires=99999999999&signature=%C3%A9", "expires=-1&signature=", "expires=1e999&signature=a",
-                      "expires=" + "9" * 5000 + "&signature=a", "signature=%00", "expires=%00"):
+        for query in (
+            "expires=99999999999&signature=%C3%A9",
+            "expires=-1&signature=",
+            "expires=1e999&signature=a",
+            "expires=" + "9" * 5000 + "&signature=a",
+            "signature=%00",
+            "expires=%00",
+        ):
             yield f"{path}?{query}"
-    for query in ("page_num=-1", "page_size=999999999999999999999", "filter.status=%00", "filter.task_ids=%00",
-                  "page_num=" + "9" * 5000, "filter.model=%ED%A0%80"):
+    for query in (
+        "page_num=-1",
+        "page_size=999999999999999999999",
+        "filter.status=%00",
+        "filter.task_ids=%00",
+        "page_num=" + "9" * 5000,
+        "filter.model=%ED%A0%80",
+    ):
         yield f"{ARK}?{query}"
     for query in ("limit=-5", "limit=" + "9" * 5000, "after=%00", "order=%00", "status=%00"):
         yield f"/v1/videos?{query}"
@@ -143,8 +183,7 @@ def test_hostile_corpus(server: Server) -> None:
         for route, body in JSON_ROUTES:
             for name, raw in _json_variants(_invalidated(body)):
                 for headers in (auth, {}):
-                    response = client.post(route, content=raw, headers={"content-type": "application/json",
-                                                                        **headers})
+                    response = client.post(route, content=raw, headers={"content-type": "application/json", **headers})
                     tally.add(f"POST {route} {name} key={bool(headers)}", response)
         for path in _hostile_paths():
             for headers in (auth, {}):
@@ -156,12 +195,15 @@ def test_hostile_corpus(server: Server) -> None:
             data = {"model": MODEL, "prompt": "x", "seconds": seconds}
             files = {"input_reference": ("a.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/png")}
             raw_fields = [(k, (None, v)) for k, v in data.items()]
-            tally.add(f"multipart seconds={str(seconds)[:10]!r}",
-                      client.post("/v1/videos", files=[*raw_fields, *files.items()], headers=auth))
+            tally.add(
+                f"multipart seconds={str(seconds)[:10]!r}",
+                client.post("/v1/videos", files=[*raw_fields, *files.items()], headers=auth),
+            )
         for meta in ('{"a": NaN}', '{"a": 1e999}', "[" * 2000, '"\\ud800"', "not json", '{"a": "\\u0000"}'):
             for files in ({"file": ("a.png", b"garbage", "image/png")}, {}):
-                response = client.post("/v1/assets", data={"url": NOWHERE, "metadata": meta}, files=files or None,
-                                       headers=auth)
+                response = client.post(
+                    "/v1/assets", data={"url": NOWHERE, "metadata": meta}, files=files or None, headers=auth
+                )
                 tally.add(f"asset metadata {meta[:10]!r} file={bool(files)}", response)
         for field in ("name", "group_id", "purpose", "kind"):
             for value in ("\x00", "a\x00b", "\u4e2d" * 5000, "\ud800".encode("utf-8", "surrogatepass")):
@@ -170,25 +212,30 @@ def test_hostile_corpus(server: Server) -> None:
                 tally.add(f"asset multipart {field}={str(value)[:8]!r}", response)
                 assert 400 <= response.status_code < 500, response.text[:300]
         for field in ("model", "prompt", "size"):
-            response = client.post("/v1/videos", files={field: (None, "a\x00b"), "seconds": (None, "4")},
-                                   headers=auth)
+            response = client.post("/v1/videos", files={field: (None, "a\x00b"), "seconds": (None, "4")}, headers=auth)
             tally.add(f"openai multipart {field} with NUL", response)
-        broken = b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n" + b"x" * 1000  # never closed
+        broken = b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\n' + b"x" * 1000  # never closed
         for route in ("/v1/videos", "/v1/assets"):
-            tally.add(f"broken multipart {route}", client.post(route, content=broken, headers={
-                **auth, "content-type": "multipart/form-data; boundary=b"}))
-            tally.add(f"no boundary {route}", client.post(route, content=b"x", headers={
-                **auth, "content-type": "multipart/form-data"}))
+            tally.add(
+                f"broken multipart {route}",
+                client.post(route, content=broken, headers={**auth, "content-type": "multipart/form-data; boundary=b"}),
+            )
+            tally.add(
+                f"no boundary {route}",
+                client.post(route, content=b"x", headers={**auth, "content-type": "multipart/form-data"}),
+            )
         # Oversized bodies, declared and streamed, with and without a key.
         for headers in (auth, {}):
+
             def chunks() -> Iterator[bytes]:
                 for _ in range(1600):  # 100 MiB, past the 64 MiB default
                     yield b"x" * 65536
 
             for route in ("/v1/videos", "/v1/video/generations", ARK, "/v1/assets"):
                 try:
-                    response = client.post(route, content=chunks(), headers={"content-type": "application/json",
-                                                                             **headers})
+                    response = client.post(
+                        route, content=chunks(), headers={"content-type": "application/json", **headers}
+                    )
                 except httpx.TransportError:
                     continue  # refused before the whole body was sent: nothing was answered, nothing buffered
                 tally.add(f"100 MiB to {route} key={bool(headers)}", response)
@@ -203,9 +250,17 @@ def test_hostile_corpus(server: Server) -> None:
         # A huge legal image, three times: decoded within the decode budget (these three tasks are meant).
         data_url = _big_png_data_url()
         for i in range(3):
-            response = client.post(ARK, headers=auth, json={"model": MODEL, "content": [
-                {"type": "text", "text": f"big still {i}"},
-                {"type": "image_url", "role": "first_frame", "image_url": {"url": data_url}}]})
+            response = client.post(
+                ARK,
+                headers=auth,
+                json={
+                    "model": MODEL,
+                    "content": [
+                        {"type": "text", "text": f"big still {i}"},
+                        {"type": "image_url", "role": "first_frame", "image_url": {"url": data_url}},
+                    ],
+                },
+            )
             tally.add("6000x6000 RGBA first frame", response)
             assert response.status_code == 200, response.text
         # A 10 MB model name is refused without being echoed back.
@@ -218,8 +273,9 @@ def test_hostile_corpus(server: Server) -> None:
     if (tasks, assets) != (before[0] + 3, before[1]):
         with server.client() as client:
             listed = client.get(ARK, params={"page_size": 20}).text[:3000]
-        raise AssertionError(f"stray tasks or assets: {tasks - before[0] - 3} tasks, {assets - before[1]} assets; "
-                             f"tasks: {listed}")
+        raise AssertionError(
+            f"stray tasks or assets: {tasks - before[0] - 3} tasks, {assets - before[1]} assets; tasks: {listed}"
+        )
     assert peak < PEAK_RSS_MB, f"the server's peak RSS was {peak:.0f} MB"
 
 
@@ -231,15 +287,23 @@ def _probe(operation: Any, headers: dict[str, str], tally: Tally) -> Any:
     (5xx are collected rather than raised, so Hypothesis does not spend the run shrinking one of them)."""
     from hypothesis import HealthCheck, Phase, given, settings
 
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy())
     def probe(case: Any) -> None:
         response = case.call(headers=headers, timeout=60)
         tally.count += 1
         if response.status_code >= 500:
-            tally.errors.append(f"{operation.method.upper()} {case.formatted_path} body={str(case.body)[:200]} "
-                                f"-> {response.status_code} {response.text[:200]}")
+            tally.errors.append(
+                f"{operation.method.upper()} {case.formatted_path} body={str(case.body)[:200]} "
+                f"-> {response.status_code} {response.text[:200]}"
+            )
 
     return probe
 

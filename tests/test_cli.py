@@ -14,14 +14,16 @@ import httpx
 from .conftest import free_port
 
 
-def run(*args: str, data_dir: Path | None, cwd: Path | None = None,
-        **env_extra: str) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, data_dir: Path | None, cwd: Path | None = None, **env_extra: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
     if data_dir is not None:
         env["SEEDGATE_DATA_DIR"] = str(data_dir)
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "seedgate.cli", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "seedgate.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -63,8 +65,12 @@ def test_first_run_creates_an_admin_key(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
     env["SEEDGATE_LOG_FORMAT"] = "json"
     log_path = tmp_path / "serve.log"
-    process = subprocess.Popen([sys.executable, "-m", "seedgate.cli", "serve", "--port", str(port), "--data-dir",
-                                str(tmp_path)], env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seedgate.cli", "serve", "--port", str(port), "--data-dir", str(tmp_path)],
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -119,24 +125,44 @@ def test_keys_over_http_with_the_admin_key(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     try:
-        made = run("keys", "create", "--name", "app1", "--url", server.url, "--key", API_KEY, data_dir=None,
-                   cwd=elsewhere)
+        made = run(
+            "keys", "create", "--name", "app1", "--url", server.url, "--key", API_KEY, data_dir=None, cwd=elsewhere
+        )
         assert made.returncode == 0, made.stderr
         secret = made.stdout.strip()
         assert secret.startswith("sk-sg-") and "created key_" in made.stderr
         # The running server takes the new key at once: it was made in its own database.
         with server.client(secret) as http:
             assert http.get("/api/v3/contents/generations/tasks").status_code == 200
-        listed = json.loads(run("keys", "list", "--json", data_dir=None, cwd=elsewhere, SEEDGATE_URL=server.url,
-                                SEEDGATE_API_KEY=API_KEY).stdout)
+        listed = json.loads(
+            run(
+                "keys",
+                "list",
+                "--json",
+                data_dir=None,
+                cwd=elsewhere,
+                SEEDGATE_URL=server.url,
+                SEEDGATE_API_KEY=API_KEY,
+            ).stdout
+        )
         key_id = next(k["id"] for k in listed if k["name"] == "app1")
         # A key that is not an admin's may not manage keys: exit 4, one line.
         denied = run("keys", "list", "--url", server.url, "--key", secret, data_dir=None, cwd=elsewhere)
         assert denied.returncode == 4 and "admin" in one_error_line(denied)
         revoked = run("keys", "revoke", key_id, "--url", server.url, "--key", API_KEY, data_dir=None, cwd=elsewhere)
         assert revoked.returncode == 0, revoked.stderr
-        after = json.loads(run("keys", "list", "--json", "--remote", data_dir=None, cwd=elsewhere,
-                               SEEDGATE_URL=server.url, SEEDGATE_API_KEY=API_KEY).stdout)
+        after = json.loads(
+            run(
+                "keys",
+                "list",
+                "--json",
+                "--remote",
+                data_dir=None,
+                cwd=elsewhere,
+                SEEDGATE_URL=server.url,
+                SEEDGATE_API_KEY=API_KEY,
+            ).stdout
+        )
         assert next(k for k in after if k["id"] == key_id)["revoked_at"] is not None
         assert not (elsewhere / "data").exists()
     finally:
@@ -151,8 +177,16 @@ def test_serve_on_a_taken_port_fails_first(tmp_path: Path) -> None:
     taken.listen()
     port = taken.getsockname()[1]
     try:
-        result = run("serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), data_dir=None,
-                     SEEDGATE_API_KEY="sk-x", COLUMNS="60")
+        result = run(
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+            data_dir=None,
+            SEEDGATE_API_KEY="sk-x",
+            COLUMNS="60",
+        )
     finally:
         taken.close()
     assert result.returncode == 3

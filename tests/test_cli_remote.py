@@ -13,19 +13,36 @@ from .conftest import API_KEY, Server, free_port
 from .media import image_bytes, inspect_video
 
 
-def seedgate(*args: str, url: str, key: str = API_KEY, cwd: Path | None = None,
-             columns: int = 200) -> subprocess.CompletedProcess[str]:
+def seedgate(
+    *args: str, url: str, key: str = API_KEY, cwd: Path | None = None, columns: int = 200
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
     env.update(SEEDGATE_URL=url, SEEDGATE_API_KEY=key, COLUMNS=str(columns))  # 200: tables do not wrap IDs
-    return subprocess.run([sys.executable, "-m", "seedgate.cli", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "seedgate.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=180
+    )
 
 
 def test_the_issue_example(server: Server, tmp_path: Path) -> None:
     (tmp_path / "first.jpg").write_bytes(image_bytes(1280, 720, (250, 0, 0), "JPEG"))
     (tmp_path / "last.jpg").write_bytes(image_bytes(1280, 720, (0, 0, 250), "JPEG"))
-    done = seedgate("submit", "a cat yawns", "--image", "first.jpg", "--last", "last.jpg", "--wait", "-o", "cat.mp4",
-                    "--resolution", "480p", "--duration", "2", url=server.url, cwd=tmp_path)
+    done = seedgate(
+        "submit",
+        "a cat yawns",
+        "--image",
+        "first.jpg",
+        "--last",
+        "last.jpg",
+        "--wait",
+        "-o",
+        "cat.mp4",
+        "--resolution",
+        "480p",
+        "--duration",
+        "2",
+        url=server.url,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "saved cat.mp4" in done.stdout
     facts = inspect_video((tmp_path / "cat.mp4").read_bytes())
@@ -130,9 +147,10 @@ def test_links_print_whole_and_errors_stay_one_line(server: Server, tmp_path: Pa
     assert video_line.split()[-1] == video_url and "…" not in shown.stdout
     assert httpx.get(video_url).status_code == 200
     # No last frame was asked for: one unwrapped line, and no "has no a".
-    no_png = seedgate("download", task_id, "--last-frame", "-o", str(tmp_path / "last.png"), url=server.url,
-                      columns=40)
+    no_png = seedgate("download", task_id, "--last-frame", "-o", str(tmp_path / "last.png"), url=server.url, columns=40)
     assert no_png.returncode == 2
     lines = no_png.stderr.strip().splitlines()
-    assert len(lines) == 1 and f"task {task_id} has no last frame (create the task with return_last_frame=True)" \
-        in lines[0]
+    assert (
+        len(lines) == 1
+        and f"task {task_id} has no last frame (create the task with return_last_frame=True)" in lines[0]
+    )

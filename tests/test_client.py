@@ -54,8 +54,9 @@ def test_first_and_last_frame_from_local_files(client: Client, tmp_path: Path) -
     first, last = tmp_path / "first.jpg", tmp_path / "last.png"
     first.write_bytes(image_bytes(1280, 720, (250, 0, 0), "JPEG"))
     last.write_bytes(image_bytes(1280, 720, (0, 0, 250)))
-    task = client.wait(client.create("red to blue", image=first, last_image=str(last), resolution="480p",
-                                     duration=2).id)
+    task = client.wait(
+        client.create("red to blue", image=first, last_image=str(last), resolution="480p", duration=2).id
+    )
     assert task.succeeded and task.raw["ratio"] == "16:9"
     # The files went up as assets, owned by this key and audited.
     names = {a.name: a for a in client.list_assets(limit=100)}

@@ -28,8 +28,11 @@ CHROMIUM = "/usr/bin/chromium"
 DOC_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "console"
 # Screenshots go to docs/console only when asked (SEEDGATE_SCREENSHOTS=1): a test run must not rewrite tracked
 # files; otherwise into a scratch folder, still taken so every page is rendered.
-SHOTS = DOC_SHOTS if os.environ.get("SEEDGATE_SCREENSHOTS") else Path(os.environ.get("TMPDIR", "/tmp")) / \
-    "seedgate-console-shots"
+SHOTS = (
+    DOC_SHOTS
+    if os.environ.get("SEEDGATE_SCREENSHOTS")
+    else Path(os.environ.get("TMPDIR", "/tmp")) / "seedgate-console-shots"
+)
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
@@ -53,9 +56,9 @@ def _picture(size: tuple[int, int] = (640, 360)) -> bytes:
     draw = ImageDraw.Draw(image)
     for y in range(h):
         k = y / h
-        color = (int(40 + 200 * k), int(90 + 60 * k), int(200 - 80 * k)) if k < .62 else (20, 70, int(140 - 60 * k))
+        color = (int(40 + 200 * k), int(90 + 60 * k), int(200 - 80 * k)) if k < 0.62 else (20, 70, int(140 - 60 * k))
         draw.line([(0, y), (w, y)], fill=color)
-    draw.ellipse([w * .58, h * .3, w * .74, h * .58], fill=(255, 214, 120))
+    draw.ellipse([w * 0.58, h * 0.3, w * 0.74, h * 0.58], fill=(255, 214, 120))
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
@@ -77,9 +80,16 @@ def test_console_api(api_server: Server) -> None:
         assert "checkForm" in client.get("/console/static/rules.js").text
         assert client.get("/console/static/../pyproject.toml").status_code == 404
         assert client.get("/console/api/me").json()["admin"] is True
-        created = client.post("/api/v3/contents/generations/tasks", json={
-            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "a red kite"}],
-            "duration": 2, "resolution": "480p", "ratio": "16:9"})
+        created = client.post(
+            "/api/v3/contents/generations/tasks",
+            json={
+                "model": "doubao-seedance-1-0-pro-250528",
+                "content": [{"type": "text", "text": "a red kite"}],
+                "duration": 2,
+                "resolution": "480p",
+                "ratio": "16:9",
+            },
+        )
         task_id = created.json()["id"]
         wait_status(lambda i: client.get(f"/console/api/tasks/{i}").json(), task_id)
         detail = client.get(f"/console/api/tasks/{task_id}").json()
@@ -115,19 +125,31 @@ def test_console_models_are_the_runnable_ones_with_defaults(api_server: Server) 
     assert {i for i, m in catalog.items() if m["engine"] == "preview"} <= set(runnable)
     assert runnable["doubao-seedance-2-0-260128"]["defaults"]["generate_audio"] is True
     assert runnable["doubao-seedance-1-0-pro-250528"]["defaults"]["generate_audio"] is False
-    assert runnable["doubao-seedance-1-0-pro-250528"]["defaults"]["resolution"] == \
-        catalog["doubao-seedance-1-0-pro-250528"]["default_resolution"]
+    assert (
+        runnable["doubao-seedance-1-0-pro-250528"]["defaults"]["resolution"]
+        == catalog["doubao-seedance-1-0-pro-250528"]["default_resolution"]
+    )
 
 
 def test_console_search_paging_usage_thumbnails(api_server: Server) -> None:
     with api_server.client() as client:
         ids = []
-        for prompt, model in (("a paper kestrel over dunes zqx", "doubao-seedance-1-0-pro-250528"),
-                              ("海边的灯塔 at dusk zqx", "doubao-seedance-1-0-pro-250528"),
-                              ("50% off_sale banner", "doubao-seedance-2-0-260128")):
-            ids.append(client.post("/api/v3/contents/generations/tasks", json={
-                "model": model, "content": [{"type": "text", "text": prompt}], "duration": 2 if "2-0" not in model
-                else 4, "resolution": "480p"}).json()["id"])
+        for prompt, model in (
+            ("a paper kestrel over dunes zqx", "doubao-seedance-1-0-pro-250528"),
+            ("海边的灯塔 at dusk zqx", "doubao-seedance-1-0-pro-250528"),
+            ("50% off_sale banner", "doubao-seedance-2-0-260128"),
+        ):
+            ids.append(
+                client.post(
+                    "/api/v3/contents/generations/tasks",
+                    json={
+                        "model": model,
+                        "content": [{"type": "text", "text": prompt}],
+                        "duration": 2 if "2-0" not in model else 4,
+                        "resolution": "480p",
+                    },
+                ).json()["id"]
+            )
         for task_id in ids:
             wait_status(lambda i: client.get(f"/console/api/tasks/{i}").json(), task_id)
 
@@ -156,8 +178,10 @@ def test_console_search_paging_usage_thumbnails(api_server: Server) -> None:
         assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
         image = Image.open(io.BytesIO(thumb.content))
         assert image.width == 192 and 100 <= image.height <= 110  # 16:9
-        assert client.get(row["thumb_url"].replace(api_server.url, "").replace("signature=", "signature=0")
-                          ).status_code == 403
+        assert (
+            client.get(row["thumb_url"].replace(api_server.url, "").replace("signature=", "signature=0")).status_code
+            == 403
+        )
 
         # Result links expire result_ttl after the task finished; expires_at is the run deadline, not that.
         detail = client.get(f"/console/api/tasks/{ids[1]}").json()
@@ -194,9 +218,17 @@ def test_console_search_paging_usage_thumbnails(api_server: Server) -> None:
 def test_snippets_reproduce_the_task(api_server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     """The Ark SDK snippet, run as written, creates a task with the same spec."""
     with api_server.client() as client:
-        created = client.post("/api/v3/contents/generations/tasks", json={
-            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "snow on pines"}],
-            "duration": 3, "resolution": "480p", "ratio": "1:1", "seed": 42}).json()
+        created = client.post(
+            "/api/v3/contents/generations/tasks",
+            json={
+                "model": "doubao-seedance-1-0-pro-250528",
+                "content": [{"type": "text", "text": "snow on pines"}],
+                "duration": 3,
+                "resolution": "480p",
+                "ratio": "1:1",
+                "seed": 42,
+            },
+        ).json()
         first = client.get(f"/console/api/tasks/{created['id']}").json()
         code = first["snippets"]["ark"].replace("print(task.id)", "")
         scope: dict[str, Any] = {}
@@ -211,9 +243,16 @@ def test_snippets_reproduce_the_task(api_server: Server, monkeypatch: pytest.Mon
         for name in ("model", "prompt", "resolution", "ratio", "duration", "width", "height"):
             assert again["spec"][name] == first["spec"][name], name
         # A task OpenAI's fields cannot express goes through /v1/videos as an Ark body, seed included.
-        created = client.post("/api/v3/contents/generations/tasks", json={
-            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "snow"}],
-            "duration": 2, "resolution": "480p", "return_last_frame": True}).json()
+        created = client.post(
+            "/api/v3/contents/generations/tasks",
+            json={
+                "model": "doubao-seedance-1-0-pro-250528",
+                "content": [{"type": "text", "text": "snow"}],
+                "duration": 2,
+                "resolution": "480p",
+                "return_last_frame": True,
+            },
+        ).json()
         first = client.get(f"/console/api/tasks/{created['id']}").json()
         code = first["snippets"]["openai"].replace("print(response.json())", "")
         exec(compile(code, "oa2", "exec"), scope)
@@ -226,9 +265,15 @@ def test_event_stream_pushes_changes(api_server: Server) -> None:
     with api_server.client() as client, client.stream("GET", "/console/api/events") as stream:
         lines = stream.iter_lines()
         assert next(lines) == "event: ready"
-        task_id = client.post("/api/v3/contents/generations/tasks", json={
-            "model": "doubao-seedance-1-0-pro-250528", "content": [{"type": "text", "text": "waves"}],
-            "duration": 2, "resolution": "480p"}).json()["id"]
+        task_id = client.post(
+            "/api/v3/contents/generations/tasks",
+            json={
+                "model": "doubao-seedance-1-0-pro-250528",
+                "content": [{"type": "text", "text": "waves"}],
+                "duration": 2,
+                "resolution": "480p",
+            },
+        ).json()["id"]
         statuses = []
         for line in lines:
             if line.startswith("data: ") and task_id in line:
@@ -264,8 +309,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy="
-                                                                      "no-user-gesture-required"])
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+        )
         yield chromium
         chromium.close()
 
@@ -296,8 +342,11 @@ def _sign_in(page: Any, server: Server, shot: bool = False) -> None:
 
 def _probe(path: Path) -> dict[str, Any]:
     with av.open(str(path)) as container:
-        return {"video": len(container.streams.video), "audio": len(container.streams.audio),
-                "frames": sum(1 for _ in container.decode(video=0))}
+        return {
+            "video": len(container.streams.video),
+            "audio": len(container.streams.audio),
+            "frames": sum(1 for _ in container.decode(video=0)),
+        }
 
 
 def test_sign_in_page_has_no_nav_and_a_favicon(browser: Any, ui_server: Server) -> None:
@@ -416,8 +465,9 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         download.value.save_as(saved)
         assert saved.suffix == ".mp4"
         probe = _probe(saved)
-        spec = page.request.get(f"{ui_server.url}/console/api/tasks/{task_id}",
-                                headers={"Authorization": f"Bearer {API_KEY}"}).json()["spec"]
+        spec = page.request.get(
+            f"{ui_server.url}/console/api/tasks/{task_id}", headers={"Authorization": f"Bearer {API_KEY}"}
+        ).json()["spec"]
         assert spec["generate_audio"] is True and spec["frame_count"] >= 4 * 24
         assert probe["video"] == 1 and probe["audio"] == 1 and probe["frames"] == spec["frame_count"]
 
@@ -451,10 +501,12 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         with Client(ui_server.url, API_KEY) as client:
             again = wait_status(client.get, rerun_id)
         assert again.status == "succeeded"
-        detail_again = page.request.get(f"{ui_server.url}/console/api/tasks/{rerun_id}",
-                                        headers={"Authorization": f"Bearer {API_KEY}"}).json()
-        detail_first = page.request.get(f"{ui_server.url}/console/api/tasks/{task_id}",
-                                        headers={"Authorization": f"Bearer {API_KEY}"}).json()
+        detail_again = page.request.get(
+            f"{ui_server.url}/console/api/tasks/{rerun_id}", headers={"Authorization": f"Bearer {API_KEY}"}
+        ).json()
+        detail_first = page.request.get(
+            f"{ui_server.url}/console/api/tasks/{task_id}", headers={"Authorization": f"Bearer {API_KEY}"}
+        ).json()
         assert detail_again["spec"]["prompt"] == "a blue sky slowly turning violet"
         assert detail_again["spec"]["seed"] == original_seed
         assert [m["url"] for m in detail_again["spec"]["media"]] == [m["url"] for m in detail_first["spec"]["media"]]
@@ -464,17 +516,19 @@ def test_console_in_chromium(browser: Any, ui_server: Server, tmp_path: Path) ->
         row = page.get_by_test_id(f"task-row-{task_id}")
         expect(row).to_have_attribute("data-status", "succeeded")
         with Client(ui_server.url, API_KEY) as client:  # another client, through seedgate's own Python client
-            other = client.create("a lighthouse", model="doubao-seedance-1-0-pro-250528", duration=2,
-                                  resolution="480p").id
-        expect(page.get_by_test_id(f"task-row-{other}")).to_have_attribute("data-status", "succeeded",
-                                                                             timeout=60_000)
+            other = client.create(
+                "a lighthouse", model="doubao-seedance-1-0-pro-250528", duration=2, resolution="480p"
+            ).id
+        expect(page.get_by_test_id(f"task-row-{other}")).to_have_attribute("data-status", "succeeded", timeout=60_000)
         expect(page.get_by_test_id("total")).to_have_text("1–3 of 3")
         thumb = page.get_by_test_id(f"task-row-{other}").get_by_test_id("thumb")
         expect(thumb).to_be_visible()
         page.wait_for_function("img => img.complete && img.naturalWidth === 192", arg=thumb.element_handle())
         for tid in (task_id, rerun_id):
-            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                                   arg=page.get_by_test_id(f"task-row-{tid}").get_by_test_id("thumb").element_handle())
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0",
+                arg=page.get_by_test_id(f"task-row-{tid}").get_by_test_id("thumb").element_handle(),
+            )
         expect(page.get_by_test_id(f"task-row-{other}").get_by_test_id("progress-text")).to_have_text("100%")
         _shot(page, "tasks")
 
@@ -547,8 +601,9 @@ def test_running_task_shows_percent_and_eta(browser: Any, ui_server: Server) -> 
     from playwright.sync_api import expect
 
     with Client(ui_server.url, API_KEY) as client:
-        task_id = client.create("a long slow pan over a city", model="doubao-seedance-1-0-pro-250528", duration=12,
-                                resolution="1080p").id
+        task_id = client.create(
+            "a long slow pan over a city", model="doubao-seedance-1-0-pro-250528", duration=12, resolution="1080p"
+        ).id
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     try:
@@ -583,8 +638,15 @@ def _english_left(page: Any) -> list[str]:
         'select option[value=""]')]
         .filter(e => e.offsetParent !== null || e.tagName === 'OPTION').map(e => e.textContent.trim())""")
     allowed = {"curl", "Ark SDK (Python)", "OpenAI SDK (Python)", "URL", "English", "ID", "Tokens"}
-    return [t for t in texts if t and t not in allowed and _LATIN_ONLY.match(t) and not t.startswith(("sk-", "cgt-"))
-            and not re.match(r"^[\d.:px/ -]+$", t)]
+    return [
+        t
+        for t in texts
+        if t
+        and t not in allowed
+        and _LATIN_ONLY.match(t)
+        and not t.startswith(("sk-", "cgt-"))
+        and not re.match(r"^[\d.:px/ -]+$", t)
+    ]
 
 
 def test_chinese_ui(browser: Any, ui_server: Server) -> None:
@@ -592,8 +654,9 @@ def test_chinese_ui(browser: Any, ui_server: Server) -> None:
     from playwright.sync_api import expect
 
     with Client(ui_server.url, API_KEY) as client:
-        task_id = client.create("海边的灯塔，夕阳", model="doubao-seedance-1-0-pro-250528", duration=2,
-                                resolution="480p").id
+        task_id = client.create(
+            "海边的灯塔，夕阳", model="doubao-seedance-1-0-pro-250528", duration=2, resolution="480p"
+        ).id
         wait_status(client.get, task_id)
     context = browser.new_context(viewport=DESKTOP, locale="en-US")
     page = context.new_page()
@@ -609,8 +672,13 @@ def test_chinese_ui(browser: Any, ui_server: Server) -> None:
         assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
         assert _english_left(page) == []
         _shot(page, "tasks-zh")
-        pages = {"#/new": "新建任务", f"#/tasks/{task_id}": task_id, "#/assets": "素材", "#/usage": "用量",
-                 "#/admin": "管理"}
+        pages = {
+            "#/new": "新建任务",
+            f"#/tasks/{task_id}": task_id,
+            "#/assets": "素材",
+            "#/usage": "用量",
+            "#/admin": "管理",
+        }
         for hash_, heading in pages.items():
             page.goto(f"{ui_server.url}/console{hash_}")
             page.get_by_role("heading", name=heading, exact=True).wait_for()
@@ -689,6 +757,19 @@ def test_console_on_a_phone(browser: Any, ui_server: Server) -> None:
 def test_screenshots_dir_is_docs() -> None:
     # docs/console.md embeds these names; keep them in step.
     doc = (DOC_SHOTS.parent / "console.md").read_text()
-    for name in ("sign-in", "tasks", "new-task", "task", "assets", "admin", "tasks-phone", "usage", "tasks-dark",
-                 "task-dark", "tasks-zh", "new-task-zh", "task-running"):
+    for name in (
+        "sign-in",
+        "tasks",
+        "new-task",
+        "task",
+        "assets",
+        "admin",
+        "tasks-phone",
+        "usage",
+        "tasks-dark",
+        "task-dark",
+        "tasks-zh",
+        "new-task-zh",
+        "task-running",
+    ):
         assert f"console/{name}.png" in doc

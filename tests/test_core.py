@@ -54,7 +54,7 @@ def test_operator_catalog_adds_models_and_endpoint_aliases(tmp_path: Path) -> No
     extra.write_text(
         '[aliases]\n"ep-20260101-abcde" = "doubao-seedance-2-0-260128"\n\n'
         '[[model]]\nid = "my-seedance-short"\nextends = "doubao-seedance-2-0-fast-260128"\n'
-        'duration = { min = 4, max = 6, default = 4, auto = false }\n'
+        "duration = { min = 4, max = 6, default = 4, auto = false }\n"
     )
     catalog = load_catalog(extra)
     assert catalog.find("ep-20260101-abcde").id == "doubao-seedance-2-0-260128"
@@ -83,8 +83,15 @@ def test_frames_grid() -> None:
 def test_prompt_commands_split_and_coerce() -> None:
     prompt, soft = split_commands("一只猫 --rs 720p --rt 16:9 --dur 5 --fps 24 --wm true --seed 11 --cf false")
     assert prompt == "一只猫"
-    assert dict(soft) == {"resolution": "720p", "ratio": "16:9", "duration": 5, "fps": 24, "watermark": True,
-                          "seed": 11, "camera_fixed": False}
+    assert dict(soft) == {
+        "resolution": "720p",
+        "ratio": "16:9",
+        "duration": 5,
+        "fps": 24,
+        "watermark": True,
+        "seed": 11,
+        "camera_fixed": False,
+    }
     assert split_commands("no commands -- here")[1] == []
     assert dict(split_commands("x --dur five --seed 3")[1]) == {"seed": 3}
 
@@ -130,7 +137,13 @@ def test_scenarios_cannot_be_mixed(media: list[MediaRef]) -> None:
 def test_defaults_per_model() -> None:
     pro = validate(spec(), CATALOG)
     assert (pro.resolution, pro.ratio, pro.duration, pro.frame_count, pro.width, pro.height) == (
-        "1080p", "16:9", 5, 121, 1920, 1088)
+        "1080p",
+        "16:9",
+        5,
+        121,
+        1920,
+        1088,
+    )
     assert pro.generate_audio is None and pro.service_tier == "default" and pro.execution_expires_after == 172800
     v25 = validate(spec("doubao-seedance-2-5-260628"), CATALOG)
     assert v25.duration == 5 and v25.ratio == "16:9" and v25.generate_audio is True
@@ -154,8 +167,9 @@ def test_reference_counts_and_audio_rules() -> None:
         validate(spec("doubao-seedance-2-0-260128", media=[audio]), CATALOG)
     assert validate(spec("doubao-seedance-2-5-260628", media=[audio]), CATALOG).mode == "reference"
     with pytest.raises(ApiError, match="does not support"):
-        validate(spec("doubao-seedance-1-0-pro-fast-251015", media=[image("first_frame"), image("last_frame", 1)]),
-                 CATALOG)
+        validate(
+            spec("doubao-seedance-1-0-pro-fast-251015", media=[image("first_frame"), image("last_frame", 1)]), CATALOG
+        )
 
 
 def test_draft_rules() -> None:
@@ -207,8 +221,10 @@ def test_allowed_duration_values() -> None:
 
 
 def test_duration_values_are_checked_at_load(tmp_path: Path) -> None:
-    for duration, needle in (("{ min = 4, max = 10, default = 5, values = [5, 12] }", "must lie in"),
-                             ("{ min = 4, max = 10, default = 6, values = [5, 10] }", "not among its values")):
+    for duration, needle in (
+        ("{ min = 4, max = 10, default = 5, values = [5, 12] }", "must lie in"),
+        ("{ min = 4, max = 10, default = 6, values = [5, 10] }", "not among its values"),
+    ):
         bad = tmp_path / "bad.toml"
         bad.write_text(f'[[model]]\nid = "m"\nextends = "doubao-seedance-2-0-260128"\nduration = {duration}\n')
         with pytest.raises(CatalogError, match=needle):
@@ -225,7 +241,10 @@ def test_moonapix_lines_carry_their_rules() -> None:
     assert profile("seedance-2.0-kz-fast").resolutions == ("480p", "720p")
     for cl in ("seedance-2.0-cl", "seedance-2.0-cl-fast"):
         assert (profile(cl).reference.images, profile(cl).reference.videos, profile(cl).reference.audios) == (
-            (0, 10), (0, 0), (0, 0))
+            (0, 10),
+            (0, 0),
+            (0, 0),
+        )
     mini = profile("seedance-2.0-cl-mini")
     assert mini.resolutions == ("480p", "720p") and (mini.duration.min, mini.duration.max) == (4, 15)
     assert mini.reference.videos == (0, 1) and mini.reference.audios == (0, 0)
@@ -240,8 +259,10 @@ def test_moonapix_lines_carry_their_rules() -> None:
 
 
 def test_spec_round_trips_alias_and_metadata() -> None:
-    original = spec(media=[MediaRef("image", "asset://asset_1", "reference_image", "references[0].url",
-                                    alias="hero")], metadata={"user": "u-1", "n": [1, 2]})
+    original = spec(
+        media=[MediaRef("image", "asset://asset_1", "reference_image", "references[0].url", alias="hero")],
+        metadata={"user": "u-1", "n": [1, 2]},
+    )
     again = TaskSpec.from_json(json.loads(json.dumps(original.to_json())))
     assert again.media[0].alias == "hero" and again.metadata == {"user": "u-1", "n": [1, 2]}
     assert again == original
@@ -265,8 +286,14 @@ def test_every_dated_name_has_its_undated_name_pointing_at_the_newest() -> None:
             base, date = match["base"], match["date"]
             if base not in newest or date > newest[base][0]:
                 newest[base] = (date, model_id)
-    assert {"doubao-seedance-2-0", "doubao-seedance-2-0-fast", "doubao-seedance-1-5-pro", "dreamina-seedance-2-0",
-            "dreamina-seedance-2-5", "seedance-1-0-pro"} <= set(newest)
+    assert {
+        "doubao-seedance-2-0",
+        "doubao-seedance-2-0-fast",
+        "doubao-seedance-1-5-pro",
+        "dreamina-seedance-2-0",
+        "dreamina-seedance-2-5",
+        "seedance-1-0-pro",
+    } <= set(newest)
     for base, (_, model_id) in newest.items():
         found = CATALOG.find(base)
         assert found is not None and found.id == model_id, base
@@ -298,22 +325,26 @@ def video(i: int = 1, seconds: float | None = None) -> MediaRef:
         ("remix", {}, [video()], "omni_reference_task_type", "allowed"),
     ],
 )
-def test_2_5_task_type_rules_refuse_with_the_field(task_type: str, options: dict[str, object], media: list[MediaRef],
-                                                   param: str, needle: str) -> None:
+def test_2_5_task_type_rules_refuse_with_the_field(
+    task_type: str, options: dict[str, object], media: list[MediaRef], param: str, needle: str
+) -> None:
     with pytest.raises(ApiError) as caught:
-        validate(spec("doubao-seedance-2-5-260628", media=media, omni_reference_task_type=task_type, **options),
-                 CATALOG)
+        validate(
+            spec("doubao-seedance-2-5-260628", media=media, omni_reference_task_type=task_type, **options), CATALOG
+        )
     assert caught.value.status == 400 and caught.value.param == param and needle in caught.value.message
 
 
 def test_2_5_edit_fills_its_fixed_values_and_extend_keeps_a_length() -> None:
     edit = validate(spec("doubao-seedance-2-5-260628", media=[video()], omni_reference_task_type="edit"), CATALOG)
     assert edit.mode == "reference" and edit.ratio == "adaptive" and edit.duration >= 4
-    extend = validate(spec("doubao-seedance-2-5-260628", media=[video()], omni_reference_task_type="extend",
-                           duration=8), CATALOG)
+    extend = validate(
+        spec("doubao-seedance-2-5-260628", media=[video()], omni_reference_task_type="extend", duration=8), CATALOG
+    )
     assert extend.ratio == "adaptive" and extend.duration == 8
-    plain = validate(spec("doubao-seedance-2-5-260628", media=[video()], omni_reference_task_type="reference",
-                          ratio="16:9"), CATALOG)
+    plain = validate(
+        spec("doubao-seedance-2-5-260628", media=[video()], omni_reference_task_type="reference", ratio="16:9"), CATALOG
+    )
     assert plain.ratio == "16:9"
 
 
@@ -321,8 +352,9 @@ def test_2_5_edit_checks_each_reference_video_length() -> None:
     from seedgate.core.validation import check_resolved_media
 
     for seconds, ok in ((2.0, False), (3.0, False), (4.0, True), (30.0, True)):
-        planned = validate(spec("doubao-seedance-2-5-260628", media=[video(1, seconds)],
-                                omni_reference_task_type="edit"), CATALOG)
+        planned = validate(
+            spec("doubao-seedance-2-5-260628", media=[video(1, seconds)], omni_reference_task_type="edit"), CATALOG
+        )
         if ok:
             check_resolved_media(planned, CATALOG)
             continue
@@ -333,8 +365,9 @@ def test_2_5_edit_checks_each_reference_video_length() -> None:
 
 def test_task_types_table_is_checked_at_load(tmp_path: Path) -> None:
     extra = tmp_path / "bad.toml"
-    extra.write_text('[[model]]\nid = "x"\nextends = "doubao-seedance-2-5-260628"\n'
-                     'task_types = { edit = { ratio = "5:4" } }\n')
+    extra.write_text(
+        '[[model]]\nid = "x"\nextends = "doubao-seedance-2-5-260628"\ntask_types = { edit = { ratio = "5:4" } }\n'
+    )
     with pytest.raises(CatalogError, match="task_types.edit.ratio"):
         load_catalog(extra)
     extra.write_text('[[model]]\nid = "x"\nextends = "doubao-seedance-2-5-260628"\ntask_types = { paint = {} }\n')

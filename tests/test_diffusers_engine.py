@@ -57,13 +57,13 @@ max_area = 1024
 [[pipeline]]
 name = "wan-t2v"
 family = "wan-t2v"
-path = "{weights / 'wan-t2v'}"
+path = "{weights / "wan-t2v"}"
 serves = {{ "wan2.1-t2v-1.3b" = ["text"], "wan2.1-14b" = ["text"] }}
 
 [[pipeline]]
 name = "wan22-moe"
 family = "wan-t2v"
-path = "{weights / 'wan-moe'}"
+path = "{weights / "wan-moe"}"
 serves = {{ "wan2.2-a14b" = ["text"] }}
 guidance = 4.0
 guidance_2 = 3.0
@@ -72,50 +72,50 @@ batched_cfg = true
 [[pipeline]]
 name = "wan-i2v"
 family = "wan-i2v"
-path = "{weights / 'wan-i2v'}"
+path = "{weights / "wan-i2v"}"
 serves = {{ "wan2.1-14b" = ["first_frame"] }}
 
 [[pipeline]]
 name = "wan-flf2v"
 family = "wan-flf2v"
-path = "{weights / 'wan-flf2v'}"
+path = "{weights / "wan-flf2v"}"
 serves = {{ "wan2.1-14b" = ["first_last_frame"] }}
 
 [[pipeline]]
 name = "wan-vace"
 family = "wan-vace"
-path = "{weights / 'wan-vace'}"
+path = "{weights / "wan-vace"}"
 serves = {{ "wan2.1-vace" = ["text", "reference"] }}
 
 [[pipeline]]
 name = "ltx"
 family = "ltx-condition"
-path = "{weights / 'ltx-condition'}"
+path = "{weights / "ltx-condition"}"
 serves = {{ "ltx-video-0.9" = ["text", "first_frame", "reference"] }}
 
 [[pipeline]]
 name = "skyreels"
 family = "skyreels-df"
-path = "{weights / 'skyreels-df'}"
+path = "{weights / "skyreels-df"}"
 serves = {{ "skyreels-v2-df" = ["reference"] }}
 
 [[pipeline]]
 name = "ltx2"
 family = "ltx2-audio"
-path = "{weights / 'ltx2-audio'}"
+path = "{weights / "ltx2-audio"}"
 serves = {{ "ltx-2" = ["text", "first_frame"] }}
 
 [[pipeline]]
 name = "ti2v"
 family = "wan-ti2v"
-path = "{weights / 'wan-ti2v'}"
+path = "{weights / "wan-ti2v"}"
 serves = {{ "wan2.2-ti2v-5b" = ["text", "first_frame"] }}
 cache = {{ kind = "first_block", threshold = 0.05 }}
 
 [[pipeline]]
 name = "wan-slow"
 family = "wan-t2v"
-path = "{weights / 'wan-t2v'}"
+path = "{weights / "wan-t2v"}"
 serves = {{ "wan-slow" = ["text"] }}
 steps = {SLOW_STEPS}
 max_area = 4096
@@ -142,8 +142,16 @@ def local_server(weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Any
     catalog = base / "catalog.toml"
     catalog.write_text(OPERATOR_CATALOG)
     # A short lease makes the worker report progress about every second (heartbeats carry it).
-    srv = start_server(Database("sqlite", None), base / "data", "--workers", "1", SEEDGATE_LOCAL_MODELS=str(config),
-                       SEEDGATE_CATALOG=str(catalog), SEEDGATE_LEASE_SECONDS="3", HF_HUB_OFFLINE="1")
+    srv = start_server(
+        Database("sqlite", None),
+        base / "data",
+        "--workers",
+        "1",
+        SEEDGATE_LOCAL_MODELS=str(config),
+        SEEDGATE_CATALOG=str(catalog),
+        SEEDGATE_LEASE_SECONDS="3",
+        HF_HUB_OFFLINE="1",
+    )
     yield srv
     srv.stop()
 
@@ -156,8 +164,9 @@ def ark(local_server: Server) -> Any:
 
 
 def _run(ark: Any, model: str, content: list[dict[str, Any]], **options: Any) -> Any:
-    created = ark.content_generation.tasks.create(model=model, content=content, resolution="480p", duration=2,
-                                                  **options)
+    created = ark.content_generation.tasks.create(
+        model=model, content=content, resolution="480p", duration=2, **options
+    )
     task = wait_status(lambda i: ark.content_generation.tasks.get(task_id=i), created.id)
     assert task.status == "succeeded", task
     return task
@@ -187,15 +196,17 @@ def test_wan_text_to_video_exact_geometry(ark: Any, local_server: Server) -> Non
     assert (facts.codec, facts.width, facts.height) == ("h264", *SIZE_480P["16:9"])
     assert facts.fps == 24 and facts.frames == 49
     assert facts.audio_channels is None
-    raw = httpx.get(f"{local_server.ark_base}/contents/generations/tasks/{task.id}",
-                    headers={"Authorization": f"Bearer {API_KEY}"}).json()
+    raw = httpx.get(
+        f"{local_server.ark_base}/contents/generations/tasks/{task.id}", headers={"Authorization": f"Bearer {API_KEY}"}
+    ).json()
     assert raw["engine"] == "diffusers"
 
 
 def test_wan_first_frame_adaptive_portrait_and_last_frame(ark: Any, media_server: MediaServer) -> None:
     url = media_server.add("local-portrait.png", image_bytes(720, 1280))
-    task = _run(ark, "wan2.1-14b", [_text("she turns"), _image(url, "first_frame")], return_last_frame=True,
-                camera_fixed=True)
+    task = _run(
+        ark, "wan2.1-14b", [_text("she turns"), _image(url, "first_frame")], return_last_frame=True, camera_fixed=True
+    )
     assert task.ratio == "9:16"
     facts = _video(task)
     assert (facts.width, facts.height, facts.frames) == (*SIZE_480P["9:16"], 49)
@@ -251,8 +262,14 @@ def test_ltx2_joint_audio(ark: Any, media_server: MediaServer) -> None:
 @pytest.mark.parametrize("model", ["ltx-video-0.9", "skyreels-v2-df"])
 def test_video_extension(ark: Any, media_server: MediaServer, tmp_path: Path, model: str) -> None:
     clip = media_server.add(f"local-clip-{model}.mp4", video_bytes(tmp_path / "clip.mp4", 640, 640, seconds=2))
-    task = _run(ark, model, [_text("and then it keeps going"),
-                             {"type": "video_url", "video_url": {"url": clip}, "role": "reference_video"}])
+    task = _run(
+        ark,
+        model,
+        [
+            _text("and then it keeps going"),
+            {"type": "video_url", "video_url": {"url": clip}, "role": "reference_video"},
+        ],
+    )
     facts = _video(task)
     # Reference mode is not adaptive in the catalog: 16:9 unless the caller asks otherwise.
     assert (facts.width, facts.height, facts.frames) == (*SIZE_480P["16:9"], 49)
@@ -267,8 +284,9 @@ def test_mode_without_a_configured_pipeline_is_a_400_naming_the_field(ark: Any, 
     last = media_server.add("local-l.png", image_bytes(640, 480))
     # ltx-video-0.9 could do first + last frame, but this server configured no pipeline for it.
     with pytest.raises(ArkBadRequestError) as caught:
-        ark.content_generation.tasks.create(model="ltx-video-0.9", content=[
-            _text("x"), _image(first, "first_frame"), _image(last, "last_frame")])
+        ark.content_generation.tasks.create(
+            model="ltx-video-0.9", content=[_text("x"), _image(first, "first_frame"), _image(last, "last_frame")]
+        )
     error = caught.value.body if isinstance(caught.value.body, dict) else {}
     assert caught.value.status_code == 400
     assert "no local pipeline configured for first last frame" in str(caught.value)
@@ -276,9 +294,11 @@ def test_mode_without_a_configured_pipeline_is_a_400_naming_the_field(ark: Any, 
 
 
 def test_model_without_any_pipeline_is_refused(ark: Any, local_server: Server) -> None:
-    response = httpx.post(f"{local_server.ark_base}/contents/generations/tasks",
-                          headers={"Authorization": f"Bearer {API_KEY}"},
-                          json={"model": "wan-unconfigured", "content": [_text("a fox")]})
+    response = httpx.post(
+        f"{local_server.ark_base}/contents/generations/tasks",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        json={"model": "wan-unconfigured", "content": [_text("a fox")]},
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["param"] == "model"
@@ -297,8 +317,12 @@ def _pipeline_toml(path: Path, model: str, mode: str = "text", family: str = "wa
     """A local-models file with one small pipeline on CPU; `settings` add to or override its defaults."""
     values = {"device": "cpu", "dtype": "float32", **settings}
     lines = [f"{key} = {str(v).lower() if isinstance(v, bool) else repr(v)}" for key, v in values.items()]
-    return "\n".join([f'[[pipeline]]\nfamily = "{family}"\npath = "{path}"\nserves = {{ "{model}" = ["{mode}"] }}',
-                      *lines]) + "\n"
+    return (
+        "\n".join(
+            [f'[[pipeline]]\nfamily = "{family}"\npath = "{path}"\nserves = {{ "{model}" = ["{mode}"] }}', *lines]
+        )
+        + "\n"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -327,11 +351,22 @@ def test_cancel_between_steps_leaves_no_file(weights: Path, tmp_path: Path) -> N
     from seedgate.engines.local.config import parse_local_models
     from seedgate.engines.local.engine import DiffusersEngine
 
-    local = parse_local_models(_pipeline_toml(weights / "wan-t2v", "wan2.1-t2v-1.3b", steps=50, max_area=1024),
-                               tmp_path)
+    local = parse_local_models(
+        _pipeline_toml(weights / "wan-t2v", "wan2.1-t2v-1.3b", steps=50, max_area=1024), tmp_path
+    )
     engine = DiffusersEngine(local)
-    job = RenderJob(task_id="cancel-me", model="wan2.1-t2v-1.3b", mode="text", prompt="x", width=64, height=64,
-                    fps=24, frames=49, seed=1, output_dir=tmp_path / "out")
+    job = RenderJob(
+        task_id="cancel-me",
+        model="wan2.1-t2v-1.3b",
+        mode="text",
+        prompt="x",
+        width=64,
+        height=64,
+        fps=24,
+        frames=49,
+        seed=1,
+        output_dir=tmp_path / "out",
+    )
     progress: list[float] = []
     with pytest.raises(RenderCancelled):
         engine.render(job, progress.append, lambda: len(progress) >= 3)
@@ -345,8 +380,15 @@ def test_cancel_between_steps_leaves_no_file(weights: Path, tmp_path: Path) -> N
 def test_shutdown_stops_a_render_between_steps_and_requeues_it(weights: Path, tmp_path: Path) -> None:
     config = tmp_path / "local-models.toml"
     config.write_text(_pipeline_toml(weights / "wan-t2v", "wan2.1-t2v-1.3b", steps=20000, max_area=4096))
-    srv = start_server(Database("sqlite", None), tmp_path / "data", "--workers", "1",
-                       SEEDGATE_LOCAL_MODELS=str(config), SEEDGATE_LEASE_SECONDS="3", HF_HUB_OFFLINE="1")
+    srv = start_server(
+        Database("sqlite", None),
+        tmp_path / "data",
+        "--workers",
+        "1",
+        SEEDGATE_LOCAL_MODELS=str(config),
+        SEEDGATE_LEASE_SECONDS="3",
+        HF_HUB_OFFLINE="1",
+    )
     try:
         client = srv.client()
         created = client.post("/v1/videos", json={"model": "wan2.1-t2v-1.3b", "prompt": "endless", "seconds": "4"})
@@ -384,8 +426,7 @@ serves = {{ "wan2.1-t2v-1.3b" = ["text"] }}
 device = "cpu"
 """)
     with pytest.raises(RuntimeError) as caught:
-        start_server(Database("sqlite", None), tmp_path / "data", SEEDGATE_LOCAL_MODELS=str(config),
-                     HF_HUB_OFFLINE="1")
+        start_server(Database("sqlite", None), tmp_path / "data", SEEDGATE_LOCAL_MODELS=str(config), HF_HUB_OFFLINE="1")
     message = str(caught.value)
     assert "incomplete local model weights" in message
     assert "transformer/ weights" in message and "vae/" in message
@@ -396,12 +437,11 @@ def test_local_models_naming_an_unknown_model_fails_at_start(weights: Path, tmp_
     config.write_text(f"""
 [[pipeline]]
 family = "wan-t2v"
-path = "{weights / 'wan-t2v'}"
+path = "{weights / "wan-t2v"}"
 serves = {{ "no-such-model" = ["text"] }}
 """)
     with pytest.raises(RuntimeError, match="'no-such-model', which is not a catalog model id"):
-        start_server(Database("sqlite", None), tmp_path / "data", "--workers", "0",
-                     SEEDGATE_LOCAL_MODELS=str(config))
+        start_server(Database("sqlite", None), tmp_path / "data", "--workers", "0", SEEDGATE_LOCAL_MODELS=str(config))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -417,14 +457,18 @@ def _cpu_pipeline(path: Path, family: str, mode: str, tmp_path: Path, **settings
     return LoadedPipeline(parse_local_models(toml, tmp_path).pipelines[0])
 
 
-@pytest.mark.parametrize(("family", "mode", "roles"), [
-    ("wan-t2v", "text", ()),
-    ("wan-flf2v", "first_last_frame", ("first_frame", "last_frame")),
-    ("wan-ti2v", "first_frame", ("first_frame",)),
-    ("wan-vace", "reference", ("reference_image",)),
-])
-def test_batched_cfg_matches_separate_passes(weights: Path, tmp_path: Path, family: str, mode: str,
-                                             roles: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("family", "mode", "roles"),
+    [
+        ("wan-t2v", "text", ()),
+        ("wan-flf2v", "first_last_frame", ("first_frame", "last_frame")),
+        ("wan-ti2v", "first_frame", ("first_frame",)),
+        ("wan-vace", "reference", ("reference_image",)),
+    ],
+)
+def test_batched_cfg_matches_separate_passes(
+    weights: Path, tmp_path: Path, family: str, mode: str, roles: tuple[str, ...]
+) -> None:
     import numpy as np
     from PIL import Image
 
@@ -435,14 +479,25 @@ def test_batched_cfg_matches_separate_passes(weights: Path, tmp_path: Path, fami
         path = tmp_path / f"{role}.png"
         Image.new("RGB", (80, 60), (200 * (index % 2), 90, 200 * ((index + 1) % 2))).save(path)
         inputs.append(MediaInput("image", role, path))
-    job = RenderJob(task_id="cfg", model="m", mode=mode, prompt="a cat", width=64, height=64, fps=24, frames=49,
-                    seed=5, inputs=tuple(inputs))
+    job = RenderJob(
+        task_id="cfg",
+        model="m",
+        mode=mode,
+        prompt="a cat",
+        width=64,
+        height=64,
+        fps=24,
+        frames=49,
+        seed=5,
+        inputs=tuple(inputs),
+    )
     frames, block_calls = [], []
     for batched in (False, True):
         loaded = _cpu_pipeline(weights / family, family, mode, tmp_path, batched_cfg=batched)
         calls = [0]
         loaded.pipe.transformer.blocks[0].register_forward_pre_hook(
-            lambda *_, calls=calls: calls.__setitem__(0, calls[0] + 1))
+            lambda *_, calls=calls: calls.__setitem__(0, calls[0] + 1)
+        )
         video, _ = loaded.generate(job, lambda pipe, step, t, kwargs: kwargs)
         frames.append(video)
         block_calls.append(calls[0])
@@ -459,8 +514,9 @@ def test_regional_compile_renders_the_same_clip(weights: Path, tmp_path: Path) -
     import numpy as np
     from torch._dynamo.utils import counters
 
-    job = RenderJob(task_id="compile", model="m", mode="text", prompt="a cat", width=64, height=64, fps=24,
-                    frames=49, seed=5)
+    job = RenderJob(
+        task_id="compile", model="m", mode="text", prompt="a cat", width=64, height=64, fps=24, frames=49, seed=5
+    )
     frames = []
     for options in ({}, {"compile": True, "compile_mode": "regional", "batched_cfg": True}):
         loaded = _cpu_pipeline(weights / "wan-t2v", "wan-t2v", "text", tmp_path, **options)
@@ -521,8 +577,13 @@ def test_out_of_memory_fails_the_task_clearly_and_the_engine_renders_on(weights:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", _OOM_SCRIPT, str(weights / "wan-t2v"), str(tmp_path)],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    done = subprocess.run(
+        [sys.executable, "-c", _OOM_SCRIPT, str(weights / "wan-t2v"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     answers = json.loads(done.stdout.strip().splitlines()[-1])
     assert answers["big"]["code"] == "InternalServiceError"

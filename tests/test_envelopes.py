@@ -125,10 +125,12 @@ CASES: list[tuple[str, str, bytes | None, int, Checker]] = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "content", "status", "envelope"), CASES,
-                         ids=[f"{c[0]} {c[1]} {c[3]}" for c in CASES])
-def test_error_answers_in_the_owner_envelope(server: Server, method: str, path: str, content: bytes | None,
-                                             status: int, envelope: Checker) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "content", "status", "envelope"), CASES, ids=[f"{c[0]} {c[1]} {c[3]}" for c in CASES]
+)
+def test_error_answers_in_the_owner_envelope(
+    server: Server, method: str, path: str, content: bytes | None, status: int, envelope: Checker
+) -> None:
     headers = {**AUTH, "Content-Type": "application/json"} if content is not None else AUTH
     response = httpx.request(method, server.url + path, content=content, headers=headers, timeout=30)
     assert response.status_code == status, response.text
@@ -144,16 +146,23 @@ def test_error_answers_in_the_owner_envelope(server: Server, method: str, path: 
 
 
 def test_malformed_multipart_answers_in_openai_envelope(server: Server) -> None:
-    response = httpx.post(server.url + "/v1/videos", headers={**AUTH, "Content-Type": "multipart/form-data; "
-                                                                                    "boundary=xyz"},
-                          content=b"--xyz\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nno end", timeout=30)
+    response = httpx.post(
+        server.url + "/v1/videos",
+        headers={**AUTH, "Content-Type": "multipart/form-data; boundary=xyz"},
+        content=b'--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nno end',
+        timeout=30,
+    )
     assert response.status_code == 400, response.text
     openai(response.json(), 400, response.headers["x-request-id"])
 
 
 def test_unauthenticated_answers_in_owner_envelope(server: Server) -> None:
-    for path, envelope in (("/api/v1/videos/cgt-1", openrouter), ("/api/v3/contents/generations/tasks/cgt-1", ark),
-                           ("/api/v1/task/cgt-1", maxapi), ("/v1/videos/cgt-1", openai)):
+    for path, envelope in (
+        ("/api/v1/videos/cgt-1", openrouter),
+        ("/api/v3/contents/generations/tasks/cgt-1", ark),
+        ("/api/v1/task/cgt-1", maxapi),
+        ("/v1/videos/cgt-1", openai),
+    ):
         response = httpx.get(server.url + path, timeout=30)
         assert response.status_code == 401, (path, response.text)
         envelope(response.json(), 401, response.headers["x-request-id"])
@@ -170,12 +179,26 @@ def test_every_success_answer_carries_a_request_id(server: Server, tmp_path: Pat
         return rid
 
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as client:
-        for path in ("/healthz", "/readyz", "/metrics", "/v1/models", "/api/v1/videos/models", "/openapi.json",
-                     "/docs", "/console"):
+        for path in (
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/v1/models",
+            "/api/v1/videos/models",
+            "/openapi.json",
+            "/docs",
+            "/console",
+        ):
             rid_of(client.get(path))
-        created = client.post("/api/v3/contents/generations/tasks", json={
-            "model": "doubao-seedance-2-0-260128", "content": [{"type": "text", "text": "ids"}],
-            "resolution": "480p", "duration": 4})
+        created = client.post(
+            "/api/v3/contents/generations/tasks",
+            json={
+                "model": "doubao-seedance-2-0-260128",
+                "content": [{"type": "text", "text": "ids"}],
+                "resolution": "480p",
+                "duration": 4,
+            },
+        )
         rid_of(created)
         task_id = created.json()["id"]
 

@@ -66,8 +66,15 @@ def test_standin_lifecycle_with_the_ark_sdk(receiver: tuple[str, list[dict[str, 
         client = ark.Ark(base_url=standin.base_url, api_key="k", max_retries=0)
         tasks = client.content_generation.tasks
         sent_at = time.time()
-        created = tasks.create(model=BODY["model"], content=BODY["content"], return_last_frame=True,
-                               safety_identifier="user-1", callback_url=hook, resolution="720p", ratio="16:9")
+        created = tasks.create(
+            model=BODY["model"],
+            content=BODY["content"],
+            return_last_frame=True,
+            safety_identifier="user-1",
+            callback_url=hook,
+            resolution="720p",
+            ratio="16:9",
+        )
         assert created.id.startswith("cgt-") and len(created.id) == len("cgt-20250331175019-68d9t")
         task = tasks.get(task_id=created.id)
         assert task.status == "queued" and task.safety_identifier == "user-1" and task.framespersecond == 24
@@ -102,8 +109,10 @@ def test_standin_lifecycle_with_the_ark_sdk(receiver: tuple[str, list[dict[str, 
 
 
 def test_standin_failures_validation_and_query_limits() -> None:
-    with ArkStandin(run_seconds=(0.1, 0.1), fail_ratio=1.0, get_qps=5, list_qps=1) as standin, \
-            httpx.Client(base_url=standin.root_url, headers=AUTH) as http:
+    with (
+        ArkStandin(run_seconds=(0.1, 0.1), fail_ratio=1.0, get_qps=5, list_qps=1) as standin,
+        httpx.Client(base_url=standin.root_url, headers=AUTH) as http,
+    ):
         bad = http.post(TASKS, json={"content": BODY["content"]})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "MissingParameter"
         bad = http.post(TASKS, json={**BODY, "resolution": "999p"})
@@ -136,8 +145,11 @@ def proxy(standin: ArkStandin) -> Iterator[FaultProxy]:
 def test_proxy_relays_with_keep_alive_chunked_bodies_and_videos(standin: ArkStandin, proxy: FaultProxy) -> None:
     with httpx.Client(base_url=proxy.url, headers=AUTH) as http:
         task_id = http.post(TASKS, json=BODY).json()["id"]
-        chunked = http.post(TASKS, content=iter([json.dumps(BODY).encode()]),  # an iterator: chunked encoding
-                            headers={"Content-Type": "application/json"})
+        chunked = http.post(
+            TASKS,
+            content=iter([json.dumps(BODY).encode()]),  # an iterator: chunked encoding
+            headers={"Content-Type": "application/json"},
+        )
         assert chunked.status_code == 200 and chunked.json()["id"] != task_id
         assert http.get(f"{TASKS}/{task_id}").json()["status"] == "running"
         ids = [task_id] + [f"cgt-20250101000000-{i:05d}" for i in range(499)]  # a ~25 KB request line

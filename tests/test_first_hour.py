@@ -21,8 +21,13 @@ TASKS = "/api/v3/contents/generations/tasks"
 @pytest.fixture(scope="module")
 def plain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Private URLs refused, as on a fresh install (the other suites allow them for their local media server).
-    srv = start_server(Database("sqlite", None), tmp_path_factory.mktemp("first-hour") / "data", "--workers", "1",
-                       SEEDGATE_ALLOW_PRIVATE_URLS="")
+    srv = start_server(
+        Database("sqlite", None),
+        tmp_path_factory.mktemp("first-hour") / "data",
+        "--workers",
+        "1",
+        SEEDGATE_ALLOW_PRIVATE_URLS="",
+    )
     yield srv
     srv.stop()
 
@@ -48,8 +53,9 @@ def browser() -> Iterator[Any]:
 
     with sync_playwright() as pw:
         # No name resolves but localhost's: a CDN could not be reached even if the page asked for one.
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+        )
         yield chromium
         chromium.close()
 
@@ -95,9 +101,14 @@ def test_docs_render_offline(browser: Any, plain_server: Server) -> None:
 
 def test_head_on_a_result_link(plain_server: Server) -> None:
     with plain_server.client() as client:
-        task_id = client.post(TASKS, json={"model": "doubao-seedance-1-0-pro-250528", "return_last_frame": True,
-                                           "content": [{"type": "text", "text": "a kite --rs 480p --dur 2"}]}
-                              ).json()["id"]
+        task_id = client.post(
+            TASKS,
+            json={
+                "model": "doubao-seedance-1-0-pro-250528",
+                "return_last_frame": True,
+                "content": [{"type": "text", "text": "a kite --rs 480p --dur 2"}],
+            },
+        ).json()["id"]
         task = wait_status(lambda i: client.get(f"{TASKS}/{i}").json(), task_id)
     assert task["status"] == "succeeded"
     for link, kind in ((task["content"]["video_url"], "video/mp4"), (task["content"]["last_frame_url"], "image/png")):
@@ -130,12 +141,15 @@ def test_a_key_without_bearer_gets_a_hint(plain_server: Server) -> None:
     assert missing.status_code == 401 and "the API key is missing" in _error(missing)["message"]
 
 
-@pytest.mark.parametrize(("typed", "meant"), [
-    ("doubao-seedance-1-0-pro-25052", "doubao-seedance-1-0-pro-250528"),
-    # Dots for dashes: the undated official name (itself an alias of the newest dated ID) is the suggestion.
-    ("seedance-1.0-pro", "seedance-1-0-pro"),
-    ("doubao-seedance-2.0", "doubao-seedance-2-0"),
-])
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("doubao-seedance-1-0-pro-25052", "doubao-seedance-1-0-pro-250528"),
+        # Dots for dashes: the undated official name (itself an alias of the newest dated ID) is the suggestion.
+        ("seedance-1.0-pro", "seedance-1-0-pro"),
+        ("doubao-seedance-2.0", "doubao-seedance-2-0"),
+    ],
+)
 def test_a_near_miss_model_gets_did_you_mean(plain_server: Server, typed: str, meant: str) -> None:
     with plain_server.client() as client:
         answer = client.post(TASKS, json={"model": typed, "content": [{"type": "text", "text": "x"}]})
@@ -153,9 +167,16 @@ def test_a_near_miss_model_gets_did_you_mean(plain_server: Server, typed: str, m
 
 def test_a_refused_loopback_url_names_the_setting(plain_server: Server) -> None:
     with plain_server.client() as client:
-        answer = client.post(TASKS, json={"model": "doubao-seedance-1-0-pro-250528", "content": [
-            {"type": "text", "text": "x"},
-            {"type": "image_url", "image_url": {"url": f"{plain_server.url}/healthz"}}]})
+        answer = client.post(
+            TASKS,
+            json={
+                "model": "doubao-seedance-1-0-pro-250528",
+                "content": [
+                    {"type": "text", "text": "x"},
+                    {"type": "image_url", "image_url": {"url": f"{plain_server.url}/healthz"}},
+                ],
+            },
+        )
     assert answer.status_code == 400
     message = _error(answer)["message"]
     assert "127.0.0.1 is not allowed (loopback)" in message and "SEEDGATE_ALLOW_PRIVATE_URLS=1" in message

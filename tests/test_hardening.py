@@ -42,8 +42,14 @@ JSON_ROUTES: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.fixture(scope="module")
 def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(database, tmp_path_factory.mktemp("hardening") / "data", "--workers", "0",
-                       SEEDGATE_MAX_BODY_BYTES=str(LIMIT), SEEDGATE_METRICS_TOKEN=METRICS_TOKEN)
+    srv = start_server(
+        database,
+        tmp_path_factory.mktemp("hardening") / "data",
+        "--workers",
+        "0",
+        SEEDGATE_MAX_BODY_BYTES=str(LIMIT),
+        SEEDGATE_METRICS_TOKEN=METRICS_TOKEN,
+    )
     yield srv
     srv.stop()
 
@@ -78,15 +84,18 @@ def _refused(response: httpx.Response, status: int = 400) -> str:
 def test_declared_body_over_the_limit_is_refused_before_reading(server: Server) -> None:
     url = urlsplit(server.url)
     with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
-        sock.sendall(f"POST {ARK} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test-admin\r\n"
-                     f"Content-Type: application/json\r\nContent-Length: {LIMIT + 1}\r\n\r\n".encode())
+        sock.sendall(
+            f"POST {ARK} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test-admin\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {LIMIT + 1}\r\n\r\n".encode()
+        )
         answer = _read_answer(sock)  # answered with no byte of the body sent
     assert answer.startswith("HTTP/1.1 413"), answer
     assert '"RequestEntityTooLarge"' in answer and f"{LIMIT} bytes" in answer
 
 
-@pytest.mark.parametrize("route", [ARK, "/v1/videos", "/v1/video/generations", "/v1/assets",
-                                   "/api/open-api/v1/seedance/videos"])
+@pytest.mark.parametrize(
+    "route", [ARK, "/v1/videos", "/v1/video/generations", "/v1/assets", "/api/open-api/v1/seedance/videos"]
+)
 def test_streamed_body_over_the_limit_is_refused_while_reading(server: Server, route: str) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: chunked, so only counting while reading can stop it
         yield b'{"model": "' + b"x" * 1024
@@ -103,14 +112,18 @@ def test_streamed_body_over_the_limit_is_refused_while_reading(server: Server, r
     assert str(LIMIT) in response.text
 
 
-@pytest.mark.parametrize("route", ["/v1/videos", "/v1/video/generations", ARK,
-                                   "/api/AIGeneration/video/seedance/createTask", "/api/v1/task/submit"])
+@pytest.mark.parametrize(
+    "route",
+    ["/v1/videos", "/v1/video/generations", ARK, "/api/AIGeneration/video/seedance/createTask", "/api/v1/task/submit"],
+)
 def test_key_is_checked_before_the_body_is_read(server: Server, route: str) -> None:
     """Declare a 3 MB body, send 10 bytes of it: a server that reads the body first never answers."""
     url = urlsplit(server.url)
     with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
-        sock.sendall(f"POST {route} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {3 * 1024 * 1024}\r\n\r\n{{\"model\":".encode())
+        sock.sendall(
+            f"POST {route} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f'Content-Length: {3 * 1024 * 1024}\r\n\r\n{{"model":'.encode()
+        )
         answer = _read_answer(sock)
     assert answer.startswith("HTTP/1.1 401"), answer
 
@@ -167,11 +180,21 @@ def test_non_ascii_signature_is_refused(server: Server, path: str) -> None:
         _refused(response, 403)
 
 
-@pytest.mark.parametrize("path", [f"{ARK}/cgt-%00", "/v1/videos/cgt-%00", "/v1/videos/cgt-%00/content",
-                                  "/v1/video/generations/cgt-%00", "/api/v1/task/cgt-%00",
-                                  "/api/open-api/v1/videos/cgt-%00", "/v1/tasks/cgt-%00/queue",
-                                  "/v1/assets/asset-%00", "/v1/webhook_endpoints/we_%00",
-                                  "/api/AIGeneration/video/seedance/taskStatus/cgt-%00"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{ARK}/cgt-%00",
+        "/v1/videos/cgt-%00",
+        "/v1/videos/cgt-%00/content",
+        "/v1/video/generations/cgt-%00",
+        "/api/v1/task/cgt-%00",
+        "/api/open-api/v1/videos/cgt-%00",
+        "/v1/tasks/cgt-%00/queue",
+        "/v1/assets/asset-%00",
+        "/v1/webhook_endpoints/we_%00",
+        "/api/AIGeneration/video/seedance/taskStatus/cgt-%00",
+    ],
+)
 def test_nul_in_an_id_is_a_404(server: Server, path: str) -> None:
     with server.client() as client:
         _refused(client.get(path), 404)
@@ -199,13 +222,18 @@ def test_huge_digit_seconds_in_multipart(server: Server) -> None:
 def test_non_finite_asset_metadata_writes_no_row(server: Server) -> None:
     before = _counts(server)
     with server.client() as client:
-        for raw in (b'{"url": "%s", "metadata": {"a": NaN}}', b'{"url": "%s", "metadata": {"a": [1e999]}}',
-                    b'{"url": "%s", "metadata": {"a": Infinity}}'):
-            response = client.post("/v1/assets", content=raw.replace(b"%s", NOWHERE.encode()),
-                                   headers={"content-type": "application/json"})
+        for raw in (
+            b'{"url": "%s", "metadata": {"a": NaN}}',
+            b'{"url": "%s", "metadata": {"a": [1e999]}}',
+            b'{"url": "%s", "metadata": {"a": Infinity}}',
+        ):
+            response = client.post(
+                "/v1/assets", content=raw.replace(b"%s", NOWHERE.encode()), headers={"content-type": "application/json"}
+            )
             assert _refused(response, 400) and "metadata" in response.json()["error"]["param"]
-            multipart = client.post("/v1/assets", data={"url": NOWHERE, "metadata": raw.decode()[25:-1]},
-                                    files={"unused": ("a.txt", b"x")})
+            multipart = client.post(
+                "/v1/assets", data={"url": NOWHERE, "metadata": raw.decode()[25:-1]}, files={"unused": ("a.txt", b"x")}
+            )
             assert multipart.status_code == 400, multipart.text
             assert multipart.json()["error"]["param"].startswith("metadata")
     assert _counts(server) == before
@@ -250,8 +278,13 @@ def test_metrics_behind_their_token(server: Server) -> None:
 
 def test_metrics_can_be_switched_off(tmp_path_factory: pytest.TempPathFactory) -> None:
     # A setting of the HTTP layer: the database plays no part, so SQLite alone.
-    srv = start_server(Database("sqlite", None), tmp_path_factory.mktemp("nometrics") / "data", "--workers", "0",
-                       SEEDGATE_METRICS="off")
+    srv = start_server(
+        Database("sqlite", None),
+        tmp_path_factory.mktemp("nometrics") / "data",
+        "--workers",
+        "0",
+        SEEDGATE_METRICS="off",
+    )
     try:
         off = httpx.get(f"{srv.url}/metrics")
         schema = httpx.get(f"{srv.url}/openapi.json").json()
@@ -328,18 +361,34 @@ def test_a_huge_legal_image_costs_bounded_memory(database: Database, tmp_path_fa
         with srv.client() as client:  # warm up every import on the create path with a small image first
             small = io.BytesIO()
             Image.new("RGB", (640, 640), (1, 2, 3)).save(small, "PNG")
-            warm = client.post(ARK, json={"model": MODEL, "content": [
-                {"type": "text", "text": "warm"},
-                {"type": "image_url", "role": "first_frame",
-                 "image_url": {"url": "data:image/png;base64," + base64.b64encode(small.getvalue()).decode()}}]})
+            warm = client.post(
+                ARK,
+                json={
+                    "model": MODEL,
+                    "content": [
+                        {"type": "text", "text": "warm"},
+                        {
+                            "type": "image_url",
+                            "role": "first_frame",
+                            "image_url": {
+                                "url": "data:image/png;base64," + base64.b64encode(small.getvalue()).decode()
+                            },
+                        },
+                    ],
+                },
+            )
             assert warm.status_code == 200, warm.text
         baseline_peak = _rss_mb(pid, "VmHWM")
         baseline_tree = _tree_rss_mb(pid)
 
         def create(i: int) -> int:
-            body = {"model": MODEL, "content": [{"type": "text", "text": f"big {i}"},
-                                                {"type": "image_url", "role": "first_frame",
-                                                 "image_url": {"url": data_url}}]}
+            body = {
+                "model": MODEL,
+                "content": [
+                    {"type": "text", "text": f"big {i}"},
+                    {"type": "image_url", "role": "first_frame", "image_url": {"url": data_url}},
+                ],
+            }
             with srv.client() as client:
                 return client.post(ARK, json=body, timeout=300).status_code
 
@@ -374,10 +423,20 @@ def test_rendering_from_a_huge_still_costs_bounded_memory(tmp_path_factory: pyte
         pid = srv.process.pid
         baseline_peak = _rss_mb(pid, "VmHWM")
         with srv.client() as client:
-            created = client.post(ARK, timeout=300, json={
-                "model": MODEL, "resolution": "480p", "duration": 4, "ratio": "adaptive",
-                "content": [{"type": "text", "text": "big still"},
-                            {"type": "image_url", "role": "first_frame", "image_url": {"url": data_url}}]})
+            created = client.post(
+                ARK,
+                timeout=300,
+                json={
+                    "model": MODEL,
+                    "resolution": "480p",
+                    "duration": 4,
+                    "ratio": "adaptive",
+                    "content": [
+                        {"type": "text", "text": "big still"},
+                        {"type": "image_url", "role": "first_frame", "image_url": {"url": data_url}},
+                    ],
+                },
+            )
             assert created.status_code == 200, created.text
             task = wait_status(lambda i: client.get(f"{ARK}/{i}").json(), created.json()["id"], timeout=600)
         peak_growth = _rss_mb(pid, "VmHWM") - baseline_peak

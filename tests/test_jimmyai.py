@@ -45,12 +45,13 @@ def assets(client: httpx.Client, media_server: MediaServer, tmp_path_factory: py
         "video": media_server.add("jimmy-move.mp4", video_bytes(tmp / "m.mp4", 720, 1280, seconds=3)),
         "audio": media_server.add("jimmy-voice.wav", wav_bytes(tmp / "v.wav", seconds=3)),
     }
-    response = client.post(f"{BASE}/seedance/assets/audit", json={
-        "imageUrls": [urls["first"], urls["last"]], "video_urls": [urls["video"]], "audioUrls": [urls["audio"]]})
+    response = client.post(
+        f"{BASE}/seedance/assets/audit",
+        json={"imageUrls": [urls["first"], urls["last"]], "video_urls": [urls["video"]], "audioUrls": [urls["audio"]]},
+    )
     assert response.status_code == 200, response.text
     data = response.json()["data"]
-    assert data["failedItems"] == [] and [i["assetType"] for i in data["items"]] == ["Image", "Image", "Video",
-                                                                                      "Audio"]
+    assert data["failedItems"] == [] and [i["assetType"] for i in data["items"]] == ["Image", "Image", "Video", "Audio"]
     assert all(i["status"] == "submitted" and i["assetUrl"] == f"asset://{i['assetId']}" for i in data["items"])
     ids = [i["assetId"] for i in data["items"]]
     deadline = time.monotonic() + 60
@@ -79,11 +80,28 @@ def test_seed_fields_for_each_mode(client: httpx.Client, assets: dict[str, str])
     bodies = [
         ({"model": "sd2_mx_720p", "prompt": "一只猫在打哈欠", "duration": 5, "ratio": "16:9"}, (1280, 720)),
         ({"model": "sd2_mx_720p", "prompt": "sunrise", "duration": 4, "orientation": "portrait"}, (720, 1280)),
-        ({"model": "sd2_mx_1080p", "prompt": "morph", "duration": 4, "first_image": assets["first"],
-          "last_image": assets["last"], "ratio": "Adaptive"}, (1920, 1080)),
-        ({"model": "sd2_mx_720p", "prompt": "the cast dances to the song", "duration": 4,
-          "images": [assets["first"], assets["last"]], "reference_videos": [assets["video"]],
-          "reference_audios": [assets["audio"]]}, (720, 1280)),
+        (
+            {
+                "model": "sd2_mx_1080p",
+                "prompt": "morph",
+                "duration": 4,
+                "first_image": assets["first"],
+                "last_image": assets["last"],
+                "ratio": "Adaptive",
+            },
+            (1920, 1080),
+        ),
+        (
+            {
+                "model": "sd2_mx_720p",
+                "prompt": "the cast dances to the song",
+                "duration": 4,
+                "images": [assets["first"], assets["last"]],
+                "reference_videos": [assets["video"]],
+                "reference_audios": [assets["audio"]],
+            },
+            (720, 1280),
+        ),
     ]
     for body, size in bodies:
         response = client.post(f"{BASE}/seedance/videos", json=body)
@@ -100,28 +118,45 @@ def test_seed_fields_for_each_mode(client: httpx.Client, assets: dict[str, str])
 
 
 def test_2k_model(client: httpx.Client) -> None:
-    answer = client.post(f"{BASE}/seedance/videos", json={"model": "sd2_mx_2k", "prompt": "city", "duration": 4,
-                                                          "ratio": "1:1"}).json()
+    answer = client.post(
+        f"{BASE}/seedance/videos", json={"model": "sd2_mx_2k", "prompt": "city", "duration": 4, "ratio": "1:1"}
+    ).json()
     data = finished(client, answer["data"]["task_id"])
     facts = inspect_video(httpx.get(data["result"]["video_url"]).content)
     assert (facts.width, facts.height) == (1920, 1920)
 
 
-@pytest.mark.parametrize(("body", "status", "code", "field"), [
-    ({"model": "sd2_mx_720p", "prompt": "x", "duration": 5, "first_image": "https://example.com/a.png"}, 400,
-     "20002", "first_image"),
-    ({"model": "sd2_mx_720p", "prompt": "x", "duration": 5, "images": ["asset://asset-20260101000000-none"]}, 400,
-     "20002", "images[0]"),
-    ({"model": "sd2_mx_720p", "prompt": "x"}, 400, "20002", "duration"),
-    ({"model": "sd2_mx_720p", "duration": 5}, 400, "20002", "prompt"),
-    ({"model": "sd2_mx_720p", "prompt": "x", "duration": 30}, 400, "20002", "duration"),
-    ({"model": "sd2_mx_720p", "prompt": "x", "duration": 5, "orientation": "sideways"}, 400, "20002",
-     "orientation"),
-    ({"model": "sd2_mx_720p", "prompt": "x", "duration": 5, "resolution": "1080p"}, 400, "20002", "resolution"),
-    ({"model": "sd2_mx_9k", "prompt": "x", "duration": 5}, 404, "20002", "model"),
-])
-def test_errors_in_jimmyai_envelope(client: httpx.Client, body: dict[str, Any], status: int, code: str,
-                                    field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        (
+            {"model": "sd2_mx_720p", "prompt": "x", "duration": 5, "first_image": "https://example.com/a.png"},
+            400,
+            "20002",
+            "first_image",
+        ),
+        (
+            {"model": "sd2_mx_720p", "prompt": "x", "duration": 5, "images": ["asset://asset-20260101000000-none"]},
+            400,
+            "20002",
+            "images[0]",
+        ),
+        ({"model": "sd2_mx_720p", "prompt": "x"}, 400, "20002", "duration"),
+        ({"model": "sd2_mx_720p", "duration": 5}, 400, "20002", "prompt"),
+        ({"model": "sd2_mx_720p", "prompt": "x", "duration": 30}, 400, "20002", "duration"),
+        (
+            {"model": "sd2_mx_720p", "prompt": "x", "duration": 5, "orientation": "sideways"},
+            400,
+            "20002",
+            "orientation",
+        ),
+        ({"model": "sd2_mx_720p", "prompt": "x", "duration": 5, "resolution": "1080p"}, 400, "20002", "resolution"),
+        ({"model": "sd2_mx_9k", "prompt": "x", "duration": 5}, 404, "20002", "model"),
+    ],
+)
+def test_errors_in_jimmyai_envelope(
+    client: httpx.Client, body: dict[str, Any], status: int, code: str, field: str
+) -> None:
     response = client.post(f"{BASE}/seedance/videos", json=body)
     assert response.status_code == status, response.text
     answer = response.json()
@@ -129,9 +164,16 @@ def test_errors_in_jimmyai_envelope(client: httpx.Client, body: dict[str, Any], 
 
 
 def test_frames_and_references_cannot_mix(client: httpx.Client, assets: dict[str, str]) -> None:
-    response = client.post(f"{BASE}/seedance/videos", json={
-        "model": "sd2_mx_720p", "prompt": "x", "duration": 5, "first_image": assets["first"],
-        "images": [assets["last"]]})
+    response = client.post(
+        f"{BASE}/seedance/videos",
+        json={
+            "model": "sd2_mx_720p",
+            "prompt": "x",
+            "duration": 5,
+            "first_image": assets["first"],
+            "images": [assets["last"]],
+        },
+    )
     assert response.status_code == 400 and response.json()["code"] == "20002"
 
 
@@ -162,8 +204,9 @@ def test_audit_errors(client: httpx.Client, media_server: MediaServer) -> None:
 
 def test_sp_asset_library(client: httpx.Client, media_server: MediaServer) -> None:
     url = media_server.add("jimmy-sp.png", image_bytes(800, 800))
-    answer = client.post(f"{BASE}/seedance/sp/assets/upload", json={"name": "reference-1", "type": "image",
-                                                                      "url": url}).json()
+    answer = client.post(
+        f"{BASE}/seedance/sp/assets/upload", json={"name": "reference-1", "type": "image", "url": url}
+    ).json()
     assert answer["code"] == 0 and answer["msg"] == "ok"
     asset_id = answer["data"]["asset_id"]
     deadline = time.monotonic() + 30

@@ -36,15 +36,18 @@ def test_defaults_relative_paths_and_family_defaults(tmp_path: Path) -> None:
     assert local.modes_for("wan2.1-14b") == ("text",)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    (PIPELINE.replace("wan-t2v", "sora"), "unknown pipeline family 'sora'"),
-    (PIPELINE.replace('["text"]', '["first_last_frame"]'), "family wan-t2v cannot render ['first_last_frame']"),
-    (PIPELINE + 'offload = "gpu"\n', "offload must be one of"),
-    (PIPELINE + "turbo = true\n", "unknown settings ['turbo']"),
-    (PIPELINE.replace('path = "weights/t2v"\n', ""), "lacks 'path'"),
-    (PIPELINE + PIPELINE, "pipeline names must be unique"),
-    ("[[pipeline", "cannot parse"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (PIPELINE.replace("wan-t2v", "sora"), "unknown pipeline family 'sora'"),
+        (PIPELINE.replace('["text"]', '["first_last_frame"]'), "family wan-t2v cannot render ['first_last_frame']"),
+        (PIPELINE + 'offload = "gpu"\n', "offload must be one of"),
+        (PIPELINE + "turbo = true\n", "unknown settings ['turbo']"),
+        (PIPELINE.replace('path = "weights/t2v"\n', ""), "lacks 'path'"),
+        (PIPELINE + PIPELINE, "pipeline names must be unique"),
+        ("[[pipeline", "cannot parse"),
+    ],
+)
 def test_mistakes_in_the_file_are_named(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(LocalModelsError, match=message.replace("[", r"\[").replace("]", r"\]")):
         parse_local_models(text, tmp_path)
@@ -61,13 +64,22 @@ def _weights_dir(root: Path) -> Path:
     (root / "vae").mkdir()
     (root / "vae" / "config.json").write_text("{}")
     (root / "vae" / "diffusion_pytorch_model.safetensors.index.json").write_text(
-        json.dumps({"weight_map": {"a": "part-1.safetensors", "b": "part-2.safetensors"}}))
+        json.dumps({"weight_map": {"a": "part-1.safetensors", "b": "part-2.safetensors"}})
+    )
     (root / "vae" / "part-1.safetensors").write_bytes(b"x")
-    (root / "model_index.json").write_text(json.dumps({
-        "_class_name": "WanPipeline", "transformer": ["diffusers", "WanTransformer3DModel"],
-        "transformer_2": [None, None], "scheduler": ["diffusers", "UniPCMultistepScheduler"],
-        "tokenizer": ["transformers", "T5TokenizerFast"], "vae": ["diffusers", "AutoencoderKLWan"],
-        "text_encoder": ["transformers", "UMT5EncoderModel"]}))
+    (root / "model_index.json").write_text(
+        json.dumps(
+            {
+                "_class_name": "WanPipeline",
+                "transformer": ["diffusers", "WanTransformer3DModel"],
+                "transformer_2": [None, None],
+                "scheduler": ["diffusers", "UniPCMultistepScheduler"],
+                "tokenizer": ["transformers", "T5TokenizerFast"],
+                "vae": ["diffusers", "AutoencoderKLWan"],
+                "text_encoder": ["transformers", "UMT5EncoderModel"],
+            }
+        )
+    )
     return root
 
 

@@ -60,8 +60,13 @@ def test_mixed_media_by_file_type(server: Server, media_server: MediaServer, tmp
     clip = media_server.add("move.mp4", video_bytes(tmp_path / "move.mp4", 640, 640, seconds=3))
     img = media_server.add("cast.png", image_bytes(640, 640))
     with server.client() as client:
-        answer = client.post("/api/v1/task/submit", json={"model": "seedance-2.0", "input": {
-            "prompt": "@1 dances like @2", "mediaUrls": [img, clip], "duration": 4, "resolution": "480p"}}).json()
+        answer = client.post(
+            "/api/v1/task/submit",
+            json={
+                "model": "seedance-2.0",
+                "input": {"prompt": "@1 dances like @2", "mediaUrls": [img, clip], "duration": 4, "resolution": "480p"},
+            },
+        ).json()
     data = finished(server, answer["data"]["taskId"])
     assert data["status"] == "SUCCESS" and data["input"]["mediaUrls"] == [img, clip]
 
@@ -69,10 +74,21 @@ def test_mixed_media_by_file_type(server: Server, media_server: MediaServer, tmp
 def test_cancel_and_terminal_webhook(server: Server, webhooks: WebhookReceiver) -> None:
     with server.client() as client:
         # Keep the worker slots busy so the next submit stays PENDING long enough to cancel.
-        busy = [client.post("/api/v1/task/submit", json={"model": "seedance-1.5-pro", "input": {
-            "prompt": "long", "duration": 10, "resolution": "1080p"}}).json()["data"]["taskId"] for _ in range(2)]
-        pending = client.post("/api/v1/task/submit", json={"model": "seedance-1.5-pro", "callBackUrl":
-                              webhooks.url + "/maxapi", "input": {"prompt": "wait", "duration": 5}}).json()
+        busy = [
+            client.post(
+                "/api/v1/task/submit",
+                json={"model": "seedance-1.5-pro", "input": {"prompt": "long", "duration": 10, "resolution": "1080p"}},
+            ).json()["data"]["taskId"]
+            for _ in range(2)
+        ]
+        pending = client.post(
+            "/api/v1/task/submit",
+            json={
+                "model": "seedance-1.5-pro",
+                "callBackUrl": webhooks.url + "/maxapi",
+                "input": {"prompt": "wait", "duration": 5},
+            },
+        ).json()
         task_id = pending["data"]["taskId"]
         assert client.post(f"/api/v1/task/{task_id}/cancel").json() == {"code": 0, "msg": "ok"}
         assert query(server, task_id)["status"] == "CANCELLED"
@@ -93,18 +109,31 @@ def test_cancel_and_terminal_webhook(server: Server, webhooks: WebhookReceiver) 
         ({"model": "nope", "input": {"prompt": "x"}}, 404, "nope"),
         ({"model": "seedance-2.0", "input": {"prompt": "x", "duration": 99}}, 400, "input.duration"),
         ({"model": "seedance-2.0", "input": {"prompt": "x", "imageUrls": "one"}}, 400, "input.imageUrls"),
-        ({"model": "seedance-2.0", "input": {"prompt": "x", "imageUrls": ["http://127.0.0.1:1/a.png"]}}, 400,
-         "input.imageUrls[0]"),
+        (
+            {"model": "seedance-2.0", "input": {"prompt": "x", "imageUrls": ["http://127.0.0.1:1/a.png"]}},
+            400,
+            "input.imageUrls[0]",
+        ),
         # maxapi's own limits: seedance-1.5-pro takes 5 or 10 s, every model 1-12 media URLs.
         ({"model": "seedance-1.5-pro", "input": {"prompt": "x", "duration": 6}}, 400, "input.duration"),
         ({"model": "seedance-1.5-pro", "input": {"prompt": "x", "duration": 12}}, 400, "input.duration"),
         ({"model": "seedance-1.5-pro", "input": {"prompt": "x", "duration": -1}}, 400, "input.duration"),
-        ({"model": "seedance-2.0", "input": {"prompt": "x", "mediaUrls": [f"http://127.0.0.1:1/{i}.png"
-                                                                          for i in range(13)]}}, 400,
-         "input.mediaUrls"),
-        ({"model": "seedance-2.0-fast", "input": {"prompt": "x", "imageUrls": [f"http://127.0.0.1:1/{i}.png"
-                                                                               for i in range(13)]}}, 400,
-         "input.imageUrls"),
+        (
+            {
+                "model": "seedance-2.0",
+                "input": {"prompt": "x", "mediaUrls": [f"http://127.0.0.1:1/{i}.png" for i in range(13)]},
+            },
+            400,
+            "input.mediaUrls",
+        ),
+        (
+            {
+                "model": "seedance-2.0-fast",
+                "input": {"prompt": "x", "imageUrls": [f"http://127.0.0.1:1/{i}.png" for i in range(13)]},
+            },
+            400,
+            "input.imageUrls",
+        ),
     ],
 )
 def test_errors_use_the_maxapi_envelope(server: Server, body: dict[str, Any], status: int, needle: str) -> None:
@@ -120,9 +149,16 @@ def test_errors_use_the_maxapi_envelope(server: Server, body: dict[str, Any], st
 def test_seedance_1_5_pro_runs_5_and_10_seconds(server: Server, media_server: MediaServer) -> None:
     urls = [media_server.add(f"mx15-{i}.png", image_bytes(640, 640)) for i in range(2)]
     with server.client() as client:
-        ids = [client.post("/api/v1/task/submit", json={"model": "seedance-1.5-pro", "input": {
-            "prompt": "变身", "imageUrls": urls[:count], "duration": seconds, "resolution": "480p"}}).json()[
-            "data"]["taskId"] for count, seconds in ((1, 5), (2, 10))]
+        ids = [
+            client.post(
+                "/api/v1/task/submit",
+                json={
+                    "model": "seedance-1.5-pro",
+                    "input": {"prompt": "变身", "imageUrls": urls[:count], "duration": seconds, "resolution": "480p"},
+                },
+            ).json()["data"]["taskId"]
+            for count, seconds in ((1, 5), (2, 10))
+        ]
     for task_id, seconds in zip(ids, (5, 10), strict=True):
         data = finished(server, task_id)
         assert data["status"] == "SUCCESS" and data["input"]["duration"] == seconds
@@ -132,11 +168,17 @@ def test_seedance_1_5_pro_runs_5_and_10_seconds(server: Server, media_server: Me
 
 def test_twelve_media_urls_are_accepted(server: Server, media_server: MediaServer, tmp_path: Any) -> None:
     images = [media_server.add(f"mx12-{i}.png", image_bytes(640, 640)) for i in range(9)]
-    clips = [media_server.add(f"mx12-{i}.mp4", video_bytes(tmp_path / f"c{i}.mp4", 640, 640, seconds=2))
-             for i in range(3)]
+    clips = [
+        media_server.add(f"mx12-{i}.mp4", video_bytes(tmp_path / f"c{i}.mp4", 640, 640, seconds=2)) for i in range(3)
+    ]
     with server.client() as client:
-        answer = client.post("/api/v1/task/submit", json={"model": "seedance-2.0-fast", "input": {
-            "prompt": "@1 to @12", "mediaUrls": images + clips, "duration": 4, "resolution": "480p"}}).json()
+        answer = client.post(
+            "/api/v1/task/submit",
+            json={
+                "model": "seedance-2.0-fast",
+                "input": {"prompt": "@1 to @12", "mediaUrls": images + clips, "duration": 4, "resolution": "480p"},
+            },
+        ).json()
     assert answer["code"] == 0, answer
     data = finished(server, answer["data"]["taskId"])
     assert data["status"] == "SUCCESS" and len(data["input"]["mediaUrls"]) == 12

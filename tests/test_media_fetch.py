@@ -434,9 +434,7 @@ async def test_redirect_to_internal_is_refused(
     fetcher = _fetcher(tripwire, allowed_networks=("127.0.0.2",))
     try:
         with pytest.raises(FetchError) as info:
-            await fetcher.fetch(
-                outer_server.url(f"/redirect?code={code}&to={quote(target, safe='')}"), tmp_path
-            )
+            await fetcher.fetch(outer_server.url(f"/redirect?code={code}&to={quote(target, safe='')}"), tmp_path)
     finally:
         await fetcher.aclose()
     assert message in str(info.value)
@@ -490,9 +488,7 @@ async def test_hostname_keeps_host_header(server: _Server, tripwire: _Tripwire, 
     assert all(ipaddress.ip_address(a).is_loopback for a in tripwire.attempts)
 
 
-async def test_content_length_over_cap_refused_up_front(
-    server: _Server, tripwire: _Tripwire, tmp_path: Path
-) -> None:
+async def test_content_length_over_cap_refused_up_front(server: _Server, tripwire: _Tripwire, tmp_path: Path) -> None:
     fetcher = _fetcher(tripwire, allow_private=True, max_bytes=1000)
     try:
         with pytest.raises(FetchError, match=r"response exceeds 1000 bytes \(Content-Length 1001\)"):
@@ -562,9 +558,7 @@ async def test_redirect_limits(server: _Server, tripwire: _Tripwire, tmp_path: P
     assert sorted(tmp_path.iterdir()) == [ok.path]
 
 
-async def test_relative_and_cross_host_redirects(
-    server: _Server, tripwire: _Tripwire, tmp_path: Path
-) -> None:
+async def test_relative_and_cross_host_redirects(server: _Server, tripwire: _Tripwire, tmp_path: Path) -> None:
     fetcher = _fetcher(tripwire, allow_private=True)
     try:
         a = await fetcher.fetch(server.url("/redirect?code=308&to=/file/7"), tmp_path)
@@ -639,9 +633,7 @@ async def test_concurrency_is_bounded(server: _Server, tripwire: _Tripwire, tmp_
     server.max_active = 0
     fetcher = _fetcher(tripwire, allow_private=True, max_concurrency=2)
     try:
-        results = await asyncio.gather(
-            *(fetcher.fetch(server.url("/delay/0.1?count=1"), tmp_path) for _ in range(6))
-        )
+        results = await asyncio.gather(*(fetcher.fetch(server.url("/delay/0.1?count=1"), tmp_path) for _ in range(6)))
     finally:
         await fetcher.aclose()
     assert len({r.path for r in results}) == 6
@@ -677,9 +669,7 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
 

@@ -57,10 +57,7 @@ def _png_header_only(path: Path, width: int, height: int) -> Path:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
     path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
     )
     return path
 
@@ -98,9 +95,7 @@ def _video(
     return path
 
 
-def _encode_tone(
-    out: av.container.OutputContainer, stream: av.stream.Stream, seconds: float, rate: int
-) -> None:
+def _encode_tone(out: av.container.OutputContainer, stream: av.stream.Stream, seconds: float, rate: int) -> None:
     n = int(seconds * rate)
     tone = (np.sin(2 * np.pi * 440 * np.arange(n) / rate) * 8000).astype(np.int16).reshape(1, -1)
     step = 1024  # several frames: some encoders take fixed-size frames only through their own FIFO
@@ -148,9 +143,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ("GIF", "gif", (750, 300), "gif"),
     ],
 )
-def test_image_formats_accepted(
-    tmp_path: Path, fmt: str, ext: str, size: tuple[int, int], expected: str
-) -> None:
+def test_image_formats_accepted(tmp_path: Path, fmt: str, ext: str, size: tuple[int, int], expected: str) -> None:
     # The extension is deliberately wrong: only the content counts.
     path = _image(tmp_path / f"img.{'mp4' if ext == 'png' else 'bin'}", size, fmt)
     assert audit_image(path) == ImageInfo(format=expected, width=size[0], height=size[1])
@@ -277,9 +270,7 @@ def test_jpeg_from_memory_roundtrip(tmp_path: Path) -> None:
 
 def test_video_ok(media: dict[str, Path]) -> None:
     info = audit_video(media["mp4"])
-    assert info == VideoInfo(
-        format="mp4", codec="h264", width=640, height=640, fps=24.0, duration=3.0, has_audio=True
-    )
+    assert info == VideoInfo(format="mp4", codec="h264", width=640, height=640, fps=24.0, duration=3.0, has_audio=True)
     assert sniff_kind(media["mp4"]) == "video"
 
 
@@ -293,9 +284,7 @@ def test_video_faststart_and_mov(tmp_path: Path, media: dict[str, Path]) -> None
 @pytest.mark.skipif(not HAS_X265, reason="PyAV built without libx265")
 def test_video_hevc(tmp_path: Path) -> None:
     # Short clip and relaxed duration limit: x265 is slow even at its fastest preset.
-    info = audit_video(
-        _video(tmp_path / "h.mp4", seconds=0.5, codec="libx265"), VideoLimits(min_duration=0.4)
-    )
+    info = audit_video(_video(tmp_path / "h.mp4", seconds=0.5, codec="libx265"), VideoLimits(min_duration=0.4))
     assert (info.codec, info.width, info.duration) == ("hevc", 640, 0.5)
 
 
@@ -323,9 +312,7 @@ def test_video_rejected(tmp_path: Path, kwargs: dict[str, object], message: str)
 
 def test_video_containers_sniffed(tmp_path: Path) -> None:
     mkv = _video(tmp_path / "v.mp4", seconds=0.5, fmt="matroska")
-    with pytest.raises(
-        MediaRejected, match="file is a Matroska/WebM video; only MP4 and MOV videos are accepted"
-    ):
+    with pytest.raises(MediaRejected, match="file is a Matroska/WebM video; only MP4 and MOV videos are accepted"):
         audit_video(mkv)
     assert sniff_kind(mkv) == "video"
     png = _image(tmp_path / "frame.mp4", (640, 640), "PNG")

@@ -26,9 +26,29 @@ from .seeds import json_objects, replace_urls, seed_file
 CATALOG = load_catalog()
 STATUSES = {"pending", "submitted", "running", "succeeded", "failed", "cancelled"}
 CREATED_KEYS = {"id", "task_id", "object", "status", "model", "created_at"}
-QUERY_KEYS = {"id", "task_id", "object", "model", "status", "progress", "created_at", "completed_at", "expires_at",
-              "prompt", "seconds", "duration", "size", "resolution", "ratio", "url", "video_url", "output",
-              "metadata", "error", "references"}
+QUERY_KEYS = {
+    "id",
+    "task_id",
+    "object",
+    "model",
+    "status",
+    "progress",
+    "created_at",
+    "completed_at",
+    "expires_at",
+    "prompt",
+    "seconds",
+    "duration",
+    "size",
+    "resolution",
+    "ratio",
+    "url",
+    "video_url",
+    "output",
+    "metadata",
+    "error",
+    "references",
+}
 ROUTES = ("/v1/videos", "/v1/video/generations")
 RED, BLUE = (230, 0, 20), (20, 0, 230)
 NOWHERE = "http://127.0.0.1:1"  # never fetched: these requests fail validation first
@@ -126,8 +146,10 @@ def urls(media_server: MediaServer) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def colours(media_server: MediaServer) -> tuple[str, str]:
-    return (media_server.add("mx-red.png", image_bytes(640, 480, RED)),
-            media_server.add("mx-blue.png", image_bytes(640, 480, BLUE)))
+    return (
+        media_server.add("mx-red.png", image_bytes(640, 480, RED)),
+        media_server.add("mx-blue.png", image_bytes(640, 480, BLUE)),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -155,13 +177,17 @@ def seed_assets(server: Server, urls: dict[str, str], clip_and_sound: tuple[str,
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
             assert client.get(f"/v1/assets/{asset_id}").json()["status"] == "ready"
-    return {"Asset://asset_image_xxx": f"Asset://{ids['image']}", "Asset://asset_audio_xxx": f"Asset://{ids['audio']}",
-            "Asset://asset_xxx": f"Asset://{ids['image']}"}
+    return {
+        "Asset://asset_image_xxx": f"Asset://{ids['image']}",
+        "Asset://asset_audio_xxx": f"Asset://{ids['audio']}",
+        "Asset://asset_xxx": f"Asset://{ids['image']}",
+    }
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_seed_examples_replayed_verbatim(server: Server, urls: dict[str, str], webhooks: WebhookReceiver,
-                                         seed_assets: dict[str, str], route: str) -> None:
+def test_seed_examples_replayed_verbatim(
+    server: Server, urls: dict[str, str], webhooks: WebhookReceiver, seed_assets: dict[str, str], route: str
+) -> None:
     bodies = seed_bodies()
     assert len(bodies) == 9
     hook = f"{webhooks.url}/moonapix/webhook"
@@ -192,8 +218,12 @@ def test_seed_examples_replayed_verbatim(server: Server, urls: dict[str, str], w
         assert facts.codec == "h264" and facts.fps == 24 and facts.frames == 24 * body["duration"] + 1
         assert facts.audio_channels == 1 and task["seconds"] == str(body["duration"])
         for ref in body.get("references", []):
-            assert {"media_type": ref["media_type"], "role": ref["role"], "url": urls[ref["url"]],
-                    "alias": ref["alias"]} in task["references"]
+            assert {
+                "media_type": ref["media_type"],
+                "role": ref["role"],
+                "url": urls[ref["url"]],
+                "alias": ref["alias"],
+            } in task["references"]
         if body.get("callback_url"):
             calls = webhooks.wait_for(task_id, "succeeded")
             assert [c.body["status"] for c in calls] == ["succeeded"]  # terminal states only
@@ -215,20 +245,40 @@ def roles(task: dict[str, Any]) -> list[tuple[str, str, str]]:
         lambda red, blue: {"image_url": blue, "input_reference_role": "last_frame", "first_frame_url": red},
         lambda red, blue: {"image": red, "last_frame_url": {"url": blue}},  # a lone image is the first frame
         lambda red, blue: {"images": [{"url": red, "role": "first_frame"}, {"url": blue, "role": "last_frame"}]},
-        lambda red, blue: {"references": [{"media_type": "image", "role": "last_frame", "url": blue},
-                                          {"media_type": "image", "role": "first_frame", "url": red}]},
+        lambda red, blue: {
+            "references": [
+                {"media_type": "image", "role": "last_frame", "url": blue},
+                {"media_type": "image", "role": "first_frame", "url": red},
+            ]
+        },
         # A new-api fork mirrors every item into several fields; each image still counts once.
-        lambda red, blue: {"images": [{"url": red, "role": "first_frame"}, {"url": blue, "role": "last_frame"}],
-                           "image": red, "image_url": red, "first_frame_url": red, "last_frame_url": blue},
-        lambda red, blue: {"metadata": {"content": [
-            {"type": "image_url", "image_url": {"url": red}, "role": "first_frame"},
-            {"type": "image_url", "image_url": {"url": blue}, "role": "last_frame"}]}},
+        lambda red, blue: {
+            "images": [{"url": red, "role": "first_frame"}, {"url": blue, "role": "last_frame"}],
+            "image": red,
+            "image_url": red,
+            "first_frame_url": red,
+            "last_frame_url": blue,
+        },
+        lambda red, blue: {
+            "metadata": {
+                "content": [
+                    {"type": "image_url", "image_url": {"url": red}, "role": "first_frame"},
+                    {"type": "image_url", "image_url": {"url": blue}, "role": "last_frame"},
+                ]
+            }
+        },
     ],
 )
 def test_first_and_last_frame_fields(server: Server, colours: tuple[str, str], fields: Any) -> None:
     red, blue = colours
-    body = {"model": "seedance-2.0-kz-fast", "prompt": "red to blue", "duration": 4, "resolution": "480p",
-            "ratio": "16:9", **fields(red, blue)}
+    body = {
+        "model": "seedance-2.0-kz-fast",
+        "prompt": "red to blue",
+        "duration": 4,
+        "resolution": "480p",
+        "ratio": "16:9",
+        **fields(red, blue),
+    }
     task_id = create(server, body)["id"]
     task, data = succeeded(server, task_id)
     assert sorted(roles(task)) == [("image", "first_frame", red), ("image", "last_frame", blue)]
@@ -250,58 +300,90 @@ def test_first_and_last_frame_fields(server: Server, colours: tuple[str, str], f
         ({"video": "V"}, [("video", "reference_video", "V")]),
         ({"video_url": "V", "image_url": "R"}, [("image", "reference_image", "R"), ("video", "reference_video", "V")]),
         ({"reference_video_url": "V"}, [("video", "reference_video", "V")]),
-        ({"reference_video_urls": ["V"], "videos": [{"url": "V", "role": "reference_video"}]},
-         [("video", "reference_video", "V")]),
+        (
+            {"reference_video_urls": ["V"], "videos": [{"url": "V", "role": "reference_video"}]},
+            [("video", "reference_video", "V")],
+        ),
         ({"audio": "A", "images": ["R"]}, [("image", "reference_image", "R"), ("audio", "reference_audio", "A")]),
-        ({"audio_url": "A", "reference_image_url": "R"},
-         [("image", "reference_image", "R"), ("audio", "reference_audio", "A")]),
-        ({"reference_audio_url": "A", "videos": ["V"]},
-         [("video", "reference_video", "V"), ("audio", "reference_audio", "A")]),
-        ({"reference_audio_urls": ["A"], "audios": [{"url": "A"}], "video_url": "V"},
-         [("video", "reference_video", "V"), ("audio", "reference_audio", "A")]),
+        (
+            {"audio_url": "A", "reference_image_url": "R"},
+            [("image", "reference_image", "R"), ("audio", "reference_audio", "A")],
+        ),
+        (
+            {"reference_audio_url": "A", "videos": ["V"]},
+            [("video", "reference_video", "V"), ("audio", "reference_audio", "A")],
+        ),
+        (
+            {"reference_audio_urls": ["A"], "audios": [{"url": "A"}], "video_url": "V"},
+            [("video", "reference_video", "V"), ("audio", "reference_audio", "A")],
+        ),
     ],
 )
-def test_legacy_fields(server: Server, colours: tuple[str, str], clip_and_sound: tuple[str, str],
-                       fields: dict[str, Any], expected: list[tuple[str, str, str]]) -> None:
+def test_legacy_fields(
+    server: Server,
+    colours: tuple[str, str],
+    clip_and_sound: tuple[str, str],
+    fields: dict[str, Any],
+    expected: list[tuple[str, str, str]],
+) -> None:
     names = {"R": colours[0], "B": colours[1], "V": clip_and_sound[0], "A": clip_and_sound[1]}
-    body = replace_urls({"model": "seedance-2.0-kz-fast", "prompt": "legacy", "seconds": "4",
-                         "resolution": "480p", **fields}, {f'"{k}"': f'"{v}"' for k, v in names.items()})
+    body = replace_urls(
+        {"model": "seedance-2.0-kz-fast", "prompt": "legacy", "seconds": "4", "resolution": "480p", **fields},
+        {f'"{k}"': f'"{v}"' for k, v in names.items()},
+    )
     task_id = create(server, body)["id"]
     task, data = succeeded(server, task_id)
     assert sorted(roles(task)) == sorted((kind, role, names[url]) for kind, role, url in expected)
     assert task["duration"] == 4 and inspect_video(data).frames == 97
 
 
-def test_content_roles_default_by_media_type(server: Server, colours: tuple[str, str],
-                                             clip_and_sound: tuple[str, str]) -> None:
+def test_content_roles_default_by_media_type(
+    server: Server, colours: tuple[str, str], clip_and_sound: tuple[str, str]
+) -> None:
     red, _ = colours
     clip, sound = clip_and_sound
-    body = {"model": "seedance-2.0-kz", "prompt": "all references", "duration": 4, "resolution": "480p",
-            "ratio": "16:9", "content": [
-                {"type": "image_url", "image_url": {"url": red}},
-                {"type": "video_url", "video_url": {"url": clip}},
-                {"type": "audio_url", "audio_url": {"url": sound}},
-                {"type": "text", "text": "a second line of prompt"},
-            ]}
+    body = {
+        "model": "seedance-2.0-kz",
+        "prompt": "all references",
+        "duration": 4,
+        "resolution": "480p",
+        "ratio": "16:9",
+        "content": [
+            {"type": "image_url", "image_url": {"url": red}},
+            {"type": "video_url", "video_url": {"url": clip}},
+            {"type": "audio_url", "audio_url": {"url": sound}},
+            {"type": "text", "text": "a second line of prompt"},
+        ],
+    }
     task, data = succeeded(server, create(server, body)["id"])
-    assert roles(task) == [("image", "reference_image", red), ("video", "reference_video", clip),
-                           ("audio", "reference_audio", sound)]
+    assert roles(task) == [
+        ("image", "reference_image", red),
+        ("video", "reference_video", clip),
+        ("audio", "reference_audio", sound),
+    ]
     assert task["prompt"] == "all references\na second line of prompt"
     facts = inspect_video(data)
     assert (facts.width, facts.height) == (864, 496) and facts.audio_channels == 1
 
 
-def test_references_with_alias_and_extra_roles(server: Server, colours: tuple[str, str],
-                                               clip_and_sound: tuple[str, str]) -> None:
+def test_references_with_alias_and_extra_roles(
+    server: Server, colours: tuple[str, str], clip_and_sound: tuple[str, str]
+) -> None:
     red, blue = colours
     _, sound = clip_and_sound
     prompt = "@hero walks past @poster while @theme plays"
-    body = {"model": "seedance-2.0-ld-17", "prompt": prompt, "duration": 4, "resolution": "480p",
-            "aspect_ratio": "16:9", "references": [
-                {"media_type": "image", "role": "character_reference", "url": red, "alias": "hero"},
-                {"media_type": "image", "role": "style_reference", "url": blue, "alias": "@poster"},
-                {"media_type": "music", "role": "background_music", "url": sound, "alias": "theme"},
-            ]}
+    body = {
+        "model": "seedance-2.0-ld-17",
+        "prompt": prompt,
+        "duration": 4,
+        "resolution": "480p",
+        "aspect_ratio": "16:9",
+        "references": [
+            {"media_type": "image", "role": "character_reference", "url": red, "alias": "hero"},
+            {"media_type": "image", "role": "style_reference", "url": blue, "alias": "@poster"},
+            {"media_type": "music", "role": "background_music", "url": sound, "alias": "theme"},
+        ],
+    }
     task, _ = succeeded(server, create(server, body)["id"])
     assert task["prompt"] == prompt
     assert task["references"] == [
@@ -313,10 +395,20 @@ def test_references_with_alias_and_extra_roles(server: Server, colours: tuple[st
 
 def test_options_synonyms_and_metadata(server: Server) -> None:
     metadata = {"user": "u-1", "duration": 4, "resolution": "480P", "trace": {"a": [1, 2]}}
-    body = {"model": "seedance-2.0-kz-fast", "prompt": "a quiet harbour", "metadata": metadata,
-            "video_config": {"aspect_ratio": "9:16", "resolution_name": "480p"}, "aspect_ratio": "9:16",
-            "generate_audio": False, "watermark": True, "seed": 7, "mode": "fast", "web_search": False,
-            "input_type": "reference", "generation_type": "video"}
+    body = {
+        "model": "seedance-2.0-kz-fast",
+        "prompt": "a quiet harbour",
+        "metadata": metadata,
+        "video_config": {"aspect_ratio": "9:16", "resolution_name": "480p"},
+        "aspect_ratio": "9:16",
+        "generate_audio": False,
+        "watermark": True,
+        "seed": 7,
+        "mode": "fast",
+        "web_search": False,
+        "input_type": "reference",
+        "generation_type": "video",
+    }
     task, data = succeeded(server, create(server, body, "/v1/video/generations")["id"])
     assert task["metadata"] == {**metadata, "url": task["url"]}  # echoed, plus the result URL
     assert (task["resolution"], task["ratio"], task["duration"], task["size"]) == ("480p", "9:16", 4, "496x864")
@@ -334,34 +426,69 @@ def images(count: int) -> list[str]:
 @pytest.mark.parametrize(
     ("body", "param", "needle"),
     [
-        ({"model": "seedance-2.0-cl", "images": images(1), "videos": [f"{NOWHERE}/v.mp4"]}, "videos",
-         "does not accept reference videos"),
-        ({"model": "seedance-2.0-cl-fast", "images": images(1), "audios": [f"{NOWHERE}/a.wav"]}, "audios",
-         "does not accept reference audios"),
+        (
+            {"model": "seedance-2.0-cl", "images": images(1), "videos": [f"{NOWHERE}/v.mp4"]},
+            "videos",
+            "does not accept reference videos",
+        ),
+        (
+            {"model": "seedance-2.0-cl-fast", "images": images(1), "audios": [f"{NOWHERE}/a.wav"]},
+            "audios",
+            "does not accept reference audios",
+        ),
         ({"model": "seedance-2.0-cl", "images": images(11)}, "images", "0 to 10"),
-        ({"model": "seedance-2.0-cl-mini", "reference_video_urls": [f"{NOWHERE}/1.mp4", f"{NOWHERE}/2.mp4"]},
-         "reference_video_urls", "0 to 1 reference videos"),
+        (
+            {"model": "seedance-2.0-cl-mini", "reference_video_urls": [f"{NOWHERE}/1.mp4", f"{NOWHERE}/2.mp4"]},
+            "reference_video_urls",
+            "0 to 1 reference videos",
+        ),
         ({"model": "seedance-2.0-cl-mini", "resolution": "1080p"}, "resolution", "480p, 720p"),
         ({"model": "seedance-2.0-cl-mini", "duration": 16}, "duration", "[4, 15]"),
-        ({"model": "seedance-2.0-ld-17", "references": [
-            {"media_type": "audio", "role": "reference_audio", "url": f"{NOWHERE}/a.wav"}]}, "references",
-         "alongside audio"),
+        (
+            {
+                "model": "seedance-2.0-ld-17",
+                "references": [{"media_type": "audio", "role": "reference_audio", "url": f"{NOWHERE}/a.wav"}],
+            },
+            "references",
+            "alongside audio",
+        ),
         ({"model": "seedance-2.0-dj-fast", "duration": 7}, "duration", "5, 10, 15"),
         ({"model": "seedance-2.0-dj-fast", "metadata": {"seconds": "12"}}, "metadata.seconds", "5, 10, 15"),
-        ({"model": "seedance-2.0-dj-fast", "references": [
-            {"media_type": "video", "role": "reference_video", "url": f"{NOWHERE}/v.mp4"}]}, "references",
-         "does not accept reference videos"),
+        (
+            {
+                "model": "seedance-2.0-dj-fast",
+                "references": [{"media_type": "video", "role": "reference_video", "url": f"{NOWHERE}/v.mp4"}],
+            },
+            "references",
+            "does not accept reference videos",
+        ),
         ({"model": "seedance-2.0-dj-fast", "reference_image_urls": images(11)}, "reference_image_urls", "0 to 10"),
         ({"model": "seedance-2.0-qm-720p", "resolution": "480p"}, "resolution", "720p"),
-        ({"model": "seedance-2.0-wc-720p", "video_config": {"resolution_name": "1080p"}},
-         "video_config.resolution_name", "720p"),
+        (
+            {"model": "seedance-2.0-wc-720p", "video_config": {"resolution_name": "1080p"}},
+            "video_config.resolution_name",
+            "720p",
+        ),
         ({"model": "seedance-2.0-wc-720p", "prompt": "x" * 1001}, "prompt", "at most 1000"),
-        ({"model": "seedance-2.0-me", "images": images(1), "video_url": f"{NOWHERE}/v.mp4"}, "video_url",
-         "does not accept reference videos"),
-        ({"model": "seedance-2.0-me", "first_frame_url": f"{NOWHERE}/a.png",
-          "reference_image_url": f"{NOWHERE}/b.png"}, "first_frame_url, reference_image_url", "cannot be mixed"),
-        ({"model": "seedance-2.0-kz", "images": [{"url": u, "role": "reference_image"} for u in images(10)]},
-         "images", "0 to 9"),
+        (
+            {"model": "seedance-2.0-me", "images": images(1), "video_url": f"{NOWHERE}/v.mp4"},
+            "video_url",
+            "does not accept reference videos",
+        ),
+        (
+            {
+                "model": "seedance-2.0-me",
+                "first_frame_url": f"{NOWHERE}/a.png",
+                "reference_image_url": f"{NOWHERE}/b.png",
+            },
+            "first_frame_url, reference_image_url",
+            "cannot be mixed",
+        ),
+        (
+            {"model": "seedance-2.0-kz", "images": [{"url": u, "role": "reference_image"} for u in images(10)]},
+            "images",
+            "0 to 9",
+        ),
     ],
 )
 def test_per_model_rules(server: Server, body: dict[str, Any], param: str, needle: str) -> None:
@@ -375,10 +502,28 @@ def test_per_model_rules(server: Server, body: dict[str, Any], param: str, needl
 def test_per_model_rules_that_pass(server: Server, colours: tuple[str, str], clip_and_sound: tuple[str, str]) -> None:
     red, blue = colours
     clip, _ = clip_and_sound
-    fifteen = create(server, {"model": "seedance-2.0-dj-fast", "prompt": "long", "duration": 15, "resolution": "480p",
-                              "ratio": "16:9", "references": [{"media_type": "image", "url": red}]})
-    mini = create(server, {"model": "seedance-2.0-cl-mini", "prompt": "one clip", "seconds": "4",
-                           "resolution": "480p", "images": [red, blue], "video_url": clip})
+    fifteen = create(
+        server,
+        {
+            "model": "seedance-2.0-dj-fast",
+            "prompt": "long",
+            "duration": 15,
+            "resolution": "480p",
+            "ratio": "16:9",
+            "references": [{"media_type": "image", "url": red}],
+        },
+    )
+    mini = create(
+        server,
+        {
+            "model": "seedance-2.0-cl-mini",
+            "prompt": "one clip",
+            "seconds": "4",
+            "resolution": "480p",
+            "images": [red, blue],
+            "video_url": clip,
+        },
+    )
     facts = inspect_video(succeeded(server, fifteen["id"])[1])
     assert facts.frames == 361 and (facts.width, facts.height) == (864, 496)
     assert len(succeeded(server, mini["id"])[0]["references"]) == 3
@@ -390,10 +535,20 @@ def test_per_model_rules_that_pass(server: Server, colours: tuple[str, str], cli
 def test_cancelled_task_calls_back_once(server: Server, webhooks: WebhookReceiver) -> None:
     with server.client() as client:
         # Keep both worker slots busy so the next task stays queued long enough to cancel.
-        busy = [create(server, {"model": "seedance-2.0-kz", "prompt": "busy", "duration": 12,
-                                "resolution": "1080p"})["id"] for _ in range(2)]
-        waiting = create(server, {"model": "seedance-2.0-kz", "prompt": "wait", "duration": 4,
-                                  "callback_url": f"{webhooks.url}/mx-cancel", "metadata": {"job": 9}})["id"]
+        busy = [
+            create(server, {"model": "seedance-2.0-kz", "prompt": "busy", "duration": 12, "resolution": "1080p"})["id"]
+            for _ in range(2)
+        ]
+        waiting = create(
+            server,
+            {
+                "model": "seedance-2.0-kz",
+                "prompt": "wait",
+                "duration": 4,
+                "callback_url": f"{webhooks.url}/mx-cancel",
+                "metadata": {"job": 9},
+            },
+        )["id"]
         assert client.delete(f"/v1/videos/{waiting}").status_code == 200
     task = query(server, waiting)
     assert task["status"] == "cancelled" and task["error"]["code"] == "cancelled" and task["url"] is None
@@ -410,13 +565,21 @@ def test_cancelled_task_calls_back_once(server: Server, webhooks: WebhookReceive
 def test_shared_route_answers_each_dialect_in_its_shape(server: Server, colours: tuple[str, str]) -> None:
     red, _ = colours
     openai_body = {"model": "doubao-seedance-2-0-260128", "prompt": "openai", "seconds": "4", "size": "864x496"}
-    threehei_body = {"model": "doubao-seedance-2-0-260128", "duration": 4, "resolution": "480p",
-                     "content": [{"type": "text", "text": "3hei"}]}
+    threehei_body = {
+        "model": "doubao-seedance-2-0-260128",
+        "duration": 4,
+        "resolution": "480p",
+        "content": [{"type": "text", "text": "3hei"}],
+    }
     moon_bodies = [
         {"model": "seedance-2.0-kz-fast", "prompt": "model alone"},  # a MoonApiX model line
         {"model": "doubao-seedance-2-0-260128", "prompt": "duration", "duration": 4, "resolution": "480p"},
-        {"model": "doubao-seedance-2-0-260128", "prompt": "content beside prompt", "resolution": "480p",
-         "content": [{"type": "image_url", "image_url": {"url": red}}]},
+        {
+            "model": "doubao-seedance-2-0-260128",
+            "prompt": "content beside prompt",
+            "resolution": "480p",
+            "content": [{"type": "image_url", "image_url": {"url": red}}],
+        },
         {"model": "seedance-2.0-kz-fast", "resolution": "480p", "content": [{"type": "text", "text": "in content"}]},
     ]
     with server.client() as client:
@@ -455,25 +618,54 @@ def test_shared_route_answers_each_dialect_in_its_shape(server: Server, colours:
         ({"model": "seedance-2.0-kz", "prompt": 5, "duration": 5}, 400, "prompt"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "references": {"url": "a"}}, 400, "references"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "references": ["a"]}, 400, "references[0]"),
-        ({"model": "seedance-2.0-kz", "prompt": "x", "references": [{"media_type": "gif", "url": "a"}]}, 400,
-         "references[0].media_type"),
+        (
+            {"model": "seedance-2.0-kz", "prompt": "x", "references": [{"media_type": "gif", "url": "a"}]},
+            400,
+            "references[0].media_type",
+        ),
         ({"model": "seedance-2.0-kz", "prompt": "x", "references": [{"url": "a"}]}, 400, "references[0].media_type"),
-        ({"model": "seedance-2.0-kz", "prompt": "x", "references": [{"media_type": "image", "role": "hero",
-                                                                      "url": "a"}]}, 400, "references[0].role"),
-        ({"model": "seedance-2.0-kz", "prompt": "x", "references": [{"media_type": "video", "role": "first_frame",
-                                                                      "url": "a"}]}, 400, "references[0].role"),
-        ({"model": "seedance-2.0-kz", "prompt": "x", "references": [{"media_type": "image"}]}, 400,
-         "references[0].url"),
-        ({"model": "seedance-2.0-kz", "prompt": "x", "references": [{"media_type": "image", "url": "a",
-                                                                      "alias": 3}]}, 400, "references[0].alias"),
+        (
+            {
+                "model": "seedance-2.0-kz",
+                "prompt": "x",
+                "references": [{"media_type": "image", "role": "hero", "url": "a"}],
+            },
+            400,
+            "references[0].role",
+        ),
+        (
+            {
+                "model": "seedance-2.0-kz",
+                "prompt": "x",
+                "references": [{"media_type": "video", "role": "first_frame", "url": "a"}],
+            },
+            400,
+            "references[0].role",
+        ),
+        (
+            {"model": "seedance-2.0-kz", "prompt": "x", "references": [{"media_type": "image"}]},
+            400,
+            "references[0].url",
+        ),
+        (
+            {
+                "model": "seedance-2.0-kz",
+                "prompt": "x",
+                "references": [{"media_type": "image", "url": "a", "alias": 3}],
+            },
+            400,
+            "references[0].alias",
+        ),
         ({"model": "seedance-2.0-kz", "prompt": "x", "images": [3]}, 400, "images[0]"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "images": [{"url": ""}]}, 400, "images[0].url"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "images": ["Asset://"]}, 400, "images[0]"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "content": [{"type": "sound"}]}, 400, "content[0].type"),
-        ({"model": "seedance-2.0-kz", "prompt": "x", "content": [{"type": "image_url", "image_url": {}}]}, 400,
-         "content[0].image_url.url"),
-        ({"model": "seedance-2.0-kz", "prompt": "x", "content": [{"type": "text", "text": 1}]}, 400,
-         "content[0].text"),
+        (
+            {"model": "seedance-2.0-kz", "prompt": "x", "content": [{"type": "image_url", "image_url": {}}]},
+            400,
+            "content[0].image_url.url",
+        ),
+        ({"model": "seedance-2.0-kz", "prompt": "x", "content": [{"type": "text", "text": 1}]}, 400, "content[0].text"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "duration": "five"}, 400, "duration"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "duration": True}, 400, "duration"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "duration": 5, "seconds": "6"}, 400, "seconds"),
@@ -492,10 +684,21 @@ def test_shared_route_answers_each_dialect_in_its_shape(server: Server, colours:
         ({"model": "seedance-2.0-kz", "prompt": "x", "seed": "abc"}, 400, "seed"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "callback_url": "ftp://hook"}, 400, "callback_url"),
         ({"model": "seedance-2.0-kz", "prompt": "x", "web_search": "yes"}, 400, "web_search"),
-        ({"model": "seedance-2.0-kz", "prompt": "x", "image_url": "http://127.0.0.1:1/a.png",
-          "input_reference_role": "reference_video"}, 400, "input_reference_role"),
-        ({"model": "seedance-2.0-kz", "prompt": "x", "first_frame_url": "http://127.0.0.1:1/a.png"}, 400,
-         "first_frame_url"),
+        (
+            {
+                "model": "seedance-2.0-kz",
+                "prompt": "x",
+                "image_url": "http://127.0.0.1:1/a.png",
+                "input_reference_role": "reference_video",
+            },
+            400,
+            "input_reference_role",
+        ),
+        (
+            {"model": "seedance-2.0-kz", "prompt": "x", "first_frame_url": "http://127.0.0.1:1/a.png"},
+            400,
+            "first_frame_url",
+        ),
     ],
 )
 def test_errors_use_the_moonapix_envelope(server: Server, body: dict[str, Any], status: int, param: str) -> None:
@@ -543,13 +746,16 @@ def test_body_dialect_rules() -> None:
 
 
 def test_mirrors_are_merged_and_assets_normalised() -> None:
-    spec, soft = moonapix.parse_create({
-        "model": "seedance-2.0-kz", "prompt": "@hero",
-        "references": [{"media_type": "image", "role": "reference_image", "asset_id": "asset_1", "alias": "hero"}],
-        "images": [{"url": "Asset://asset_1", "role": "reference_image"}, "asset://asset_1"],
-        "reference_image_url": "ASSET://asset_1",
-        "content": [{"type": "video_url", "asset-id": "asset_2"}, {"type": "audio_url", "asset_url": "Asset://a3"}],
-    })
+    spec, soft = moonapix.parse_create(
+        {
+            "model": "seedance-2.0-kz",
+            "prompt": "@hero",
+            "references": [{"media_type": "image", "role": "reference_image", "asset_id": "asset_1", "alias": "hero"}],
+            "images": [{"url": "Asset://asset_1", "role": "reference_image"}, "asset://asset_1"],
+            "reference_image_url": "ASSET://asset_1",
+            "content": [{"type": "video_url", "asset-id": "asset_2"}, {"type": "audio_url", "asset_url": "Asset://a3"}],
+        }
+    )
     assert soft == ()
     assert [(m.kind, m.url, m.role, m.param, m.alias) for m in spec.media] == [
         ("image", "asset://asset_1", "reference_image", "references[0].asset_id", "hero"),
@@ -562,13 +768,18 @@ def test_mirrors_are_merged_and_assets_normalised() -> None:
 
 
 def test_metadata_parameters_yield_to_the_top_level() -> None:
-    spec, _ = moonapix.parse_create({"model": "seedance-2.0-kz", "prompt": "x", "duration": 6,
-                                     "metadata": {"duration": 9, "resolution": "1080P", "seconds": "6"}})
+    spec, _ = moonapix.parse_create(
+        {
+            "model": "seedance-2.0-kz",
+            "prompt": "x",
+            "duration": 6,
+            "metadata": {"duration": 9, "resolution": "1080P", "seconds": "6"},
+        }
+    )
     assert (spec.duration, spec.resolution) == (6, "1080p")
     assert spec.wire_names["duration"] == "duration" and spec.wire_names["resolution"] == "metadata.resolution"
     with pytest.raises(ApiError) as caught:
-        moonapix.parse_create({"model": "seedance-2.0-kz", "prompt": "x", "metadata": {"seconds": "4"},
-                               "duration": 5})
+        moonapix.parse_create({"model": "seedance-2.0-kz", "prompt": "x", "metadata": {"seconds": "4"}, "duration": 5})
     assert caught.value.param == "metadata.seconds"
 
 
@@ -576,7 +787,14 @@ def test_seed_pages_are_the_ones_replayed() -> None:
     # The seed file is the contract; a changed page should be noticed, not silently replayed.
     bodies = seed_bodies()
     assert [b["model"] for b in bodies] == [
-        "seedance-2.0-ld-17", "seedance-2.0-kz-fast", "seedance-2.0-kz", "seedance-2.0-kz-fast",
-        "seedance-2.0-kz-fast", "seedance-2.0-cl-fast", "seedance-2.0-kz-fast", "seedance-2.0-ld-17",
-        "seedance-2.0-dj-fast"]
+        "seedance-2.0-ld-17",
+        "seedance-2.0-kz-fast",
+        "seedance-2.0-kz",
+        "seedance-2.0-kz-fast",
+        "seedance-2.0-kz-fast",
+        "seedance-2.0-cl-fast",
+        "seedance-2.0-kz-fast",
+        "seedance-2.0-ld-17",
+        "seedance-2.0-dj-fast",
+    ]
     assert sum(asset_path(b) is not None for b in bodies) == 4

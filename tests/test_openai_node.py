@@ -49,31 +49,41 @@ def node() -> str:
         _cannot_run("node and npm are needed to run the openai npm package (Debian: apt-get install nodejs npm)")
     assert node_bin and npm_bin
     if not all((NODE_DIR / "node_modules" / name / "package.json").is_file() for name in PACKAGES):
-        done = subprocess.run([npm_bin, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True,
-                              text=True, timeout=600)
+        done = subprocess.run(
+            [npm_bin, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True, timeout=600
+        )
         if done.returncode != 0:
             _cannot_run(f"npm ci in {NODE_DIR} failed:\n{done.stderr[-2000:]}")
     return node_bin
 
 
-def run_node(node: str, package: str, server: Server, media_server: MediaServer, webhooks: WebhookReceiver,
-             out: Path) -> dict[str, Any]:
+def run_node(
+    node: str, package: str, server: Server, media_server: MediaServer, webhooks: WebhookReceiver, out: Path
+) -> dict[str, Any]:
     clip = out / "clip.mp4"
     hook_path = f"/node-{package}-{secrets.token_hex(4)}"  # the receiver is shared by the sqlite and postgres runs
     video_bytes(clip, width=720, height=720, seconds=3)
-    env = {**os.environ, "SEEDGATE_URL": server.url, "SEEDGATE_KEY": API_KEY, "MODEL": MODEL, "OUT": str(out),
-           "IMAGE_URL": media_server.add(f"node-{package}.png", image_bytes(1280, 720)),
-           "VIDEO_PATH": str(clip), "WEBHOOK_URL": webhooks.url + hook_path}
-    done = subprocess.run([node, "videos.mjs", package], cwd=NODE_DIR, env=env, capture_output=True, text=True,
-                          timeout=900)
+    env = {
+        **os.environ,
+        "SEEDGATE_URL": server.url,
+        "SEEDGATE_KEY": API_KEY,
+        "MODEL": MODEL,
+        "OUT": str(out),
+        "IMAGE_URL": media_server.add(f"node-{package}.png", image_bytes(1280, 720)),
+        "VIDEO_PATH": str(clip),
+        "WEBHOOK_URL": webhooks.url + hook_path,
+    }
+    done = subprocess.run(
+        [node, "videos.mjs", package], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, f"node failed:\n{done.stderr[-4000:]}\n{server.log()[-3000:]}"
     return {**json.loads(done.stdout), "hook_path": hook_path}
 
 
 @pytest.mark.parametrize("package", PACKAGES)
-def test_every_video_operation_through_openai_node(node: str, package: str, server: Server,
-                                                   media_server: MediaServer, webhooks: WebhookReceiver,
-                                                   tmp_path: Path) -> None:
+def test_every_video_operation_through_openai_node(
+    node: str, package: str, server: Server, media_server: MediaServer, webhooks: WebhookReceiver, tmp_path: Path
+) -> None:
     result = run_node(node, package, server, media_server, webhooks, tmp_path)
 
     created = result["created"]
@@ -105,8 +115,12 @@ def test_every_video_operation_through_openai_node(node: str, package: str, serv
     assert len(result["page"]["ids"]) == 2 and result["page"]["has_more"]
 
     errors = result["errors"]
-    assert errors["unknown_source"] == {"status": 404, "param": "video.id", "type": "invalid_request_error",
-                                        "code": "not_found"}
+    assert errors["unknown_source"] == {
+        "status": 404,
+        "param": "video.id",
+        "type": "invalid_request_error",
+        "code": "not_found",
+    }
     assert errors["too_long"]["status"] == 400 and errors["too_long"]["param"] == "seconds"
     assert errors["unknown_character"]["status"] == 404 and errors["unknown_character"]["param"] == "character_id"
     assert errors["bad_size"]["status"] == 400 and errors["bad_size"]["param"] == "size"
@@ -116,6 +130,5 @@ def test_every_video_operation_through_openai_node(node: str, package: str, serv
         assert test["object"] == "webhook_endpoint.test" and test["status_code"] == 200 and test["success"]
         with webhooks.lock:
             [sample] = [c for c in webhooks.calls if c.path == result["hook_path"]]
-        event = OpenAI(api_key="unused").webhooks.unwrap(sample.raw, sample.headers,
-                                                         secret=result["webhook_secret"])
+        event = OpenAI(api_key="unused").webhooks.unwrap(sample.raw, sample.headers, secret=result["webhook_secret"])
         assert event.type == "video.completed"

@@ -22,8 +22,21 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 MODEL = "doubao-seedance-2-0-260128"
 STATUSES = {"queued", "in_progress", "completed", "failed"}
-VIDEO_KEYS = {"id", "object", "model", "status", "progress", "created_at", "completed_at", "expires_at", "prompt",
-              "remixed_from_video_id", "seconds", "size", "error"}
+VIDEO_KEYS = {
+    "id",
+    "object",
+    "model",
+    "status",
+    "progress",
+    "created_at",
+    "completed_at",
+    "expires_at",
+    "prompt",
+    "remixed_from_video_id",
+    "seconds",
+    "size",
+    "error",
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +61,9 @@ def finished(server: Server, video_id: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def done(client: OpenAI) -> Any:
     """One completed 4 s 1280x720 video, shared by the read-only tests."""
-    video = client.videos.create_and_poll(prompt="a red kite over the sea", model=MODEL, seconds="4",
-                                          size="1280x720", poll_interval_ms=200)
+    video = client.videos.create_and_poll(
+        prompt="a red kite over the sea", model=MODEL, seconds="4", size="1280x720", poll_interval_ms=200
+    )
     assert video.status == "completed", video
     return video
 
@@ -80,8 +94,10 @@ def test_create_and_poll_retrieve_and_download(client: OpenAI, done: Any, tmp_pa
     assert sheet.format == "JPEG" and sheet.width == 4 * 320 and sheet.height == 4 * 180
     sheet.load()
     # Cached: a second download serves the same bytes.
-    assert client.videos.download_content(done.id, variant="spritesheet").read() == \
+    assert (
         client.videos.download_content(done.id, variant="spritesheet").read()
+        == client.videos.download_content(done.id, variant="spritesheet").read()
+    )
 
 
 def test_remix_reuses_the_settings(client: OpenAI, server: Server, done: Any) -> None:
@@ -111,23 +127,26 @@ def test_list_paginates_with_after_and_order(client: OpenAI, server: Server) -> 
         finished(server, video_id)
 
 
-def test_input_reference_as_file_and_as_url(client: OpenAI, server: Server, media_server: MediaServer,
-                                            tmp_path: Any) -> None:
+def test_input_reference_as_file_and_as_url(
+    client: OpenAI, server: Server, media_server: MediaServer, tmp_path: Any
+) -> None:
     png = tmp_path / "ref.png"
     png.write_bytes(image_bytes(720, 1280))
     with png.open("rb") as handle:
         uploaded = client.videos.create(prompt="it starts moving", model=MODEL, seconds="4", input_reference=handle)
     url = media_server.add("openai-ref.jpg", image_bytes(1280, 720, fmt="JPEG"))
-    linked = client.videos.create(prompt="it starts moving", model=MODEL, seconds="4",
-                                  extra_body={"input_reference": {"image_url": url}})
+    linked = client.videos.create(
+        prompt="it starts moving", model=MODEL, seconds="4", extra_body={"input_reference": {"image_url": url}}
+    )
     # A data: URL in the bracket field, larger than Starlette's default 1 MB per multipart field.
     noise = Image.fromarray(np.random.default_rng(1).integers(0, 255, (900, 900, 3), dtype=np.uint8))
     buffer = io.BytesIO()
     noise.save(buffer, format="PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
     assert len(data_url) > 2 * 1024 * 1024
-    inline = client.videos.create(prompt="it starts moving", model=MODEL, seconds="4",
-                                  extra_body={"input_reference": {"image_url": data_url}})
+    inline = client.videos.create(
+        prompt="it starts moving", model=MODEL, seconds="4", extra_body={"input_reference": {"image_url": data_url}}
+    )
     # No size: the ratio follows the image (adaptive), at the model's default 720p.
     assert finished(server, uploaded.id)["size"] == "720x1280"
     assert finished(server, linked.id)["size"] == "1280x720"
@@ -136,10 +155,14 @@ def test_input_reference_as_file_and_as_url(client: OpenAI, server: Server, medi
 
 def test_upload_limits_and_bad_bodies(server: Server) -> None:
     with server.client() as http:
-        huge = http.post("/v1/videos", data={"prompt": "x"},
-                         files={"input_reference": ("big.png", b"\0" * (30 * 1024 * 1024 + 1), "image/png")})
-        not_image = http.post("/v1/videos", data={"prompt": "x"},
-                              files={"input_reference": ("a.png", b"not an image", "image/png")})
+        huge = http.post(
+            "/v1/videos",
+            data={"prompt": "x"},
+            files={"input_reference": ("big.png", b"\0" * (30 * 1024 * 1024 + 1), "image/png")},
+        )
+        not_image = http.post(
+            "/v1/videos", data={"prompt": "x"}, files={"input_reference": ("a.png", b"not an image", "image/png")}
+        )
         not_json = http.post("/v1/videos", content=b"{nope", headers={"content-type": "application/json"})
         broken = http.post("/v1/videos", content=b"--x\r\nnope", headers={"content-type": "multipart/form-data"})
         file_id = http.post("/v1/videos", json={"prompt": "x", "input_reference": {"file_id": "file-1"}})
@@ -246,9 +269,16 @@ def test_content_of_an_unfinished_video_is_404(client: OpenAI, server: Server) -
 
 def test_threehei_ark_body(server: Server, media_server: MediaServer) -> None:
     url = media_server.add("threehei.png", image_bytes(1280, 720))
-    body = {"model": MODEL, "content": [{"type": "text", "text": "a cat walks"},
-                                        {"type": "image_url", "image_url": {"url": url}, "role": "first_frame"}],
-            "resolution": "480p", "ratio": "16:9", "duration": 4}
+    body = {
+        "model": MODEL,
+        "content": [
+            {"type": "text", "text": "a cat walks"},
+            {"type": "image_url", "image_url": {"url": url}, "role": "first_frame"},
+        ],
+        "resolution": "480p",
+        "ratio": "16:9",
+        "duration": 4,
+    }
     with server.client() as http:
         created = http.post("/v1/videos", json=body)
         assert created.status_code == 200, created.text
@@ -288,8 +318,7 @@ def character_mp4(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def test_edit_a_completed_video_by_id(client: OpenAI, done: Any) -> None:
     # The Python SDK takes `video` as a file only; `{"id": ...}` goes through extra_body as the bracket key video[id].
-    edited = client.videos.edit(prompt="make the kite green", video=openai.omit,
-                                extra_body={"video": {"id": done.id}})
+    edited = client.videos.edit(prompt="make the kite green", video=openai.omit, extra_body={"video": {"id": done.id}})
     assert edited.object == "video" and edited.id != done.id and edited.status in ("queued", "in_progress")
     assert edited.model == MODEL and edited.prompt == "make the kite green"
     final = client.videos.poll(edited.id, poll_interval_ms=200)
@@ -300,8 +329,9 @@ def test_edit_a_completed_video_by_id(client: OpenAI, done: Any) -> None:
 
 
 def test_extend_stitches_the_added_seconds(client: OpenAI, done: Any) -> None:
-    extended = client.videos.extend(prompt="the kite flies on", seconds="4", video=openai.omit,
-                                    extra_body={"video": {"id": done.id}})
+    extended = client.videos.extend(
+        prompt="the kite flies on", seconds="4", video=openai.omit, extra_body={"video": {"id": done.id}}
+    )
     assert extended.seconds == "8"  # OpenAI: "for extensions, this is the stitched total duration"
     final = client.videos.poll(extended.id, poll_interval_ms=200)
     assert final.status == "completed" and final.size == "1280x720"
@@ -321,15 +351,17 @@ def test_edit_an_uploaded_video_with_seedance_2_5(client: OpenAI, server: Server
     # 2.5's nearest resolution to a 496-line source is 480p; the ratio follows the source (16:9).
     assert (facts.width, facts.height) == (854, 480) and final.size == "854x480"
     with source.open("rb") as handle:
-        extended = client.videos.extend(prompt="and then dawn", seconds="4", video=handle,
-                                        extra_body={"model": MODEL_25})
+        extended = client.videos.extend(
+            prompt="and then dawn", seconds="4", video=handle, extra_body={"model": MODEL_25}
+        )
     assert extended.seconds == "9"
     assert client.videos.poll(extended.id, poll_interval_ms=200).status == "completed"
     assert downloaded(client, extended.id).frames == 9 * 24 + 1
 
 
-def test_characters_are_assets_used_as_reference_videos(client: OpenAI, server: Server, character_mp4: Any,
-                                                        media_server: MediaServer) -> None:
+def test_characters_are_assets_used_as_reference_videos(
+    client: OpenAI, server: Server, character_mp4: Any, media_server: MediaServer
+) -> None:
     video_bytes(character_mp4, width=720, height=720, seconds=3)
     with character_mp4.open("rb") as handle:
         character = client.videos.create_character(name="Kite", video=handle)
@@ -342,17 +374,19 @@ def test_characters_are_assets_used_as_reference_videos(client: OpenAI, server: 
     assert asset.status_code == 200, asset.text
 
     # Text alone would pick 16:9; a 1:1 reference video makes an adaptive ratio follow it, which shows it was used.
-    plain = client.videos.create_and_poll(prompt="a kite in the wind", model=MODEL, seconds="4",
-                                          poll_interval_ms=200)
-    by_id = client.videos.create(prompt="a kite in the wind", model=MODEL, seconds="4",
-                                 extra_body={"characters": [character.id]})
-    by_object = client.videos.create(prompt="a kite in the wind", model=MODEL, seconds="4",
-                                     extra_body={"characters": [{"id": character.id}]})
+    plain = client.videos.create_and_poll(prompt="a kite in the wind", model=MODEL, seconds="4", poll_interval_ms=200)
+    by_id = client.videos.create(
+        prompt="a kite in the wind", model=MODEL, seconds="4", extra_body={"characters": [character.id]}
+    )
+    by_object = client.videos.create(
+        prompt="a kite in the wind", model=MODEL, seconds="4", extra_body={"characters": [{"id": character.id}]}
+    )
     by_name = client.videos.create(prompt="@Kite dances in the wind", model=MODEL, seconds="4")
     # Beside a character, input_reference is a reference image (not a first frame: Ark does not mix them).
     portrait = media_server.add("portrait.png", image_bytes(720, 1280))
-    with_image = client.videos.create(prompt="@Kite meets a friend", model=MODEL, seconds="4",
-                                      extra_body={"input_reference": {"image_url": portrait}})
+    with_image = client.videos.create(
+        prompt="@Kite meets a friend", model=MODEL, seconds="4", extra_body={"input_reference": {"image_url": portrait}}
+    )
     assert plain.size == "1280x720"
     for video in (by_id, by_object, by_name, with_image):
         final = client.videos.poll(video.id, poll_interval_ms=200)
@@ -360,14 +394,19 @@ def test_characters_are_assets_used_as_reference_videos(client: OpenAI, server: 
     assert downloaded(client, by_name.id).width == 960
     # A model without reference videos refuses them, naming the field that brought them.
     with pytest.raises(openai.BadRequestError) as caught:
-        client.videos.create(prompt="a kite", model="doubao-seedance-1-0-pro-250528", seconds="5",
-                             extra_body={"characters": [character.id]})
+        client.videos.create(
+            prompt="a kite",
+            model="doubao-seedance-1-0-pro-250528",
+            seconds="5",
+            extra_body={"characters": [character.id]},
+        )
     assert caught.value.body["param"] == "characters"  # type: ignore[index]
 
 
 def test_edit_extend_and_character_errors(client: OpenAI, server: Server, done: Any, tmp_path: Any) -> None:
-    gone = client.videos.create_and_poll(prompt="soon gone", model=MODEL, seconds="4", size="864x496",
-                                         poll_interval_ms=200)
+    gone = client.videos.create_and_poll(
+        prompt="soon gone", model=MODEL, seconds="4", size="864x496", poll_interval_ms=200
+    )
     shutil.rmtree(server.data_dir / "results" / gone.id)  # its content is no longer stored
     cases = [
         ("/v1/videos/edits", {"prompt": "x"}, None, 400, "video"),
@@ -382,8 +421,7 @@ def test_edit_extend_and_character_errors(client: OpenAI, server: Server, done: 
         ("/v1/videos/characters", {"name": "x"}, None, 400, "video"),
         ("/v1/videos/characters", {}, ("a.mp4", b"\0" * 64, "video/mp4"), 400, "name"),
         ("/v1/videos/characters", {"name": "x"}, ("a.mp4", b"not a video", "video/mp4"), 400, "video"),
-        ("/v1/videos", {"prompt": "x", "characters[]": "asset-20260101000000-nothere"}, None, 400,
-         "characters[0]"),
+        ("/v1/videos", {"prompt": "x", "characters[]": "asset-20260101000000-nothere"}, None, 400, "characters[0]"),
     ]
     with server.client() as http:
         for path, data, upload, status, param in cases:
@@ -398,14 +436,17 @@ def test_edit_extend_and_character_errors(client: OpenAI, server: Server, done: 
         client.videos.get_character("asset-20260101000000-nothere")
 
 
-def test_remix_and_create_take_multipart_bracket_keys(server: Server, media_server: MediaServer,
-                                                      done: Any) -> None:
+def test_remix_and_create_take_multipart_bracket_keys(server: Server, media_server: MediaServer, done: Any) -> None:
     url = media_server.add("bracket.png", image_bytes(1280, 720))
     with server.client() as http:
-        created = http.post("/v1/videos", data={"prompt": "brackets", "input_reference[image_url]": url,
-                                                "seconds": "4"}, files={"x": ("x.txt", b"", "text/plain")})
-        remix = http.post(f"/v1/videos/{done.id}/remix", data={"prompt": "as a form"},
-                          files={"x": ("x.txt", b"", "text/plain")})
+        created = http.post(
+            "/v1/videos",
+            data={"prompt": "brackets", "input_reference[image_url]": url, "seconds": "4"},
+            files={"x": ("x.txt", b"", "text/plain")},
+        )
+        remix = http.post(
+            f"/v1/videos/{done.id}/remix", data={"prompt": "as a form"}, files={"x": ("x.txt", b"", "text/plain")}
+        )
     assert created.status_code == 200, created.text
     assert remix.status_code == 200 and remix.json()["remixed_from_video_id"] == done.id, remix.text
     assert finished(server, created.json()["id"])["size"] == "1280x720"
@@ -419,13 +460,32 @@ def test_bracket_keys_become_the_json_shape() -> None:
     from seedgate.dialects.openai_forms import key_path, put
 
     fields: dict[str, Any] = {}
-    for key, value in [("prompt", "p"), ("input_reference[image_url]", "u"), ("video[id]", "v"),
-                       ("characters[]", "a"), ("characters[]", "b"), ("refs[][id]", "1"), ("refs[][id]", "2"),
-                       ("refs[][name]", "two"), ("a[b][c]", "deep"), ("bad[", "x"), ("[x]", "y"), ("a[b]c", "z")]:
+    for key, value in [
+        ("prompt", "p"),
+        ("input_reference[image_url]", "u"),
+        ("video[id]", "v"),
+        ("characters[]", "a"),
+        ("characters[]", "b"),
+        ("refs[][id]", "1"),
+        ("refs[][id]", "2"),
+        ("refs[][name]", "two"),
+        ("a[b][c]", "deep"),
+        ("bad[", "x"),
+        ("[x]", "y"),
+        ("a[b]c", "z"),
+    ]:
         put(fields, key_path(key), value)
-    assert fields == {"prompt": "p", "input_reference": {"image_url": "u"}, "video": {"id": "v"},
-                      "characters": ["a", "b"], "refs": [{"id": "1"}, {"id": "2", "name": "two"}],
-                      "a": {"b": {"c": "deep"}}, "bad[": "x", "[x]": "y", "a[b]c": "z"}
+    assert fields == {
+        "prompt": "p",
+        "input_reference": {"image_url": "u"},
+        "video": {"id": "v"},
+        "characters": ["a", "b"],
+        "refs": [{"id": "1"}, {"id": "2", "name": "two"}],
+        "a": {"b": {"c": "deep"}},
+        "bad[": "x",
+        "[x]": "y",
+        "a[b]c": "z",
+    }
 
 
 def test_any_mix_of_form_keys_parses() -> None:

@@ -32,14 +32,16 @@ def events_for(webhooks: WebhookReceiver, video_id: str, timeout: float = 60) ->
 
 
 def test_endpoint_lifecycle_and_signed_video_events(client: OpenAI, webhooks: WebhookReceiver) -> None:
-    endpoint = client.webhooks.create(name="ci", url=webhooks.url + "/openai", event_types=["video.completed",
-                                                                                            "video.failed"])
+    endpoint = client.webhooks.create(
+        name="ci", url=webhooks.url + "/openai", event_types=["video.completed", "video.failed"]
+    )
     assert endpoint.signing_secret.startswith("whsec_") and endpoint.object == "webhook_endpoint"
     assert client.webhooks.retrieve(endpoint.id).url == webhooks.url + "/openai"
     assert [e.id for e in client.webhooks.list()] == [endpoint.id]
 
-    video = client.videos.create_and_poll(prompt="a kite", model="doubao-seedance-2-0-260128", seconds="4",
-                                          size="864x496")
+    video = client.videos.create_and_poll(
+        prompt="a kite", model="doubao-seedance-2-0-260128", seconds="4", size="864x496"
+    )
     assert video.status == "completed"
     [event] = events_for(webhooks, video.id)
     assert event.path == "/openai" and event.body["type"] == "video.completed" and event.body["object"] == "event"
@@ -60,8 +62,10 @@ def test_endpoint_lifecycle_and_signed_video_events(client: OpenAI, webhooks: We
 def test_bad_endpoint_requests(server: Server) -> None:
     with server.client() as http:
         missing = http.post("/v1/webhook_endpoints", json={"name": "x", "event_types": ["video.completed"]})
-        wrong = http.post("/v1/webhook_endpoints", json={"name": "x", "url": "http://127.0.0.1:9/x",
-                                                         "event_types": ["batch.completed"]})
+        wrong = http.post(
+            "/v1/webhook_endpoints",
+            json={"name": "x", "url": "http://127.0.0.1:9/x", "event_types": ["batch.completed"]},
+        )
     assert missing.status_code == 400 and missing.json()["error"]["param"] == "url"
     assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "event_types"
 
@@ -114,8 +118,9 @@ def test_rotation_can_keep_the_old_secret_for_a_day(client: OpenAI, webhooks: We
     for secret in (first.signing_secret, second.signing_secret):
         client.webhooks.verify_signature(event.raw, event.headers, secret=secret)
     # Video events signed by the sender carry both as well.
-    video = client.videos.create_and_poll(prompt="a kite", model="doubao-seedance-2-0-260128", seconds="4",
-                                          size="864x496")
+    video = client.videos.create_and_poll(
+        prompt="a kite", model="doubao-seedance-2-0-260128", seconds="4", size="864x496"
+    )
     [delivered] = events_for(webhooks, video.id)
     for secret in (first.signing_secret, second.signing_secret):
         client.webhooks.verify_signature(delivered.raw, delivered.headers, secret=secret)
@@ -140,8 +145,9 @@ async def test_the_test_route_goes_through_the_address_guard(webhooks: WebhookRe
     from seedgate.store.store import Endpoint
 
     now = time.time()
-    endpoint = Endpoint("we_guard", "key", "guard", webhooks.url + "/guard", ["video.completed"],
-                        "whsec_" + "A" * 43 + "=", now, now)
+    endpoint = Endpoint(
+        "we_guard", "key", "guard", webhooks.url + "/guard", ["video.completed"], "whsec_" + "A" * 43 + "=", now, now
+    )
     with pytest.raises(ApiError) as caught:
         await send_test(endpoint, "video.completed", allow_private=False)
     assert caught.value.param == "url" and "not allowed" in caught.value.message

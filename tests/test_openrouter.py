@@ -101,8 +101,9 @@ def wait_hook(webhooks: WebhookReceiver, job_id: str, event: str, timeout: float
 
 
 def task_count(server: Server) -> int:
-    response = httpx.get(f"{server.url}/api/v3/contents/generations/tasks", headers=AUTH,
-                         params={"page_size": 1}, timeout=30)
+    response = httpx.get(
+        f"{server.url}/api/v3/contents/generations/tasks", headers=AUTH, params={"page_size": 1}, timeout=30
+    )
     return response.json()["total"]
 
 
@@ -111,11 +112,19 @@ def task_count(server: Server) -> int:
 
 def test_submit_poll_download(server: Server, webhooks: WebhookReceiver) -> None:
     # Every request field the reference lists, in its order (provider options for another provider are ignored).
-    body = {"model": "bytedance/seedance-2.0", "prompt": "A golden retriever on a beach", "duration": 4,
-            "resolution": "480p", "aspect_ratio": "16:9", "generate_audio": True, "seed": 42,
-            "frame_images": [], "input_references": [],
-            "provider": {"options": {"google-vertex": {"parameters": {"negativePrompt": "blurry"}}}},
-            "callback_url": webhooks.url + "/openrouter"}
+    body = {
+        "model": "bytedance/seedance-2.0",
+        "prompt": "A golden retriever on a beach",
+        "duration": 4,
+        "resolution": "480p",
+        "aspect_ratio": "16:9",
+        "generate_audio": True,
+        "seed": 42,
+        "frame_images": [],
+        "input_references": [],
+        "provider": {"options": {"google-vertex": {"parameters": {"negativePrompt": "blurry"}}}},
+        "callback_url": webhooks.url + "/openrouter",
+    }
     job = submit(server, body)
     done = finished(server, job)
     assert done["status"] == "completed", done
@@ -137,8 +146,9 @@ def test_submit_poll_download(server: Server, webhooks: WebhookReceiver) -> None
     hook = wait_hook(webhooks, job["id"], "video.generation.completed")
     secret = server_webhook_secret(server)
     assert verify_openrouter_signature(hook.raw, hook.headers["X-OpenRouter-Signature"], secret)
-    assert not verify_openrouter_signature(hook.raw.replace(b"completed", b"failed__"),
-                                           hook.headers["X-OpenRouter-Signature"], secret)
+    assert not verify_openrouter_signature(
+        hook.raw.replace(b"completed", b"failed__"), hook.headers["X-OpenRouter-Signature"], secret
+    )
     assert not verify_openrouter_signature(hook.raw, hook.headers["X-OpenRouter-Signature"], secret + "x")
     assert hook.headers["X-OpenRouter-Idempotency-Key"] == hook.headers["webhook-id"]
     event = json.loads(hook.raw)
@@ -153,15 +163,31 @@ def test_frame_images_and_input_references(server: Server, media_server: MediaSe
     last = media_server.add("or-last.png", image_bytes(1280, 720, color=(20, 200, 90)))
     ref = media_server.add("or-ref.png", image_bytes(640, 640))
     # frame_images and input_references together: frame_images take precedence (OpenRouter's rule).
-    both = submit(server, {
-        "model": "doubao-seedance-1-5-pro-251215", "prompt": "a door opens", "duration": 4, "resolution": "480p",
-        "frame_images": [{"type": "image_url", "image_url": {"url": first}, "frame_type": "first_frame"},
-                         {"type": "image_url", "image_url": {"url": last}, "frame_type": "last_frame"}],
-        "input_references": [{"type": "image_url", "image_url": {"url": ref}}]})
-    references = submit(server, {
-        "model": "doubao-seedance-2-0-260128", "prompt": "the cat from the picture dances", "duration": 4,
-        "resolution": "480p", "aspect_ratio": "1:1",
-        "input_references": [{"type": "image_url", "image_url": {"url": ref}}]})
+    both = submit(
+        server,
+        {
+            "model": "doubao-seedance-1-5-pro-251215",
+            "prompt": "a door opens",
+            "duration": 4,
+            "resolution": "480p",
+            "frame_images": [
+                {"type": "image_url", "image_url": {"url": first}, "frame_type": "first_frame"},
+                {"type": "image_url", "image_url": {"url": last}, "frame_type": "last_frame"},
+            ],
+            "input_references": [{"type": "image_url", "image_url": {"url": ref}}],
+        },
+    )
+    references = submit(
+        server,
+        {
+            "model": "doubao-seedance-2-0-260128",
+            "prompt": "the cat from the picture dances",
+            "duration": 4,
+            "resolution": "480p",
+            "aspect_ratio": "1:1",
+            "input_references": [{"type": "image_url", "image_url": {"url": ref}}],
+        },
+    )
     for job, size in ((both, (864, 496)), (references, (640, 640))):
         done = finished(server, job)
         assert done["status"] == "completed", done
@@ -186,9 +212,16 @@ def test_models_route_lists_the_catalog(server: Server) -> None:
     assert t2v["supported_frame_images"] == [] and t2v["generate_audio"] is False
     # A client picks values only from the returned sets, and they are accepted.
     lite = models["doubao-seedance-1-0-pro-fast-251015"]
-    job = submit(server, {"model": lite["id"], "prompt": "picked from the sets", "duration":
-                          lite["supported_durations"][0], "resolution": lite["supported_resolutions"][0],
-                          "aspect_ratio": lite["supported_aspect_ratios"][-1]})
+    job = submit(
+        server,
+        {
+            "model": lite["id"],
+            "prompt": "picked from the sets",
+            "duration": lite["supported_durations"][0],
+            "resolution": lite["supported_resolutions"][0],
+            "aspect_ratio": lite["supported_aspect_ratios"][-1],
+        },
+    )
     assert finished(server, job)["status"] == "completed"
 
 
@@ -204,16 +237,25 @@ def test_bad_requests_name_the_field_and_create_nothing(server: Server, media_se
         ({**base, "aspect_ratio": "9:21"}, 400, "aspect_ratio"),
         ({**base, "resolution": "8K"}, 400, "resolution"),
         ({**base, "frame_images": [{**frame, "frame_type": "middle"}]}, 400, "frame_images[0].frame_type"),
-        ({**base, "frame_images": [{k: v for k, v in frame.items() if k != "frame_type"}]}, 400,
-         "frame_images[0].frame_type"),
+        (
+            {**base, "frame_images": [{k: v for k, v in frame.items() if k != "frame_type"}]},
+            400,
+            "frame_images[0].frame_type",
+        ),
         ({**base, "frame_images": [frame, frame]}, 400, "frame_images[1].frame_type"),
         ({**base, "frame_images": [{**frame, "image_url": {}}]}, 400, "frame_images[0].image_url.url"),
         ({**base, "frame_images": "x"}, 400, "frame_images"),
         ({**base, "input_references": [{"type": "text", "text": "x"}]}, 400, "input_references[0].type"),
-        ({**base, "provider": {"options": {"bytedance": {"parameters": {"negativePrompt": "x"}}}}}, 400,
-         "provider.options.bytedance.parameters.negativePrompt"),
-        ({**base, "provider": {"options": {"seedgate": {"parameters": {"priority": 12}}}}}, 400,
-         "provider.options.seedgate.parameters.priority"),
+        (
+            {**base, "provider": {"options": {"bytedance": {"parameters": {"negativePrompt": "x"}}}}},
+            400,
+            "provider.options.bytedance.parameters.negativePrompt",
+        ),
+        (
+            {**base, "provider": {"options": {"seedgate": {"parameters": {"priority": 12}}}}},
+            400,
+            "provider.options.seedgate.parameters.priority",
+        ),
         ({**base, "callback_url": "ftp://example.com/hook"}, 400, "callback_url"),
     ]
     before = task_count(server)
@@ -239,8 +281,13 @@ def api_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def test_cancelled_and_expired_jobs(api_node: Server, webhooks: WebhookReceiver) -> None:
-    body = {"model": "doubao-seedance-2-0-260128", "prompt": "never rendered", "duration": 4, "resolution": "4K",
-            "callback_url": webhooks.url + "/openrouter-ends"}
+    body = {
+        "model": "doubao-seedance-2-0-260128",
+        "prompt": "never rendered",
+        "duration": 4,
+        "resolution": "4K",
+        "callback_url": webhooks.url + "/openrouter-ends",
+    }
     cancelled, expired = submit(api_node, body), submit(api_node, body)
     pending = poll(cancelled["polling_url"])
     assert pending["status"] == "pending" and pending["generation_id"] is None and pending["usage"] is None
@@ -250,8 +297,10 @@ def test_cancelled_and_expired_jobs(api_node: Server, webhooks: WebhookReceiver)
     error_of(httpx.get(f"{api_node.url}/api/v1/videos/{cancelled['id']}/content", headers=AUTH, timeout=30), 404)
 
     # The job is cancelled through another dialect (OpenRouter documents no cancel route); its status is cancelled.
-    assert httpx.delete(f"{api_node.url}/api/v3/contents/generations/tasks/{cancelled['id']}",
-                        headers=AUTH).status_code == 200
+    assert (
+        httpx.delete(f"{api_node.url}/api/v3/contents/generations/tasks/{cancelled['id']}", headers=AUTH).status_code
+        == 200
+    )
     job = poll(cancelled["polling_url"])
     assert job["status"] == "cancelled" and job["error"] and job["usage"] == {"cost": None, "is_byok": False}
     assert wait_hook(webhooks, cancelled["id"], "video.generation.cancelled").body["data"]["status"] == "cancelled"
@@ -265,14 +314,30 @@ def test_cancelled_and_expired_jobs(api_node: Server, webhooks: WebhookReceiver)
 # -- the status vocabulary, as pure logic -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "word"), [(Status.QUEUED, "pending"), (Status.RUNNING, "in_progress"),
-                                              (Status.SUCCEEDED, "completed"), (Status.FAILED, "failed"),
-                                              (Status.CANCELLED, "cancelled"), (Status.EXPIRED, "expired")])
+@pytest.mark.parametrize(
+    ("status", "word"),
+    [
+        (Status.QUEUED, "pending"),
+        (Status.RUNNING, "in_progress"),
+        (Status.SUCCEEDED, "completed"),
+        (Status.FAILED, "failed"),
+        (Status.CANCELLED, "cancelled"),
+        (Status.EXPIRED, "expired"),
+    ],
+)
 def test_six_statuses(status: Status, word: str) -> None:
     spec = TaskSpec(model="m", callback_url="https://app.example/hook")
-    task = Task("cgt-1", "owner", openrouter.NAME, "m", spec, status=status, created_at=1.0,
-                updated_at=2.5, error={"code": "InternalServiceError", "message": "boom"}
-                if status is Status.FAILED else None)
+    task = Task(
+        "cgt-1",
+        "owner",
+        openrouter.NAME,
+        "m",
+        spec,
+        status=status,
+        created_at=1.0,
+        updated_at=2.5,
+        error={"code": "InternalServiceError", "message": "boom"} if status is Status.FAILED else None,
+    )
     links = {"video_url": "https://gw.example/files/cgt-1/video.mp4?x=1"} if status is Status.SUCCEEDED else {}
     job = openrouter.render_task(task, links, "https://gw.example")
     assert job["status"] == word and job["polling_url"] == "https://gw.example/api/v1/videos/cgt-1"

@@ -361,9 +361,11 @@ def test_undrawable_script_is_logged_once(tmp_path: Path, caplog: pytest.LogCapt
 def test_every_preview_carries_its_label(tmp_path: Path, mode: str) -> None:
     first = _image(tmp_path / "a.png", (90, 90, 90), size=(W, H))
     last = _image(tmp_path / "b.png", (90, 90, 90), size=(W, H))
-    inputs = {"text": (), "first_frame": (MediaInput("image", "first_frame", first),),
-              "first_last_frame": (MediaInput("image", "first_frame", first),
-                                   MediaInput("image", "last_frame", last))}[mode]
+    inputs = {
+        "text": (),
+        "first_frame": (MediaInput("image", "first_frame", first),),
+        "first_last_frame": (MediaInput("image", "first_frame", first), MediaInput("image", "last_frame", last)),
+    }[mode]
     job = _job(tmp_path, mode, mode=mode, inputs=inputs, frames=4, camera_fixed=True, return_last_frame=True)
     result = _render(job)
     frames = _frames(result.video_path)

@@ -30,8 +30,15 @@ async def store(database: Database, tmp_path: Path) -> AsyncIterator[Store]:
     await store.close()
 
 
-async def add(store: Store, *, tier: str = "default", priority: int = 0, age: float = 0, engine: str = "preview",
-              expires_in: float = 3600) -> Task:
+async def add(
+    store: Store,
+    *,
+    tier: str = "default",
+    priority: int = 0,
+    age: float = 0,
+    engine: str = "preview",
+    expires_in: float = 3600,
+) -> Task:
     now = time.time() - age
     spec = TaskSpec(model="m", model_id="m", engine=engine, service_tier=tier, priority=priority)
     task = Task(new_task_id(), "owner", "ark", "m", spec, created_at=now, updated_at=now, expires_at=now + expires_in)
@@ -68,8 +75,13 @@ async def test_expired_lease_is_reclaimed_and_old_owner_cannot_settle(store: Sto
     assert second.id == task.id and second.attempts == 2
     assert not await store.heartbeat(task.id, "dead-worker", 30, 0.5)
     assert not await store.transition(first, Status.SUCCEEDED, lease_owner="dead-worker", result={"video": "x"})
-    assert await store.transition(second, Status.SUCCEEDED, lease_owner="w2", result={"video": "y"},
-                                  webhooks=[Webhook("http://127.0.0.1:9/cb", {"id": task.id})])
+    assert await store.transition(
+        second,
+        Status.SUCCEEDED,
+        lease_owner="w2",
+        result={"video": "y"},
+        webhooks=[Webhook("http://127.0.0.1:9/cb", {"id": task.id})],
+    )
     assert not await store.transition(second, Status.SUCCEEDED, lease_owner="w2", result={"video": "z"})
     done = await store.get_task(task.id)
     assert done.status is Status.SUCCEEDED and done.result == {"video": "y"}
@@ -120,8 +132,9 @@ async def test_give_back_is_not_an_attempt_and_delete_keeps_pending_webhooks(sto
     assert await store.transition(claimed, Status.QUEUED, lease_owner="w-1")
     again = await store.claim("w-2", ["preview"], 30)
     assert again.attempts == 1
-    assert await store.transition(again, Status.SUCCEEDED, lease_owner="w-2",
-                                  webhooks=[Webhook("http://127.0.0.1:9/cb", {"id": task.id})])
+    assert await store.transition(
+        again, Status.SUCCEEDED, lease_owner="w-2", webhooks=[Webhook("http://127.0.0.1:9/cb", {"id": task.id})]
+    )
     await store.delete_task(task.id)
     assert await store.get_task(task.id) is None
     assert [d.task_id for d in await store.due_webhooks(time.time())] == [task.id]

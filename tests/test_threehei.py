@@ -59,8 +59,9 @@ def asset_id(server: Server, media_server: MediaServer) -> str:
         created = client.post("/api/v1/open/CreateAsset", json={"URL": url, "AssetType": "Image"}).json()
         asset = created["Result"]["Id"]
         deadline = time.monotonic() + 60
-        while (status := client.post("/api/v1/open/GetAsset", json={"Id": asset}).json()["Result"]["Status"]) \
-                == "Processing":
+        while (
+            status := client.post("/api/v1/open/GetAsset", json={"Id": asset}).json()["Result"]["Status"]
+        ) == "Processing":
             assert time.monotonic() < deadline
             time.sleep(0.2)
     assert status == "Active"
@@ -161,23 +162,39 @@ def test_undated_names_are_catalog_aliases(server: Server, name: str, dated: str
     assert name in models[dated]["aliases"]
 
 
-def test_undated_names_work_in_every_dialect(server: Server, ark: Any, media_server: MediaServer,
-                                             tmp_path: Path) -> None:
+def test_undated_names_work_in_every_dialect(
+    server: Server, ark: Any, media_server: MediaServer, tmp_path: Path
+) -> None:
     image = media_server.add("3hei-any.png", image_bytes(640, 640))
     clip = media_server.add("3hei-clip.mp4", video_bytes(tmp_path / "clip.mp4", 640, 640, seconds=3))
     with server.client() as client:
         ids = {
             "ark (SDK)": ark.content_generation.tasks.create(
-                model="dreamina-seedance-2-0-fast", content=[{"type": "text", "text": "a fox"}], duration=4).id,
-            "aigeneration": client.post("/api/AIGeneration/video/seedance/createTask", json={
-                "model": "doubao-seedance-1-5-pro", "content": [{"type": "text", "text": "a fox"}],
-                "duration": 4}).json()["data"]["id"],
-            "maxapi": client.post("/api/v1/task/submit", json={"model": "doubao-seedance-2-0-fast", "input": {
-                "prompt": "@1 runs like @2", "mediaUrls": [image, clip], "duration": 4}}).json()["data"]["taskId"],
-            "moonapix": client.post("/v1/video/generations", json={
-                "model": "doubao-seedance-2-0", "prompt": "a fox", "duration": 4, "resolution": "480p"}).json()["id"],
-            "jimmyai": client.post("/api/open-api/v1/seedance/videos", json={
-                "model": "doubao-seedance-2-0-fast", "prompt": "a fox", "duration": 4}).json()["data"]["task_id"],
+                model="dreamina-seedance-2-0-fast", content=[{"type": "text", "text": "a fox"}], duration=4
+            ).id,
+            "aigeneration": client.post(
+                "/api/AIGeneration/video/seedance/createTask",
+                json={
+                    "model": "doubao-seedance-1-5-pro",
+                    "content": [{"type": "text", "text": "a fox"}],
+                    "duration": 4,
+                },
+            ).json()["data"]["id"],
+            "maxapi": client.post(
+                "/api/v1/task/submit",
+                json={
+                    "model": "doubao-seedance-2-0-fast",
+                    "input": {"prompt": "@1 runs like @2", "mediaUrls": [image, clip], "duration": 4},
+                },
+            ).json()["data"]["taskId"],
+            "moonapix": client.post(
+                "/v1/video/generations",
+                json={"model": "doubao-seedance-2-0", "prompt": "a fox", "duration": 4, "resolution": "480p"},
+            ).json()["id"],
+            "jimmyai": client.post(
+                "/api/open-api/v1/seedance/videos",
+                json={"model": "doubao-seedance-2-0-fast", "prompt": "a fox", "duration": 4},
+            ).json()["data"]["task_id"],
         }
     for dialect, task_id in ids.items():
         task = ark.content_generation.tasks.get(task_id=task_id)

@@ -57,16 +57,22 @@ def channel(name: str, kind: str, base: str, models: dict[str, str], **options: 
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(Database("sqlite", None), tmp_path_factory.mktemp("upstream") / "data", "--workers", "3",
-                       SEEDGATE_API_KEY=UP_KEY)
+    srv = start_server(
+        Database("sqlite", None),
+        tmp_path_factory.mktemp("upstream") / "data",
+        "--workers",
+        "3",
+        SEEDGATE_API_KEY=UP_KEY,
+    )
     yield srv
     srv.stop()
 
 
 @pytest.fixture(scope="module")
 def parked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(Database("sqlite", None), tmp_path_factory.mktemp("parked") / "data", "--workers", "0",
-                       SEEDGATE_API_KEY=UP_KEY)
+    srv = start_server(
+        Database("sqlite", None), tmp_path_factory.mktemp("parked") / "data", "--workers", "0", SEEDGATE_API_KEY=UP_KEY
+    )
     yield srv
     srv.stop()
 
@@ -83,26 +89,61 @@ def proxies(upstream: Server, parked: Server) -> Iterator[dict[str, FaultProxy]]
 
 
 @pytest.fixture(scope="module")
-def gateway(database: Database, proxies: dict[str, FaultProxy],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def gateway(
+    database: Database, proxies: dict[str, FaultProxy], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("gateway") / "data"
     data.mkdir(parents=True)
     (data.parent / "channels.toml").write_text(
-        channel("primary", "seedgate", proxies["primary"].url, {SD2: SD2}, priority=10, timeout=3,
-                reconcile_seconds=4, poll_interval=20)
-        + channel("backup", "seedgate", proxies["backup"].url, {SD2: SD2}, timeout=3, callbacks=False,
-                  poll_interval=0.3)
-        + channel("polled", "seedgate", proxies["polled"].url, {POLLED: POLLED}, callbacks=False,
-                  poll_interval=0.2, query_rps=4, list_rps=1, list_batch=5, reconcile_seconds=3)
-        + channel("openai", "openai-videos", proxies["openai"].url + "/v1", {OPENAI: POLLED, OPENAI_ONLY: POLLED},
-                  timeout=3, reconcile_seconds=4, poll_interval=0.3)
-        + channel("parked", "seedgate", proxies["parked"].url, {PARKED: SD2}, callbacks=False, poll_interval=0.3,
-                  timeout=3)
+        channel(
+            "primary",
+            "seedgate",
+            proxies["primary"].url,
+            {SD2: SD2},
+            priority=10,
+            timeout=3,
+            reconcile_seconds=4,
+            poll_interval=20,
+        )
+        + channel(
+            "backup", "seedgate", proxies["backup"].url, {SD2: SD2}, timeout=3, callbacks=False, poll_interval=0.3
+        )
+        + channel(
+            "polled",
+            "seedgate",
+            proxies["polled"].url,
+            {POLLED: POLLED},
+            callbacks=False,
+            poll_interval=0.2,
+            query_rps=4,
+            list_rps=1,
+            list_batch=5,
+            reconcile_seconds=3,
+        )
+        + channel(
+            "openai",
+            "openai-videos",
+            proxies["openai"].url + "/v1",
+            {OPENAI: POLLED, OPENAI_ONLY: POLLED},
+            timeout=3,
+            reconcile_seconds=4,
+            poll_interval=0.3,
+        )
+        + channel(
+            "parked", "seedgate", proxies["parked"].url, {PARKED: SD2}, callbacks=False, poll_interval=0.3, timeout=3
+        )
     )
     port = free_port()
-    srv = start_server(database, data, "--workers", "1", port=port, UP_KEY=UP_KEY,
-                       SEEDGATE_CHANNELS=str(data.parent / "channels.toml"),
-                       SEEDGATE_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    srv = start_server(
+        database,
+        data,
+        "--workers",
+        "1",
+        port=port,
+        UP_KEY=UP_KEY,
+        SEEDGATE_CHANNELS=str(data.parent / "channels.toml"),
+        SEEDGATE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
     yield srv
     srv.stop()
 
@@ -165,8 +206,10 @@ def test_text_to_video_is_relayed_and_rehosted(gateway: Server, upstream: Server
 
     ark = Ark(base_url=gateway.ark_base, api_key=API_KEY, max_retries=0)
     created = ark.content_generation.tasks.create(
-        model=SD2, content=[{"type": "text", "text": "一只猫在打哈欠 --rs 480p --rt 16:9 --dur 4"}],
-        return_last_frame=True)
+        model=SD2,
+        content=[{"type": "text", "text": "一只猫在打哈欠 --rs 480p --rt 16:9 --dur 4"}],
+        return_last_frame=True,
+    )
     task = succeeded_once(gateway, upstream, created.id, "primary")
     facts = inspect_video(video_of(gateway, task))
     assert (facts.width, facts.height, facts.frames) == (864, 496, 97)
@@ -176,21 +219,26 @@ def test_text_to_video_is_relayed_and_rehosted(gateway: Server, upstream: Server
     assert got.status == "succeeded" and got.duration == 4
 
 
-def test_first_frame_from_data_url_and_last_frame_by_url(gateway: Server, upstream: Server,
-                                                         media_server: MediaServer) -> None:
+def test_first_frame_from_data_url_and_last_frame_by_url(
+    gateway: Server, upstream: Server, media_server: MediaServer
+) -> None:
     first = "data:image/png;base64," + base64.b64encode(image_bytes(640, 480)).decode()
     last = media_server.add("up-last.png", image_bytes(640, 480, (10, 200, 90)))
-    task_id = create(gateway, SD2, "a door opens", {"type": "image_url", "image_url": {"url": first},
-                                                    "role": "first_frame"},
-                     {"type": "image_url", "image_url": {"url": last}, "role": "last_frame"},
-                     resolution="480p", duration=4)
+    task_id = create(
+        gateway,
+        SD2,
+        "a door opens",
+        {"type": "image_url", "image_url": {"url": first}, "role": "first_frame"},
+        {"type": "image_url", "image_url": {"url": last}, "role": "last_frame"},
+        resolution="480p",
+        duration=4,
+    )
     task = succeeded_once(gateway, upstream, task_id, "primary")
     facts = inspect_video(video_of(gateway, task))
     assert (facts.width, facts.height) == (752, 560)  # adaptive: 4:3 from the first frame
 
 
-def test_reference_video_travels_as_a_signed_gateway_link(gateway: Server, upstream: Server,
-                                                          tmp_path: Path) -> None:
+def test_reference_video_travels_as_a_signed_gateway_link(gateway: Server, upstream: Server, tmp_path: Path) -> None:
     clip = video_bytes(tmp_path / "ref.mp4", 640, 640, seconds=3)
     with gateway.client() as http:
         asset = http.post("/v1/assets", files={"file": ("ref.mp4", clip, "video/mp4")}).json()
@@ -198,31 +246,51 @@ def test_reference_video_travels_as_a_signed_gateway_link(gateway: Server, upstr
         while http.get(f"/v1/assets/{asset['id']}").json()["status"] == "processing":
             assert time.monotonic() < deadline
             time.sleep(0.2)
-    task_id = create(gateway, SD2, "match the motion",
-                     {"type": "video_url", "video_url": {"url": f"asset://{asset['id']}"}, "role": "reference_video"},
-                     resolution="480p", ratio="1:1", duration=4)
+    task_id = create(
+        gateway,
+        SD2,
+        "match the motion",
+        {"type": "video_url", "video_url": {"url": f"asset://{asset['id']}"}, "role": "reference_video"},
+        resolution="480p",
+        ratio="1:1",
+        duration=4,
+    )
     task = succeeded_once(gateway, upstream, task_id, "primary")
     assert inspect_video(video_of(gateway, task)).width == 640
 
 
-def test_openai_style_upstream_with_an_uploaded_first_frame(gateway: Server, upstream: Server,
-                                                            proxies: dict[str, FaultProxy]) -> None:
+def test_openai_style_upstream_with_an_uploaded_first_frame(
+    gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
     first = "data:image/png;base64," + base64.b64encode(image_bytes(864, 480)).decode()
-    task_id = create(gateway, OPENAI, "waves roll in", {"type": "image_url", "image_url": {"url": first}},
-                     resolution="480p", duration=4)
+    task_id = create(
+        gateway,
+        OPENAI,
+        "waves roll in",
+        {"type": "image_url", "image_url": {"url": first}},
+        resolution="480p",
+        duration=4,
+    )
     task = finish(gateway, task_id)
     assert task["status"] == "succeeded" and task["engine"] == "upstream:openai"
     assert inspect_video(video_of(gateway, task)).frames == 97
     assert proxies["openai"].count("GET", r"/v1/videos/[^/]+/content$") == 1
 
 
-def test_modes_an_openai_upstream_cannot_take_are_refused_at_create(gateway: Server,
-                                                                     media_server: MediaServer) -> None:
+def test_modes_an_openai_upstream_cannot_take_are_refused_at_create(gateway: Server, media_server: MediaServer) -> None:
     image = media_server.add("oa.png", image_bytes(640, 480))
     with gateway.client() as http:
-        answer = http.post(TASKS, json={"model": OPENAI_ONLY, "content": [
-            {"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": image}, "role": "first_frame"},
-            {"type": "image_url", "image_url": {"url": image}, "role": "last_frame"}]})
+        answer = http.post(
+            TASKS,
+            json={
+                "model": OPENAI_ONLY,
+                "content": [
+                    {"type": "text", "text": "x"},
+                    {"type": "image_url", "image_url": {"url": image}, "role": "first_frame"},
+                    {"type": "image_url", "image_url": {"url": image}, "role": "last_frame"},
+                ],
+            },
+        )
     # The model itself takes a last frame; the only channel serving it cannot.
     assert answer.status_code == 400, answer.text
     assert "text and first-frame tasks only" in answer.json()["error"]["message"]
@@ -231,15 +299,17 @@ def test_modes_an_openai_upstream_cannot_take_are_refused_at_create(gateway: Ser
 # -- faults between the gateway and the upstream -------------------------------------------------------------------
 
 
-def test_429_moves_the_task_to_the_next_channel(gateway: Server, upstream: Server,
-                                                proxies: dict[str, FaultProxy]) -> None:
+def test_429_moves_the_task_to_the_next_channel(
+    gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
     proxies["primary"].add_fault("POST", CREATE, "status", status=429)
     task_id = create(gateway, SD2, "busy primary", resolution="480p", duration=4)
     succeeded_once(gateway, upstream, task_id, "backup")
 
 
-def test_connection_refused_moves_the_task_to_the_next_channel(gateway: Server, upstream: Server,
-                                                               proxies: dict[str, FaultProxy]) -> None:
+def test_connection_refused_moves_the_task_to_the_next_channel(
+    gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
     proxies["primary"].pause()
     try:
         task_id = create(gateway, SD2, "primary is down", resolution="480p", duration=4)
@@ -249,8 +319,9 @@ def test_connection_refused_moves_the_task_to_the_next_channel(gateway: Server, 
 
 
 @pytest.mark.slow
-def test_500_before_acceptance_is_looked_up_then_sent_elsewhere(gateway: Server, upstream: Server,
-                                                                proxies: dict[str, FaultProxy]) -> None:
+def test_500_before_acceptance_is_looked_up_then_sent_elsewhere(
+    gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
     proxies["primary"].add_fault("POST", CREATE, "status", status=500)
     task_id = create(gateway, SD2, "primary fails inside", resolution="480p", duration=4)
     succeeded_once(gateway, upstream, task_id, "backup")
@@ -260,7 +331,8 @@ def test_500_before_acceptance_is_looked_up_then_sent_elsewhere(gateway: Server,
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", ["status_after_forward", "drop_after_forward", "hang_after_forward"])
 def test_an_accepted_create_without_a_clear_answer_is_found_not_resent(
-        fault: str, gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]) -> None:
+    fault: str, gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
     proxies["primary"].add_fault("POST", CREATE, fault, status=502, hang_s=20)
     task_id = create(gateway, SD2, f"accepted, then {fault}", resolution="480p", duration=4)
     succeeded_once(gateway, upstream, task_id, "primary")
@@ -268,7 +340,8 @@ def test_an_accepted_create_without_a_clear_answer_is_found_not_resent(
 
 @pytest.mark.slow
 def test_a_dropped_request_that_never_arrived_is_sent_elsewhere_after_the_lookup_window(
-        gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]) -> None:
+    gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
     proxies["primary"].add_fault("POST", CREATE, "refuse")
     task_id = create(gateway, SD2, "lost on the way", resolution="480p", duration=4)
     succeeded_once(gateway, upstream, task_id, "backup")
@@ -283,10 +356,17 @@ def test_a_slow_upstream_still_finishes(gateway: Server, upstream: Server, proxi
     succeeded_once(gateway, upstream, task_id, "backup")
 
 
-def test_a_bad_request_fails_the_task_with_the_upstream_code(gateway: Server, upstream: Server,
-                                                             proxies: dict[str, FaultProxy]) -> None:
-    body = {"error": {"code": "InputTextSensitiveContentDetected", "message": "The request failed because the "
-                      "input text may contain sensitive information.", "param": "", "type": "BadRequest"}}
+def test_a_bad_request_fails_the_task_with_the_upstream_code(
+    gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
+    body = {
+        "error": {
+            "code": "InputTextSensitiveContentDetected",
+            "message": "The request failed because the input text may contain sensitive information.",
+            "param": "",
+            "type": "BadRequest",
+        }
+    }
     proxies["primary"].add_fault("POST", CREATE, "status", status=400, body=body)
     task = finish(gateway, create(gateway, SD2, "refused text", resolution="480p", duration=4))
     assert task["status"] == "failed"
@@ -296,32 +376,46 @@ def test_a_bad_request_fails_the_task_with_the_upstream_code(gateway: Server, up
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("word", "expected"), [("failed", "failed"), ("expired", "expired")])
-def test_an_upstream_task_that_ends_badly_ends_the_same_here(word: str, expected: str, gateway: Server,
-                                                             proxies: dict[str, FaultProxy]) -> None:
+def test_an_upstream_task_that_ends_badly_ends_the_same_here(
+    word: str, expected: str, gateway: Server, proxies: dict[str, FaultProxy]
+) -> None:
     proxies["primary"].add_fault("POST", CREATE, "status", status=429)
-    ended = {"id": "x", "model": SD2, "status": word, "created_at": 1, "updated_at": 2,
-             "error": {"code": "OutputVideoSensitiveContentDetected", "message": "the output video was refused"}}
+    ended = {
+        "id": "x",
+        "model": SD2,
+        "status": word,
+        "created_at": 1,
+        "updated_at": 2,
+        "error": {"code": "OutputVideoSensitiveContentDetected", "message": "the output video was refused"},
+    }
     proxies["backup"].add_fault("GET", r"/tasks/[^/]+$", "status", times=None, status=200, body=ended)
-    proxies["backup"].add_fault("GET", r"/tasks$", "status", times=None, status=200,
-                                body={"total": 1, "items": [ended]})
+    proxies["backup"].add_fault(
+        "GET", r"/tasks$", "status", times=None, status=200, body={"total": 1, "items": [ended]}
+    )
     task = finish(gateway, create(gateway, SD2, f"upstream {word}", resolution="480p", duration=4))
     assert task["status"] == expected
     assert task["error"]["code"] == "OutputVideoSensitiveContentDetected"
 
 
 @pytest.mark.slow
-def test_a_task_the_upstream_forgot_fails_with_a_clear_reason(gateway: Server,
-                                                               proxies: dict[str, FaultProxy]) -> None:
-    proxies["polled"].add_fault("GET", r"/tasks", "status", times=None, status=404,
-                                body={"error": {"code": "ResourceNotFound", "message": "not found"}})
+def test_a_task_the_upstream_forgot_fails_with_a_clear_reason(gateway: Server, proxies: dict[str, FaultProxy]) -> None:
+    proxies["polled"].add_fault(
+        "GET",
+        r"/tasks",
+        "status",
+        times=None,
+        status=404,
+        body={"error": {"code": "ResourceNotFound", "message": "not found"}},
+    )
     task = finish(gateway, create(gateway, POLLED, "forgotten upstream", resolution="480p", duration=2))
     assert task["status"] == "failed"
     assert task["error"]["code"] == "UpstreamTaskLost" and "no longer knows" in task["error"]["message"]
 
 
 @pytest.mark.slow
-def test_query_limits_are_respected_with_batched_polls(gateway: Server, upstream: Server,
-                                                       proxies: dict[str, FaultProxy]) -> None:
+def test_query_limits_are_respected_with_batched_polls(
+    gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
     proxy = proxies["polled"]
     proxy.limit("GET", r"/tasks/[^/]+$", per_second=4)
     proxy.limit("GET", r"/tasks$", per_second=1)
@@ -334,16 +428,19 @@ def test_query_limits_are_respected_with_batched_polls(gateway: Server, upstream
 
 @pytest.mark.slow
 def test_openai_create_without_an_answer_is_recognised_by_what_it_asked(
-        gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]) -> None:
+    gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
     proxies["openai"].add_fault("POST", r"/v1/videos$", "drop_after_forward")
-    task = finish(gateway, create(gateway, OPENAI, f"unique prompt {secrets.token_hex(4)}", resolution="480p",
-                                  duration=4))
+    task = finish(
+        gateway, create(gateway, OPENAI, f"unique prompt {secrets.token_hex(4)}", resolution="480p", duration=4)
+    )
     assert task["status"] == "succeeded"
     assert proxies["openai"].count_forwarded("POST", r"/v1/videos$") == 1
 
 
-def test_callbacks_finish_tasks_between_polls(gateway: Server, upstream: Server,
-                                              proxies: dict[str, FaultProxy]) -> None:
+def test_callbacks_finish_tasks_between_polls(
+    gateway: Server, upstream: Server, proxies: dict[str, FaultProxy]
+) -> None:
     # primary polls every 20 s when callbacks are on: a finish within seconds came from the callback.
     started = time.monotonic()
     task_id = create(gateway, SD2, "called back", resolution="480p", duration=4)
@@ -372,7 +469,8 @@ def test_cancel_and_delete_are_forwarded(gateway: Server, upstream: Server, park
 
 @pytest.mark.slow
 def test_a_task_that_ends_during_an_unclear_create_is_cancelled_upstream(
-        gateway: Server, parked: Server, proxies: dict[str, FaultProxy]) -> None:
+    gateway: Server, parked: Server, proxies: dict[str, FaultProxy]
+) -> None:
     # The create reaches the upstream (which queues it) but its answer never comes back; meanwhile the task
     # expires here. Nobody would follow the upstream copy, so the relay looks it up once and cancels it.
     proxies["parked"].add_fault("POST", CREATE, "hang_after_forward", hang_s=30)
@@ -402,22 +500,30 @@ def _fresh_database(database: Database) -> tuple[Database, str | None]:
 
 
 @pytest.mark.slow
-def test_restart_and_crash_mid_flight_lose_nothing_and_send_nothing_twice(
-        database: Database, tmp_path: Path) -> None:
+def test_restart_and_crash_mid_flight_lose_nothing_and_send_nothing_twice(database: Database, tmp_path: Path) -> None:
     # The upstream has no workers at first: every task stays queued there while the gateway dies and comes back.
-    parked = start_server(Database("sqlite", None), tmp_path / "parked" / "data", "--workers", "0",
-                          SEEDGATE_API_KEY=UP_KEY)
+    parked = start_server(
+        Database("sqlite", None), tmp_path / "parked" / "data", "--workers", "0", SEEDGATE_API_KEY=UP_KEY
+    )
     proxy = FaultProxy(parked.url)
     proxy.start()
     db, pg_name = _fresh_database(database)
     data = tmp_path / "gw" / "data"
     data.mkdir(parents=True)
     (tmp_path / "gw" / "channels.toml").write_text(
-        channel("parked", "seedgate", proxy.url, {SD2: SD2}, timeout=3, reconcile_seconds=4, poll_interval=0.3,
-                callbacks=False))
+        channel(
+            "parked",
+            "seedgate",
+            proxy.url,
+            {SD2: SD2},
+            timeout=3,
+            reconcile_seconds=4,
+            poll_interval=0.3,
+            callbacks=False,
+        )
+    )
     port = free_port()
-    env = dict(UP_KEY=UP_KEY, SEEDGATE_CHANNELS=str(tmp_path / "gw" / "channels.toml"),
-               SEEDGATE_LEASE_SECONDS="3")
+    env = dict(UP_KEY=UP_KEY, SEEDGATE_CHANNELS=str(tmp_path / "gw" / "channels.toml"), SEEDGATE_LEASE_SECONDS="3")
     gw = start_server(db, data, "--workers", "0", port=port, **env)
     worker = None
     try:
@@ -462,28 +568,46 @@ def test_channels_check_reports_each_channel(gateway: Server, upstream: Server, 
     import sys
 
     path = tmp_path / "check.toml"
-    path.write_text(channel("good", "seedgate", upstream.url, {SD2: SD2})
-                    + channel("down", "seedgate", f"http://127.0.0.1:{free_port()}", {POLLED: POLLED}))
+    path.write_text(
+        channel("good", "seedgate", upstream.url, {SD2: SD2})
+        + channel("down", "seedgate", f"http://127.0.0.1:{free_port()}", {POLLED: POLLED})
+    )
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}, "UP_KEY": UP_KEY}
-    run = subprocess.run([sys.executable, "-m", "seedgate.cli", "channels", "check", "--file", str(path), "--json"],
-                         env=env, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "seedgate.cli", "channels", "check", "--file", str(path), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1, run.stderr
     import json
 
     reports = {r["channel"]: r for r in json.loads(run.stdout)}
     assert reports["good"]["ok"] and reports["good"]["models"] == {SD2: "listed"}
     assert not reports["down"]["ok"] and "no answer" in reports["down"]["detail"]
-    wrong_key = subprocess.run([sys.executable, "-m", "seedgate.cli", "channels", "check", "--file", str(path)],
-                               env={**env, "UP_KEY": "sk-wrong"}, capture_output=True, text=True, timeout=60)
+    wrong_key = subprocess.run(
+        [sys.executable, "-m", "seedgate.cli", "channels", "check", "--file", str(path)],
+        env={**env, "UP_KEY": "sk-wrong"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert wrong_key.returncode == 1 and "refused" in wrong_key.stdout
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('[[channel]]\nname = "a"\nkind = "nope"\nkey_env = "K"\nmodels = ["seedance-2.0"]', "`kind` must be one of"),
-    ('[[channel]]\nname = "a"\nkind = "ark-byteplus"\nkey_env = "K"\nmodels = ["no-such-model"]', "not in the catalog"),
-    ('[[channel]]\nname = "a"\nkind = "ark-byteplus"\nmodels = ["seedance-2.0"]', "`key_env` must name"),
-    ('[[channel]]\nname = "a"\nkind = "seedgate"\nkey_env = "K"\nmodels = ["seedance-2.0"]', "`base_url` must be"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[channel]]\nname = "a"\nkind = "nope"\nkey_env = "K"\nmodels = ["seedance-2.0"]', "`kind` must be one of"),
+        (
+            '[[channel]]\nname = "a"\nkind = "ark-byteplus"\nkey_env = "K"\nmodels = ["no-such-model"]',
+            "not in the catalog",
+        ),
+        ('[[channel]]\nname = "a"\nkind = "ark-byteplus"\nmodels = ["seedance-2.0"]', "`key_env` must name"),
+        ('[[channel]]\nname = "a"\nkind = "seedgate"\nkey_env = "K"\nmodels = ["seedance-2.0"]', "`base_url` must be"),
+    ],
+)
 def test_channel_file_mistakes_are_named(text: str, message: str, tmp_path: Path) -> None:
     from seedgate.core.catalog import load_catalog
     from seedgate.upstream.channels import ChannelError, load_channels
@@ -500,10 +624,12 @@ def test_channel_defaults_and_routing(tmp_path: Path) -> None:
     from seedgate.upstream.channels import load_channels
 
     path = tmp_path / "channels.toml"
-    path.write_text('[[channel]]\nname = "ark"\nkind = "ark-volcengine"\nkey_env = "ARK_KEY"\n'
-                    'models = { "seedance-2.0" = "ep-20260101-abc" }\n'
-                    '[[channel]]\nname = "bp"\nkind = "ark-byteplus"\nkey_env = "BP_KEY"\npriority = 5\n'
-                    'models = ["doubao-seedance-2-0-260128"]\n')
+    path.write_text(
+        '[[channel]]\nname = "ark"\nkind = "ark-volcengine"\nkey_env = "ARK_KEY"\n'
+        'models = { "seedance-2.0" = "ep-20260101-abc" }\n'
+        '[[channel]]\nname = "bp"\nkind = "ark-byteplus"\nkey_env = "BP_KEY"\npriority = 5\n'
+        'models = ["doubao-seedance-2-0-260128"]\n'
+    )
     catalog = load_catalog()
     channels = load_channels(path, catalog)
     ark = channels.get("ark")

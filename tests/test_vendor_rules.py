@@ -48,16 +48,31 @@ def bad_cases(media: dict[str, str]) -> list[tuple[dict[str, Any], str, str]]:
     """(body options, the field the error names, words the message holds)."""
     return [
         ({"content": content("edit it"), "omni_reference_task_type": "edit"}, "content", "reference video"),
-        ({"content": content("extend it", images=(media["image"],)), "omni_reference_task_type": "extend"},
-         "content", "reference video"),
-        ({"content": content("edit it", media["clip5"]), "omni_reference_task_type": "edit", "ratio": "16:9"},
-         "ratio", "adaptive"),
-        ({"content": content("extend it", media["clip5"]), "omni_reference_task_type": "extend", "ratio": "1:1"},
-         "ratio", "adaptive"),
-        ({"content": content("edit it", media["clip5"]), "omni_reference_task_type": "edit", "duration": 5},
-         "duration", "-1"),
-        ({"content": content("edit it", media["clip3"]), "omni_reference_task_type": "edit"},
-         "content[1].video_url.url", "4 to 30 s"),
+        (
+            {"content": content("extend it", images=(media["image"],)), "omni_reference_task_type": "extend"},
+            "content",
+            "reference video",
+        ),
+        (
+            {"content": content("edit it", media["clip5"]), "omni_reference_task_type": "edit", "ratio": "16:9"},
+            "ratio",
+            "adaptive",
+        ),
+        (
+            {"content": content("extend it", media["clip5"]), "omni_reference_task_type": "extend", "ratio": "1:1"},
+            "ratio",
+            "adaptive",
+        ),
+        (
+            {"content": content("edit it", media["clip5"]), "omni_reference_task_type": "edit", "duration": 5},
+            "duration",
+            "-1",
+        ),
+        (
+            {"content": content("edit it", media["clip3"]), "omni_reference_task_type": "edit"},
+            "content[1].video_url.url",
+            "4 to 30 s",
+        ),
     ]
 
 
@@ -87,10 +102,16 @@ def test_2_5_edit_and_extend_refused_in_other_envelopes(server: Server, media: d
 
 
 def test_2_5_edit_and_extend_run_when_the_rules_hold(server: Server, ark: Any, media: dict[str, str]) -> None:
-    edit = ark.content_generation.tasks.create(model=V25, content=content("make it night", media["clip5"]),
-                                                omni_reference_task_type="edit")
-    extend = ark.content_generation.tasks.create(model=V25, content=content("keep going", media["clip5"]),
-                                                  omni_reference_task_type="extend", duration=6, ratio="adaptive")
+    edit = ark.content_generation.tasks.create(
+        model=V25, content=content("make it night", media["clip5"]), omni_reference_task_type="edit"
+    )
+    extend = ark.content_generation.tasks.create(
+        model=V25,
+        content=content("keep going", media["clip5"]),
+        omni_reference_task_type="extend",
+        duration=6,
+        ratio="adaptive",
+    )
     for created in (edit, extend):
         task = wait_status(lambda i: ark.content_generation.tasks.get(task_id=i), created.id)
         assert task.status == "succeeded", task
@@ -109,14 +130,20 @@ def link_expiry(url: str) -> int:
 
 def test_result_links_live_as_long_as_each_vendor_promises(server: Server, ark: Any) -> None:
     with server.client() as client:
-        maxapi_id = client.post("/api/v1/task/submit", json={"model": "seedance-2.0-fast", "input": {
-            "prompt": "a fox", "duration": 4, "resolution": "480p"}}).json()["data"]["taskId"]
-        jimmy_id = client.post("/api/open-api/v1/seedance/videos", json={
-            "model": "doubao-seedance-2-0-fast", "prompt": "a fox", "duration": 4}).json()["data"]["task_id"]
-        openai_id = client.post("/v1/videos", data={"prompt": "a fox", "seconds": "4",
-                                                    "model": "doubao-seedance-2-0-fast"}).json()["id"]
-    ark_id = ark.content_generation.tasks.create(model="doubao-seedance-2-0-fast", duration=4,
-                                                  content=[{"type": "text", "text": "a fox"}]).id
+        maxapi_id = client.post(
+            "/api/v1/task/submit",
+            json={"model": "seedance-2.0-fast", "input": {"prompt": "a fox", "duration": 4, "resolution": "480p"}},
+        ).json()["data"]["taskId"]
+        jimmy_id = client.post(
+            "/api/open-api/v1/seedance/videos",
+            json={"model": "doubao-seedance-2-0-fast", "prompt": "a fox", "duration": 4},
+        ).json()["data"]["task_id"]
+        openai_id = client.post(
+            "/v1/videos", data={"prompt": "a fox", "seconds": "4", "model": "doubao-seedance-2-0-fast"}
+        ).json()["id"]
+    ark_id = ark.content_generation.tasks.create(
+        model="doubao-seedance-2-0-fast", duration=4, content=[{"type": "text", "text": "a fox"}]
+    ).id
     finished_at = {}
     for task_id in (maxapi_id, jimmy_id, openai_id, ark_id):
         task = wait_status(lambda i: ark.content_generation.tasks.get(task_id=i), task_id)
@@ -153,8 +180,7 @@ def test_operator_overrides_result_link_lifetimes(monkeypatch: pytest.MonkeyPatc
         service = TaskService(Settings.from_env(data_dir=tmp_path), *([None] * 6))  # type: ignore[arg-type]
         return service.result_ttl_s(dialect)
 
-    assert (ttl("maxapi"), ttl("jimmyai"), ttl("ark"), ttl("openai"), ttl("3hei")) == (7 * DAY, 3 * DAY, DAY, DAY,
-                                                                                       DAY)
+    assert (ttl("maxapi"), ttl("jimmyai"), ttl("ark"), ttl("openai"), ttl("3hei")) == (7 * DAY, 3 * DAY, DAY, DAY, DAY)
     monkeypatch.setenv("SEEDGATE_RESULT_TTL", "7200")
     monkeypatch.setenv("SEEDGATE_RESULT_TTL_MAXAPI", "3600")
     monkeypatch.setenv("SEEDGATE_RESULT_TTL_3HEI", "600")

@@ -69,10 +69,14 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
                 body = json.loads(raw or b"{}")
-                arrival = Arrival(self.path, body.get("id", ""), body.get("status", ""),
-                                  self.headers.get("webhook-id", ""),
-                                  float(self.headers.get("X-Seedgate-Event-Time", "0")),
-                                  int(self.headers.get("X-Seedgate-Event-Seq", "-1")))
+                arrival = Arrival(
+                    self.path,
+                    body.get("id", ""),
+                    body.get("status", ""),
+                    self.headers.get("webhook-id", ""),
+                    float(self.headers.get("X-Seedgate-Event-Time", "0")),
+                    int(self.headers.get("X-Seedgate-Event-Seq", "-1")),
+                )
                 with receiver.lock:
                     receiver.arrivals.append(arrival)
                 code = 200
@@ -154,8 +158,16 @@ def node(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 def create(server: Server, callback_url: str, prompt: str = "hook", key: str = API_KEY) -> str:
     with server.client(key) as http:
-        response = http.post(TASKS, json={"model": PRO, "content": [{"type": "text", "text": prompt}],
-                                          "resolution": "480p", "duration": 2, "callback_url": callback_url})
+        response = http.post(
+            TASKS,
+            json={
+                "model": PRO,
+                "content": [{"type": "text", "text": prompt}],
+                "resolution": "480p",
+                "duration": 2,
+                "callback_url": callback_url,
+            },
+        )
     assert response.status_code == 200, response.text
     return response.json()["id"]
 
@@ -304,8 +316,13 @@ def test_revocation_reaches_every_node_and_ends_the_keys_links(node: Server, dat
             with node.client(secret) as http:
                 assert http.get(f"{TASKS}/{task_id}").status_code == 200
 
-        revoke = subprocess.run([sys.executable, "-m", "seedgate.cli", "keys", "revoke", key_id],
-                                env=server_env(database, data), capture_output=True, text=True, timeout=60)
+        revoke = subprocess.run(
+            [sys.executable, "-m", "seedgate.cli", "keys", "revoke", key_id],
+            env=server_env(database, data),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert revoke.returncode == 0, revoke.stdout + revoke.stderr
 
         for node in (first, second):
@@ -367,9 +384,12 @@ def test_a_node_that_stops_hearing_revocations_stops_caching_keys(node: Server) 
         async def cut_listener() -> int:
             conn = await asyncpg.connect(node.database.url)
             try:
-                return len(await conn.fetch(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'"))
+                return len(
+                    await conn.fetch(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                    )
+                )
             finally:
                 await conn.close()
 
@@ -392,7 +412,8 @@ def test_upgrading_gives_pending_deliveries_their_receiver(tmp_path: Path) -> No
                 await conn.exec_driver_sql(
                     "INSERT INTO webhook_deliveries (id, task_id, url, payload, status, attempts, next_attempt_at,"
                     " created_at) VALUES ('msg_old', 'cgt-old', 'HTTPS://Hooks.Example.com/cb?x=1', '{}',"
-                    " 'pending', 1, 0, 0)")
+                    " 'pending', 1, 0, 0)"
+                )
             await store.migrate()
             return await store.due_webhooks(time.time())
         finally:
@@ -413,9 +434,14 @@ def test_a_status_recorded_late_never_follows_a_newer_one(tmp_path: Path) -> Non
         try:
             final = Webhook("http://127.0.0.1:9/a", {"status": "expired"})
             await store.add_webhooks("cgt-late", [final], status=Status.EXPIRED)
-            await store.add_webhooks("cgt-late", [Webhook("http://127.0.0.1:9/a", {"status": "running"}),
-                                                  Webhook("http://127.0.0.1:9/b", {"status": "running"})],
-                                     status=Status.RUNNING)
+            await store.add_webhooks(
+                "cgt-late",
+                [
+                    Webhook("http://127.0.0.1:9/a", {"status": "running"}),
+                    Webhook("http://127.0.0.1:9/b", {"status": "running"}),
+                ],
+                status=Status.RUNNING,
+            )
             return await store.webhook_history("cgt-late")
         finally:
             await store.close()

@@ -59,8 +59,11 @@ def _http_error(request: Request, exc: HTTPException) -> ApiError:
     if exc.status_code == 404:
         return ApiError(404, "NotFound", detail or f"no route for {where}")
     if exc.status_code == 405:
-        return ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.url.path}; allowed: "
-                                                 f"{_allowed_methods(request)}")
+        return ApiError(
+            405,
+            "MethodNotAllowed",
+            f"{request.method} is not allowed on {request.url.path}; allowed: {_allowed_methods(request)}",
+        )
     if exc.status_code == 400:
         return invalid("body", detail or "the request cannot be read")
     return ApiError(exc.status_code, phrase.title().replace(" ", "").replace("-", ""), detail or phrase)

@@ -50,11 +50,21 @@ def summary(task: Task, thumb_url: str | None = None) -> dict[str, Any]:
     """A task as a list row: enough for the table and its live updates (started_at lets the page show an ETA)."""
     spec = task.spec
     return {
-        "id": task.id, "status": task.status.value, "progress": round(task.progress, 3),
-        "model": spec.model_name or task.model, "mode": spec.mode, "prompt": spec.prompt[:200],
-        "resolution": spec.resolution, "ratio": spec.ratio, "duration": spec.duration, "dialect": task.dialect,
-        "created_at": task.created_at, "updated_at": task.updated_at, "started_at": task.started_at,
-        "error": task.error, "thumb_url": thumb_url,
+        "id": task.id,
+        "status": task.status.value,
+        "progress": round(task.progress, 3),
+        "model": spec.model_name or task.model,
+        "mode": spec.mode,
+        "prompt": spec.prompt[:200],
+        "resolution": spec.resolution,
+        "ratio": spec.ratio,
+        "duration": spec.duration,
+        "dialect": task.dialect,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "started_at": task.started_at,
+        "error": task.error,
+        "thumb_url": thumb_url,
     }
 
 
@@ -63,9 +73,15 @@ def timings(task: Task, links_expire_at: float | None = None) -> dict[str, float
     the signed result links stop working, which is what a user downloading the video needs to know."""
     queued = (task.started_at - task.created_at) if task.started_at else None
     running = (task.finished_at - task.started_at) if task.finished_at and task.started_at else None
-    return {"created_at": task.created_at, "started_at": task.started_at, "finished_at": task.finished_at,
-            "expires_at": task.expires_at, "links_expire_at": links_expire_at, "queued_s": queued,
-            "running_s": running}
+    return {
+        "created_at": task.created_at,
+        "started_at": task.started_at,
+        "finished_at": task.finished_at,
+        "expires_at": task.expires_at,
+        "links_expire_at": links_expire_at,
+        "queued_s": queued,
+        "running_s": running,
+    }
 
 
 def _links_expiry(service: Any, task: Task) -> float | None:
@@ -117,11 +133,20 @@ async def _search_ids(service: Any, owner: str, query: str) -> list[str]:
     field or a JSON key does not count)."""
     since = time.time() - service.settings.task_retention_s
     pattern, needle = _like(query), query.lower()
-    where = [tasks_table.c.owner == owner, tasks_table.c.created_at >= since,
-             sa.or_(sa.func.lower(tasks_table.c.spec).like(pattern, escape="\\"),
-                    sa.func.lower(tasks_table.c.id).like(pattern, escape="\\"))]
-    select = (sa.select(tasks_table.c.id, tasks_table.c.model, tasks_table.c.spec).where(*where)
-              .order_by(tasks_table.c.created_at.desc()).limit(_SEARCH_MAX * 5))
+    where = [
+        tasks_table.c.owner == owner,
+        tasks_table.c.created_at >= since,
+        sa.or_(
+            sa.func.lower(tasks_table.c.spec).like(pattern, escape="\\"),
+            sa.func.lower(tasks_table.c.id).like(pattern, escape="\\"),
+        ),
+    ]
+    select = (
+        sa.select(tasks_table.c.id, tasks_table.c.model, tasks_table.c.spec)
+        .where(*where)
+        .order_by(tasks_table.c.created_at.desc())
+        .limit(_SEARCH_MAX * 5)
+    )
     async with service.store.engine.connect() as conn:
         rows = (await conn.execute(select)).all()
     found = []
@@ -146,8 +171,13 @@ async def usage_report(service: Any, owner: str | None, days: int, tz_offset_min
     are another part's business). Days are the browser's local days (`tz_offset_min` as JavaScript's
     getTimezoneOffset gives it)."""
     since = time.time() - days * 86400
-    cols = (tasks_table.c.model, tasks_table.c.created_at, tasks_table.c.status, tasks_table.c.spec,
-            tasks_table.c.result)
+    cols = (
+        tasks_table.c.model,
+        tasks_table.c.created_at,
+        tasks_table.c.status,
+        tasks_table.c.spec,
+        tasks_table.c.result,
+    )
     where = [tasks_table.c.created_at >= since] + ([tasks_table.c.owner == owner] if owner else [])
     select = sa.select(*cols).where(*where).order_by(tasks_table.c.created_at.desc()).limit(_USAGE_MAX_ROWS)
     async with service.store.engine.connect() as conn:
@@ -157,8 +187,10 @@ async def usage_report(service: Any, owner: str | None, days: int, tz_offset_min
         day = time.strftime("%Y-%m-%d", time.gmtime(row.created_at - tz_offset_min * 60))
         spec = json.loads(row.spec)
         model = spec.get("model_name") or row.model
-        g = groups.setdefault((day, model), {"day": day, "model": model, "tasks": 0, "succeeded": 0, "failed": 0,
-                                             "seconds": 0.0, "tokens": 0})
+        g = groups.setdefault(
+            (day, model),
+            {"day": day, "model": model, "tasks": 0, "succeeded": 0, "failed": 0, "seconds": 0.0, "tokens": 0},
+        )
         g["tasks"] += 1
         if row.status == Status.SUCCEEDED.value:
             g["succeeded"] += 1
@@ -183,9 +215,13 @@ def runnable_models(catalog: Any) -> list[dict[str, Any]]:
         info = profile.summary()
         if not info["modes"]:  # a local-engine model without a configured pipeline
             continue
-        info["defaults"] = {"generate_audio": bool(profile.audio), "resolution": profile.default_resolution,
-                            "ratio": dict(profile.default_ratio), "duration": profile.duration.default,
-                            "return_last_frame": False}
+        info["defaults"] = {
+            "generate_audio": bool(profile.audio),
+            "resolution": profile.default_resolution,
+            "ratio": dict(profile.default_ratio),
+            "duration": profile.duration.default,
+            "return_last_frame": False,
+        }
         out.append(info)
     return out
 
@@ -209,10 +245,19 @@ def _rerun(task: Task) -> dict[str, Any]:
     that file again)."""
     spec = task.spec
     media = [{"kind": m.kind, "role": m.role, "url": "" if _not_reusable(m.url) else m.url} for m in spec.media]
-    return {"model": spec.model_name or task.model, "mode": spec.mode, "prompt": spec.prompt,
-            "resolution": spec.resolution, "ratio": spec.ratio, "duration": spec.duration, "seed": spec.seed,
-            "generate_audio": spec.generate_audio, "draft": bool(spec.draft),
-            "return_last_frame": bool(spec.return_last_frame), "media": media}
+    return {
+        "model": spec.model_name or task.model,
+        "mode": spec.mode,
+        "prompt": spec.prompt,
+        "resolution": spec.resolution,
+        "ratio": spec.ratio,
+        "duration": spec.duration,
+        "seed": spec.seed,
+        "generate_audio": spec.generate_audio,
+        "draft": bool(spec.draft),
+        "return_last_frame": bool(spec.return_last_frame),
+        "media": media,
+    }
 
 
 async def _admin(request: Request) -> ApiKey:
@@ -223,8 +268,13 @@ async def _admin(request: Request) -> ApiKey:
 
 
 def _key_view(key: ApiKey) -> dict[str, Any]:
-    return {"id": key.id, "name": key.name, "admin": key.admin, "created_at": key.created_at,
-            "revoked_at": key.revoked_at}
+    return {
+        "id": key.id,
+        "name": key.name,
+        "admin": key.admin,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+    }
 
 
 def _static(name: str) -> Response:
@@ -300,8 +350,9 @@ def router() -> APIRouter:
         return JSONResponse({"items": runnable_models(request.app.state.runtime.catalog)})
 
     @api.get(PREFIX + "/api/tasks")
-    async def list_tasks(request: Request, status: str = "", model: str = "", q: str = "", limit: int = 50,
-                         offset: int = 0) -> JSONResponse:
+    async def list_tasks(
+        request: Request, status: str = "", model: str = "", q: str = "", limit: int = 50, offset: int = 0
+    ) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
         if status and status not in {s.value for s in Status}:
@@ -317,8 +368,14 @@ def router() -> APIRouter:
                 return JSONResponse({"total": 0, "offset": offset, "limit": limit, "items": []})
         total, tasks = await service.list(key, offset=offset, limit=limit, **filters)
         base = service.base_url(request)
-        return JSONResponse({"total": total, "offset": offset, "limit": limit,
-                             "items": [summary(t, _thumb_url(service, t, base)) for t in tasks]})
+        return JSONResponse(
+            {
+                "total": total,
+                "offset": offset,
+                "limit": limit,
+                "items": [summary(t, _thumb_url(service, t, base)) for t in tasks],
+            }
+        )
 
     @api.get(PREFIX + "/thumbs/{task_id}")
     async def thumbnail(task_id: str, request: Request, expires: int = 0, signature: str = "") -> Response:
@@ -360,8 +417,11 @@ def router() -> APIRouter:
         # The console reads this with fetch() so the key travels in the Authorization header, never in a URL
         # (URLs end up in access logs; EventSource cannot set headers).
         key = await request.app.state.service.authenticate(request)
-        return StreamingResponse(_events(request, key), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            _events(request, key),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @api.get(PREFIX + "/api/tasks/{task_id}")
     async def task_detail(task_id: str, request: Request) -> JSONResponse:
@@ -372,11 +432,17 @@ def router() -> APIRouter:
         links = service.links(task, base)
         result = task.result or {}
         body = {
-            **summary(task, _thumb_url(service, task, base)), "spec": _spec_view(task), "links": links,
-            "timings": timings(task, _links_expiry(service, task)), "rerun": _rerun(task),
-            "usage": result.get("usage"), "engine": result.get("engine"), "notice": result.get("notice"),
+            **summary(task, _thumb_url(service, task, base)),
+            "spec": _spec_view(task),
+            "links": links,
+            "timings": timings(task, _links_expiry(service, task)),
+            "rerun": _rerun(task),
+            "usage": result.get("usage"),
+            "engine": result.get("engine"),
+            "notice": result.get("notice"),
             "result": {k: v for k, v in result.items() if k not in ("usage", "video", "last_frame")},
-            "webhooks": await service.store.webhook_history(task.id), "snippets": snippets(task.spec, base),
+            "webhooks": await service.store.webhook_history(task.id),
+            "snippets": snippets(task.spec, base),
             "ark": ark_render(task, links),
         }
         return JSONResponse(body)
@@ -429,11 +495,23 @@ def router() -> APIRouter:
     async def channels(request: Request) -> JSONResponse:
         await _admin(request)
         relay = request.app.state.service.relay
-        items = [] if relay is None else [
-            {"name": c.name, "kind": c.kind, "base_url": c.base_url, "models": c.models, "priority": c.priority,
-             "weight": c.weight, "concurrency": c.concurrency, "key_env": c.key_env}
-            for c in relay.channels.channels
-        ]
+        items = (
+            []
+            if relay is None
+            else [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "base_url": c.base_url,
+                    "models": c.models,
+                    "priority": c.priority,
+                    "weight": c.weight,
+                    "concurrency": c.concurrency,
+                    "key_env": c.key_env,
+                }
+                for c in relay.channels.channels
+            ]
+        )
         return JSONResponse({"items": items})
 
     return api

@@ -34,13 +34,21 @@ DEFAULT_MAX_BODY_BYTES = 64 * MIB
 DEFAULT_MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES + MIB
 # Routes that take a file in multipart: asset uploads, jimmyai's files/upload, OpenAI edits, extensions and
 # characters (a source video of up to 200 MB).
-UPLOAD_PATHS = ("/v1/assets", "/v1/assets/uploads", "/api/open-api/v1/files/upload", "/v1/videos/edits",
-                "/v1/videos/extensions", "/v1/videos/characters")
+UPLOAD_PATHS = (
+    "/v1/assets",
+    "/v1/assets/uploads",
+    "/api/open-api/v1/files/upload",
+    "/v1/videos/edits",
+    "/v1/videos/extensions",
+    "/v1/videos/characters",
+)
 # The API docs pages load everything from this server (the packaged Swagger UI and ReDoc): the browser is told so,
 # and then never asks another host for anything (ReDoc's bundle names a logo on a CDN, for one).
 DOCS_PAGES = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
-DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline' blob:; style-src 'self' 'unsafe-inline'; "
-            b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
+DOCS_CSP = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline' blob:; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
 # After a request with a body this large, glibc is asked to return the freed heap (it keeps it otherwise).
 _TRIM_AFTER_BYTES = 8 * MIB
 
@@ -56,12 +64,15 @@ class BodyLimits:
             raw = os.environ.get(name, "").strip()
             return int(raw) if raw else default
 
-        return cls(size("SEEDGATE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
-                   size("SEEDGATE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+        return cls(
+            size("SEEDGATE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            size("SEEDGATE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
+        )
 
     def for_request(self, scope: Scope) -> int:
         if scope["path"].rstrip("/") in UPLOAD_PATHS and _header(scope, b"content-type").startswith(
-                b"multipart/form-data"):
+            b"multipart/form-data"
+        ):
             return max(self.upload, self.body)
         return self.body
 
@@ -96,8 +107,11 @@ class Guard:
         length = _header(scope, b"content-length")
         numeric = length.isdigit() and len(length) <= 18  # int() of a 5,000-digit header would raise
         if length and (not numeric or int(length) > limit):
-            error = BodyTooLarge(limit) if length.isdigit() else ApiError(
-                400, "InvalidParameter", "the Content-Length header is not a number", "Content-Length")
+            error = (
+                BodyTooLarge(limit)
+                if length.isdigit()
+                else ApiError(400, "InvalidParameter", "the Content-Length header is not a number", "Content-Length")
+            )
             await self._answer(scope, send, error, close=True)
             return
         seen = 0

@@ -30,48 +30,114 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-_TASK_OPTIONS = {"duration": _INT, "ratio": _STR, "resolution": _STR, "seed": _INT, "generate_audio": _BOOL,
-                 "watermark": _BOOL}
-_OPENAI_CREATE = _obj(("prompt",), model=_STR, prompt=_STR, seconds=_STR, size=_STR,
-                      input_reference={"anyOf": [_URL, _obj(image_url=_URL)]})
-_MOONAPIX_CREATE = _obj(("model", "prompt"), model=_STR, prompt=_STR, callback_url=_STR, web_search=_BOOL,
-                        image_url=_URL, input_reference_role=_STR, metadata={"type": "object"},
-                        references={"type": "array", "items": {"type": "object"}}, **_TASK_OPTIONS)
-_ASSET_FROM_URL = _obj(("url",), url=_URL, kind={"type": "string", "enum": ["image", "video", "audio"]}, name=_STR,
-                       group_id=_STR, purpose=_STR, metadata={"type": "object"})
-_ASSET_UPLOAD = {"type": "object", "required": ["file"], "properties": {
-    "file": {"type": "string", "format": "binary"}, "kind": _ASSET_FROM_URL["properties"]["kind"], "name": _STR,
-    "group_id": _STR, "purpose": _STR, "metadata": {"type": "string", "description": "a JSON object, as text"}}}
+_TASK_OPTIONS = {
+    "duration": _INT,
+    "ratio": _STR,
+    "resolution": _STR,
+    "seed": _INT,
+    "generate_audio": _BOOL,
+    "watermark": _BOOL,
+}
+_OPENAI_CREATE = _obj(
+    ("prompt",),
+    model=_STR,
+    prompt=_STR,
+    seconds=_STR,
+    size=_STR,
+    input_reference={"anyOf": [_URL, _obj(image_url=_URL)]},
+)
+_MOONAPIX_CREATE = _obj(
+    ("model", "prompt"),
+    model=_STR,
+    prompt=_STR,
+    callback_url=_STR,
+    web_search=_BOOL,
+    image_url=_URL,
+    input_reference_role=_STR,
+    metadata={"type": "object"},
+    references={"type": "array", "items": {"type": "object"}},
+    **_TASK_OPTIONS,
+)
+_ASSET_FROM_URL = _obj(
+    ("url",),
+    url=_URL,
+    kind={"type": "string", "enum": ["image", "video", "audio"]},
+    name=_STR,
+    group_id=_STR,
+    purpose=_STR,
+    metadata={"type": "object"},
+)
+_ASSET_UPLOAD = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "kind": _ASSET_FROM_URL["properties"]["kind"],
+        "name": _STR,
+        "group_id": _STR,
+        "purpose": _STR,
+        "metadata": {"type": "string", "description": "a JSON object, as text"},
+    },
+}
 _ENDPOINT = _obj(url=_STR, event_types=_STRS, description=_STR, disabled=_BOOL)
 
 # (method, path) -> requestBody; `None` for a schema filled in from another operation below.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("post", "/api/v1/task/submit"): _json(_obj(("model",), model=_STR, callBackUrl=_STR, input=_obj(
-        prompt=_STR, image_urls=_STRS, **_TASK_OPTIONS))),
-    ("post", "/api/open-api/v1/seedance/videos"): _json(_obj(("prompt",), model=_STR, prompt=_STR, orientation=_STR,
-                                                              type=_STR, **_TASK_OPTIONS)),
+    ("post", "/api/v1/task/submit"): _json(
+        _obj(("model",), model=_STR, callBackUrl=_STR, input=_obj(prompt=_STR, image_urls=_STRS, **_TASK_OPTIONS))
+    ),
+    ("post", "/api/open-api/v1/seedance/videos"): _json(
+        _obj(("prompt",), model=_STR, prompt=_STR, orientation=_STR, type=_STR, **_TASK_OPTIONS)
+    ),
     ("post", "/api/open-api/v1/seedance/sp/assets/upload"): _json(_obj(("url",), url=_URL, name=_STR, type=_STR)),
     ("post", "/api/open-api/v1/seedance/sp/assets/detail"): _json(_obj(("asset_id",), asset_id=_STR)),
     ("post", "/api/open-api/v1/seedance/sp/assets/status"): _json(_obj(("asset_ids",), asset_ids=_STRS)),
-    ("post", "/api/open-api/v1/seedance/assets/audit"): _json(_obj(imageUrls=_STRS, videoUrls=_STRS,
-                                                                   audioUrls=_STRS)),
+    ("post", "/api/open-api/v1/seedance/assets/audit"): _json(_obj(imageUrls=_STRS, videoUrls=_STRS, audioUrls=_STRS)),
     ("post", "/api/open-api/v1/seedance/assets/status"): _json(_obj(assetIds=_STRS)),
     ("post", "/v1/video/generations"): _json(_MOONAPIX_CREATE),
-    ("post", "/v1/videos"): {"required": True, "content": {
-        "application/json": {"schema": {"anyOf": [_OPENAI_CREATE, _MOONAPIX_CREATE]}},
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "model": _STR, "prompt": _STR, "seconds": _STR, "size": _STR,
-            "input_reference": {"type": "string", "format": "binary"}}}}}},
+    ("post", "/v1/videos"): {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"anyOf": [_OPENAI_CREATE, _MOONAPIX_CREATE]}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "model": _STR,
+                        "prompt": _STR,
+                        "seconds": _STR,
+                        "size": _STR,
+                        "input_reference": {"type": "string", "format": "binary"},
+                    },
+                }
+            },
+        },
+    },
     ("post", "/v1/videos/{video_id}/remix"): _json(_obj(("prompt",), prompt=_STR)),
     ("post", "/v1/webhook_endpoints"): _json({**_ENDPOINT, "required": ["url"]}),
     ("post", "/v1/webhook_endpoints/{endpoint_id}"): _json(_ENDPOINT),
-    ("post", "/api/v1/open/{action}"): _json(_obj(
-        Id=_STR, Name=_STR, Description=_STR, GroupId=_STR, GroupType=_STR, URL=_URL, AssetType=_STR,
-        PageNumber=_INT, PageSize=_INT, Filter={"type": "object"})),
-    ("post", "/v1/assets"): {"required": True, "content": {"application/json": {"schema": _ASSET_FROM_URL},
-                                                           "multipart/form-data": {"schema": _ASSET_UPLOAD}}},
-    ("post", "/v1/assets/uploads"): {"required": True, "content": {
-        "application/json": {"schema": _ASSET_FROM_URL}, "multipart/form-data": {"schema": _ASSET_UPLOAD}}},
+    ("post", "/api/v1/open/{action}"): _json(
+        _obj(
+            Id=_STR,
+            Name=_STR,
+            Description=_STR,
+            GroupId=_STR,
+            GroupType=_STR,
+            URL=_URL,
+            AssetType=_STR,
+            PageNumber=_INT,
+            PageSize=_INT,
+            Filter={"type": "object"},
+        )
+    ),
+    ("post", "/v1/assets"): {
+        "required": True,
+        "content": {"application/json": {"schema": _ASSET_FROM_URL}, "multipart/form-data": {"schema": _ASSET_UPLOAD}},
+    },
+    ("post", "/v1/assets/uploads"): {
+        "required": True,
+        "content": {"application/json": {"schema": _ASSET_FROM_URL}, "multipart/form-data": {"schema": _ASSET_UPLOAD}},
+    },
 }
 
 

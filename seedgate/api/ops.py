@@ -17,9 +17,19 @@ from seedgate.metrics import QUEUE_DEPTH, TASKS
 from seedgate.upstream.relay import callback_path
 
 _MEDIA_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".png": "image/png", ".jpg": "image/jpeg"}
-_ASSET_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "bmp": "image/bmp",
-                "tiff": "image/tiff", "gif": "image/gif", "heif": "image/heif", "mp4": "video/mp4",
-                "mov": "video/quicktime", "wav": "audio/wav", "mp3": "audio/mpeg"}
+_ASSET_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "bmp": "image/bmp",
+    "tiff": "image/tiff",
+    "gif": "image/gif",
+    "heif": "image/heif",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+}
 
 
 def _revoked_link() -> ApiError:
@@ -56,8 +66,11 @@ def router() -> APIRouter:
             raise ApiError(404, "ResourceNotFound", "the file no longer exists")
         return FileResponse(path, media_type=sniff_mime(path), headers={"Cache-Control": "private, max-age=3600"})
 
-    @api.post("/upstream/callback/{task_id}", tags=["upstream"],
-              summary="Where upstream channels report task changes (signed link seedgate gave them)")
+    @api.post(
+        "/upstream/callback/{task_id}",
+        tags=["upstream"],
+        summary="Where upstream channels report task changes (signed link seedgate gave them)",
+    )
     async def upstream_callback(task_id: str, request: Request, expires: int = 0, signature: str = "") -> Response:
         relay = request.app.state.runtime.service.relay
         if relay is None or not relay.signer.verify(callback_path(task_id), expires, signature):
@@ -68,8 +81,7 @@ def router() -> APIRouter:
 
     @api.head("/files/{task_id}/{name}", include_in_schema=False)  # players and download managers ask first
     @api.get("/files/{task_id}/{name}", tags=["files"], summary="Download a result (signed, expiring link)")
-    async def result_file(task_id: str, name: str, request: Request, expires: int = 0,
-                          signature: str = "") -> Response:
+    async def result_file(task_id: str, name: str, request: Request, expires: int = 0, signature: str = "") -> Response:
         runtime = request.app.state.runtime
         if not runtime.service.signer.verify(f"/files/{task_id}/{name}", expires, signature):
             raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
@@ -82,8 +94,11 @@ def router() -> APIRouter:
         media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
-    @api.get("/v1/tasks/{task_id}/queue", tags=["tasks"],
-             summary="Where a queued task stands in the queue (any dialect's task ID)")
+    @api.get(
+        "/v1/tasks/{task_id}/queue",
+        tags=["tasks"],
+        summary="Where a queued task stands in the queue (any dialect's task ID)",
+    )
     async def queue_position(task_id: str, request: Request) -> JSONResponse:
         service = request.app.state.service
         task = await service.get(await service.authenticate(request), task_id)

@@ -50,8 +50,16 @@ def _auth_hint(header: str) -> str:
 
 
 class TaskService:
-    def __init__(self, settings: Settings, store: Store, catalog: Catalog, storage: LocalStorage,
-                 fetcher: Fetcher, signer: UrlSigner, assets: AssetLibrary) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        catalog: Catalog,
+        storage: LocalStorage,
+        fetcher: Fetcher,
+        signer: UrlSigner,
+        assets: AssetLibrary,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.catalog = catalog
@@ -122,15 +130,29 @@ class TaskService:
 
         now = time.time()
         task = Task(
-            id=new_task_id(now), owner=owner, dialect=dialect, endpoint=spec.model, spec=planned,
-            created_at=now, updated_at=now, expires_at=now + (planned.execution_expires_after or 0),
+            id=new_task_id(now),
+            owner=owner,
+            dialect=dialect,
+            endpoint=spec.model,
+            spec=planned,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + (planned.execution_expires_after or 0),
         )
         await self.store.insert_task(task, await self.webhooks_for(task))
         self.queue_signal.set()
         if self.relay is not None:
             self.relay.wake.set()
-        log.debug("task %s queued: model=%s mode=%s %dx%d frames=%d tier=%s", task.id, task.model, planned.mode,
-                  planned.width, planned.height, planned.frame_count, planned.service_tier)
+        log.debug(
+            "task %s queued: model=%s mode=%s %dx%d frames=%d tier=%s",
+            task.id,
+            task.model,
+            planned.mode,
+            planned.width,
+            planned.height,
+            planned.frame_count,
+            planned.service_tier,
+        )
         return task
 
     # -- read ---------------------------------------------------------------------------------------------------
@@ -179,8 +201,13 @@ class TaskService:
             hooks.append(Webhook(url=url, payload=dialect.render_task(task, self.links(task, self.settings.base_url))))
         if dialect.event_type and dialect.render_event and (event := dialect.event_type(task)):
             for endpoint in await self.store.endpoints_for(task.owner, event):
-                hooks.append(Webhook(url=endpoint.url, payload=dialect.render_event(task, event),
-                                     secret=endpoint.signing_secrets(time.time())))
+                hooks.append(
+                    Webhook(
+                        url=endpoint.url,
+                        payload=dialect.render_event(task, event),
+                        secret=endpoint.signing_secrets(time.time()),
+                    )
+                )
         return hooks
 
     # -- cancel and delete --------------------------------------------------------------------------------------
@@ -188,8 +215,9 @@ class TaskService:
     async def cancel(self, task: Task) -> bool:
         """Cancel a queued task; False when it left the queue meanwhile."""
         cancelled = replace(task, status=Status.CANCELLED, updated_at=time.time())
-        if await self.store.transition(task, Status.CANCELLED, webhooks=await self.webhooks_for(cancelled),
-                                       now=cancelled.updated_at):
+        if await self.store.transition(
+            task, Status.CANCELLED, webhooks=await self.webhooks_for(cancelled), now=cancelled.updated_at
+        ):
             log.info("task %s cancelled", task.id)
             return True
         return False
@@ -210,8 +238,10 @@ class TaskService:
                 return Status.CANCELLED
             task = await self.get(key, task_id)
         if task.status in (Status.RUNNING, Status.CANCELLED):
-            raise conflict(f"the task {task_id} is {task.status.value} and cannot be cancelled or deleted",
-                           code=f"InvalidAction.Task{task.status.value.capitalize()}")
+            raise conflict(
+                f"the task {task_id} is {task.status.value} and cannot be cancelled or deleted",
+                code=f"InvalidAction.Task{task.status.value.capitalize()}",
+            )
         if self.relay is not None:
             await self.relay.forget(task.id)
         await self.store.delete_task(task.id)

@@ -51,10 +51,12 @@ def _python(value: Any) -> str:
 
 def curl(spec: TaskSpec, base_url: str) -> str:
     data = json.dumps(ark_body(spec), ensure_ascii=False, indent=2)
-    return (f"curl -sS {shlex.quote(base_url + ARK_PREFIX)} \\\n"
-            f"  -H \"Authorization: Bearer ${_KEY_ENV}\" \\\n"
-            f"  -H 'Content-Type: application/json' \\\n"
-            f"  -d {shlex.quote(data)}")
+    return (
+        f"curl -sS {shlex.quote(base_url + ARK_PREFIX)} \\\n"
+        f'  -H "Authorization: Bearer ${_KEY_ENV}" \\\n'
+        f"  -H 'Content-Type: application/json' \\\n"
+        f"  -d {shlex.quote(data)}"
+    )
 
 
 def ark_sdk(spec: TaskSpec, base_url: str) -> str:
@@ -81,8 +83,15 @@ def _openai_native(spec: TaskSpec) -> bool:
     """Whether OpenAI's own fields (model, prompt, seconds, size, input_reference) say everything that matters."""
     if spec.draft_task_id or spec.frames_requested or spec.mode not in ("text", "first_frame"):
         return False
-    extras = ("camera_fixed", "watermark", "generate_audio", "draft", "return_last_frame", "tools",
-              "omni_reference_task_type")
+    extras = (
+        "camera_fixed",
+        "watermark",
+        "generate_audio",
+        "draft",
+        "return_last_frame",
+        "tools",
+        "omni_reference_task_type",
+    )
     return not any(getattr(spec, name) for name in extras)
 
 
@@ -109,11 +118,14 @@ def openai_sdk(spec: TaskSpec, base_url: str) -> str:
         return "\n".join([*lines, ")", "print(video.id, video.status)"])
     # OpenAI's fields cannot say this (references, last frame, audio, draft...): /v1/videos also takes an Ark body.
     head.insert(1, "import httpx")
-    return "\n".join(head + [
-        "# OpenAI's own fields cannot express this task; seedgate's /v1/videos also accepts the Ark body.",
-        f"response = client.post('/videos', body={_python(ark_body(spec))}, cast_to=httpx.Response)",
-        "print(response.json())",
-    ])
+    return "\n".join(
+        head
+        + [
+            "# OpenAI's own fields cannot express this task; seedgate's /v1/videos also accepts the Ark body.",
+            f"response = client.post('/videos', body={_python(ark_body(spec))}, cast_to=httpx.Response)",
+            "print(response.json())",
+        ]
+    )
 
 
 def snippets(spec: TaskSpec, base_url: str) -> dict[str, str]:

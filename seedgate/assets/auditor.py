@@ -37,8 +37,17 @@ class _Failed(Exception):
 
 
 class Auditor:
-    def __init__(self, store: AssetStore, storage: LocalStorage, fetcher: Fetcher, *, wake: asyncio.Event,
-                 concurrency: int = 4, lease_s: float = 120.0, poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: AssetStore,
+        storage: LocalStorage,
+        fetcher: Fetcher,
+        *,
+        wake: asyncio.Event,
+        concurrency: int = 4,
+        lease_s: float = 120.0,
+        poll_s: float = 1.0,
+    ) -> None:
         self.store = store
         self.storage = storage
         self.fetcher = fetcher
@@ -101,11 +110,11 @@ class Auditor:
             done = replace(asset, status=AssetStatus.ACTIVE, kind=kind, blob=blob, info=info, error=None)
         except _Failed as failure:
             # A failed asset keeps no bytes: nothing may use them, and the collector reclaims the space.
-            done = replace(asset, status=AssetStatus.FAILED, blob=None,
-                           error={"code": failure.code, "message": failure.message})
+            done = replace(
+                asset, status=AssetStatus.FAILED, blob=None, error={"code": failure.code, "message": failure.message}
+            )
         if await self.store.settle_audit(done, self.id, time.time()):
-            log.info("asset %s %s%s", asset.id, done.status.value,
-                     f": {done.error['message']}" if done.error else "")
+            log.info("asset %s %s%s", asset.id, done.status.value, f": {done.error['message']}" if done.error else "")
         return done
 
     async def _check(self, asset: Asset) -> tuple[str, str, dict[str, object]]:

@@ -75,8 +75,9 @@ async def spool_upload(tmp: Path, upload: UploadFile, limit: int, param: str, wh
 
 
 class AssetLibrary:
-    def __init__(self, store: AssetStore, storage: LocalStorage, signer: UrlSigner, *, retention_s: float,
-                 wait_s: float = 5.0) -> None:
+    def __init__(
+        self, store: AssetStore, storage: LocalStorage, signer: UrlSigner, *, retention_s: float, wait_s: float = 5.0
+    ) -> None:
         self.store = store
         self.storage = storage
         self.signer = signer
@@ -86,35 +87,69 @@ class AssetLibrary:
 
     # -- create -------------------------------------------------------------------------------------------------
 
-    async def _new(self, owner: str, *, kind: str | None, name: str, group_id: str | None,
-                   metadata: dict[str, Any] | None, source_url: str | None = None,
-                   blob: str | None = None) -> Asset:
+    async def _new(
+        self,
+        owner: str,
+        *,
+        kind: str | None,
+        name: str,
+        group_id: str | None,
+        metadata: dict[str, Any] | None,
+        source_url: str | None = None,
+        blob: str | None = None,
+    ) -> Asset:
         if group_id is not None and await self.store.get_group(group_id, owner) is None:
             raise not_found("asset group", group_id, "GroupId")
         now = time.time()
-        asset = Asset(id=new_asset_id(now), owner=owner, kind=kind, name=name[:MAX_NAME_CHARS], group_id=group_id,
-                      source_url=source_url, blob=blob, metadata=metadata or {}, created_at=now, updated_at=now,
-                      expires_at=now + self.retention_s)
+        asset = Asset(
+            id=new_asset_id(now),
+            owner=owner,
+            kind=kind,
+            name=name[:MAX_NAME_CHARS],
+            group_id=group_id,
+            source_url=source_url,
+            blob=blob,
+            metadata=metadata or {},
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.retention_s,
+        )
         await self.store.insert(asset)
         self.audit_signal.set()
-        log.info("asset %s accepted (%s, %s)", asset.id, kind or "kind to be sniffed",
-                 "upload" if blob else "to fetch")
+        log.info("asset %s accepted (%s, %s)", asset.id, kind or "kind to be sniffed", "upload" if blob else "to fetch")
         return asset
 
-    async def create_from_url(self, owner: str, url: str, *, kind: str | None = None, name: str = "",
-                              group_id: str | None = None, metadata: dict[str, Any] | None = None) -> Asset:
+    async def create_from_url(
+        self,
+        owner: str,
+        url: str,
+        *,
+        kind: str | None = None,
+        name: str = "",
+        group_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Asset:
         """Accept at once; the auditor fetches and checks it (Processing -> Active | Failed)."""
         return await self._new(owner, kind=kind, name=name, group_id=group_id, metadata=metadata, source_url=url)
 
-    async def create_from_upload(self, owner: str, upload: UploadFile, *, kind: str | None = None,
-                                 name: str = "", group_id: str | None = None,
-                                 metadata: dict[str, Any] | None = None, param: str = "file") -> Asset:
+    async def create_from_upload(
+        self,
+        owner: str,
+        upload: UploadFile,
+        *,
+        kind: str | None = None,
+        name: str = "",
+        group_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        param: str = "file",
+    ) -> Asset:
         """Store the uploaded bytes (streamed, capped, hashed) and queue the audit."""
         limit = MAX_BYTES[kind] if kind else MAX_UPLOAD_BYTES
         spooled = await spool_upload(self.storage.tmp, upload, limit, param, "file")
         blob = self.storage.adopt_blob(spooled.path, spooled.sha256)
-        return await self._new(owner, kind=kind, name=name or upload.filename or "", group_id=group_id,
-                               metadata=metadata, blob=blob)
+        return await self._new(
+            owner, kind=kind, name=name or upload.filename or "", group_id=group_id, metadata=metadata, blob=blob
+        )
 
     # -- read ---------------------------------------------------------------------------------------------------
 

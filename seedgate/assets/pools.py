@@ -35,8 +35,9 @@ def pool_metadata(catalog: Catalog, model: str | None) -> dict[str, str]:
     return {POOL_KEY: profile.asset_pool, "model": model or ""}
 
 
-async def check_asset_pools(spec: TaskSpec, catalog: Catalog,
-                            find_asset: Callable[[str], Awaitable[Asset | None]]) -> None:
+async def check_asset_pools(
+    spec: TaskSpec, catalog: Catalog, find_asset: Callable[[str], Awaitable[Asset | None]]
+) -> None:
     """Refuse an asset:// reference whose asset belongs to another line's pool than the validated model's."""
     profile = catalog.models.get(spec.model_id or "")
     if profile is None:
@@ -53,6 +54,8 @@ async def check_asset_pools(spec: TaskSpec, catalog: Catalog,
         if pool is None or profile.asset_pool is None or pool == profile.asset_pool:
             continue
         made_for = asset.metadata.get("model") if asset is not None else None
-        raise invalid(ref.param or "content",
-                      f"the asset {asset_id} was created for the {made_for or pool} model line and cannot be used "
-                      f"with {spec.model}; create or confirm the asset for this model line first")
+        raise invalid(
+            ref.param or "content",
+            f"the asset {asset_id} was created for the {made_for or pool} model line and cannot be used "
+            f"with {spec.model}; create or confirm the asset for this model line first",
+        )

@@ -19,7 +19,18 @@ from .sync import Client
 from .webhooks import verify_webhook
 
 __all__ = [
-    "DEFAULT_MODEL", "DEFAULT_URL", "Asset", "AssetFailed", "AsyncClient", "AuthenticationFailed", "Client",
-    "ConnectionFailed", "SeedgateError", "Task", "TaskFailed", "WaitTimeout", "WebhookVerificationError",
+    "DEFAULT_MODEL",
+    "DEFAULT_URL",
+    "Asset",
+    "AssetFailed",
+    "AsyncClient",
+    "AuthenticationFailed",
+    "Client",
+    "ConnectionFailed",
+    "SeedgateError",
+    "Task",
+    "TaskFailed",
+    "WaitTimeout",
+    "WebhookVerificationError",
     "verify_webhook",
 ]

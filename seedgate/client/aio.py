@@ -27,14 +27,16 @@ class AsyncClient:
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *, timeout: float = 60.0) -> None:
         self.base_url, self.api_key = core.settings(base_url, api_key)
         self._auth = core.headers(self.api_key)
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout,
-                                       headers={"User-Agent": self._auth["User-Agent"]})
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, headers={"User-Agent": self._auth["User-Agent"]}
+        )
 
     async def __aenter__(self) -> AsyncClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -42,36 +44,82 @@ class AsyncClient:
 
     # -- tasks ------------------------------------------------------------------------------------------------------
 
-    async def create(self, prompt: str | None = None, *, model: str = core.DEFAULT_MODEL,
-                     image: MediaInput | None = None, last_image: MediaInput | None = None,
-                     reference_images: Sequence[MediaInput] = (), reference_videos: Sequence[MediaInput] = (),
-                     reference_audios: Sequence[MediaInput] = (), resolution: str | None = None,
-                     ratio: str | None = None, duration: int | None = None, seed: int | None = None,
-                     generate_audio: bool | None = None, draft: bool | None = None,
-                     return_last_frame: bool | None = None, callback_url: str | None = None,
-                     draft_task_id: str | None = None, **extra: Any) -> Task:
+    async def create(
+        self,
+        prompt: str | None = None,
+        *,
+        model: str = core.DEFAULT_MODEL,
+        image: MediaInput | None = None,
+        last_image: MediaInput | None = None,
+        reference_images: Sequence[MediaInput] = (),
+        reference_videos: Sequence[MediaInput] = (),
+        reference_audios: Sequence[MediaInput] = (),
+        resolution: str | None = None,
+        ratio: str | None = None,
+        duration: int | None = None,
+        seed: int | None = None,
+        generate_audio: bool | None = None,
+        draft: bool | None = None,
+        return_last_frame: bool | None = None,
+        callback_url: str | None = None,
+        draft_task_id: str | None = None,
+        **extra: Any,
+    ) -> Task:
         """Create a task. Media may be URLs, `asset://` references, asset IDs or local files (uploaded first)."""
-        options = dict(resolution=resolution, ratio=ratio, duration=duration, seed=seed,
-                       generate_audio=generate_audio, draft=draft, return_last_frame=return_last_frame,
-                       callback_url=callback_url, **extra)
-        return await self._run(core.create(
-            prompt, model=model, image=image, last_image=last_image, reference_images=reference_images,
-            reference_videos=reference_videos, reference_audios=reference_audios, draft_task_id=draft_task_id,
-            options=options))
+        options = dict(
+            resolution=resolution,
+            ratio=ratio,
+            duration=duration,
+            seed=seed,
+            generate_audio=generate_audio,
+            draft=draft,
+            return_last_frame=return_last_frame,
+            callback_url=callback_url,
+            **extra,
+        )
+        return await self._run(
+            core.create(
+                prompt,
+                model=model,
+                image=image,
+                last_image=last_image,
+                reference_images=reference_images,
+                reference_videos=reference_videos,
+                reference_audios=reference_audios,
+                draft_task_id=draft_task_id,
+                options=options,
+            )
+        )
 
     async def get(self, task_id: str) -> Task:
         return await self._run(core.get(task_id))
 
-    async def list(self, *, page_num: int = 1, page_size: int = 20, status: str | None = None,
-                   model: str | None = None, task_ids: Sequence[str] = ()) -> list[Task]:
-        return await self._run(core.list_tasks(page_num=page_num, page_size=page_size, status=status, model=model,
-                                               task_ids=task_ids))
+    async def list(
+        self,
+        *,
+        page_num: int = 1,
+        page_size: int = 20,
+        status: str | None = None,
+        model: str | None = None,
+        task_ids: Sequence[str] = (),
+    ) -> list[Task]:
+        return await self._run(
+            core.list_tasks(page_num=page_num, page_size=page_size, status=status, model=model, task_ids=task_ids)
+        )
 
-    async def wait(self, task_id: str, *, on_progress: ProgressCallback | None = None, timeout: float | None = None,
-                   poll_interval: float = 1.0) -> Task:
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+        poll_interval: float = 1.0,
+    ) -> Task:
         """Poll until the task finishes; returns it when succeeded, raises `TaskFailed` otherwise."""
-        return await self._run(core.wait(task_id, timeout=timeout, poll_interval=poll_interval,
-                                         notify=on_progress is not None), on_progress)
+        return await self._run(
+            core.wait(task_id, timeout=timeout, poll_interval=poll_interval, notify=on_progress is not None),
+            on_progress,
+        )
 
     async def download(self, task: Task | str, path: str | os.PathLike[str], *, last_frame: bool = False) -> Path:
         """Save the task's video (or last frame PNG) to `path`."""
@@ -85,19 +133,23 @@ class AsyncClient:
 
     # -- assets and models ------------------------------------------------------------------------------------------
 
-    async def upload_asset(self, source: MediaInput, name: str | None = None, *, kind: str | None = None,
-                           wait: bool = True) -> Asset:
+    async def upload_asset(
+        self, source: MediaInput, name: str | None = None, *, kind: str | None = None, wait: bool = True
+    ) -> Asset:
         """Create an asset from a local file or URL; by default waits until its audit says ready."""
+
         def flow() -> core.Flow:
             asset = yield from core.upload_asset(source, name, kind)
             return (yield from core.wait_asset(asset)) if wait else asset
+
         return await self._run(flow())
 
     async def get_asset(self, asset_id: str) -> Asset:
         return await self._run(core.get_asset(asset_id))
 
-    async def list_assets(self, *, limit: int = 20, offset: int = 0, status: str | None = None,
-                          kind: str | None = None) -> list[Asset]:
+    async def list_assets(
+        self, *, limit: int = 20, offset: int = 0, status: str | None = None, kind: str | None = None
+    ) -> list[Asset]:
         return await self._run(core.list_assets(limit, offset, status, kind))
 
     async def delete_asset(self, asset_id: str) -> None:
@@ -140,11 +192,17 @@ class AsyncClient:
             if call.file is not None:
                 # httpx streams a sync file object in an async request; reading a local file does not block long.
                 with call.file.open("rb") as handle:
-                    response = await self._http.request(call.method, call.path, data=call.data,
-                                                        files={"file": (call.file.name, handle)}, headers=self._auth)
+                    response = await self._http.request(
+                        call.method,
+                        call.path,
+                        data=call.data,
+                        files={"file": (call.file.name, handle)},
+                        headers=self._auth,
+                    )
             else:
-                response = await self._http.request(call.method, call.path, params=call.params, json=call.json,
-                                                    headers=self._auth)
+                response = await self._http.request(
+                    call.method, call.path, params=call.params, json=call.json, headers=self._auth
+                )
         except httpx.HTTPError as exc:
             raise ConnectionFailed(f"cannot reach {self.base_url}: {exc or type(exc).__name__}") from None
         return core.parse_response(response.status_code, response.content)

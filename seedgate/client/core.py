@@ -168,10 +168,18 @@ def ensure_ref(value: MediaInput, param: str) -> Flow:
 # -- tasks --------------------------------------------------------------------------------------------------------
 
 
-def create(prompt: str | None, *, model: str, image: MediaInput | None = None, last_image: MediaInput | None = None,
-           reference_images: Sequence[MediaInput] = (), reference_videos: Sequence[MediaInput] = (),
-           reference_audios: Sequence[MediaInput] = (), draft_task_id: str | None = None,
-           options: Mapping[str, Any]) -> Flow:
+def create(
+    prompt: str | None,
+    *,
+    model: str,
+    image: MediaInput | None = None,
+    last_image: MediaInput | None = None,
+    reference_images: Sequence[MediaInput] = (),
+    reference_videos: Sequence[MediaInput] = (),
+    reference_audios: Sequence[MediaInput] = (),
+    draft_task_id: str | None = None,
+    options: Mapping[str, Any],
+) -> Flow:
     # Check every local path before uploading any, so a typo costs no upload.
     slots: list[tuple[str, str, str | None, MediaInput]] = []  # (content type, param, role, value)
     if image is not None:
@@ -202,8 +210,14 @@ def get(task_id: str) -> Flow:
     return Task.from_ark((yield Call("GET", f"{TASKS}/{task_id}")))
 
 
-def list_tasks(*, page_num: int = 1, page_size: int = 20, status: str | None = None, model: str | None = None,
-               task_ids: Sequence[str] = ()) -> Flow:
+def list_tasks(
+    *,
+    page_num: int = 1,
+    page_size: int = 20,
+    status: str | None = None,
+    model: str | None = None,
+    task_ids: Sequence[str] = (),
+) -> Flow:
     params: list[tuple[str, str | int]] = [("page_num", page_num), ("page_size", page_size)]
     if status:
         params.append(("filter.status", status))

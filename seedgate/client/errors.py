@@ -8,8 +8,7 @@ from typing import Any
 class SeedgateError(Exception):
     """An error answer from the server (Ark's envelope), or a failure to reach it (`status` 0)."""
 
-    def __init__(self, status: int, code: str, message: str, param: str | None = None,
-                 body: Any = None) -> None:
+    def __init__(self, status: int, code: str, message: str, param: str | None = None, body: Any = None) -> None:
         super().__init__(f"{code}: {message}" if code else message)
         self.status = status
         self.code = code

@@ -36,11 +36,16 @@ class Task:
         if progress is None and body.get("status") == "succeeded":
             progress = 100
         return cls(
-            id=body["id"], status=body.get("status", "queued"), model=body.get("model"),
+            id=body["id"],
+            status=body.get("status", "queued"),
+            model=body.get("model"),
             progress=progress if isinstance(progress, int) else None,
             queue_position=_int_or_none(body.get("queue_position")),
-            video_url=content.get("video_url"), last_frame_url=content.get("last_frame_url"),
-            usage=body.get("usage"), error=body.get("error"), raw=body,
+            video_url=content.get("video_url"),
+            last_frame_url=content.get("last_frame_url"),
+            usage=body.get("usage"),
+            error=body.get("error"),
+            raw=body,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,8 +75,15 @@ class Asset:
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Asset:
-        return cls(id=body["id"], status=body.get("status", "processing"), kind=body.get("kind"),
-                   name=body.get("name"), url=body.get("url"), error=body.get("error"), raw=body)
+        return cls(
+            id=body["id"],
+            status=body.get("status", "processing"),
+            kind=body.get("kind"),
+            name=body.get("name"),
+            url=body.get("url"),
+            error=body.get("error"),
+            raw=body,
+        )
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -26,14 +26,16 @@ class Client:
         self.base_url, self.api_key = core.settings(base_url, api_key)
         self._auth = core.headers(self.api_key)
         # The key goes only to API calls, never to result links (signed URLs, possibly on another host).
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
-                                  headers={"User-Agent": self._auth["User-Agent"]})
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, headers={"User-Agent": self._auth["User-Agent"]}
+        )
 
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -41,34 +43,82 @@ class Client:
 
     # -- tasks ------------------------------------------------------------------------------------------------------
 
-    def create(self, prompt: str | None = None, *, model: str = core.DEFAULT_MODEL, image: MediaInput | None = None,
-               last_image: MediaInput | None = None, reference_images: Sequence[MediaInput] = (),
-               reference_videos: Sequence[MediaInput] = (), reference_audios: Sequence[MediaInput] = (),
-               resolution: str | None = None, ratio: str | None = None, duration: int | None = None,
-               seed: int | None = None, generate_audio: bool | None = None, draft: bool | None = None,
-               return_last_frame: bool | None = None, callback_url: str | None = None,
-               draft_task_id: str | None = None, **extra: Any) -> Task:
+    def create(
+        self,
+        prompt: str | None = None,
+        *,
+        model: str = core.DEFAULT_MODEL,
+        image: MediaInput | None = None,
+        last_image: MediaInput | None = None,
+        reference_images: Sequence[MediaInput] = (),
+        reference_videos: Sequence[MediaInput] = (),
+        reference_audios: Sequence[MediaInput] = (),
+        resolution: str | None = None,
+        ratio: str | None = None,
+        duration: int | None = None,
+        seed: int | None = None,
+        generate_audio: bool | None = None,
+        draft: bool | None = None,
+        return_last_frame: bool | None = None,
+        callback_url: str | None = None,
+        draft_task_id: str | None = None,
+        **extra: Any,
+    ) -> Task:
         """Create a task. Media may be URLs, `asset://` references, asset IDs or local files (uploaded first)."""
-        options = dict(resolution=resolution, ratio=ratio, duration=duration, seed=seed,
-                       generate_audio=generate_audio, draft=draft, return_last_frame=return_last_frame,
-                       callback_url=callback_url, **extra)
-        return self._run(core.create(prompt, model=model, image=image, last_image=last_image,
-                                     reference_images=reference_images, reference_videos=reference_videos,
-                                     reference_audios=reference_audios, draft_task_id=draft_task_id, options=options))
+        options = dict(
+            resolution=resolution,
+            ratio=ratio,
+            duration=duration,
+            seed=seed,
+            generate_audio=generate_audio,
+            draft=draft,
+            return_last_frame=return_last_frame,
+            callback_url=callback_url,
+            **extra,
+        )
+        return self._run(
+            core.create(
+                prompt,
+                model=model,
+                image=image,
+                last_image=last_image,
+                reference_images=reference_images,
+                reference_videos=reference_videos,
+                reference_audios=reference_audios,
+                draft_task_id=draft_task_id,
+                options=options,
+            )
+        )
 
     def get(self, task_id: str) -> Task:
         return self._run(core.get(task_id))
 
-    def list(self, *, page_num: int = 1, page_size: int = 20, status: str | None = None, model: str | None = None,
-             task_ids: Sequence[str] = ()) -> list[Task]:
-        return self._run(core.list_tasks(page_num=page_num, page_size=page_size, status=status, model=model,
-                                         task_ids=task_ids))
+    def list(
+        self,
+        *,
+        page_num: int = 1,
+        page_size: int = 20,
+        status: str | None = None,
+        model: str | None = None,
+        task_ids: Sequence[str] = (),
+    ) -> list[Task]:
+        return self._run(
+            core.list_tasks(page_num=page_num, page_size=page_size, status=status, model=model, task_ids=task_ids)
+        )
 
-    def wait(self, task_id: str, *, on_progress: ProgressCallback | None = None, timeout: float | None = None,
-             poll_interval: float = 1.0) -> Task:
+    def wait(
+        self,
+        task_id: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+        poll_interval: float = 1.0,
+    ) -> Task:
         """Poll until the task finishes; returns it when succeeded, raises `TaskFailed` otherwise."""
-        return self._run(core.wait(task_id, timeout=timeout, poll_interval=poll_interval,
-                                   notify=on_progress is not None), on_progress)
+        return self._run(
+            core.wait(task_id, timeout=timeout, poll_interval=poll_interval, notify=on_progress is not None),
+            on_progress,
+        )
 
     def download(self, task: Task | str, path: str | os.PathLike[str], *, last_frame: bool = False) -> Path:
         """Save the task's video (or last frame PNG) to `path`."""
@@ -82,19 +132,23 @@ class Client:
 
     # -- assets and models ------------------------------------------------------------------------------------------
 
-    def upload_asset(self, source: MediaInput, name: str | None = None, *, kind: str | None = None,
-                     wait: bool = True) -> Asset:
+    def upload_asset(
+        self, source: MediaInput, name: str | None = None, *, kind: str | None = None, wait: bool = True
+    ) -> Asset:
         """Create an asset from a local file or URL; by default waits until its audit says ready."""
+
         def flow() -> core.Flow:
             asset = yield from core.upload_asset(source, name, kind)
             return (yield from core.wait_asset(asset)) if wait else asset
+
         return self._run(flow())
 
     def get_asset(self, asset_id: str) -> Asset:
         return self._run(core.get_asset(asset_id))
 
-    def list_assets(self, *, limit: int = 20, offset: int = 0, status: str | None = None,
-                    kind: str | None = None) -> list[Asset]:
+    def list_assets(
+        self, *, limit: int = 20, offset: int = 0, status: str | None = None, kind: str | None = None
+    ) -> list[Asset]:
         return self._run(core.list_assets(limit, offset, status, kind))
 
     def delete_asset(self, asset_id: str) -> None:
@@ -123,11 +177,17 @@ class Client:
         try:
             if call.file is not None:
                 with call.file.open("rb") as handle:
-                    response = self._http.request(call.method, call.path, data=call.data,
-                                                  files={"file": (call.file.name, handle)}, headers=self._auth)
+                    response = self._http.request(
+                        call.method,
+                        call.path,
+                        data=call.data,
+                        files={"file": (call.file.name, handle)},
+                        headers=self._auth,
+                    )
             else:
-                response = self._http.request(call.method, call.path, params=call.params, json=call.json,
-                                              headers=self._auth)
+                response = self._http.request(
+                    call.method, call.path, params=call.params, json=call.json, headers=self._auth
+                )
         except httpx.HTTPError as exc:
             raise ConnectionFailed(f"cannot reach {self.base_url}: {exc or type(exc).__name__}") from None
         return core.parse_response(response.status_code, response.content)

@@ -14,8 +14,9 @@ from typing import Any
 from .errors import WebhookVerificationError
 
 
-def verify_webhook(payload: bytes | str, headers: Mapping[str, str], secret: str,
-                   tolerance_s: float = 300) -> dict[str, Any]:
+def verify_webhook(
+    payload: bytes | str, headers: Mapping[str, str], secret: str, tolerance_s: float = 300
+) -> dict[str, Any]:
     """Check `webhook-signature` against the `whsec_` secret and return the parsed body.
 
     Raises `WebhookVerificationError` for missing headers, a timestamp outside `tolerance_s` (replays), or a

@@ -42,7 +42,7 @@ def asset_id_of(url: str) -> str | None:
     """The ID in an `asset://ID` reference (any case of the scheme), or None for other URLs."""
     if url[: len(SCHEME)].lower() != SCHEME:
         return None
-    return url[len(SCHEME):].strip().strip("/") or None
+    return url[len(SCHEME) :].strip().strip("/") or None
 
 
 @dataclass

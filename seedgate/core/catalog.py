@@ -37,6 +37,7 @@ class ReferenceRule:
 @dataclass(frozen=True)
 class TaskTypeRule:
     """What an explicit `omni_reference_task_type` requires (2.5's edit and extend); unset parts add no rule."""
+
     videos: tuple[int, int] | None = None  # [min, max] reference videos
     ratio: str | None = None  # the only ratio accepted, applied when the request has none
     duration: int | None = None  # the only duration accepted (-1: the model chooses), applied when absent
@@ -99,11 +100,20 @@ class ModelProfile:
             "adaptive_modes": list(self.adaptive_modes),
             "mode_resolutions": {mode: list(res) for mode, res in self.mode_resolutions.items()},
             "assets_only": self.assets_only,
-            "duration": {"min": self.duration.min, "max": self.duration.max, "default": self.duration.default,
-                         "auto": self.duration.auto, "values": list(self.duration.values)},
+            "duration": {
+                "min": self.duration.min,
+                "max": self.duration.max,
+                "default": self.duration.default,
+                "auto": self.duration.auto,
+                "values": list(self.duration.values),
+            },
             "frames": self.frames,
-            "reference": {"images": list(self.reference.images), "videos": list(self.reference.videos),
-                          "audios": list(self.reference.audios), "audio_alone": self.reference.audio_alone},
+            "reference": {
+                "images": list(self.reference.images),
+                "videos": list(self.reference.videos),
+                "audios": list(self.reference.audios),
+                "audio_alone": self.reference.audio_alone,
+            },
             "audio": self.audio,
             "draft": self.draft,
             "flex": self.flex,
@@ -117,8 +127,12 @@ class ModelProfile:
 
 
 def _rule_summary(rule: TaskTypeRule) -> dict[str, Any]:
-    out: dict[str, Any] = {"videos": rule.videos, "ratio": rule.ratio, "duration": rule.duration,
-                           "video_seconds": rule.video_seconds}
+    out: dict[str, Any] = {
+        "videos": rule.videos,
+        "ratio": rule.ratio,
+        "duration": rule.duration,
+        "video_seconds": rule.video_seconds,
+    }
     return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items() if v is not None}
 
 
@@ -137,8 +151,10 @@ def _task_types(raw: Any, where: str) -> dict[str, TaskTypeRule]:
     rules = {}
     for name, rule in raw.items():
         if name not in TASK_TYPES or not isinstance(rule, dict) or set(rule) - _RULE_KEYS:
-            raise CatalogError(f"{where}: task_types.{name} must be one of {', '.join(TASK_TYPES)} with keys among "
-                               f"{', '.join(sorted(_RULE_KEYS))}")
+            raise CatalogError(
+                f"{where}: task_types.{name} must be one of {', '.join(TASK_TYPES)} with keys among "
+                f"{', '.join(sorted(_RULE_KEYS))}"
+            )
         videos, seconds = rule.get("videos"), rule.get("video_seconds")
         rules[name] = TaskTypeRule(
             videos=(int(videos[0]), int(videos[1])) if videos else None,
@@ -181,9 +197,13 @@ def _profile(raw: dict[str, Any]) -> ModelProfile:
             ratios=tuple(raw["ratios"]),
             default_ratio=dict(raw["default_ratio"]),
             adaptive_modes=tuple(raw.get("adaptive_modes", ())),
-            duration=DurationRule(int(duration["min"]), int(duration["max"]), int(duration["default"]),
-                                  bool(duration.get("auto", False)),
-                                  tuple(int(v) for v in duration.get("values", ()))),
+            duration=DurationRule(
+                int(duration["min"]),
+                int(duration["max"]),
+                int(duration["default"]),
+                bool(duration.get("auto", False)),
+                tuple(int(v) for v in duration.get("values", ())),
+            ),
             frames=bool(raw.get("frames", False)),
             reference=ReferenceRule(
                 images=tuple(ref.get("images", (0, 0))),
@@ -273,8 +293,9 @@ def load_catalog(extra: Path | None = None) -> Catalog:
     alias_map: dict[str, str] = {}
     for layer in layers:
         for family, table in layer.get("geometry", {}).items():
-            geometry[family] = {res: {r: (int(wh[0]), int(wh[1])) for r, wh in sizes.items()}
-                                for res, sizes in table.items()}
+            geometry[family] = {
+                res: {r: (int(wh[0]), int(wh[1])) for r, wh in sizes.items()} for res, sizes in table.items()
+            }
         raw_models.extend(layer.get("model", []))
         # Operators point endpoint IDs (ep-...) or friendly names at a model without redefining it.
         alias_map.update(layer.get("aliases", {}))

@@ -6,14 +6,20 @@ import re
 from typing import Any
 
 _NAMES = {
-    "rs": "resolution", "resolution": "resolution",
-    "rt": "ratio", "ratio": "ratio",
-    "dur": "duration", "duration": "duration",
+    "rs": "resolution",
+    "resolution": "resolution",
+    "rt": "ratio",
+    "ratio": "ratio",
+    "dur": "duration",
+    "duration": "duration",
     "frames": "frames",
-    "fps": "fps", "framepersecond": "fps",
+    "fps": "fps",
+    "framepersecond": "fps",
     "seed": "seed",
-    "cf": "camera_fixed", "camerafixed": "camera_fixed",
-    "wm": "watermark", "watermark": "watermark",
+    "cf": "camera_fixed",
+    "camerafixed": "camera_fixed",
+    "wm": "watermark",
+    "watermark": "watermark",
 }
 _COMMAND = re.compile(r"--([A-Za-z]+)\s+(\S+)")
 _TRAILER = re.compile(r"(?:\s*--[A-Za-z]+\s+\S+)+\s*$")

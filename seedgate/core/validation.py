@@ -37,8 +37,10 @@ def infer_mode(spec: TaskSpec) -> str:
         if ref.kind not in ROLES:
             raise invalid(ref.param or where, f"unsupported media type {ref.kind!r}")
         if ref.role is not None and ref.role not in ROLES[ref.kind]:
-            raise invalid(ref.param or where,
-                          f"role {ref.role!r} is not valid for {ref.kind}; use one of {', '.join(ROLES[ref.kind])}")
+            raise invalid(
+                ref.param or where,
+                f"role {ref.role!r} is not valid for {ref.kind}; use one of {', '.join(ROLES[ref.kind])}",
+            )
     if spec.draft_task_id is not None:
         if spec.media:
             raise invalid(where, "a draft_task item cannot be combined with images, videos or audio")
@@ -54,8 +56,9 @@ def infer_mode(spec: TaskSpec) -> str:
     if references or others:
         unnamed = [m for m in images if m.role is None]
         if unnamed:
-            raise invalid(unnamed[0].param or where,
-                          "set role to reference_image when images are combined with reference media")
+            raise invalid(
+                unnamed[0].param or where, "set role to reference_image when images are combined with reference media"
+            )
         return "reference"
     if len(images) == 1:
         if images[0].role == "last_frame":
@@ -187,9 +190,11 @@ def _check_options(spec: TaskSpec, profile: ModelProfile, checks: dict[str, Call
         if problem := _choice(spec.omni_reference_task_type, TASK_TYPES, "omni_reference_task_type"):
             raise invalid(spec.param("omni_reference_task_type"), problem)
         if spec.omni_reference_task_type not in profile.task_types:
-            raise invalid(spec.param("omni_reference_task_type"),
-                          f"{spec.omni_reference_task_type!r} is not supported by {profile.id}; allowed: "
-                          f"{', '.join(profile.task_types)}")
+            raise invalid(
+                spec.param("omni_reference_task_type"),
+                f"{spec.omni_reference_task_type!r} is not supported by {profile.id}; allowed: "
+                f"{', '.join(profile.task_types)}",
+            )
 
 
 def _check_task_type(spec: TaskSpec, profile: ModelProfile, mode: str) -> None:
@@ -203,9 +208,10 @@ def _check_task_type(spec: TaskSpec, profile: ModelProfile, mode: str) -> None:
         count = len(spec.media_of("video")) if mode == "reference" else 0
         low, high = rule.videos
         if not low <= count <= high:
-            raise invalid(spec.wire_names.get("media.video", media_param(spec)),
-                          f"{where} {kind!r} needs {low} to {high} reference videos (role reference_video), "
-                          f"got {count}")
+            raise invalid(
+                spec.wire_names.get("media.video", media_param(spec)),
+                f"{where} {kind!r} needs {low} to {high} reference videos (role reference_video), got {count}",
+            )
     if rule.ratio is not None:
         if spec.ratio is not None and spec.ratio != rule.ratio:
             raise invalid(spec.param("ratio"), f"{where} {kind!r} needs ratio {rule.ratio!r}, got {spec.ratio!r}")
@@ -214,8 +220,9 @@ def _check_task_type(spec: TaskSpec, profile: ModelProfile, mode: str) -> None:
         if spec.frames is not None:
             raise invalid(spec.param("frames"), f"{where} {kind!r} takes no frames; the length follows the video")
         if spec.duration is not None and spec.duration != rule.duration:
-            raise invalid(spec.param("duration"),
-                          f"{where} {kind!r} needs duration {rule.duration}, got {spec.duration!r}")
+            raise invalid(
+                spec.param("duration"), f"{where} {kind!r} needs duration {rule.duration}, got {spec.duration!r}"
+            )
         spec.duration = rule.duration
 
 
@@ -237,8 +244,10 @@ def _check_media_counts(spec: TaskSpec, profile: ModelProfile, mode: str) -> Non
         if count > high or (count < low):
             raise invalid(param, f"{profile.id} accepts {low} to {high} reference {kind}s, got {count}")
     if counts["audio"][0] and not (counts["image"][0] or counts["video"][0]) and not rule.audio_alone:
-        raise invalid(spec.wire_names.get("media.audio", where),
-                      f"{profile.id} needs at least one reference image or video alongside audio")
+        raise invalid(
+            spec.wire_names.get("media.audio", where),
+            f"{profile.id} needs at least one reference image or video alongside audio",
+        )
 
 
 def _check_assets_only(spec: TaskSpec, profile: ModelProfile) -> None:
@@ -246,8 +255,11 @@ def _check_assets_only(spec: TaskSpec, profile: ModelProfile) -> None:
         return
     for ref in spec.media:
         if asset_id_of(ref.url) is None:
-            raise invalid(ref.param or "content", f"{profile.id} takes media only as asset://{{assetId}} references "
-                                                  "from the asset audit; submit the URL for audit first")
+            raise invalid(
+                ref.param or "content",
+                f"{profile.id} takes media only as asset://{{assetId}} references "
+                "from the asset audit; submit the URL for audit first",
+            )
 
 
 def _check_urls_only(spec: TaskSpec, profile: ModelProfile) -> None:
@@ -255,8 +267,11 @@ def _check_urls_only(spec: TaskSpec, profile: ModelProfile) -> None:
         return
     for ref in spec.media:
         if asset_id_of(ref.url) is not None or ref.url[:5].lower() == "data:":
-            raise invalid(ref.param or "content", f"{profile.id} takes media only as public http(s) URLs (or this "
-                                                  "server's hosted file URLs), not asset references or data: URLs")
+            raise invalid(
+                ref.param or "content",
+                f"{profile.id} takes media only as public http(s) URLs (or this "
+                "server's hosted file URLs), not asset references or data: URLs",
+            )
 
 
 def _check_draft(spec: TaskSpec, profile: ModelProfile) -> None:
@@ -286,22 +301,28 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
     if mode == "draft_final":
         raise internal("draft_task must be expanded before validation")
     if mode not in profile.modes:
-        raise invalid(media_param(spec), f"{profile.id} does not support {mode.replace('_', ' ')} generation; "
-                                         f"it supports: {', '.join(m.replace('_', ' ') for m in profile.modes)}")
+        raise invalid(
+            media_param(spec),
+            f"{profile.id} does not support {mode.replace('_', ' ')} generation; "
+            f"it supports: {', '.join(m.replace('_', ' ') for m in profile.modes)}",
+        )
     if profile.served_modes is not None and mode not in profile.served_modes:
         # The model could do it, but no installed weights on this server do: name what the operator configured.
         served = ", ".join(m.replace("_", " ") for m in profile.served_modes) or "none"
-        raise invalid(media_param(spec) if mode != "text" else spec.param("model"),
-                      f"{profile.id} has no local pipeline configured for {mode.replace('_', ' ')} generation on "
-                      f"this server (configured modes: {served})")
+        raise invalid(
+            media_param(spec) if mode != "text" else spec.param("model"),
+            f"{profile.id} has no local pipeline configured for {mode.replace('_', ' ')} generation on "
+            f"this server (configured modes: {served})",
+        )
     if not isinstance(spec.prompt, str):
         raise invalid(spec.param("prompt"), "the prompt must be a string")
     if mode == "text" and not spec.prompt.strip():
         raise missing(spec.param("prompt"))
     if len(spec.prompt) > profile.prompt_max_chars:
-        raise invalid(spec.param("prompt"),
-                      f"the prompt has {len(spec.prompt)} characters; {profile.id} takes at most "
-                      f"{profile.prompt_max_chars}")
+        raise invalid(
+            spec.param("prompt"),
+            f"the prompt has {len(spec.prompt)} characters; {profile.id} takes at most {profile.prompt_max_chars}",
+        )
 
     out = replace(spec, media=list(spec.media))
     checks = _field_checks(profile, mode)
@@ -375,14 +396,18 @@ def check_resolved_media(spec: TaskSpec, catalog: Catalog) -> None:
     total = sum(m.seconds or 0 for m in videos)
     # Vendors observed tolerating 15.2 s on a 15 s cap; allow the same small slack for rounding in containers.
     if videos and total > profile.reference.video_seconds_total + 0.2:
-        raise invalid(media_param(spec), f"reference videos total {total:.1f} s; at most "
-                                         f"{profile.reference.video_seconds_total:g} s in all")
+        raise invalid(
+            media_param(spec),
+            f"reference videos total {total:.1f} s; at most {profile.reference.video_seconds_total:g} s in all",
+        )
     kind = spec.omni_reference_task_type
     rule = profile.task_types.get(kind) if kind else None
     if rule is not None and rule.video_seconds is not None:
         low, high = rule.video_seconds
         for ref in videos:
             if ref.seconds is not None and not low - 0.2 <= ref.seconds <= high + 0.2:
-                raise invalid(ref.param or media_param(spec),
-                              f"{spec.param('omni_reference_task_type')} {kind!r} needs each reference video to "
-                              f"last {low:g} to {high:g} s; this one lasts {ref.seconds:.1f} s")
+                raise invalid(
+                    ref.param or media_param(spec),
+                    f"{spec.param('omni_reference_task_type')} {kind!r} needs each reference video to "
+                    f"last {low:g} to {high:g} s; this one lasts {ref.seconds:.1f} s",
+                )

@@ -25,8 +25,13 @@ _STATUS = {Status.CANCELLED: "failed"}
 
 def render_error(error: ApiError, request_id: str) -> JSONResponse:
     message = f"{error.param}: {error.message}" if error.param else error.message
-    body = {"success": False, "code": error.code, "message": message, "param": error.param or "",
-            "request_id": request_id}
+    body = {
+        "success": False,
+        "code": error.code,
+        "message": message,
+        "param": error.param or "",
+        "request_id": request_id,
+    }
     return JSONResponse(body, status_code=error.status)
 
 
@@ -46,8 +51,9 @@ def _iso(stamp: float | None) -> str | None:
 
 
 def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
-    error = task.error["message"] if task.error else ("the task was cancelled" if task.status is Status.CANCELLED
-                                                        else None)
+    error = (
+        task.error["message"] if task.error else ("the task was cancelled" if task.status is Status.CANCELLED else None)
+    )
     return {
         "id": task.id,
         "status": _STATUS.get(task.status, task.status.value),
@@ -69,8 +75,11 @@ def callback_url(task: Task) -> str | None:
 def router() -> APIRouter:
     api = APIRouter(tags=["AIGeneration platform"])
 
-    @api.post(PREFIX + "/createTask", summary="Create a Seedance task (Ark body)",
-              openapi_extra=ark.schema.request_body(ark.schema.CreateTaskRequest))
+    @api.post(
+        PREFIX + "/createTask",
+        summary="Create a Seedance task (Ark body)",
+        openapi_extra=ark.schema.request_body(ark.schema.CreateTaskRequest),
+    )
     async def create(request: Request) -> JSONResponse:
         task = await create_task(request, parse_create, NAME)
         return JSONResponse({"success": True, "data": render_task(task, {})})

@@ -21,12 +21,38 @@ from .common import create_task, read_task, require_model
 NAME = "ark"
 PREFIX = "/api/v3/contents/generations/tasks"
 
-_ERROR_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-                409: "Conflict", 413: "RequestEntityTooLarge", 422: "BadRequest", 429: "TooManyRequests"}
+_ERROR_TYPES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "RequestEntityTooLarge",
+    422: "BadRequest",
+    429: "TooManyRequests",
+}
 _MEDIA_TYPES = {"image_url": "image", "video_url": "video", "audio_url": "audio"}
-_OPTIONS = ("resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark", "generate_audio",
-            "draft", "return_last_frame", "service_tier", "priority", "execution_expires_after", "callback_url",
-            "safety_identifier", "tools", "output_format", "omni_reference_task_type")
+_OPTIONS = (
+    "resolution",
+    "ratio",
+    "duration",
+    "frames",
+    "seed",
+    "camera_fixed",
+    "watermark",
+    "generate_audio",
+    "draft",
+    "return_last_frame",
+    "service_tier",
+    "priority",
+    "execution_expires_after",
+    "callback_url",
+    "safety_identifier",
+    "tools",
+    "output_format",
+    "omni_reference_task_type",
+)
 
 
 # What create_body copies from the spec as it is; the length (duration or frames) follows the client's choice, and
@@ -57,8 +83,14 @@ def render_error(error: ApiError, request_id: str) -> JSONResponse:
     message = error.message
     if error.code == "InvalidParameter" and error.param:
         message = f"The parameter `{error.param}` specified in the request is not valid: {message}"
-    body = {"error": {"code": error.code, "message": f"{message}. Request id: {request_id}",
-                      "param": error.param or "", "type": _ERROR_TYPES.get(error.status, "InternalServerError")}}
+    body = {
+        "error": {
+            "code": error.code,
+            "message": f"{message}. Request id: {request_id}",
+            "param": error.param or "",
+            "type": _ERROR_TYPES.get(error.status, "InternalServerError"),
+        }
+    }
     return JSONResponse(body, status_code=error.status, headers={"X-Request-Id": request_id})
 
 
@@ -102,8 +134,10 @@ def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
                 raise invalid(where, "only one draft_task item is allowed")
             draft_task_id = draft_id
         else:
-            raise invalid(f"{where}.type", f"unknown content type {kind!r}; expected text, image_url, video_url, "
-                                          "audio_url or draft_task")
+            raise invalid(
+                f"{where}.type",
+                f"unknown content type {kind!r}; expected text, image_url, video_url, audio_url or draft_task",
+            )
 
     prompt, soft = split_commands("\n".join(texts))
     options = {name: body.get(name) for name in _OPTIONS if body.get(name) is not None}
@@ -173,14 +207,18 @@ def _int_param(raw: str | None, name: str, default: int, low: int, high: int) ->
 def router() -> APIRouter:
     api = APIRouter(tags=["Ark (Volcengine / BytePlus)"])
 
-    @api.post(PREFIX, summary="Create a video generation task", response_model=schema.TaskId,
-              responses=schema.ERRORS, openapi_extra=schema.request_body(schema.CreateTaskRequest))
+    @api.post(
+        PREFIX,
+        summary="Create a video generation task",
+        response_model=schema.TaskId,
+        responses=schema.ERRORS,
+        openapi_extra=schema.request_body(schema.CreateTaskRequest),
+    )
     async def create(request: Request) -> JSONResponse:
         task = await create_task(request, parse_create, NAME)
         return JSONResponse({"id": task.id})
 
-    @api.get(PREFIX, summary="List video generation tasks", response_model=schema.TaskList,
-             responses=schema.ERRORS)
+    @api.get(PREFIX, summary="List video generation tasks", response_model=schema.TaskList, responses=schema.ERRORS)
     async def list_tasks(request: Request) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
@@ -194,20 +232,27 @@ def router() -> APIRouter:
         if tier and tier not in ("default", "flex"):
             raise invalid("filter.service_tier", f"{tier!r} is not default or flex")
         total, tasks = await service.list(
-            key, statuses=[status] if status else [], ids=query.getlist("filter.task_ids"),
-            endpoint=query.get("filter.model") or None, service_tier=tier or None,
-            offset=(page_num - 1) * page_size, limit=page_size,
+            key,
+            statuses=[status] if status else [],
+            ids=query.getlist("filter.task_ids"),
+            endpoint=query.get("filter.model") or None,
+            service_tier=tier or None,
+            offset=(page_num - 1) * page_size,
+            limit=page_size,
         )
         base = service.base_url(request)
         return JSONResponse({"total": total, "items": [render_task(t, service.links(t, base)) for t in tasks]})
 
-    @api.get(PREFIX + "/{task_id}", summary="Retrieve a video generation task", response_model=schema.TaskObject,
-             responses=schema.ERRORS)
+    @api.get(
+        PREFIX + "/{task_id}",
+        summary="Retrieve a video generation task",
+        response_model=schema.TaskObject,
+        responses=schema.ERRORS,
+    )
     async def get_task(task_id: str, request: Request) -> JSONResponse:
         return JSONResponse(render_task(*await read_task(request, task_id)))
 
-    @api.delete(PREFIX + "/{task_id}", summary="Cancel a queued task or delete a finished one",
-                responses=schema.ERRORS)
+    @api.delete(PREFIX + "/{task_id}", summary="Cancel a queued task or delete a finished one", responses=schema.ERRORS)
     async def delete_task(task_id: str, request: Request) -> Response:
         service = request.app.state.service
         key = await service.authenticate(request)

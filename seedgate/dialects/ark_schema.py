@@ -126,6 +126,10 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": text}
-    for status, text in ((400, "Invalid or missing parameter"), (401, "Missing or invalid API key"),
-                         (404, "Unknown model or task"), (409, "The task cannot be cancelled or deleted now"))
+    for status, text in (
+        (400, "Invalid or missing parameter"),
+        (401, "Missing or invalid API key"),
+        (404, "Unknown model or task"),
+        (409, "The task cannot be cancelled or deleted now"),
+    )
 }

@@ -106,9 +106,13 @@ async def _create(request: Request) -> JSONResponse:
                     return await _from_url(request, lib, key.id, fields, extras)
                 raise missing("file")
             asset = await lib.create_from_upload(
-                key.id, upload, kind=check_kind(_optional_text(fields, "kind"), "kind"),
+                key.id,
+                upload,
+                kind=check_kind(_optional_text(fields, "kind"), "kind"),
                 name=check_name(fields.get("name"), "name"),
-                group_id=_optional_text(fields, "group_id"), metadata=extras)
+                group_id=_optional_text(fields, "group_id"),
+                metadata=extras,
+            )
         finally:
             await form.close()
         return JSONResponse(render_asset(asset, lib, service.base_url(request)))
@@ -118,15 +122,20 @@ async def _create(request: Request) -> JSONResponse:
     return await _from_url(request, lib, key.id, body, _line_pool(request, body, _extras(body)))
 
 
-async def _from_url(request: Request, lib: AssetLibrary, owner: str, fields: dict[str, Any],
-                    extras: dict[str, Any]) -> JSONResponse:
+async def _from_url(
+    request: Request, lib: AssetLibrary, owner: str, fields: dict[str, Any], extras: dict[str, Any]
+) -> JSONResponse:
     if fields.get("url") is None:
         raise missing("url")
     meta = extras.get("metadata") or {}
     asset = await lib.create_from_url(
-        owner, check_source_url(fields["url"], "url"), kind=check_kind(_optional_text(fields, "kind"), "kind"),
+        owner,
+        check_source_url(fields["url"], "url"),
+        kind=check_kind(_optional_text(fields, "kind"), "kind"),
         name=check_name(fields.get("name"), "name") or check_name(meta.get("name"), "metadata.name"),
-        group_id=_optional_text(fields, "group_id"), metadata=extras)
+        group_id=_optional_text(fields, "group_id"),
+        metadata=extras,
+    )
     return JSONResponse(render_asset(asset, lib, request.app.state.service.base_url(request)))
 
 
@@ -142,8 +151,14 @@ def router() -> APIRouter:
         return await _create(request)
 
     @api.get(PREFIX, summary="List your assets, newest first")
-    async def list_assets(request: Request, limit: int = 20, offset: int = 0, status: str | None = None,
-                          kind: str | None = None, group_id: str | None = None) -> JSONResponse:
+    async def list_assets(
+        request: Request,
+        limit: int = 20,
+        offset: int = 0,
+        status: str | None = None,
+        kind: str | None = None,
+        group_id: str | None = None,
+    ) -> JSONResponse:
         service = request.app.state.service
         key = await service.authenticate(request)
         if not 1 <= limit <= _LIMIT_MAX:
@@ -154,11 +169,17 @@ def router() -> APIRouter:
         if status and not statuses:
             raise invalid("status", f"{status!r} is not processing, ready or failed")
         total, found = await service.assets.store.list(
-            key.id, statuses=statuses, kinds=[check_kind(kind, "kind") or ""] if kind else [],
-            group_ids=[group_id] if group_id else [], offset=offset, limit=limit)
+            key.id,
+            statuses=statuses,
+            kinds=[check_kind(kind, "kind") or ""] if kind else [],
+            group_ids=[group_id] if group_id else [],
+            offset=offset,
+            limit=limit,
+        )
         base = service.base_url(request)
-        return JSONResponse({"object": "list", "data": [render_asset(a, service.assets, base) for a in found],
-                             "total": total})
+        return JSONResponse(
+            {"object": "list", "data": [render_asset(a, service.assets, base) for a in found], "total": total}
+        )
 
     @api.get(PREFIX + "/{asset_id}", summary="Retrieve an asset and its audit status")
     async def retrieve(asset_id: str, request: Request) -> JSONResponse:

@@ -19,10 +19,16 @@ from seedgate.core.validation import Soft
 Parser = Callable[[Any], tuple[TaskSpec, Soft]]
 
 # The core's (Ark's) error codes in the OpenAI style that OpenAI clients and new-api style gateways read.
-_OPENAI_CODES = {"MissingParameter": "missing_required_parameter", "InvalidParameter": "invalid_value",
-                 "InvalidEndpointOrModel.NotFound": "model_not_found", "ResourceNotFound": "not_found",
-                 "AuthenticationError": "invalid_api_key", "InternalServiceError": "server_error",
-                 "NotFound": "not_found", "MethodNotAllowed": "method_not_allowed"}
+_OPENAI_CODES = {
+    "MissingParameter": "missing_required_parameter",
+    "InvalidParameter": "invalid_value",
+    "InvalidEndpointOrModel.NotFound": "model_not_found",
+    "ResourceNotFound": "not_found",
+    "AuthenticationError": "invalid_api_key",
+    "InternalServiceError": "server_error",
+    "NotFound": "not_found",
+    "MethodNotAllowed": "method_not_allowed",
+}
 _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 
 
@@ -89,8 +95,10 @@ def _check_scalar(item: Any, path: list[str | int], key: str | int) -> None:
         if "\x00" in item:  # no field means anything with one, and PostgreSQL cannot store it in text
             raise invalid(_where([*path, key]), "the string holds a NUL character")
     elif isinstance(item, float) and not math.isfinite(item):
-        raise invalid(_where([*path, key]), "numbers must be finite (NaN, Infinity and out-of-range numbers such as "
-                                            "1e999 are not JSON)")
+        raise invalid(
+            _where([*path, key]),
+            "numbers must be finite (NaN, Infinity and out-of-range numbers such as 1e999 are not JSON)",
+        )
 
 
 def check_json_value(value: Any, param: str = "body") -> None:
@@ -135,8 +143,9 @@ def loads_json(raw: str | bytes, param: str = "body") -> Any:
         raise invalid(param, f"JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:  # also UnicodeDecodeError and the int digit limit
         detail = str(exc)[:200]
-        raise invalid(param, f"{'the request body' if param == 'body' else param} is not valid JSON: {detail}") \
-            from None
+        raise invalid(
+            param, f"{'the request body' if param == 'body' else param} is not valid JSON: {detail}"
+        ) from None
     check_json_value(value, param)
     return value
 

@@ -40,12 +40,19 @@ RESULT_TTL_S = 3 * 86400  # "video_url is valid for 3 days" (vendors.md §2): ho
 OK = "20000"
 _CODES = {401: "20001", 403: "20001"}  # other 4xx: 20002 (bad request); 5xx: -1 (retry with backoff)
 _STATUS = {
-    Status.QUEUED: "queued", Status.RUNNING: "processing", Status.SUCCEEDED: "completed",
-    Status.FAILED: "failed", Status.EXPIRED: "failed", Status.CANCELLED: "cancelled",
+    Status.QUEUED: "queued",
+    Status.RUNNING: "processing",
+    Status.SUCCEEDED: "completed",
+    Status.FAILED: "failed",
+    Status.EXPIRED: "failed",
+    Status.CANCELLED: "cancelled",
 }
 _ORIENTATION = {"landscape": "16:9", "portrait": "9:16"}
-_AUDIT_LISTS = (("imageUrls", "image_urls", "image"), ("videoUrls", "video_urls", "video"),
-                ("audioUrls", "audio_urls", "audio"))
+_AUDIT_LISTS = (
+    ("imageUrls", "image_urls", "image"),
+    ("videoUrls", "video_urls", "video"),
+    ("audioUrls", "audio_urls", "audio"),
+)
 _AUDIT_MAX_ITEMS = 50
 
 
@@ -55,8 +62,10 @@ def _ok(data: Any) -> JSONResponse:
 
 def render_error(error: ApiError, request_id: str) -> JSONResponse:
     code = _CODES.get(error.status, "-1" if error.status >= 500 else "20002")
-    return JSONResponse({"code": code, "msg": message_naming_param(error), "data": None, "request_id": request_id},
-                        status_code=error.status)
+    return JSONResponse(
+        {"code": code, "msg": message_naming_param(error), "data": None, "request_id": request_id},
+        status_code=error.status,
+    )
 
 
 # -- create -------------------------------------------------------------------------------------------------------
@@ -102,18 +111,33 @@ def _spec(body: dict[str, Any], model: str) -> TaskSpec:
         if orientation not in _ORIENTATION:
             raise invalid("orientation", f"{orientation!r} is not landscape or portrait")
         ratio = _ORIENTATION[orientation]
-    present = [f for f in (images_field, "first_image", "last_image", "reference_videos", "reference_audios")
-               if body.get(f) is not None]
-    wire = {"ratio": "orientation" if body.get("ratio") is None else "ratio",
-            # Errors about the media together (frames mixed with references) name the fields that were sent.
-            "media": ", ".join(present) or images_field,
-            "media.image": ", ".join(f for f in present if f in (images_field, "first_image", "last_image"))
-            or images_field,
-            "media.video": "reference_videos", "media.audio": "reference_audios"}
-    return TaskSpec(model=model, prompt=body["prompt"], media=media, duration=body.get("duration"), ratio=ratio,
-                    resolution=body.get("resolution"), seed=body.get("seed"),
-                    generate_audio=body.get("generate_audio"), watermark=body.get("watermark"),
-                    omni_reference_task_type=body.get("omni_reference_task_type"), wire_names=wire)
+    present = [
+        f
+        for f in (images_field, "first_image", "last_image", "reference_videos", "reference_audios")
+        if body.get(f) is not None
+    ]
+    wire = {
+        "ratio": "orientation" if body.get("ratio") is None else "ratio",
+        # Errors about the media together (frames mixed with references) name the fields that were sent.
+        "media": ", ".join(present) or images_field,
+        "media.image": ", ".join(f for f in present if f in (images_field, "first_image", "last_image"))
+        or images_field,
+        "media.video": "reference_videos",
+        "media.audio": "reference_audios",
+    }
+    return TaskSpec(
+        model=model,
+        prompt=body["prompt"],
+        media=media,
+        duration=body.get("duration"),
+        ratio=ratio,
+        resolution=body.get("resolution"),
+        seed=body.get("seed"),
+        generate_audio=body.get("generate_audio"),
+        watermark=body.get("watermark"),
+        omni_reference_task_type=body.get("omni_reference_task_type"),
+        wire_names=wire,
+    )
 
 
 def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
@@ -153,7 +177,8 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
         "created_at": int(task.created_at),
         "completed_at": int(finished) if finished else None,
         "result": {"video_url": links["video_url"], "image_url": links.get("last_frame_url")}
-        if "video_url" in links else None,
+        if "video_url" in links
+        else None,
         "error_message": error,
     }
 
@@ -163,8 +188,9 @@ def callback_url(task: Task) -> str | None:
 
 
 def _created(task: Task) -> JSONResponse:
-    return _ok({"task_id": task.id, "status": _STATUS[task.status], "model": task.endpoint,
-                "created_at": int(task.created_at)})
+    return _ok(
+        {"task_id": task.id, "status": _STATUS[task.status], "model": task.endpoint, "created_at": int(task.created_at)}
+    )
 
 
 # -- asset audits -------------------------------------------------------------------------------------------------
@@ -189,8 +215,13 @@ def _audit_lists(body: Any) -> list[tuple[str, str, str]]:
 
 
 def _asset_item(asset: Asset) -> dict[str, Any]:
-    return {"assetId": asset.id, "assetType": KIND_WORDS.get(asset.kind or ""), "originalUrl": asset.source_url,
-            "status": STATUS_WORDS[asset.status], "assetUrl": f"asset://{asset.id}"}
+    return {
+        "assetId": asset.id,
+        "assetType": KIND_WORDS.get(asset.kind or ""),
+        "originalUrl": asset.source_url,
+        "status": STATUS_WORDS[asset.status],
+        "assetUrl": f"asset://{asset.id}",
+    }
 
 
 async def _audit(request: Request) -> JSONResponse:
@@ -200,8 +231,9 @@ async def _audit(request: Request) -> JSONResponse:
     accepted, failed = [], []
     for kind, url, param in _audit_lists(await json_body(request)):
         try:
-            asset = await lib.create_from_url(key.id, check_source_url(url, param), kind=kind,
-                                              metadata={POOL_KEY: MX_POOL})
+            asset = await lib.create_from_url(
+                key.id, check_source_url(url, param), kind=kind, metadata={POOL_KEY: MX_POOL}
+            )
         except ApiError as error:  # one bad URL does not sink the others
             failed.append({"assetType": KIND_WORDS[kind], "originalUrl": url, "errorMessage": error.message})
             continue
@@ -253,19 +285,34 @@ _SP_TYPES = ("image", "video", "audio", "text")
 
 
 def _sp_item(asset: Asset, lib: AssetLibrary, base_url: str) -> dict[str, Any]:
-    return {"asset_id": asset.id, "official_id": asset.id, "status": STATUS_WORDS[asset.status],
-            "type": asset.metadata.get("type") or asset.kind, "name": asset.name,
-            "image_url": lib.link(asset, base_url), "created_at": int(asset.created_at),
-            "error_message": asset.error["message"] if asset.error else None}
+    return {
+        "asset_id": asset.id,
+        "official_id": asset.id,
+        "status": STATUS_WORDS[asset.status],
+        "type": asset.metadata.get("type") or asset.kind,
+        "name": asset.name,
+        "image_url": lib.link(asset, base_url),
+        "created_at": int(asset.created_at),
+        "error_message": asset.error["message"] if asset.error else None,
+    }
 
 
 async def _text_asset(lib: AssetLibrary, owner: str, url: str, name: str) -> Asset:
     """An SP `text` asset: a record of the caller's text reference (its URL), Active at once. It holds no media,
     so there is nothing to fetch or audit, and a video task cannot use it as an image, video or audio."""
     now = time.time()
-    asset = Asset(id=new_asset_id(now), owner=owner, kind=None, name=name, status=AssetStatus.ACTIVE,
-                  source_url=url, metadata={POOL_KEY: SP_POOL, "type": "text"}, created_at=now, updated_at=now,
-                  expires_at=now + lib.retention_s)
+    asset = Asset(
+        id=new_asset_id(now),
+        owner=owner,
+        kind=None,
+        name=name,
+        status=AssetStatus.ACTIVE,
+        source_url=url,
+        metadata={POOL_KEY: SP_POOL, "type": "text"},
+        created_at=now,
+        updated_at=now,
+        expires_at=now + lib.retention_s,
+    )
     await lib.store.insert(asset)
     return asset
 
@@ -283,8 +330,9 @@ async def _sp_upload(request: Request) -> JSONResponse:
     if kind == "text":
         asset = await _text_asset(service.assets, key.id, url, name)
     else:
-        asset = await service.assets.create_from_url(key.id, url, kind=kind, name=name,
-                                                     metadata={POOL_KEY: SP_POOL, "type": kind})
+        asset = await service.assets.create_from_url(
+            key.id, url, kind=kind, name=name, metadata={POOL_KEY: SP_POOL, "type": kind}
+        )
     return JSONResponse({"code": 0, "msg": "ok", "data": {"asset_id": asset.id}})
 
 
@@ -293,10 +341,16 @@ async def _sp_upload(request: Request) -> JSONResponse:
 
 def _person(asset: Asset) -> dict[str, Any]:
     active = asset.status is AssetStatus.ACTIVE
-    return {"asset_id": asset.id, "official_id": asset.id, "status": STATUS_WORDS[asset.status],
-            "asset_ref": f"asset://{asset.id}" if active else None, "name": asset.name, "url": asset.source_url,
-            "created_at": int(asset.created_at),
-            "error_message": asset.error["message"] if asset.error else None}
+    return {
+        "asset_id": asset.id,
+        "official_id": asset.id,
+        "status": STATUS_WORDS[asset.status],
+        "asset_ref": f"asset://{asset.id}" if active else None,
+        "name": asset.name,
+        "url": asset.source_url,
+        "created_at": int(asset.created_at),
+        "error_message": asset.error["message"] if asset.error else None,
+    }
 
 
 async def _realperson_submit(request: Request) -> JSONResponse:
@@ -306,8 +360,12 @@ async def _realperson_submit(request: Request) -> JSONResponse:
     if body.get("url") is None:
         raise missing("url")
     asset = await service.assets.create_from_url(
-        key.id, check_source_url(body["url"], "url"), kind="image", name=check_name(body.get("name"), "name"),
-        metadata={POOL_KEY: SP_POOL, "type": "image", "realperson": True})
+        key.id,
+        check_source_url(body["url"], "url"),
+        kind="image",
+        name=check_name(body.get("name"), "name"),
+        metadata={POOL_KEY: SP_POOL, "type": "image", "realperson": True},
+    )
     return JSONResponse({"code": 0, "msg": "ok", "data": _person(asset)})
 
 
@@ -334,8 +392,9 @@ async def _realperson_status(request: Request, many: bool) -> JSONResponse:
     if wanted:  # an empty list asks for nothing (the store reads no ID filter as "all of them")
         _, found = await service.assets.store.list(key.id, ids=wanted, limit=_AUDIT_MAX_ITEMS)
     by_id = {a.id: a for a in found if a.metadata.get("realperson")}
-    return JSONResponse({"code": 0, "msg": "ok",
-                         "data": {"items": [_person(by_id[i]) for i in dict.fromkeys(wanted) if i in by_id]}})
+    return JSONResponse(
+        {"code": 0, "msg": "ok", "data": {"items": [_person(by_id[i]) for i in dict.fromkeys(wanted) if i in by_id]}}
+    )
 
 
 # -- files/upload: a local file in, a URL any media field can take out ---------------------------------------------
@@ -363,8 +422,9 @@ async def _files_upload(request: Request) -> JSONResponse:
             raise missing("file")
         filename = check_name(upload.filename, "file")
         mime = upload.content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        asset = await service.assets.create_from_upload(key.id, upload, name=filename,
-                                                        metadata={"purpose": "files/upload"})
+        asset = await service.assets.create_from_upload(
+            key.id, upload, name=filename, metadata={"purpose": "files/upload"}
+        )
     finally:
         await form.close()
     digest = asset.blob or ""

@@ -21,8 +21,12 @@ NAME = "maxapi"
 PREFIX = "/api/v1/task"
 
 _STATUS = {
-    Status.QUEUED: "PENDING", Status.RUNNING: "PROCESSING", Status.SUCCEEDED: "SUCCESS",
-    Status.FAILED: "FAILURE", Status.EXPIRED: "TIMEOUT", Status.CANCELLED: "CANCELLED",
+    Status.QUEUED: "PENDING",
+    Status.RUNNING: "PROCESSING",
+    Status.SUCCEEDED: "SUCCESS",
+    Status.FAILED: "FAILURE",
+    Status.EXPIRED: "TIMEOUT",
+    Status.CANCELLED: "CANCELLED",
 }
 # maxapi's actionable failure reasons; anything else is null ("transient, retrying may help").
 _FAILURE_REASONS = {"InvalidParameter": "INVALID_PARAMETERS"}
@@ -32,8 +36,14 @@ _AUDIO_SUFFIXES = (".mp3", ".wav")
 MAX_MEDIA_URLS = 12
 # "File URLs are valid for 7 days" (vendors.md §1.1): how long result links live (SEEDGATE_RESULT_TTL_MAXAPI).
 RESULT_TTL_S = 7 * 86400
-_INPUT_FIELDS = {"ratio": "ratio", "resolution": "resolution", "duration": "duration", "seed": "seed",
-                 "watermark": "watermark", "generate_audio": "generate_audio"}
+_INPUT_FIELDS = {
+    "ratio": "ratio",
+    "resolution": "resolution",
+    "duration": "duration",
+    "seed": "seed",
+    "watermark": "watermark",
+    "generate_audio": "generate_audio",
+}
 
 
 def render_error(error: ApiError, request_id: str) -> JSONResponse:
@@ -82,9 +92,14 @@ def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
     callback = body.get("callBackUrl")
     options = {name: data[field] for field, name in _INPUT_FIELDS.items() if data.get(field) is not None}
     wire = {name: f"input.{field}" for field, name in _INPUT_FIELDS.items()}
-    spec = TaskSpec(model=model, prompt=prompt, media=media, callback_url=callback or None,
-                    wire_names={**wire, "prompt": "input.prompt", "callback_url": "callBackUrl", "media": key},
-                    **options)
+    spec = TaskSpec(
+        model=model,
+        prompt=prompt,
+        media=media,
+        callback_url=callback or None,
+        wire_names={**wire, "prompt": "input.prompt", "callback_url": "callBackUrl", "media": key},
+        **options,
+    )
     return spec, ()
 
 

@@ -38,8 +38,12 @@ PREFIXES = (PREFIX,)
 
 # `submitted` is MoonApiX's initial accepted state (unlike maxapi's SUBMITTED); it has no word for expiry.
 _STATUS = {
-    Status.QUEUED: "submitted", Status.RUNNING: "running", Status.SUCCEEDED: "succeeded",
-    Status.FAILED: "failed", Status.EXPIRED: "failed", Status.CANCELLED: "cancelled",
+    Status.QUEUED: "submitted",
+    Status.RUNNING: "running",
+    Status.SUCCEEDED: "succeeded",
+    Status.FAILED: "failed",
+    Status.EXPIRED: "failed",
+    Status.CANCELLED: "cancelled",
 }
 
 # MoonApiX role -> (the media kind it fits, the canonical role). Music and voice are audio references, style and
@@ -61,26 +65,56 @@ _LISTS = (("images", "image"), ("videos", "video"), ("audios", "audio"))
 # Legacy fields holding a URL, a list of URLs or {"url"}: (field, kind, role). A None role is settled from the rest
 # of the request (`_settle`); `image`/`image_url` take `input_reference_role` when given.
 _LEGACY = (
-    ("image", "image", None), ("image_url", "image", None),
-    ("first_frame_url", "image", "first_frame"), ("last_frame_url", "image", "last_frame"),
-    ("reference_image_url", "image", "reference_image"), ("reference_image_urls", "image", "reference_image"),
-    ("video", "video", "reference_video"), ("video_url", "video", "reference_video"),
-    ("reference_video_url", "video", "reference_video"), ("reference_video_urls", "video", "reference_video"),
-    ("audio", "audio", "reference_audio"), ("audio_url", "audio", "reference_audio"),
-    ("reference_audio_url", "audio", "reference_audio"), ("reference_audio_urls", "audio", "reference_audio"),
+    ("image", "image", None),
+    ("image_url", "image", None),
+    ("first_frame_url", "image", "first_frame"),
+    ("last_frame_url", "image", "last_frame"),
+    ("reference_image_url", "image", "reference_image"),
+    ("reference_image_urls", "image", "reference_image"),
+    ("video", "video", "reference_video"),
+    ("video_url", "video", "reference_video"),
+    ("reference_video_url", "video", "reference_video"),
+    ("reference_video_urls", "video", "reference_video"),
+    ("audio", "audio", "reference_audio"),
+    ("audio_url", "audio", "reference_audio"),
+    ("reference_audio_url", "audio", "reference_audio"),
+    ("reference_audio_urls", "audio", "reference_audio"),
 )
 _ASSET_FIELDS = ("asset_url", "asset_ref", "asset_id", "asset-id")
 # Model parameters the seed allows inside `metadata` ("也可放入 content、duration、seconds、resolution 等").
-_FROM_METADATA = frozenset({"content", "duration", "seconds", "resolution", "ratio", "aspect_ratio", "video_config",
-                            "generate_audio", "watermark", "seed"})
+_FROM_METADATA = frozenset(
+    {
+        "content",
+        "duration",
+        "seconds",
+        "resolution",
+        "ratio",
+        "aspect_ratio",
+        "video_config",
+        "generate_audio",
+        "watermark",
+        "seed",
+    }
+)
 # The caller's metadata is stored with the task and read on every poll; keep it to a sane size.
 METADATA_MAX_BYTES = 16 * 1024
 _WHOLE = re.compile(r"-?\d+")
 
 # Fields no other dialect on `POST /v1/videos` has: one of them makes a body MoonApiX's (see openai_videos).
 ONLY_FIELDS = frozenset(
-    {"references", "images", "videos", "audios", "aspect_ratio", "video_config", "metadata", "input_reference_role",
-     "input_type", "generation_type"} | {field for field, _, _ in _LEGACY}
+    {
+        "references",
+        "images",
+        "videos",
+        "audios",
+        "aspect_ratio",
+        "video_config",
+        "metadata",
+        "input_reference_role",
+        "input_type",
+        "generation_type",
+    }
+    | {field for field, _, _ in _LEGACY}
 )
 # Options MoonApiX shares with Ark: without `content` the body is not Ark's, and OpenAI has none of them.
 OPTION_FIELDS = frozenset({"duration", "ratio", "resolution", "callback_url", "generate_audio", "watermark", "seed"})
@@ -92,9 +126,16 @@ OPTION_FIELDS = frozenset({"duration", "ratio", "resolution", "callback_url", "g
 def render_error(error: ApiError, request_id: str) -> JSONResponse:
     """A guessed envelope (MoonApiX's error page was not found): OpenAI-style inside, `success: false` beside it."""
     fields = openai_error_fields(error)
-    body = {"error": {"code": fields["code"], "message": message_naming_param(error), "param": error.param,
-                      "type": fields["type"]},
-            "success": False, "request_id": request_id}
+    body = {
+        "error": {
+            "code": fields["code"],
+            "message": message_naming_param(error),
+            "param": error.param,
+            "type": fields["type"],
+        },
+        "success": False,
+        "request_id": request_id,
+    }
     return JSONResponse(body, status_code=error.status, headers={"X-Request-Id": request_id})
 
 
@@ -177,8 +218,9 @@ def _references(value: Any, items: list[_Item]) -> None:
         if media_type is not None:
             kind = _MEDIA_TYPES.get(media_type.strip().lower()) if isinstance(media_type, str) else None
             if kind is None:
-                raise invalid(f"{where}.media_type", f"unknown media_type {media_type!r}; use image, video, audio "
-                                                     "or music")
+                raise invalid(
+                    f"{where}.media_type", f"unknown media_type {media_type!r}; use image, video, audio or music"
+                )
         kind, role = _role(item.get("role"), kind, f"{where}.role")
         if kind is None:
             raise invalid(f"{where}.media_type", "media_type is required: image, video, audio or music")
@@ -222,8 +264,9 @@ def _content(value: Any, field: str, items: list[_Item]) -> list[str]:
             texts.append(text)
             continue
         if kind_name not in _CONTENT_TYPES:
-            raise invalid(f"{where}.type", f"unknown content type {kind_name!r}; expected text, image_url, "
-                                          "video_url or audio_url")
+            raise invalid(
+                f"{where}.type", f"unknown content type {kind_name!r}; expected text, image_url, video_url or audio_url"
+            )
         kind = _CONTENT_TYPES[kind_name]
         holder = item.get(kind_name)
         if isinstance(holder, str):
@@ -266,9 +309,17 @@ def _settle(items: list[_Item]) -> list[_Item]:
         ref = item.ref
         key = (ref.kind, ref.url, ref.role)
         nth = seen[(item.field, *key)] = seen.get((item.field, *key), 0) + 1
-        same = next((k for k, n in kept if n == nth and k.field != item.field
-                     and (k.ref.kind, k.ref.url, k.ref.role) == key
-                     and (k.ref.alias is None or ref.alias is None or k.ref.alias == ref.alias)), None)
+        same = next(
+            (
+                k
+                for k, n in kept
+                if n == nth
+                and k.field != item.field
+                and (k.ref.kind, k.ref.url, k.ref.role) == key
+                and (k.ref.alias is None or ref.alias is None or k.ref.alias == ref.alias)
+            ),
+            None,
+        )
         if same is None:
             kept.append((item, nth))
         elif same.ref.alias is None:
@@ -368,17 +419,30 @@ def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
     if video_config is not None and not isinstance(video_config, dict):
         raise invalid(config_param, "video_config must be an object")
     config = video_config or {}
-    duration, duration_param = _agreed([_option(body, meta, "duration"), _option(body, meta, "seconds")],
-                                       _whole_seconds)
-    ratio, ratio_param = _agreed([_option(body, meta, "ratio"), _option(body, meta, "aspect_ratio"),
-                                  (config.get("aspect_ratio"), f"{config_param}.aspect_ratio")], _word("ratio"))
-    resolution, resolution_param = _agreed([_option(body, meta, "resolution"),
-                                            (config.get("resolution_name"), f"{config_param}.resolution_name")],
-                                           _word("resolution"))
-    wire = {"prompt": "prompt", "callback_url": "callback_url", "tools": "web_search",
-            "duration": duration_param or "duration", "ratio": ratio_param or "ratio",
-            "resolution": resolution_param or "resolution",
-            "media": ", ".join(dict.fromkeys(i.field for i in items)) or "references"}
+    duration, duration_param = _agreed(
+        [_option(body, meta, "duration"), _option(body, meta, "seconds")], _whole_seconds
+    )
+    ratio, ratio_param = _agreed(
+        [
+            _option(body, meta, "ratio"),
+            _option(body, meta, "aspect_ratio"),
+            (config.get("aspect_ratio"), f"{config_param}.aspect_ratio"),
+        ],
+        _word("ratio"),
+    )
+    resolution, resolution_param = _agreed(
+        [_option(body, meta, "resolution"), (config.get("resolution_name"), f"{config_param}.resolution_name")],
+        _word("resolution"),
+    )
+    wire = {
+        "prompt": "prompt",
+        "callback_url": "callback_url",
+        "tools": "web_search",
+        "duration": duration_param or "duration",
+        "ratio": ratio_param or "ratio",
+        "resolution": resolution_param or "resolution",
+        "media": ", ".join(dict.fromkeys(i.field for i in items)) or "references",
+    }
     for kind in ("image", "video", "audio"):
         if fields := ", ".join(dict.fromkeys(i.field for i in items if i.ref.kind == kind)):
             wire[f"media.{kind}"] = fields  # so a per-model count error names the fields that carried the kind
@@ -394,9 +458,18 @@ def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
         options["tools"] = [{"type": "web_search"}]
     # `mode`, `input_type` and `generation_type` are accepted and ignored: the media decide the mode, and
     # input_type "reference" loads nothing by itself (the seed says so).
-    spec = TaskSpec(model=model, prompt=prompt, media=[i.ref for i in items], duration=duration, ratio=ratio,
-                    resolution=resolution, callback_url=body.get("callback_url") or None, metadata=metadata,
-                    wire_names=wire, **options)
+    spec = TaskSpec(
+        model=model,
+        prompt=prompt,
+        media=[i.ref for i in items],
+        duration=duration,
+        ratio=ratio,
+        resolution=resolution,
+        callback_url=body.get("callback_url") or None,
+        metadata=metadata,
+        wire_names=wire,
+        **options,
+    )
     return spec, ()
 
 
@@ -404,8 +477,14 @@ def parse_create(body: Any) -> tuple[TaskSpec, Soft]:
 
 
 def render_created(task: Task) -> dict[str, Any]:
-    return {"id": task.id, "task_id": task.id, "object": "task", "status": "submitted",
-            "model": task.spec.model_name or task.model, "created_at": int(task.created_at)}
+    return {
+        "id": task.id,
+        "task_id": task.id,
+        "object": "task",
+        "status": "submitted",
+        "model": task.spec.model_name or task.model,
+        "created_at": int(task.created_at),
+    }
 
 
 def _link_expiry(url: str | None) -> int | None:

@@ -44,8 +44,14 @@ if TYPE_CHECKING:  # the service imports the dialect registry, which imports thi
 
 EDIT, EXTEND = "edit", "extend"
 # Errors about the source name the field the client sent it in.
-WIRE_NAMES = {"duration": "seconds", "resolution": "video", "ratio": "video", "media": "video",
-              "media.video": "video", "omni_reference_task_type": "video"}
+WIRE_NAMES = {
+    "duration": "seconds",
+    "resolution": "video",
+    "ratio": "video",
+    "media": "video",
+    "media.video": "video",
+    "omni_reference_task_type": "video",
+}
 # Marks the assets made through `POST /v1/videos/characters`, the ones a prompt may mention by name.
 CHARACTER_MARK = {"openai_character": True}
 _MENTION = re.compile(r"@([\w-]+)")
@@ -85,8 +91,10 @@ async def _from_upload(storage: LocalStorage, upload: UploadFile, param: str) ->
 
 
 def _copy(storage: LocalStorage, path: Path) -> FetchedFile:
-    with PartFile(storage.tmp, MAX_BYTES["video"], "the video exceeds {limit} bytes") as sink, \
-            path.open("rb") as source:
+    with (
+        PartFile(storage.tmp, MAX_BYTES["video"], "the video exceeds {limit} bytes") as sink,
+        path.open("rb") as source,
+    ):
         while chunk := source.read(_CHUNK):
             sink.write(chunk)
     return sink.result
@@ -97,15 +105,21 @@ async def _from_task(service: TaskService, owner: str, video_id: str) -> Source:
     if task is None:
         raise not_found("video", video_id, "video.id")
     if task.status is not Status.SUCCEEDED or not task.result:
-        raise invalid("video.id", f"the video {video_id} has not completed (it is {task.status.value}); only a "
-                                  "completed video can be edited or extended")
+        raise invalid(
+            "video.id",
+            f"the video {video_id} has not completed (it is {task.status.value}); only a "
+            "completed video can be edited or extended",
+        )
     path = service.storage.result_file(task.id, task.result.get("video", ""))
     if path is None:
         raise invalid("video.id", f"the content of video {video_id} is no longer stored")
     size = path.stat().st_size
     if size > MAX_BYTES["video"]:
-        raise invalid("video.id", f"the video {video_id} is {size // (1024 * 1024)} MB; a reference video may be "
-                                  f"at most {MAX_BYTES['video'] // (1024 * 1024)} MB")
+        raise invalid(
+            "video.id",
+            f"the video {video_id} is {size // (1024 * 1024)} MB; a reference video may be "
+            f"at most {MAX_BYTES['video'] // (1024 * 1024)} MB",
+        )
     # The task needs bytes of its own: the source's results may be deleted or expire before it runs.
     ref = await _audited(service.storage, await asyncio.to_thread(_copy, service.storage, path), "video.id")
     return Source(ref, task.spec.model_name or task.spec.model_id or task.model)
@@ -120,16 +134,22 @@ async def source_video(service: TaskService, owner: str, value: Any) -> Source:
     if isinstance(value, dict):
         video_id = value.get("id")
         if not isinstance(video_id, str) or not video_id.strip():
-            raise invalid("video.id" if "id" in value else "video",
-                          'video must be a video file or {"id": "<the ID of a completed video>"}')
+            raise invalid(
+                "video.id" if "id" in value else "video",
+                'video must be a video file or {"id": "<the ID of a completed video>"}',
+            )
         return await _from_task(service, owner, video_id.strip())
     if isinstance(value, str) and value.strip():
         text = value.strip()
         if "://" not in text:
             return await _from_task(service, owner, text)
         ref = MediaRef("video", text, "reference_video", "video")  # a URL or an asset:// reference
-        await resolve_media(TaskSpec(model="", media=[ref]), service.fetcher, service.storage,
-                            lambda asset_id: service.assets.settled(owner, asset_id))
+        await resolve_media(
+            TaskSpec(model="", media=[ref]),
+            service.fetcher,
+            service.storage,
+            lambda asset_id: service.assets.settled(owner, asset_id),
+        )
         return Source(ref, None)
     raise invalid("video", 'video must be a video file, {"id": "<video id>"} or a video URL')
 
@@ -191,13 +211,22 @@ def extend_duration(profile: ModelProfile, seconds: float | None, added: int) ->
     total = source + added
     rule = profile.duration
     if not rule.min <= total <= rule.max:
-        raise invalid("seconds", f"the source video is {source} s; extending it by {added} s makes {total} s, "
-                                 f"but {profile.id} makes videos of {rule.min} to {rule.max} s")
+        raise invalid(
+            "seconds",
+            f"the source video is {source} s; extending it by {added} s makes {total} s, "
+            f"but {profile.id} makes videos of {rule.min} to {rule.max} s",
+        )
     return total
 
 
-async def derived_spec(service: TaskService, owner: str, values: dict[str, Any], task_type: str,
-                       added_seconds: int | None, default_model: str) -> TaskSpec:
+async def derived_spec(
+    service: TaskService,
+    owner: str,
+    values: dict[str, Any],
+    task_type: str,
+    added_seconds: int | None,
+    default_model: str,
+) -> TaskSpec:
     """The spec of an edit (`task_type` "edit") or an extension ("extend") of the request's `video`."""
     prompt = string_field(values, "prompt", required=True) or ""
     if task_type == EXTEND and added_seconds is None:
@@ -210,10 +239,16 @@ async def derived_spec(service: TaskService, owner: str, values: dict[str, Any],
     else:
         duration = extend_duration(profile, source.ref.seconds, added_seconds or 0)
     characters = await character_refs(service, owner, values, prompt)
-    return TaskSpec(model=model, prompt=prompt, media=[source.ref, *characters],
-                    resolution=nearest_resolution(service.catalog, profile, source.ref), ratio="adaptive",
-                    duration=duration, omni_reference_task_type=task_type if profile.task_types else None,
-                    wire_names=dict(WIRE_NAMES))
+    return TaskSpec(
+        model=model,
+        prompt=prompt,
+        media=[source.ref, *characters],
+        resolution=nearest_resolution(service.catalog, profile, source.ref),
+        ratio="adaptive",
+        duration=duration,
+        omni_reference_task_type=task_type if profile.task_types else None,
+        wire_names=dict(WIRE_NAMES),
+    )
 
 
 # -- characters ---------------------------------------------------------------------------------------------------
@@ -233,11 +268,13 @@ async def create_character(service: TaskService, owner: str, values: dict[str, A
         # Audit it now, so a file that is no usable video is refused here rather than left as a failed asset.
         await _from_upload(service.storage, video, "video")
         await video.seek(0)
-        asset = await library.create_from_upload(owner, video, kind="video", name=name,
-                                                 metadata=dict(CHARACTER_MARK), param="video")
+        asset = await library.create_from_upload(
+            owner, video, kind="video", name=name, metadata=dict(CHARACTER_MARK), param="video"
+        )
     elif isinstance(video, str) and video.strip():
-        asset = await library.create_from_url(owner, check_source_url(video, "video"), kind="video", name=name,
-                                              metadata=dict(CHARACTER_MARK))
+        asset = await library.create_from_url(
+            owner, check_source_url(video, "video"), kind="video", name=name, metadata=dict(CHARACTER_MARK)
+        )
     elif video is None:
         raise missing("video")
     else:
@@ -256,8 +293,14 @@ async def get_character(service: TaskService, owner: str, character_id: str) -> 
 
 async def _by_name(service: TaskService, owner: str, name: str) -> Asset | None:
     _, found = await service.assets.store.list(owner, name=name, kinds=("video", "image"), limit=20)
-    return next((a for a in found if a.name.lower() == name.lower()
-                 and all(a.metadata.get(k) == v for k, v in CHARACTER_MARK.items())), None)
+    return next(
+        (
+            a
+            for a in found
+            if a.name.lower() == name.lower() and all(a.metadata.get(k) == v for k, v in CHARACTER_MARK.items())
+        ),
+        None,
+    )
 
 
 async def character_refs(service: TaskService, owner: str, values: dict[str, Any], prompt: str) -> list[MediaRef]:

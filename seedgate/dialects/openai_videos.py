@@ -58,8 +58,12 @@ _PEEK_BYTES = 64 * 1024
 
 # The SDK polls while the status is queued/in_progress and returns on anything else, so only the four words exist.
 _STATUS = {
-    Status.QUEUED: "queued", Status.RUNNING: "in_progress", Status.SUCCEEDED: "completed",
-    Status.FAILED: "failed", Status.EXPIRED: "failed", Status.CANCELLED: "failed",
+    Status.QUEUED: "queued",
+    Status.RUNNING: "in_progress",
+    Status.SUCCEEDED: "completed",
+    Status.FAILED: "failed",
+    Status.EXPIRED: "failed",
+    Status.CANCELLED: "failed",
 }
 _VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime"}
 _THUMBNAIL = "thumbnail.webp"
@@ -112,14 +116,14 @@ def _seconds(raw: Any) -> int | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool):
-        raise invalid("seconds", "seconds must be a whole number of seconds, e.g. \"4\"")
+        raise invalid("seconds", 'seconds must be a whole number of seconds, e.g. "4"')
     if isinstance(raw, int):
         return raw
     # ASCII digits only, and few of them: str.isdigit() also accepts "²", and int() refuses over 4,300 digits.
     if isinstance(raw, str) and SMALL_INT.fullmatch(raw.strip()):
         return int(raw.strip())
     shown = raw if not isinstance(raw, str) or len(raw) <= 40 else raw[:40] + "..."
-    raise invalid("seconds", f"{shown!r} is not a whole number of seconds, e.g. \"4\"")
+    raise invalid("seconds", f'{shown!r} is not a whole number of seconds, e.g. "4"')
 
 
 def size_to_geometry(catalog: Catalog, model: str, size: str) -> tuple[str, str]:
@@ -133,7 +137,7 @@ def size_to_geometry(catalog: Catalog, model: str, size: str) -> tuple[str, str]
         raise model_not_found(model, catalog.aliases)
     width_s, sep, height_s = size.lower().partition("x")
     if not sep or not SMALL_INT.fullmatch(width_s.strip()) or not SMALL_INT.fullmatch(height_s.strip()):
-        raise invalid("size", f"{shown(size)!r} is not a size; expected WIDTHxHEIGHT, e.g. \"1280x720\"")
+        raise invalid("size", f'{shown(size)!r} is not a size; expected WIDTHxHEIGHT, e.g. "1280x720"')
     width, height = int(width_s), int(height_s)
     if width <= 0 or height <= 0:
         raise invalid("size", f"{size!r} must have a positive width and height")
@@ -162,14 +166,16 @@ def _image_reference(value: Any, param: str) -> str:
         return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     if isinstance(value, dict):
         if value.get("file_id") is not None and value.get("image_url") is None:
-            raise invalid(f"{param}.file_id", "file references are not supported; upload the image or pass "
-                                              "input_reference.image_url")
+            raise invalid(
+                f"{param}.file_id",
+                "file references are not supported; upload the image or pass input_reference.image_url",
+            )
         value = value.get("image_url")
         param = f"{param}.image_url"
         if isinstance(value, dict):  # {"image_url": {"url": ...}} as in chat messages
             value = value.get("url")
     if not isinstance(value, str) or not value.strip():
-        raise invalid(param, "input_reference must be an image file, an image URL or {\"image_url\": URL}")
+        raise invalid(param, 'input_reference must be an image file, an image URL or {"image_url": URL}')
     return value.strip()
 
 
@@ -188,16 +194,22 @@ def parse_openai(fields: dict[str, Any], catalog: Catalog) -> tuple[TaskSpec, So
     size = fields.get("size")
     if size is not None and size != "":
         if not isinstance(size, str):
-            raise invalid("size", "size must be a string such as \"1280x720\"")
+            raise invalid("size", 'size must be a string such as "1280x720"')
         resolution, ratio = size_to_geometry(catalog, model, size)
     media = []
     reference = fields.get("input_reference")
     if reference is not None:
         url = _image_reference(reference, "input_reference")
         media.append(MediaRef("image", url, "first_frame", "input_reference"))
-    spec = TaskSpec(model=model, prompt=prompt, media=media, duration=_seconds(fields.get("seconds")),
-                    resolution=resolution, ratio=ratio,
-                    wire_names={"duration": "seconds", "resolution": "size", "ratio": "size"})
+    spec = TaskSpec(
+        model=model,
+        prompt=prompt,
+        media=media,
+        duration=_seconds(fields.get("seconds")),
+        resolution=resolution,
+        ratio=ratio,
+        wire_names={"duration": "seconds", "resolution": "size", "ratio": "size"},
+    )
     return spec, ()
 
 
@@ -338,8 +350,12 @@ def render_stills(video: Path, out_dir: Path) -> None:
 async def _content(request: Request, task: Task, variant: str) -> Response:
     service = request.app.state.service
     if task.status is not Status.SUCCEEDED or not task.result:
-        raise ApiError(404, "ResourceNotFound", f"the video {task.id} is {_STATUS[task.status]}; its content is "
-                                                "available once it is completed", "video_id")
+        raise ApiError(
+            404,
+            "ResourceNotFound",
+            f"the video {task.id} is {_STATUS[task.status]}; its content is available once it is completed",
+            "video_id",
+        )
     video = service.storage.result_file(task.id, task.result.get("video", ""))
     if video is None:
         raise not_found("content of video", task.id, "video_id")
@@ -430,18 +446,28 @@ async def _remix(request: Request, video_id: str) -> JSONResponse:
         raise invalid("prompt", "prompt must be a non-empty string")
     source = await service.get(key, video_id)
     if source.status is not Status.SUCCEEDED:
-        raise invalid("video_id", f"the video {video_id} is {_STATUS[source.status]}; only a completed video can "
-                                  "be remixed")
+        raise invalid(
+            "video_id", f"the video {video_id} is {_STATUS[source.status]}; only a completed video can be remixed"
+        )
     old = source.spec
     # Reuse the fetched media when its blob is still stored, so a remix does not depend on the original URLs.
-    media = [replace(m, blob=m.blob if m.blob and service.storage.blob_path(m.blob).is_file() else None)
-             for m in old.media]
-    spec = TaskSpec(model=old.model_name or old.model_id or old.model, prompt=prompt, media=media,
-                    resolution=old.resolution, ratio=old.ratio,
-                    duration=None if old.frames_requested else old.duration,
-                    frames=old.frame_count if old.frames_requested else None, generate_audio=old.generate_audio,
-                    camera_fixed=old.camera_fixed, watermark=old.watermark, remix_of=source.id,
-                    wire_names={"duration": "seconds", "resolution": "size", "ratio": "size"})
+    media = [
+        replace(m, blob=m.blob if m.blob and service.storage.blob_path(m.blob).is_file() else None) for m in old.media
+    ]
+    spec = TaskSpec(
+        model=old.model_name or old.model_id or old.model,
+        prompt=prompt,
+        media=media,
+        resolution=old.resolution,
+        ratio=old.ratio,
+        duration=None if old.frames_requested else old.duration,
+        frames=old.frame_count if old.frames_requested else None,
+        generate_audio=old.generate_audio,
+        camera_fixed=old.camera_fixed,
+        watermark=old.watermark,
+        remix_of=source.id,
+        wire_names={"duration": "seconds", "resolution": "size", "ratio": "size"},
+    )
     task = await service.create(spec, (), owner=key.id, dialect=NAME)
     return _polled(render_task(task, {}))
 
@@ -502,13 +528,20 @@ def router() -> APIRouter:
         if order not in ("asc", "desc"):
             raise invalid("order", f"{order!r} is not asc or desc")
         # One extra row says whether another page follows.
-        _, tasks = await service.list(key, limit=limit + 1, newest_first=order == "desc",
-                                      after_id=query.get("after") or None)
+        _, tasks = await service.list(
+            key, limit=limit + 1, newest_first=order == "desc", after_id=query.get("after") or None
+        )
         page, more = tasks[:limit], len(tasks) > limit
         base = service.base_url(request)
-        return JSONResponse({"object": "list", "data": [render_task(t, service.links(t, base)) for t in page],
-                             "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None,
-                             "has_more": more})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [render_task(t, service.links(t, base)) for t in page],
+                "first_id": page[0].id if page else None,
+                "last_id": page[-1].id if page else None,
+                "has_more": more,
+            }
+        )
 
     @api.get(PREFIX + "/{video_id}", summary="Retrieve a video (3hei and MoonApiX tasks answer in their own shape)")
     async def retrieve(video_id: str, request: Request) -> JSONResponse:
@@ -542,5 +575,11 @@ def _no_routes() -> APIRouter:
 
 
 # 3hei tasks render (and would call back) exactly like Ark tasks; its route lives in `router` above.
-THREEHEI = SimpleNamespace(NAME=THREEHEI_NAME, PREFIX=PREFIX, render_task=ark.render_task,
-                           callback_url=ark.callback_url, render_error=ark.render_error, router=_no_routes)
+THREEHEI = SimpleNamespace(
+    NAME=THREEHEI_NAME,
+    PREFIX=PREFIX,
+    render_task=ark.render_task,
+    callback_url=ark.callback_url,
+    render_error=ark.render_error,
+    router=_no_routes,
+)

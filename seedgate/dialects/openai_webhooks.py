@@ -43,14 +43,24 @@ def event_type(task: Task) -> str | None:
 
 def render_event(task: Task, event: str) -> dict[str, Any]:
     # Receivers read data.id and fetch the video (the SDK has no typed video event).
-    return {"id": f"evt_{secrets.token_hex(12)}", "object": "event", "created_at": int(time.time()), "type": event,
-            "data": {"id": task.id}}
+    return {
+        "id": f"evt_{secrets.token_hex(12)}",
+        "object": "event",
+        "created_at": int(time.time()),
+        "type": event,
+        "data": {"id": task.id},
+    }
 
 
 def sample_event(event: str) -> dict[str, Any]:
     """What `/test` sends: the shape of a real event, about a video that does not exist."""
-    return {"id": f"evt_{secrets.token_hex(12)}", "object": "event", "created_at": int(time.time()), "type": event,
-            "data": {"id": f"video_test_{secrets.token_hex(8)}"}}
+    return {
+        "id": f"evt_{secrets.token_hex(12)}",
+        "object": "event",
+        "created_at": int(time.time()),
+        "type": event,
+        "data": {"id": f"video_test_{secrets.token_hex(8)}"},
+    }
 
 
 async def send_test(endpoint: Endpoint, event: str, *, allow_private: bool) -> int:
@@ -61,15 +71,21 @@ async def send_test(endpoint: Endpoint, event: str, *, allow_private: bool) -> i
     body = json.dumps(sample_event(event)).encode()
     message_id = f"msg_{secrets.token_hex(12)}"
     timestamp = int(time.time())
-    headers = {"Content-Type": "application/json", "User-Agent": f"seedgate/{__version__}",
-               "webhook-id": message_id, "webhook-timestamp": str(timestamp),
-               "webhook-signature": sign_each(endpoint.signing_secrets(time.time()), message_id, timestamp, body)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"seedgate/{__version__}",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_each(endpoint.signing_secrets(time.time()), message_id, timestamp, body),
+    }
     policy = FetchPolicy(allow_private=allow_private, max_concurrency=1)
 
     async def post() -> int:
         # Streamed and closed unread, as every delivery: only the status counts, the answer's body is never loaded.
-        async with guarded_client(policy, timeout_s=ATTEMPT_TIMEOUT_S) as client, \
-                client.stream("POST", endpoint.url, content=body, headers=headers) as response:
+        async with (
+            guarded_client(policy, timeout_s=ATTEMPT_TIMEOUT_S) as client,
+            client.stream("POST", endpoint.url, content=body, headers=headers) as response,
+        ):
             return response.status_code
 
     try:
@@ -77,11 +93,13 @@ async def send_test(endpoint: Endpoint, event: str, *, allow_private: bool) -> i
     except FetchError as exc:
         raise invalid("url", f"the test event was not sent to {endpoint.url}: {exc.message}"[:500]) from None
     except TimeoutError:
-        raise invalid("url", f"the test event got no answer from {endpoint.url} within {ATTEMPT_TIMEOUT_S:g} s"
-                      ) from None
+        raise invalid(
+            "url", f"the test event got no answer from {endpoint.url} within {ATTEMPT_TIMEOUT_S:g} s"
+        ) from None
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise invalid("url", f"the test event could not be delivered to {endpoint.url}: "
-                             f"{type(exc).__name__}: {exc}"[:500]) from None
+        raise invalid(
+            "url", f"the test event could not be delivered to {endpoint.url}: {type(exc).__name__}: {exc}"[:500]
+        ) from None
 
 
 def _new_secret() -> str:
@@ -90,9 +108,14 @@ def _new_secret() -> str:
 
 def _render(endpoint: Endpoint, with_secret: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": endpoint.id, "object": "webhook_endpoint", "name": endpoint.name, "url": endpoint.url,
-        "event_types": endpoint.event_types, "created_at": int(endpoint.created_at),
-        "updated_at": int(endpoint.updated_at), "signing_secret_hint": endpoint.secret[:10] + "…",
+        "id": endpoint.id,
+        "object": "webhook_endpoint",
+        "name": endpoint.name,
+        "url": endpoint.url,
+        "event_types": endpoint.event_types,
+        "created_at": int(endpoint.created_at),
+        "updated_at": int(endpoint.updated_at),
+        "signing_secret_hint": endpoint.secret[:10] + "…",
     }
     if with_secret:
         body["signing_secret"] = endpoint.secret
@@ -145,8 +168,14 @@ def router() -> APIRouter:
         key = await service.authenticate(request)
         values = _check(await json_object(request), partial=False)
         now = time.time()
-        endpoint = Endpoint(id=f"we_{secrets.token_hex(12)}", owner=key.id, secret=_new_secret(), created_at=now,
-                            updated_at=now, **values)
+        endpoint = Endpoint(
+            id=f"we_{secrets.token_hex(12)}",
+            owner=key.id,
+            secret=_new_secret(),
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
         await service.store.insert_endpoint(endpoint)
         return JSONResponse(_render(endpoint, with_secret=True))
 
@@ -161,11 +190,18 @@ def router() -> APIRouter:
         after = request.query_params.get("after")
         if after:
             ids = [e.id for e in endpoints]
-            endpoints = endpoints[ids.index(after) + 1:] if after in ids else []
-        page = endpoints[:int(raw_limit)]
+            endpoints = endpoints[ids.index(after) + 1 :] if after in ids else []
+        page = endpoints[: int(raw_limit)]
         data = [_render(e) for e in page]
-        return JSONResponse({"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-                             "last_id": data[-1]["id"] if data else None, "has_more": len(endpoints) > len(page)})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": data,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+                "has_more": len(endpoints) > len(page),
+            }
+        )
 
     @api.get(PREFIX + "/{endpoint_id}", summary="Retrieve a webhook endpoint")
     async def retrieve(endpoint_id: str, request: Request) -> JSONResponse:
@@ -201,12 +237,20 @@ def router() -> APIRouter:
         if event is None:
             raise missing("event_type")
         if event not in EVENT_TYPES:
-            raise invalid("event_type", f"{event!r} is not an event this server sends; use one of "
-                                        f"{', '.join(EVENT_TYPES)}")
+            raise invalid(
+                "event_type", f"{event!r} is not an event this server sends; use one of {', '.join(EVENT_TYPES)}"
+            )
         allow_private = request.app.state.service.settings.allow_private_urls
         status = await send_test(endpoint, event, allow_private=allow_private)
-        return JSONResponse({"object": "webhook_endpoint.test", "event_type": event, "status_code": status,
-                             "success": True, "webhook_endpoint_id": endpoint.id})
+        return JSONResponse(
+            {
+                "object": "webhook_endpoint.test",
+                "event_type": event,
+                "status_code": status,
+                "success": True,
+                "webhook_endpoint_id": endpoint.id,
+            }
+        )
 
     @api.delete(PREFIX + "/{endpoint_id}", summary="Delete a webhook endpoint")
     async def delete(endpoint_id: str, request: Request) -> JSONResponse:

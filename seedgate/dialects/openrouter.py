@@ -41,8 +41,12 @@ NAME = "openrouter"
 PREFIX = "/api/v1/videos"
 
 STATUS = {
-    Status.QUEUED: "pending", Status.RUNNING: "in_progress", Status.SUCCEEDED: "completed",
-    Status.FAILED: "failed", Status.CANCELLED: "cancelled", Status.EXPIRED: "expired",
+    Status.QUEUED: "pending",
+    Status.RUNNING: "in_progress",
+    Status.SUCCEEDED: "completed",
+    Status.FAILED: "failed",
+    Status.CANCELLED: "cancelled",
+    Status.EXPIRED: "expired",
 }
 FRAME_TYPES = ("first_frame", "last_frame")
 _REFERENCE_PARTS = {"image_url": "image", "video_url": "video", "audio_url": "audio"}
@@ -54,8 +58,14 @@ PROVIDER_SLUGS = ("seedgate", "bytedance", "byteplus", "volcengine")
 # Seedance options an OpenRouter body can pass through `provider.options.<slug>.parameters`; each is offered by
 # the models route only where the model's profile has it (None: every model).
 PASSTHROUGH: dict[str, str | None] = {
-    "watermark": None, "return_last_frame": None, "execution_expires_after": None, "safety_identifier": None,
-    "camera_fixed": "camera_fixed", "service_tier": "flex", "priority": "priority", "output_format": "output_formats",
+    "watermark": None,
+    "return_last_frame": None,
+    "execution_expires_after": None,
+    "safety_identifier": None,
+    "camera_fixed": "camera_fixed",
+    "service_tier": "flex",
+    "priority": "priority",
+    "output_format": "output_formats",
 }
 _VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime"}
 _DATED_ID = re.compile(r"-(\d{2})(\d{2})(\d{2})$")
@@ -153,8 +163,10 @@ def _passthrough(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         for name, value in parameters.items():
             if name not in PASSTHROUGH:
                 # A value the model would silently drop is worse than a clear refusal (the models route lists them).
-                raise invalid(f"{where}.parameters.{name}", f"{name!r} cannot be passed through; allowed: "
-                                                            f"{', '.join(PASSTHROUGH)}")
+                raise invalid(
+                    f"{where}.parameters.{name}",
+                    f"{name!r} cannot be passed through; allowed: {', '.join(PASSTHROUGH)}",
+                )
             if value is not None:
                 values[name] = value
                 wire[name] = f"{where}.parameters.{name}"
@@ -192,10 +204,13 @@ def parse_create(body: Any, catalog: Catalog | None = None) -> tuple[TaskSpec, S
     callback = options.get("callback_url")
     if callback is not None and (not isinstance(callback, str) or not callback.startswith(("http://", "https://"))):
         raise invalid("callback_url", "callback_url must be an absolute http(s) URL")
-    spec = TaskSpec(model=model, prompt=prompt, media=media,
-                    wire_names={"ratio": "aspect_ratio", "media": "frame_images" if frames else "input_references",
-                                **wire},
-                    **options)
+    spec = TaskSpec(
+        model=model,
+        prompt=prompt,
+        media=media,
+        wire_names={"ratio": "aspect_ratio", "media": "frame_images" if frames else "input_references", **wire},
+        **options,
+    )
     return spec, ()
 
 
@@ -254,8 +269,9 @@ def _iso(stamp: float) -> str:
 def render_callback(task: Task, links: dict[str, str]) -> dict[str, Any]:
     """The webhook event a finished job POSTs to its callback_url."""
     job = render_task(task, links)
-    data = {key: job[key] for key in ("id", "status", "generation_id", "model", "urls", "unsigned_urls", "usage",
-                                      "error")}
+    data = {
+        key: job[key] for key in ("id", "status", "generation_id", "model", "urls", "unsigned_urls", "usage", "error")
+    }
     return {"type": f"video.generation.{job['status']}", "created_at": _iso(task.updated_at), "data": data}
 
 
@@ -328,8 +344,12 @@ async def _content(request: Request, job_id: str) -> Response:
     index = _index(request.query_params.get("index"))
     task, _ = await read_task(request, job_id)
     if task.status is not Status.SUCCEEDED or not task.result:
-        raise ApiError(404, "ResourceNotFound", f"the video job {job_id} is {STATUS[task.status]}; its content is "
-                                                "available once it is completed", "jobId")
+        raise ApiError(
+            404,
+            "ResourceNotFound",
+            f"the video job {job_id} is {STATUS[task.status]}; its content is available once it is completed",
+            "jobId",
+        )
     if index != 0:
         raise not_found("output", f"{index} of video job {job_id} (it has one, index 0)", "index")
     service = request.app.state.service
@@ -349,8 +369,9 @@ def router() -> APIRouter:
         spec, soft = parse_create(await json_body(request), service.catalog)
         task = await service.create(spec, soft, owner=key.id, dialect=NAME)
         base = service.base_url(request)
-        return JSONResponse({"id": task.id, "polling_url": f"{base}{PREFIX}/{task.id}", "status": "pending"},
-                            status_code=202)
+        return JSONResponse(
+            {"id": task.id, "polling_url": f"{base}{PREFIX}/{task.id}", "status": "pending"}, status_code=202
+        )
 
     # Before `/{job_id}`, which would otherwise take "models" for a job ID.
     @api.get(PREFIX + "/models", summary="List the video models and what each accepts")

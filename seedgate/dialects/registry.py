@@ -34,10 +34,17 @@ class Dialect:
 
 
 def _dialect(module: Any) -> Dialect:
-    return Dialect(module.NAME, getattr(module, "PREFIXES", (module.PREFIX,)),
-                   getattr(module, "render_callback", module.render_task),
-                   module.callback_url, module.render_error, module.router, getattr(module, "event_type", None),
-                   getattr(module, "render_event", None), getattr(module, "RESULT_TTL_S", DEFAULT_RESULT_TTL_S))
+    return Dialect(
+        module.NAME,
+        getattr(module, "PREFIXES", (module.PREFIX,)),
+        getattr(module, "render_callback", module.render_task),
+        module.callback_url,
+        module.render_error,
+        module.router,
+        getattr(module, "event_type", None),
+        getattr(module, "render_event", None),
+        getattr(module, "RESULT_TTL_S", DEFAULT_RESULT_TTL_S),
+    )
 
 
 DIALECTS: dict[str, Dialect] = {
@@ -61,14 +68,14 @@ RenderError = Callable[[ApiError, str], JSONResponse]
 # malformed request under it is answered in that dialect's envelope. The longest matching prefix wins; paths no
 # dialect owns (seedgate's own /files, /healthz, /v1/assets, /v1/tasks, /v1/models, ...) answer in Ark's.
 _OWNED_PREFIXES: dict[str, RenderError] = {
-    "/api/v3": ark.render_error,                         # Ark / BytePlus ModelArk
+    "/api/v3": ark.render_error,  # Ark / BytePlus ModelArk
     "/api/AIGeneration": aigeneration.render_error,
     "/api/open-api": jimmyai.render_error,
-    "/api/v1": openrouter.render_error,                  # OpenRouter's namespace, less the resellers' routes below
-    volc_assets.PREFIX: volc_assets.render_error,        # /api/v1/open: Volcengine asset actions
-    "/v1": openai_videos.render_error,                   # OpenAI's namespace, less seedgate's and MoonApiX's below
-    openai_videos.PREFIX: openai_videos.render_error,    # shared with 3hei, whose route errors render themselves
-    "/v1/video": moonapix.render_error,                  # MoonApiX (OpenAI's is /v1/videos)
+    "/api/v1": openrouter.render_error,  # OpenRouter's namespace, less the resellers' routes below
+    volc_assets.PREFIX: volc_assets.render_error,  # /api/v1/open: Volcengine asset actions
+    "/v1": openai_videos.render_error,  # OpenAI's namespace, less seedgate's and MoonApiX's below
+    openai_videos.PREFIX: openai_videos.render_error,  # shared with 3hei, whose route errors render themselves
+    "/v1/video": moonapix.render_error,  # MoonApiX (OpenAI's is /v1/videos)
     assets_api.PREFIX: DEFAULT.render_error,
     "/v1/tasks": DEFAULT.render_error,
     "/v1/models": DEFAULT.render_error,

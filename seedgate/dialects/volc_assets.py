@@ -44,8 +44,13 @@ def _time(stamp: float) -> str:
 
 def render_asset(asset: Asset, url: str | None) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "Id": asset.id, "Name": asset.name, "GroupId": asset.group_id, "Status": STATUS_WORDS[asset.status],
-        "AssetType": KIND_WORDS.get(asset.kind or ""), "URL": url, "CreateTime": _time(asset.created_at),
+        "Id": asset.id,
+        "Name": asset.name,
+        "GroupId": asset.group_id,
+        "Status": STATUS_WORDS[asset.status],
+        "AssetType": KIND_WORDS.get(asset.kind or ""),
+        "URL": url,
+        "CreateTime": _time(asset.created_at),
         "UpdateTime": _time(asset.updated_at),
     }
     if asset.error:
@@ -54,8 +59,14 @@ def render_asset(asset: Asset, url: str | None) -> dict[str, Any]:
 
 
 def _render_group(group: AssetGroup) -> dict[str, Any]:
-    return {"Id": group.id, "Name": group.name, "Description": group.description, "GroupType": group.group_type,
-            "CreateTime": _time(group.created_at), "UpdateTime": _time(group.updated_at)}
+    return {
+        "Id": group.id,
+        "Name": group.name,
+        "Description": group.description,
+        "GroupType": group.group_type,
+        "CreateTime": _time(group.created_at),
+        "UpdateTime": _time(group.updated_at),
+    }
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = False, default: str = "") -> str:
@@ -109,8 +120,9 @@ def _base_url(request: Request) -> str:
 
 
 async def _create_group(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], _: str) -> dict[str, Any]:
-    group = await lib.create_group(key.id, _text(body, "Name", required=True), _text(body, "Description"),
-                                   _text(body, "GroupType", default="AIGC"))
+    group = await lib.create_group(
+        key.id, _text(body, "Name", required=True), _text(body, "Description"), _text(body, "GroupType", default="AIGC")
+    )
     return {"Id": group.id}
 
 
@@ -122,15 +134,21 @@ async def _list_groups(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], _: 
     number, size = _page(body)
     where = _filter(body)
     total, groups = await lib.store.list_groups(
-        key.id, ids=_strings(where.get("GroupIds"), "Filter.GroupIds"), name=where.get("Name") or None,
-        offset=(number - 1) * size, limit=size)
-    return {"Items": [_render_group(g) for g in groups], "TotalCount": total, "PageNumber": number,
-            "PageSize": size}
+        key.id,
+        ids=_strings(where.get("GroupIds"), "Filter.GroupIds"),
+        name=where.get("Name") or None,
+        offset=(number - 1) * size,
+        limit=size,
+    )
+    return {"Items": [_render_group(g) for g in groups], "TotalCount": total, "PageNumber": number, "PageSize": size}
 
 
 async def _update_group(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], _: str) -> dict[str, Any]:
-    values = {field: _text(body, name) for name, field in (("Name", "name"), ("Description", "description"))
-              if body.get(name) is not None}
+    values = {
+        field: _text(body, name)
+        for name, field in (("Name", "name"), ("Description", "description"))
+        if body.get(name) is not None
+    }
     return _render_group(await lib.update_group(key.id, _text(body, "Id", required=True), **values))
 
 
@@ -143,8 +161,13 @@ async def _create_asset(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], _:
     if body.get("URL") is None:
         raise missing("URL")
     kind = check_kind(_text(body, "AssetType") or None, "AssetType")
-    asset = await lib.create_from_url(key.id, check_source_url(body["URL"], "URL"), kind=kind,
-                                      name=_text(body, "Name"), group_id=_text(body, "GroupId") or None)
+    asset = await lib.create_from_url(
+        key.id,
+        check_source_url(body["URL"], "URL"),
+        kind=kind,
+        name=_text(body, "Name"),
+        group_id=_text(body, "GroupId") or None,
+    )
     return {"Id": asset.id}
 
 
@@ -162,16 +185,28 @@ async def _list_assets(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], bas
         raise invalid("Filter.Statuses", f"{unknown[0]!r} is not Processing, Active or Failed")
     kinds = [check_kind(k, "Filter.AssetTypes") or "" for k in _strings(where.get("AssetTypes"), "Filter.AssetTypes")]
     total, found = await lib.store.list(
-        key.id, group_ids=_strings(where.get("GroupIds"), "Filter.GroupIds"),
-        statuses=[statuses[s.lower()] for s in wanted], kinds=kinds, name=where.get("Name") or None,
-        offset=(number - 1) * size, limit=size)
-    return {"Items": [render_asset(a, lib.link(a, base)) for a in found], "TotalCount": total,
-            "PageNumber": number, "PageSize": size}
+        key.id,
+        group_ids=_strings(where.get("GroupIds"), "Filter.GroupIds"),
+        statuses=[statuses[s.lower()] for s in wanted],
+        kinds=kinds,
+        name=where.get("Name") or None,
+        offset=(number - 1) * size,
+        limit=size,
+    )
+    return {
+        "Items": [render_asset(a, lib.link(a, base)) for a in found],
+        "TotalCount": total,
+        "PageNumber": number,
+        "PageSize": size,
+    }
 
 
 async def _update_asset(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], base: str) -> dict[str, Any]:
-    values = {field: _text(body, name) for name, field in (("Name", "name"), ("GroupId", "group_id"))
-              if body.get(name) is not None}
+    values = {
+        field: _text(body, name)
+        for name, field in (("Name", "name"), ("GroupId", "group_id"))
+        if body.get(name) is not None
+    }
     asset = await lib.update(key.id, _text(body, "Id", required=True), **values)
     return render_asset(asset, lib.link(asset, base))
 
@@ -182,10 +217,16 @@ async def _delete_asset(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], _:
 
 
 ACTIONS: dict[str, Handler] = {
-    "CreateAssetGroup": _create_group, "GetAssetGroup": _get_group, "ListAssetGroups": _list_groups,
-    "UpdateAssetGroup": _update_group, "DeleteAssetGroup": _delete_group,
-    "CreateAsset": _create_asset, "GetAsset": _get_asset, "ListAssets": _list_assets,
-    "UpdateAsset": _update_asset, "DeleteAsset": _delete_asset,
+    "CreateAssetGroup": _create_group,
+    "GetAssetGroup": _get_group,
+    "ListAssetGroups": _list_groups,
+    "UpdateAssetGroup": _update_group,
+    "DeleteAssetGroup": _delete_group,
+    "CreateAsset": _create_asset,
+    "GetAsset": _get_asset,
+    "ListAssets": _list_assets,
+    "UpdateAsset": _update_asset,
+    "DeleteAsset": _delete_asset,
 }
 
 
@@ -198,8 +239,11 @@ def router() -> APIRouter:
         try:
             handler = ACTIONS.get(action)
             if handler is None:
-                raise ApiError(404, "InvalidActionOrVersion", f"the action {action!r} does not exist; "
-                                                              f"known actions: {', '.join(ACTIONS)}")
+                raise ApiError(
+                    404,
+                    "InvalidActionOrVersion",
+                    f"the action {action!r} does not exist; known actions: {', '.join(ACTIONS)}",
+                )
             key = await request.app.state.service.authenticate(request)
             body = await json_object(request)
             result = await handler(request.app.state.service.assets, key, body, _base_url(request))

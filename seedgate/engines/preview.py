@@ -343,8 +343,9 @@ def _font(size: int, cjk: bool) -> Any:
         try:
             return ImageFont.truetype(path, size)
         except OSError as exc:
-            _warn_once(f"font:{path}", "preview: cannot load the caption font %s (%s); CJK text is drawn as boxes",
-                       path, exc)
+            _warn_once(
+                f"font:{path}", "preview: cannot load the caption font %s (%s); CJK text is drawn as boxes", path, exc
+            )
     return ImageFont.load_default(size=size)
 
 
@@ -398,8 +399,13 @@ def _report_undrawable(font: Any, text: str) -> None:
     for ch in dict.fromkeys(text):
         if ord(ch) >= 0x80 and _missing_glyph(font, ch):
             script = _script(ch)
-            _warn_once(f"script:{script}", "preview: the caption font has no glyph for %s text such as %r; it is "
-                       "drawn as boxes (SEEDGATE_PREVIEW_FONT names a font that has it)", script, ch)
+            _warn_once(
+                f"script:{script}",
+                "preview: the caption font has no glyph for %s text such as %r; it is "
+                "drawn as boxes (SEEDGATE_PREVIEW_FONT names a font that has it)",
+                script,
+                ch,
+            )
 
 
 # Cached fonts are shared by renders running in parallel worker threads, and a FreeType face is not

@@ -154,9 +154,7 @@ def _v6_reason(ip: ipaddress.IPv6Address) -> str | None:
 _PRIVATE_HINT = "; set SEEDGATE_ALLOW_PRIVATE_URLS=1 on the server to allow private addresses (local work only)"
 
 
-def address_block_reason(
-    ip: str, *, allow_private: bool = False, allowed_networks: Iterable[str] = ()
-) -> str | None:
+def address_block_reason(ip: str, *, allow_private: bool = False, allowed_networks: Iterable[str] = ()) -> str | None:
     """Why connecting to `ip` is refused (e.g. "loopback"), or None when it is allowed."""
     try:
         addr = _parse_ip(ip)
@@ -383,8 +381,13 @@ def guarded_client(policy: FetchPolicy, timeout_s: float = 10.0) -> httpx.AsyncC
     """
     backend = _GuardedBackend(policy, httpcore.AnyIOBackend())
     transport = _GuardedTransport(backend, _default_ssl_context(), max(1, policy.max_concurrency))
-    return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False,
-                             timeout=httpx.Timeout(timeout_s), headers={"User-Agent": USER_AGENT})
+    return httpx.AsyncClient(
+        transport=transport,
+        follow_redirects=False,
+        trust_env=False,
+        timeout=httpx.Timeout(timeout_s),
+        headers={"User-Agent": USER_AGENT},
+    )
 
 
 class Fetcher:
@@ -405,9 +408,7 @@ class Fetcher:
         self.policy = policy
         self._sem = asyncio.Semaphore(policy.max_concurrency)
         backend = _GuardedBackend(policy, network_backend or httpcore.AnyIOBackend())
-        transport = _GuardedTransport(
-            backend, ssl_context or _default_ssl_context(), max(1, policy.max_concurrency)
-        )
+        transport = _GuardedTransport(backend, ssl_context or _default_ssl_context(), max(1, policy.max_concurrency))
         self._client = httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,  # redirects are followed by hand so each hop is re-validated

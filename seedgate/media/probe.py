@@ -217,12 +217,25 @@ def _sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-_MIME = {"a JPEG image": "image/jpeg", "a PNG image": "image/png", "a GIF image": "image/gif",
-         "a WebP image": "image/webp", "a TIFF image": "image/tiff", "a BMP image": "image/bmp",
-         "a HEIF/HEIC image": "image/heic", "an AVIF image": "image/avif", "a WAV audio file": "audio/wav",
-         "an MP3 audio file": "audio/mpeg", "an M4A audio file": "audio/mp4", "an AAC audio stream": "audio/aac",
-         "a FLAC audio file": "audio/flac", "an Ogg file": "audio/ogg", "an MP4 video": "video/mp4",
-         "a MOV video": "video/quicktime", "a Matroska/WebM video": "video/webm"}
+_MIME = {
+    "a JPEG image": "image/jpeg",
+    "a PNG image": "image/png",
+    "a GIF image": "image/gif",
+    "a WebP image": "image/webp",
+    "a TIFF image": "image/tiff",
+    "a BMP image": "image/bmp",
+    "a HEIF/HEIC image": "image/heic",
+    "an AVIF image": "image/avif",
+    "a WAV audio file": "audio/wav",
+    "an MP3 audio file": "audio/mpeg",
+    "an M4A audio file": "audio/mp4",
+    "an AAC audio stream": "audio/aac",
+    "a FLAC audio file": "audio/flac",
+    "an Ogg file": "audio/ogg",
+    "an MP4 video": "video/mp4",
+    "a MOV video": "video/quicktime",
+    "a Matroska/WebM video": "video/webm",
+}
 
 
 def sniff_mime(path: Path) -> str:
@@ -373,8 +386,7 @@ _IMAGE_FORMATS_HINT = "supported formats are JPEG, PNG, WebP, BMP, TIFF and GIF"
 def _check_image_sides(width: int, height: int, limits: ImageLimits) -> None:
     if not (limits.min_side <= width <= limits.max_side and limits.min_side <= height <= limits.max_side):
         raise MediaRejected(
-            f"image is {width}x{height}; width and height must be between "
-            f"{limits.min_side} and {limits.max_side} px"
+            f"image is {width}x{height}; width and height must be between {limits.min_side} and {limits.max_side} px"
         )
     if width * height > limits.max_pixels:
         raise MediaRejected(f"image is {width}x{height}; at most {limits.max_pixels} pixels are allowed")
@@ -387,9 +399,7 @@ def _open_av(path: Path, fmt: str, kind: str) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r", format=fmt, metadata_errors="ignore")
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise MediaRejected(
-            f"{kind} could not be read; the file is corrupt or truncated ({_av_reason(exc)})"
-        ) from None
+        raise MediaRejected(f"{kind} could not be read; the file is corrupt or truncated ({_av_reason(exc)})") from None
 
 
 def _av_reason(exc: Exception) -> str:
@@ -514,9 +524,7 @@ def audit_video(path: Path, limits: VideoLimits = VideoLimits()) -> VideoInfo:
         max_packets = math.ceil((limits.max_duration + 1) * (limits.max_fps + 1) * 1.5)
         count, end, decoded, hit_cap = _scan_packets(container, stream, max_packets)
         if hit_cap:
-            raise MediaRejected(
-                f"video has more than {max_packets} frames; it is too long or its fps too high"
-            )
+            raise MediaRejected(f"video has more than {max_packets} frames; it is too long or its fps too high")
         if not decoded:
             raise MediaRejected("video stream could not be decoded; the file is corrupt or truncated")
         expected = stream.frames
@@ -551,13 +559,20 @@ def _check_range(value: float, low: float, high: float, tolerance: float, descri
 
 
 def _check_video_duration(duration: float, limits: VideoLimits) -> None:
-    _check_range(duration, limits.min_duration, limits.max_duration, limits.duration_tolerance,
-                 f"video is {_fmt(duration)} s long", "s")
+    _check_range(
+        duration,
+        limits.min_duration,
+        limits.max_duration,
+        limits.duration_tolerance,
+        f"video is {_fmt(duration)} s long",
+        "s",
+    )
 
 
 def _check_fps(fps: float, limits: VideoLimits) -> None:
-    _check_range(fps, limits.min_fps, limits.max_fps, limits.fps_tolerance,
-                 f"video frame rate is {_fmt(fps)} fps", "fps")
+    _check_range(
+        fps, limits.min_fps, limits.max_fps, limits.fps_tolerance, f"video frame rate is {_fmt(fps)} fps", "fps"
+    )
 
 
 # --------------------------------------------------------------------------- audio
@@ -605,14 +620,18 @@ def audit_audio(path: Path, limits: AudioLimits = AudioLimits()) -> AudioInfo:
         _check_audio_duration(duration, limits)
     finally:
         container.close()
-    return AudioInfo(
-        format=fmt, codec=codec, duration=round(duration, 3), sample_rate=sample_rate, channels=channels
-    )
+    return AudioInfo(format=fmt, codec=codec, duration=round(duration, 3), sample_rate=sample_rate, channels=channels)
 
 
 def _check_audio_duration(duration: float, limits: AudioLimits) -> None:
-    _check_range(duration, limits.min_duration, limits.max_duration, limits.duration_tolerance,
-                 f"audio is {_fmt(duration)} s long", "s")
+    _check_range(
+        duration,
+        limits.min_duration,
+        limits.max_duration,
+        limits.duration_tolerance,
+        f"audio is {_fmt(duration)} s long",
+        "s",
+    )
 
 
 # --------------------------------------------------------------------------- any kind
@@ -625,12 +644,24 @@ def audit_media(kind: str, path: Path) -> dict[str, object]:
         return {"format": image.format, "width": image.width, "height": image.height}
     if kind == "video":
         video = audit_video(path)
-        return {"format": video.format, "codec": video.codec, "width": video.width, "height": video.height,
-                "fps": round(video.fps, 3), "seconds": round(video.duration, 3), "has_audio": video.has_audio}
+        return {
+            "format": video.format,
+            "codec": video.codec,
+            "width": video.width,
+            "height": video.height,
+            "fps": round(video.fps, 3),
+            "seconds": round(video.duration, 3),
+            "has_audio": video.has_audio,
+        }
     if kind == "audio":
         audio = audit_audio(path)
-        return {"format": audio.format, "codec": audio.codec, "seconds": round(audio.duration, 3),
-                "sample_rate": audio.sample_rate, "channels": audio.channels}
+        return {
+            "format": audio.format,
+            "codec": audio.codec,
+            "seconds": round(audio.duration, 3),
+            "sample_rate": audio.sample_rate,
+            "channels": audio.channels,
+        }
     raise MediaRejected(f"unknown media kind {kind!r}")
 
 
@@ -688,10 +719,13 @@ def _decode_pool() -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None:
             # forkserver: workers never inherit the server's threads, sockets or event loop.
-            _pool = ProcessPoolExecutor(max_workers=max(1, DECODE_WORKERS),
-                                        mp_context=multiprocessing.get_context("forkserver"),
-                                        initializer=_limit_worker_memory, initargs=(DECODE_MEMORY_MB,),
-                                        max_tasks_per_child=_AUDITS_PER_WORKER)
+            _pool = ProcessPoolExecutor(
+                max_workers=max(1, DECODE_WORKERS),
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_limit_worker_memory,
+                initargs=(DECODE_MEMORY_MB,),
+                max_tasks_per_child=_AUDITS_PER_WORKER,
+            )
         return _pool
 
 

@@ -46,14 +46,15 @@ async def _use_asset(ref: MediaRef, asset_id: str, find_asset: AssetLookup | Non
     if asset.status is AssetStatus.PROCESSING:
         raise invalid(ref.param, f"the asset {asset_id} is still being audited; retry in a few seconds")
     if asset.kind != ref.kind:
-        raise invalid(ref.param, f"the asset {asset_id} is {_article(asset.kind)} {asset.kind}, "
-                                 f"not {_article(ref.kind)} {ref.kind}")
+        raise invalid(
+            ref.param,
+            f"the asset {asset_id} is {_article(asset.kind)} {asset.kind}, not {_article(ref.kind)} {ref.kind}",
+        )
     ref.blob = asset.blob
     apply_info(ref, asset.info)
 
 
-async def _resolve_one(ref: MediaRef, fetcher: Fetcher, storage: LocalStorage,
-                       find_asset: AssetLookup | None) -> None:
+async def _resolve_one(ref: MediaRef, fetcher: Fetcher, storage: LocalStorage, find_asset: AssetLookup | None) -> None:
     asset_id = asset_id_of(ref.url)
     if asset_id is not None:
         await _use_asset(ref, asset_id, find_asset)
@@ -80,12 +81,14 @@ async def _resolve_one(ref: MediaRef, fetcher: Fetcher, storage: LocalStorage,
         ref.url = f"blob:sha256:{fetched.sha256}"
 
 
-async def resolve_media(spec: TaskSpec, fetcher: Fetcher, storage: LocalStorage,
-                        find_asset: AssetLookup | None = None) -> None:
+async def resolve_media(
+    spec: TaskSpec, fetcher: Fetcher, storage: LocalStorage, find_asset: AssetLookup | None = None
+) -> None:
     """Fetch and audit every not-yet-resolved item concurrently; the first failure (in request order) wins."""
     pending = [ref for ref in spec.media if ref.blob is None]
-    results = await asyncio.gather(*(_resolve_one(ref, fetcher, storage, find_asset) for ref in pending),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(_resolve_one(ref, fetcher, storage, find_asset) for ref in pending), return_exceptions=True
+    )
     for result in results:
         if isinstance(result, BaseException):
             raise result

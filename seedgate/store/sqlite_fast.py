@@ -57,8 +57,10 @@ class SqliteFastPath:
             for table, rows in batches:
                 if rows:
                     columns = list(rows[0])
-                    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                           f"VALUES ({', '.join(':' + c for c in columns)})")
+                    sql = (
+                        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                        f"VALUES ({', '.join(':' + c for c in columns)})"
+                    )
                     conn.executemany(sql, rows)
             conn.execute("COMMIT")
         except BaseException:

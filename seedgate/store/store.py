@@ -102,8 +102,18 @@ class Endpoint:
 
 
 def _endpoint(row: Any) -> Endpoint:
-    return Endpoint(row.id, row.owner, row.name, row.url, json.loads(row.event_types), row.secret, row.created_at,
-                    row.updated_at, row.previous_secret, row.previous_secret_until)
+    return Endpoint(
+        row.id,
+        row.owner,
+        row.name,
+        row.url,
+        json.loads(row.event_types),
+        row.secret,
+        row.created_at,
+        row.updated_at,
+        row.previous_secret,
+        row.previous_secret_until,
+    )
 
 
 @dataclass(frozen=True)
@@ -120,19 +130,36 @@ def _task_from_row(row: Any) -> Task:
     m = row._mapping if hasattr(row, "_mapping") else row
     error = {"code": m["error_code"], "message": m["error_message"] or ""} if m["error_code"] else None
     return Task(
-        id=m["id"], owner=m["owner"], dialect=m["dialect"], endpoint=m["endpoint"],
-        spec=TaskSpec.from_json(json.loads(m["spec"])), status=Status(m["status"]),
-        created_at=m["created_at"], updated_at=m["updated_at"], started_at=m["started_at"],
-        finished_at=m["finished_at"], expires_at=m["expires_at"], progress=m["progress"],
-        result=json.loads(m["result"]) if m["result"] else None, error=error, attempts=m["attempts"],
+        id=m["id"],
+        owner=m["owner"],
+        dialect=m["dialect"],
+        endpoint=m["endpoint"],
+        spec=TaskSpec.from_json(json.loads(m["spec"])),
+        status=Status(m["status"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        expires_at=m["expires_at"],
+        progress=m["progress"],
+        result=json.loads(m["result"]) if m["result"] else None,
+        error=error,
+        attempts=m["attempts"],
     )
 
 
 def _webhook_row(task_id: str, webhook: Webhook, now: float, status: Status) -> dict[str, Any]:
     return {
-        "id": f"msg_{secrets.token_hex(12)}", "task_id": task_id, "url": webhook.url,
-        "payload": json.dumps(webhook.payload, ensure_ascii=False), "status": "pending", "attempts": 0,
-        "next_attempt_at": now, "created_at": now, "secret": webhook.secret, "receiver": receiver_of(webhook.url),
+        "id": f"msg_{secrets.token_hex(12)}",
+        "task_id": task_id,
+        "url": webhook.url,
+        "payload": json.dumps(webhook.payload, ensure_ascii=False),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "secret": webhook.secret,
+        "receiver": receiver_of(webhook.url),
         "seq": status_seq(status),
     }
 
@@ -145,19 +172,27 @@ def _earlier_pending(row: Any) -> Any:
     """A delivery of the same task to the same URL, still pending, that comes before `row` (status order)."""
     earlier = webhook_deliveries.alias("earlier")
     return sa.exists().where(
-        earlier.c.task_id == row.task_id, earlier.c.url == row.url, earlier.c.status == "pending",
-        sa.or_(earlier.c.seq < row.seq,
-               sa.and_(earlier.c.seq == row.seq,
-                       sa.or_(earlier.c.created_at < row.created_at,
-                              sa.and_(earlier.c.created_at == row.created_at, earlier.c.id < row.id)))))
+        earlier.c.task_id == row.task_id,
+        earlier.c.url == row.url,
+        earlier.c.status == "pending",
+        sa.or_(
+            earlier.c.seq < row.seq,
+            sa.and_(
+                earlier.c.seq == row.seq,
+                sa.or_(
+                    earlier.c.created_at < row.created_at,
+                    sa.and_(earlier.c.created_at == row.created_at, earlier.c.id < row.id),
+                ),
+            ),
+        ),
+    )
 
 
 async def _newer_only(conn: Any, task_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop deliveries of a status older than one this task already has for the same URL (say a `running` recorded
     after the task expired meanwhile): a receiver never hears a task go back."""
     wd = webhook_deliveries
-    query = (sa.select(wd.c.url, sa.func.max(wd.c.seq)).where(wd.c.task_id == task_id)
-             .group_by(wd.c.url))
+    query = sa.select(wd.c.url, sa.func.max(wd.c.seq)).where(wd.c.task_id == task_id).group_by(wd.c.url)
     newest = dict((await conn.execute(query)).all())
     return [row for row in rows if row["seq"] >= newest.get(row["url"], -1)]
 
@@ -167,11 +202,15 @@ async def _supersede_stale(conn: Any, task_id: str, urls: Sequence[str], now: fl
     retries and are not being sent right now: the new delivery carries the newer state."""
     await conn.execute(
         webhook_deliveries.update()
-        .where(webhook_deliveries.c.task_id == task_id, webhook_deliveries.c.url.in_(list(urls)),
-               webhook_deliveries.c.status == "pending",
-               webhook_deliveries.c.attempts >= SUPERSEDE_AFTER_ATTEMPTS,
-               sa.or_(webhook_deliveries.c.leased_until.is_(None), webhook_deliveries.c.leased_until < now))
-        .values(status="superseded"))
+        .where(
+            webhook_deliveries.c.task_id == task_id,
+            webhook_deliveries.c.url.in_(list(urls)),
+            webhook_deliveries.c.status == "pending",
+            webhook_deliveries.c.attempts >= SUPERSEDE_AFTER_ATTEMPTS,
+            sa.or_(webhook_deliveries.c.leased_until.is_(None), webhook_deliveries.c.leased_until < now),
+        )
+        .values(status="superseded")
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -196,7 +235,8 @@ class Store:
         self.assets = AssetStore(self.engine)
         self.upstream = UpstreamStore(self.engine, self.is_sqlite)
         self._fast: SqliteFastPath | PostgresFastPath = (
-            SqliteFastPath(make_url(url).database or "") if self.is_sqlite
+            SqliteFastPath(make_url(url).database or "")
+            if self.is_sqlite
             else PostgresFastPath(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
         )
 
@@ -233,21 +273,35 @@ class Store:
         """
         spec = task.spec
         row = {
-            "id": task.id, "owner": task.owner, "dialect": task.dialect, "endpoint": task.endpoint,
-            "model": task.model, "status": task.status.value, "service_tier": spec.service_tier or "default",
-            **_queue_keys(spec), "spec": json.dumps(spec.to_json(), ensure_ascii=False),
-            "progress": 0.0, "created_at": task.created_at, "updated_at": task.updated_at,
-            "expires_at": task.expires_at, "attempts": 0,
+            "id": task.id,
+            "owner": task.owner,
+            "dialect": task.dialect,
+            "endpoint": task.endpoint,
+            "model": task.model,
+            "status": task.status.value,
+            "service_tier": spec.service_tier or "default",
+            **_queue_keys(spec),
+            "spec": json.dumps(spec.to_json(), ensure_ascii=False),
+            "progress": 0.0,
+            "created_at": task.created_at,
+            "updated_at": task.updated_at,
+            "expires_at": task.expires_at,
+            "attempts": 0,
         }
         hooks = [_webhook_row(task.id, webhook, task.updated_at, task.status) for webhook in webhooks]
         blobs = [{"task_id": task.id, "digest": digest} for digest in sorted({m.blob for m in spec.media if m.blob})]
         await self._inserts.submit((row, hooks, blobs))
 
-    async def _insert_rows(self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]) \
-            -> None:
-        await self._fast.insert_many([(tasks, [row for row, _, _ in batch]),
-                                      (webhook_deliveries, [hook for _, hooks, _ in batch for hook in hooks]),
-                                      (task_blobs, [blob for _, _, blobs in batch for blob in blobs])])
+    async def _insert_rows(
+        self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]
+    ) -> None:
+        await self._fast.insert_many(
+            [
+                (tasks, [row for row, _, _ in batch]),
+                (webhook_deliveries, [hook for _, hooks, _ in batch for hook in hooks]),
+                (task_blobs, [blob for _, _, blobs in batch for blob in blobs]),
+            ]
+        )
 
     async def listen_new_tasks(self, wake: Callable[[], None]) -> None:
         """Wake local workers when another process adds tasks. PostgreSQL only: SQLite nodes share a machine and
@@ -310,8 +364,11 @@ class Store:
             return False
         async with self.engine.begin() as conn:
             # Deliveries still pending are sent anyway: a client may delete a task before its webhook got through.
-            await conn.execute(webhook_deliveries.delete().where(webhook_deliveries.c.task_id == task_id,
-                                                                 webhook_deliveries.c.status != "pending"))
+            await conn.execute(
+                webhook_deliveries.delete().where(
+                    webhook_deliveries.c.task_id == task_id, webhook_deliveries.c.status != "pending"
+                )
+            )
             await conn.execute(upstream_tasks.delete().where(upstream_tasks.c.task_id == task_id))
             await conn.execute(task_blobs.delete().where(task_blobs.c.task_id == task_id))
             result = await conn.execute(tasks.delete().where(tasks.c.id == task_id))
@@ -339,9 +396,7 @@ class Store:
             values.update(lease_owner=None, lease_expires_at=None, attempts=tasks.c.attempts - 1)
         for key, value in fields.items():
             values[key] = json.dumps(value) if key == "result" and value is not None else value
-        query = tasks.update().where(
-            tasks.c.id == task.id, tasks.c.status.in_([s.value for s in sources_of(target)])
-        )
+        query = tasks.update().where(tasks.c.id == task.id, tasks.c.status.in_([s.value for s in sources_of(target)]))
         if lease_owner is not None:
             query = query.where(tasks.c.lease_owner == lease_owner)
         async with self.engine.begin() as conn:
@@ -353,8 +408,9 @@ class Store:
                     await conn.execute(webhook_deliveries.insert(), rows)
         return changed
 
-    async def claim(self, worker_id: str, engines: Sequence[str], lease_s: float,
-                    models: Sequence[str] | None = None) -> Task | None:
+    async def claim(
+        self, worker_id: str, engines: Sequence[str], lease_s: float, models: Sequence[str] | None = None
+    ) -> Task | None:
         """Take the next task: queued ones by tier, priority and age, or running ones whose lease ran out.
 
         `models` narrows the claim to tasks of those models (the upstream relay takes only what a channel with room
@@ -366,8 +422,12 @@ class Store:
         )
         pick = (
             sa.select(tasks.c.id)
-            .where(ready, tasks.c.engine.in_(list(engines)), tasks.c.expires_at > now,
-                   tasks.c.model.in_(list(models)) if models is not None else sa.true())
+            .where(
+                ready,
+                tasks.c.engine.in_(list(engines)),
+                tasks.c.expires_at > now,
+                tasks.c.model.in_(list(models)) if models is not None else sa.true(),
+            )
             .order_by(tasks.c.tier_rank, tasks.c.priority.desc(), tasks.c.created_at)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -377,8 +437,11 @@ class Store:
             tasks.update()
             .where(tasks.c.id == pick, ready)
             .values(
-                status=Status.RUNNING.value, lease_owner=worker_id, lease_expires_at=now + lease_s,
-                started_at=sa.func.coalesce(tasks.c.started_at, now), updated_at=now,
+                status=Status.RUNNING.value,
+                lease_owner=worker_id,
+                lease_expires_at=now + lease_s,
+                started_at=sa.func.coalesce(tasks.c.started_at, now),
+                updated_at=now,
                 attempts=tasks.c.attempts + 1,
             )
             .returning(*tasks.c)
@@ -400,9 +463,11 @@ class Store:
 
     async def set_progress(self, task_id: str, progress: float, now: float) -> bool:
         """Progress of a task an upstream runs (no worker lease); False once the task is no longer running."""
-        query = (tasks.update()
-                 .where(tasks.c.id == task_id, tasks.c.status == Status.RUNNING.value)
-                 .values(progress=progress, updated_at=now))
+        query = (
+            tasks.update()
+            .where(tasks.c.id == task_id, tasks.c.status == Status.RUNNING.value)
+            .values(progress=progress, updated_at=now)
+        )
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
 
@@ -415,8 +480,9 @@ class Store:
             sa.and_(tasks.c.tier_rank == rank, tasks.c.priority > priority),
             sa.and_(tasks.c.tier_rank == rank, tasks.c.priority == priority, tasks.c.created_at < task.created_at),
         )
-        query = sa.select(sa.func.count()).where(tasks.c.status == Status.QUEUED.value,
-                                                 tasks.c.engine == keys["engine"], ahead)
+        query = sa.select(sa.func.count()).where(
+            tasks.c.status == Status.QUEUED.value, tasks.c.engine == keys["engine"], ahead
+        )
         async with self.engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one()) + 1
 
@@ -451,8 +517,11 @@ class Store:
         wanted = sorted(digests)
         async with self.engine.connect() as conn:
             for start in range(0, len(wanted), 500):
-                query = sa.select(task_blobs.c.digest).where(
-                    task_blobs.c.digest.in_(wanted[start:start + 500])).distinct()
+                query = (
+                    sa.select(task_blobs.c.digest)
+                    .where(task_blobs.c.digest.in_(wanted[start : start + 500]))
+                    .distinct()
+                )
                 found.update((await conn.execute(query)).scalars().all())
         return found
 
@@ -463,8 +532,9 @@ class Store:
 
     # -- webhooks -----------------------------------------------------------------------------------------------
 
-    async def add_webhooks(self, task_id: str, webhooks: Sequence[Webhook], status: Status = Status.RUNNING,
-                           now: float | None = None) -> None:
+    async def add_webhooks(
+        self, task_id: str, webhooks: Sequence[Webhook], status: Status = Status.RUNNING, now: float | None = None
+    ) -> None:
         """Deliveries for a status change recorded apart from it (a worker's `running`); `now`: when it happened."""
         now = time.time() if now is None else now
         async with self.engine.begin() as conn:
@@ -479,8 +549,12 @@ class Store:
         wd = webhook_deliveries
         query = (
             sa.select(wd)
-            .where(wd.c.status == "pending", wd.c.next_attempt_at <= now, ~_earlier_pending(wd.c),
-                   wd.c.receiver.not_in(list(skip_receivers)) if skip_receivers else sa.true())
+            .where(
+                wd.c.status == "pending",
+                wd.c.next_attempt_at <= now,
+                ~_earlier_pending(wd.c),
+                wd.c.receiver.not_in(list(skip_receivers)) if skip_receivers else sa.true(),
+            )
             .order_by(wd.c.next_attempt_at, wd.c.created_at)
             .limit(limit)
         )
@@ -493,8 +567,11 @@ class Store:
         sending it is presumed gone), and its task's later deliveries to that URL keep waiting."""
         query = (
             webhook_deliveries.update()
-            .where(webhook_deliveries.c.id == delivery.id, webhook_deliveries.c.status == "pending",
-                   webhook_deliveries.c.attempts == delivery.attempts)
+            .where(
+                webhook_deliveries.c.id == delivery.id,
+                webhook_deliveries.c.status == "pending",
+                webhook_deliveries.c.attempts == delivery.attempts,
+            )
             .values(next_attempt_at=until, leased_until=until, attempts=delivery.attempts + 1)
         )
         async with self.engine.begin() as conn:
@@ -509,17 +586,25 @@ class Store:
         async with self.engine.begin() as conn:
             await conn.execute(query)
 
-    async def fail_webhook(self, delivery: Delivery, retry_at: float | None, error: str, *,
-                           supersede: bool) -> str:
+    async def fail_webhook(self, delivery: Delivery, retry_at: float | None, error: str, *, supersede: bool) -> str:
         """Record a failed attempt; returns the delivery's new status. `superseded` when `supersede` and a later
         delivery of the same task to the same URL waits; else `pending` again at `retry_at`, or `dead` (None)."""
         wd = webhook_deliveries
         later = webhook_deliveries.alias("later")
-        waiting = sa.select(sa.func.count()).select_from(later).where(
-            later.c.task_id == delivery.task_id, later.c.url == delivery.url, later.c.status == "pending",
-            later.c.id != delivery.id,
-            sa.or_(later.c.seq > delivery.seq,
-                   sa.and_(later.c.seq == delivery.seq, later.c.created_at > delivery.created_at)))
+        waiting = (
+            sa.select(sa.func.count())
+            .select_from(later)
+            .where(
+                later.c.task_id == delivery.task_id,
+                later.c.url == delivery.url,
+                later.c.status == "pending",
+                later.c.id != delivery.id,
+                sa.or_(
+                    later.c.seq > delivery.seq,
+                    sa.and_(later.c.seq == delivery.seq, later.c.created_at > delivery.created_at),
+                ),
+            )
+        )
         async with self.engine.begin() as conn:
             if supersede and (await conn.execute(waiting)).scalar_one() > 0:
                 status, next_at = "superseded", time.time()
@@ -527,8 +612,11 @@ class Store:
                 status, next_at = "dead", time.time()
             else:
                 status, next_at = "pending", retry_at
-            await conn.execute(wd.update().where(wd.c.id == delivery.id).values(
-                status=status, next_attempt_at=next_at, last_error=error, leased_until=None))
+            await conn.execute(
+                wd.update()
+                .where(wd.c.id == delivery.id)
+                .values(status=status, next_attempt_at=next_at, last_error=error, leased_until=None)
+            )
         return status
 
     async def release_webhooks(self, delivery_ids: Sequence[str]) -> None:
@@ -536,16 +624,19 @@ class Store:
         if not delivery_ids:
             return
         now = time.time()
-        query = (webhook_deliveries.update()
-                 .where(webhook_deliveries.c.id.in_(list(delivery_ids)), webhook_deliveries.c.status == "pending")
-                 .values(next_attempt_at=now, leased_until=None))
+        query = (
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.id.in_(list(delivery_ids)), webhook_deliveries.c.status == "pending")
+            .values(next_attempt_at=now, leased_until=None)
+        )
         async with self.engine.begin() as conn:
             await conn.execute(query)
 
     async def purge_deliveries(self, before: float) -> None:
         """Drop settled deliveries (including those of deleted tasks) once they are older than the retention."""
-        query = webhook_deliveries.delete().where(webhook_deliveries.c.status != "pending",
-                                                  webhook_deliveries.c.created_at < before)
+        query = webhook_deliveries.delete().where(
+            webhook_deliveries.c.status != "pending", webhook_deliveries.c.created_at < before
+        )
         async with self.engine.begin() as conn:
             await conn.execute(query)
 
@@ -558,8 +649,15 @@ class Store:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
-            {"id": r.id, "url": r.url, "status": r.status, "attempts": r.attempts, "last_error": r.last_error,
-             "next_attempt_at": r.next_attempt_at, "payload": json.loads(r.payload)}
+            {
+                "id": r.id,
+                "url": r.url,
+                "status": r.status,
+                "attempts": r.attempts,
+                "last_error": r.last_error,
+                "next_attempt_at": r.next_attempt_at,
+                "payload": json.loads(r.payload),
+            }
             for r in rows
         ]
 
@@ -584,16 +682,18 @@ class Store:
             return False
         if "event_types" in values:
             values["event_types"] = json.dumps(values["event_types"])
-        query = webhook_endpoints.update().where(webhook_endpoints.c.id == endpoint_id,
-                                                 webhook_endpoints.c.owner == owner)
+        query = webhook_endpoints.update().where(
+            webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.owner == owner
+        )
         async with self.engine.begin() as conn:
             return (await conn.execute(query.values(**values, updated_at=time.time()))).rowcount > 0
 
     async def delete_endpoint(self, owner: str, endpoint_id: str) -> bool:
         if not _plausible_id(endpoint_id):
             return False
-        query = webhook_endpoints.delete().where(webhook_endpoints.c.id == endpoint_id,
-                                                 webhook_endpoints.c.owner == owner)
+        query = webhook_endpoints.delete().where(
+            webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.owner == owner
+        )
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
 
@@ -601,9 +701,15 @@ class Store:
 
     async def insert_key(self, key: ApiKey, secret_hash: str) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(api_keys.insert().values(
-                id=key.id, name=key.name, secret_hash=secret_hash, admin=key.admin, created_at=key.created_at,
-            ))
+            await conn.execute(
+                api_keys.insert().values(
+                    id=key.id,
+                    name=key.name,
+                    secret_hash=secret_hash,
+                    admin=key.admin,
+                    created_at=key.created_at,
+                )
+            )
 
     async def key_by_hash(self, secret_hash: str) -> ApiKey | None:
         return _key(await self._fast.key_row("secret_hash", secret_hash))
@@ -650,8 +756,11 @@ def _plausible_id(ident: str) -> bool:
 
 def _queue_keys(spec: TaskSpec) -> dict[str, Any]:
     """The columns claim orders the queue by (tier_rank 1 for flex: flex runs only when no default task waits)."""
-    return {"engine": spec.engine or "preview", "tier_rank": 1 if spec.service_tier == "flex" else 0,
-            "priority": spec.priority or 0}
+    return {
+        "engine": spec.engine or "preview",
+        "tier_rank": 1 if spec.service_tier == "flex" else 0,
+        "priority": spec.priority or 0,
+    }
 
 
 def _upgrade(sync_conn: sa.Connection) -> None:

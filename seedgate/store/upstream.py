@@ -48,9 +48,18 @@ class UpstreamRecord:
 
 def _record(row: Any) -> UpstreamRecord:
     return UpstreamRecord(
-        task_id=row.task_id, model=row.model, state=row.state, marker=row.marker, channel=row.channel,
-        upstream_id=row.upstream_id, tried=json.loads(row.tried), sent_at=row.sent_at,
-        next_check_at=row.next_check_at, misses=row.misses, upstream_status=row.upstream_status, note=row.note,
+        task_id=row.task_id,
+        model=row.model,
+        state=row.state,
+        marker=row.marker,
+        channel=row.channel,
+        upstream_id=row.upstream_id,
+        tried=json.loads(row.tried),
+        sent_at=row.sent_at,
+        next_check_at=row.next_check_at,
+        misses=row.misses,
+        upstream_status=row.upstream_status,
+        note=row.note,
         created_at=row.created_at,
     )
 
@@ -60,75 +69,103 @@ class UpstreamStore:
         self.engine = engine
         self.is_sqlite = is_sqlite
 
-    async def adopt(self, task_id: str, model: str, marker: str, task_lease: str, owner: str, lease_s: float,
-                    now: float) -> bool:
+    async def adopt(
+        self, task_id: str, model: str, marker: str, task_lease: str, owner: str, lease_s: float, now: float
+    ) -> bool:
         """Take a claimed task over from the task queue: from now on its lease is this row's, not the task's.
 
         One transaction: either the task is released from the worker lease and the row exists, or neither."""
-        release = (tasks.update()
-                   .where(tasks.c.id == task_id, tasks.c.lease_owner == task_lease,
-                          tasks.c.status == Status.RUNNING.value)
-                   .values(lease_owner=None, lease_expires_at=None))
-        row = {"task_id": task_id, "model": model, "state": "waiting", "marker": marker, "tried": "[]",
-               "next_check_at": now, "misses": 0, "lease_owner": owner, "lease_expires_at": now + lease_s,
-               "created_at": now, "updated_at": now}
+        release = (
+            tasks.update()
+            .where(tasks.c.id == task_id, tasks.c.lease_owner == task_lease, tasks.c.status == Status.RUNNING.value)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+        row = {
+            "task_id": task_id,
+            "model": model,
+            "state": "waiting",
+            "marker": marker,
+            "tried": "[]",
+            "next_check_at": now,
+            "misses": 0,
+            "lease_owner": owner,
+            "lease_expires_at": now + lease_s,
+            "created_at": now,
+            "updated_at": now,
+        }
         async with self.engine.begin() as conn:
             if (await conn.execute(release)).rowcount == 0:
                 return False
             await conn.execute(upstream_tasks.insert().values(**row))
         return True
 
-    async def take_orphans(self, owner: str, lease_s: float, now: float, channels: list[str], models: list[str],
-                           limit: int = 500) -> int:
+    async def take_orphans(
+        self, owner: str, lease_s: float, now: float, channels: list[str], models: list[str], limit: int = 500
+    ) -> int:
         """Lease rows no live node holds (their node stopped or died); returns how many were taken.
 
         Only rows of channels and models this node has configured: a node with another channels file leaves
         the rest to the nodes that can act on them."""
-        orphan = sa.and_(upstream_tasks.c.state != "done",
-                         sa.or_(upstream_tasks.c.lease_owner.is_(None), upstream_tasks.c.lease_expires_at < now),
-                         upstream_tasks.c.model.in_(models),
-                         sa.or_(upstream_tasks.c.channel.is_(None), upstream_tasks.c.channel.in_(channels)))
+        orphan = sa.and_(
+            upstream_tasks.c.state != "done",
+            sa.or_(upstream_tasks.c.lease_owner.is_(None), upstream_tasks.c.lease_expires_at < now),
+            upstream_tasks.c.model.in_(models),
+            sa.or_(upstream_tasks.c.channel.is_(None), upstream_tasks.c.channel.in_(channels)),
+        )
         pick = sa.select(upstream_tasks.c.task_id).where(orphan).limit(limit)
         if not self.is_sqlite:
             pick = pick.with_for_update(skip_locked=True)
-        take = (upstream_tasks.update()
-                .where(upstream_tasks.c.task_id.in_(pick.scalar_subquery()), orphan)
-                .values(lease_owner=owner, lease_expires_at=now + lease_s, next_check_at=now))
+        take = (
+            upstream_tasks.update()
+            .where(upstream_tasks.c.task_id.in_(pick.scalar_subquery()), orphan)
+            .values(lease_owner=owner, lease_expires_at=now + lease_s, next_check_at=now)
+        )
         async with self.engine.begin() as conn:
             return (await conn.execute(take)).rowcount
 
     async def renew(self, owner: str, lease_s: float, now: float) -> None:
-        query = (upstream_tasks.update()
-                 .where(upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done")
-                 .values(lease_expires_at=now + lease_s))
+        query = (
+            upstream_tasks.update()
+            .where(upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done")
+            .values(lease_expires_at=now + lease_s)
+        )
         async with self.engine.begin() as conn:
             await conn.execute(query)
 
     async def release(self, owner: str) -> None:
         """A node shutting down hands its rows to whichever node looks next (no lease wait)."""
-        query = (upstream_tasks.update()
-                 .where(upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done")
-                 .values(lease_owner=None, lease_expires_at=None))
+        query = (
+            upstream_tasks.update()
+            .where(upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done")
+            .values(lease_owner=None, lease_expires_at=None)
+        )
         async with self.engine.begin() as conn:
             await conn.execute(query)
 
     async def due(self, owner: str, now: float, limit: int = 2000) -> list[UpstreamRecord]:
-        query = (sa.select(upstream_tasks)
-                 .where(upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done",
-                        upstream_tasks.c.next_check_at <= now)
-                 .order_by(upstream_tasks.c.next_check_at)
-                 .limit(limit))
+        query = (
+            sa.select(upstream_tasks)
+            .where(
+                upstream_tasks.c.lease_owner == owner,
+                upstream_tasks.c.state != "done",
+                upstream_tasks.c.next_check_at <= now,
+            )
+            .order_by(upstream_tasks.c.next_check_at)
+            .limit(limit)
+        )
         async with self.engine.connect() as conn:
             return [_record(r) for r in (await conn.execute(query)).all()]
 
     async def next_due(self, owner: str) -> float | None:
         query = sa.select(sa.func.min(upstream_tasks.c.next_check_at)).where(
-            upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done")
+            upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done"
+        )
         async with self.engine.connect() as conn:
             return (await conn.execute(query)).scalar()
 
-    async def update(self, record: UpstreamRecord, owner: str, now: float, expect: str | None = None,
-                     **values: Any) -> bool:
+    async def update(
+        self, record: UpstreamRecord, owner: str, now: float, expect: str | None = None, **values: Any
+    ) -> bool:
         """Write `values` (and mirror them on `record`) if this node still holds the row (and, with `expect`,
         the row is still in that state: a cancel may have ended it meanwhile)."""
         if "tried" in values:
@@ -136,10 +173,15 @@ class UpstreamStore:
         stored = {k: json.dumps(v) if k == "tried" else v for k, v in values.items()}
         if "next_check_at" in stored:
             stored["next_check_at"] = _unless_poked(stored["next_check_at"])
-        query = (upstream_tasks.update()
-                 .where(upstream_tasks.c.task_id == record.task_id, upstream_tasks.c.lease_owner == owner,
-                        upstream_tasks.c.state == expect if expect else sa.true())
-                 .values(updated_at=now, **stored))
+        query = (
+            upstream_tasks.update()
+            .where(
+                upstream_tasks.c.task_id == record.task_id,
+                upstream_tasks.c.lease_owner == owner,
+                upstream_tasks.c.state == expect if expect else sa.true(),
+            )
+            .values(updated_at=now, **stored)
+        )
         async with self.engine.begin() as conn:
             changed = (await conn.execute(query)).rowcount > 0
         if changed:
@@ -149,17 +191,21 @@ class UpstreamStore:
 
     async def reschedule(self, task_ids: list[str], owner: str, at: float) -> None:
         """Many rows polled with nothing new: one statement instead of one write each."""
-        query = (upstream_tasks.update()
-                 .where(upstream_tasks.c.task_id.in_(task_ids), upstream_tasks.c.lease_owner == owner)
-                 .values(next_check_at=_unless_poked(at)))
+        query = (
+            upstream_tasks.update()
+            .where(upstream_tasks.c.task_id.in_(task_ids), upstream_tasks.c.lease_owner == owner)
+            .values(next_check_at=_unless_poked(at))
+        )
         async with self.engine.begin() as conn:
             await conn.execute(query)
 
     async def unpoke(self, task_ids: list[str], now: float) -> None:
         """The node is about to look at these poked rows: from here on a new poke counts again."""
-        query = (upstream_tasks.update()
-                 .where(upstream_tasks.c.task_id.in_(task_ids), upstream_tasks.c.next_check_at == POKED)
-                 .values(next_check_at=now))
+        query = (
+            upstream_tasks.update()
+            .where(upstream_tasks.c.task_id.in_(task_ids), upstream_tasks.c.next_check_at == POKED)
+            .values(next_check_at=now)
+        )
         async with self.engine.begin() as conn:
             await conn.execute(query)
 
@@ -168,17 +214,21 @@ class UpstreamStore:
 
         The mark survives a poll that was already in flight (see _unless_poked): that poll's answer may predate
         the change the callback reported."""
-        query = (upstream_tasks.update()
-                 .where(upstream_tasks.c.task_id == task_id, upstream_tasks.c.state != "done")
-                 .values(next_check_at=POKED))
+        query = (
+            upstream_tasks.update()
+            .where(upstream_tasks.c.task_id == task_id, upstream_tasks.c.state != "done")
+            .values(next_check_at=POKED)
+        )
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
 
     async def finish_if(self, task_id: str, state: str) -> bool:
         """End a row still in `state` (a cancel of a task not yet sent), whoever leases it."""
-        query = (upstream_tasks.update()
-                 .where(upstream_tasks.c.task_id == task_id, upstream_tasks.c.state == state)
-                 .values(state="done"))
+        query = (
+            upstream_tasks.update()
+            .where(upstream_tasks.c.task_id == task_id, upstream_tasks.c.state == state)
+            .values(state="done")
+        )
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
 
@@ -188,9 +238,11 @@ class UpstreamStore:
         return _record(row) if row else None
 
     async def in_flight(self) -> dict[str, int]:
-        query = (sa.select(upstream_tasks.c.channel, sa.func.count())
-                 .where(upstream_tasks.c.state.in_(IN_FLIGHT))
-                 .group_by(upstream_tasks.c.channel))
+        query = (
+            sa.select(upstream_tasks.c.channel, sa.func.count())
+            .where(upstream_tasks.c.state.in_(IN_FLIGHT))
+            .group_by(upstream_tasks.c.channel)
+        )
         async with self.engine.connect() as conn:
             return {channel: count for channel, count in (await conn.execute(query)).all()}
 
@@ -198,7 +250,8 @@ class UpstreamStore:
         """Which of these upstream IDs some task already owns (a reconciliation must not adopt those)."""
         if not upstream_ids:
             return set()
-        query = sa.select(upstream_tasks.c.upstream_id).where(upstream_tasks.c.channel == channel,
-                                                              upstream_tasks.c.upstream_id.in_(upstream_ids))
+        query = sa.select(upstream_tasks.c.upstream_id).where(
+            upstream_tasks.c.channel == channel, upstream_tasks.c.upstream_id.in_(upstream_ids)
+        )
         async with self.engine.connect() as conn:
             return {row[0] for row in (await conn.execute(query)).all()}

@@ -35,7 +35,8 @@ def parse_task(data: dict[str, Any]) -> UpstreamTask:
         last_frame_url=content.get("last_frame_url"),
         usage=data.get("usage") if isinstance(data.get("usage"), dict) else None,
         error={"code": str(error.get("code") or "InternalServiceError"), "message": str(error.get("message") or "")}
-        if error else None,
+        if error
+        else None,
         progress=float(progress) if isinstance(progress, int | float) else None,
         duration=data.get("duration") if isinstance(data.get("duration"), int) else None,
         frames=data.get("frames") if isinstance(data.get("frames"), int) else None,
@@ -77,7 +78,6 @@ class ArkClient(HttpClient):
             if len(tasks) < 100 or found or min((t.created_at or 0) for t in tasks) < since - 60:
                 break
         return found
-
 
     def result_urls(self, task: UpstreamTask) -> dict[str, str]:
         return {k: v for k, v in (("video", task.video_url), ("last_frame", task.last_frame_url)) if v}

@@ -102,14 +102,34 @@ def _channel(raw: dict[str, Any], index: int, catalog: Catalog) -> Channel:
     limits = {name: _number(raw, name, where, _DEFAULT_LIMITS.get(name, 0.0)) for name in ("query_rps", "list_rps")}
     if limits["query_rps"] <= 0:
         raise ChannelError(f"{where}: `query_rps` must be above 0")
-    known = {"name", "kind", "base_url", "key_env", "models", "priority", "weight", "concurrency", "query_rps",
-             "list_rps", "list_batch", "timeout", "poll_interval", "callbacks", "reconcile_seconds"}
+    known = {
+        "name",
+        "kind",
+        "base_url",
+        "key_env",
+        "models",
+        "priority",
+        "weight",
+        "concurrency",
+        "query_rps",
+        "list_rps",
+        "list_batch",
+        "timeout",
+        "poll_interval",
+        "callbacks",
+        "reconcile_seconds",
+    }
     return Channel(
-        name=name, kind=kind, base_url=base_url, key_env=key_env, models=_models(raw.get("models"), where, catalog),
+        name=name,
+        kind=kind,
+        base_url=base_url,
+        key_env=key_env,
+        models=_models(raw.get("models"), where, catalog),
         priority=int(_number(raw, "priority", where, 0, low=-1e9)),
         weight=int(_number(raw, "weight", where, 1, low=1)),
         concurrency=int(_number(raw, "concurrency", where, 10, low=1)),
-        query_rps=limits["query_rps"], list_rps=limits["list_rps"] if kind != "openai-videos" else 0.0,
+        query_rps=limits["query_rps"],
+        list_rps=limits["list_rps"] if kind != "openai-videos" else 0.0,
         list_batch=min(500, int(_number(raw, "list_batch", where, 100, low=1))),  # Ark's page_size cap
         timeout_s=_number(raw, "timeout", where, 30, low=1),
         poll_interval_s=_number(raw, "poll_interval", where, 1.0, low=0.1),

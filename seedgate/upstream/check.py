@@ -37,8 +37,11 @@ async def check_channel(channel: Channel, http: httpx.AsyncClient) -> ChannelRep
         report.detail = f"the key variable ${channel.key_env} is not set"
         return report
     headers = {"Authorization": f"Bearer {channel.key}"}
-    probe = (f"{channel.base_url}{ARK_PATH}?page_size=1" if channel.speaks_ark
-             else f"{channel.base_url}{OPENAI_PATH}?limit=1")
+    probe = (
+        f"{channel.base_url}{ARK_PATH}?page_size=1"
+        if channel.speaks_ark
+        else f"{channel.base_url}{OPENAI_PATH}?limit=1"
+    )
     try:
         answer = await http.get(probe, headers=headers)
     except httpx.HTTPError as exc:
@@ -54,14 +57,14 @@ async def check_channel(channel: Channel, http: httpx.AsyncClient) -> ChannelRep
     listed: set[str] | None = None
     if models_url := _models_url(channel):
         try:
-            entries = [m for m in (await http.get(models_url, headers=headers)).json().get("data", [])
-                       if isinstance(m, dict)]
+            entries = [
+                m for m in (await http.get(models_url, headers=headers)).json().get("data", []) if isinstance(m, dict)
+            ]
             listed = {name for m in entries for name in (m.get("id"), *m.get("aliases", []))}
         except (httpx.HTTPError, ValueError, AttributeError):
             listed = None
     for model, upstream in channel.models.items():
-        report.models[model] = ("unverified" if listed is None
-                                else "listed" if upstream in listed else "not listed")
+        report.models[model] = "unverified" if listed is None else "listed" if upstream in listed else "not listed"
     return report
 
 

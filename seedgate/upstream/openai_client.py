@@ -14,8 +14,14 @@ from seedgate.media.probe import sniff_mime
 from .wire import HttpClient, Outgoing, Rejected, UpstreamTask
 
 PATH = "/videos"
-_STATUSES = {"queued": "queued", "in_progress": "running", "completed": "succeeded", "failed": "failed",
-             "cancelled": "cancelled", "expired": "expired"}
+_STATUSES = {
+    "queued": "queued",
+    "in_progress": "running",
+    "completed": "succeeded",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "expired": "expired",
+}
 MODES = ("text", "first_frame")
 
 
@@ -37,7 +43,8 @@ def parse_video(data: dict[str, Any]) -> UpstreamTask:
         id=str(data.get("id")),
         status=status,
         error={"code": str(error.get("code") or "failed"), "message": str(error.get("message") or "")}
-        if error else None,
+        if error
+        else None,
         progress=float(progress) / 100 if isinstance(progress, int | float) else None,
         duration=int(seconds) if isinstance(seconds, str) and seconds.isdigit() else None,
         created_at=float(data["created_at"]) if isinstance(data.get("created_at"), int | float) else None,
@@ -55,8 +62,10 @@ class OpenAIVideosClient(HttpClient):
     async def create(self, out: Outgoing) -> str:
         spec = out.spec
         if (spec.mode or "text") not in MODES:
-            raise Rejected("InvalidParameter", f"the upstream channel {self.channel.name} (OpenAI videos) takes "
-                                               "text and first-frame tasks only")
+            raise Rejected(
+                "InvalidParameter",
+                f"the upstream channel {self.channel.name} (OpenAI videos) takes text and first-frame tasks only",
+            )
         fields = create_fields(spec, out.upstream_model)
         if spec.media:
             # The first frame travels as a multipart file: the OpenAI shape takes no image URLs.
@@ -71,12 +80,14 @@ class OpenAIVideosClient(HttpClient):
         wanted = create_fields(spec, upstream_model)
         found = []
         for video in map(parse_video, items if isinstance(items, list) else []):
-            same = (video.prompt == wanted["prompt"] and video.model == upstream_model
-                    and video.raw.get("size", wanted.get("size")) == wanted.get("size"))
+            same = (
+                video.prompt == wanted["prompt"]
+                and video.model == upstream_model
+                and video.raw.get("size", wanted.get("size")) == wanted.get("size")
+            )
             if same and (video.created_at or 0) >= since - 5:
                 found.append(video)
         return sorted(found, key=lambda v: v.created_at or 0)
-
 
     def result_urls(self, task: UpstreamTask) -> dict[str, str]:
         # Content comes from the API itself, with the channel's key; there is no last frame in this shape.

@@ -71,9 +71,20 @@ def callback_path(task_id: str) -> str:
 
 
 class Relay:
-    def __init__(self, store: Store, storage: LocalStorage, channels: Channels, *, fetcher: Fetcher,
-                 signer: UrlSigner, webhooks_for: WebhooksFor, public_url: str | None, lease_s: float = 30.0,
-                 tick_s: float = 0.25, idle_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        storage: LocalStorage,
+        channels: Channels,
+        *,
+        fetcher: Fetcher,
+        signer: UrlSigner,
+        webhooks_for: WebhooksFor,
+        public_url: str | None,
+        lease_s: float = 30.0,
+        tick_s: float = 0.25,
+        idle_s: float = 2.0,
+    ) -> None:
         self.store = store
         self.rows = store.upstream
         self.storage = storage
@@ -95,8 +106,11 @@ class Relay:
     # -- loop -----------------------------------------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
-        log.info("upstream relay %s: channels %s", self.id, ", ".join(
-            f"{c.name} ({c.kind}, {len(c.models)} models)" for c in self.channels.channels))
+        log.info(
+            "upstream relay %s: channels %s",
+            self.id,
+            ", ".join(f"{c.name} ({c.kind}, {len(c.models)} models)" for c in self.channels.channels),
+        )
         next_lease_work = 0.0
         while not stopping.is_set():
             # Cleared before the pass: a wake during it (a new task, a callback) means another pass at once.
@@ -105,8 +119,9 @@ class Relay:
             try:
                 if now >= next_lease_work:
                     await self.rows.renew(self.id, self.lease_s, now)
-                    if taken := await self.rows.take_orphans(self.id, self.lease_s, now, list(self.clients),
-                                                             sorted(self.channels.models())):
+                    if taken := await self.rows.take_orphans(
+                        self.id, self.lease_s, now, list(self.clients), sorted(self.channels.models())
+                    ):
                         log.info("took over %d upstream task(s) from stopped nodes", taken)
                     next_lease_work = now + self.lease_s / 3
                 self._in_flight = await self.rows.in_flight()
@@ -176,8 +191,9 @@ class Relay:
             # Hold the place until the next count from the database, so one pass does not claim past the limit.
             if best := next((c for c in self.channels.serving(task.model) if self._room(c) > 0), None):
                 self._in_flight[best.name] = self._in_flight.get(best.name, 0) + 1
-            record = UpstreamRecord(task_id=task.id, model=task.model, state="waiting", marker=marker,
-                                    next_check_at=now, created_at=now)
+            record = UpstreamRecord(
+                task_id=task.id, model=task.model, state="waiting", marker=marker, next_check_at=now, created_at=now
+            )
             self._spawn(record, self._submit(record, task))
         return took
 
@@ -200,8 +216,14 @@ class Relay:
             elif record.channel in self.clients:
                 polls.setdefault(record.channel, []).append(record)
             else:
-                self._spawn(record, self._fail(record, "UpstreamChannelRemoved",
-                                               f"the upstream channel {record.channel} is no longer configured"))
+                self._spawn(
+                    record,
+                    self._fail(
+                        record,
+                        "UpstreamChannelRemoved",
+                        f"the upstream channel {record.channel} is no longer configured",
+                    ),
+                )
         for name, records in polls.items():
             self._poll_channel(self.clients[name], records)
         return True
@@ -210,8 +232,13 @@ class Relay:
         """Spend what the channel's query limits allow right now, most overdue first; the rest wait a tick."""
         batch_size = client.channel.list_batch
         while records:
-            if client.batch_reads and client.lists and len(records) > 1 and time.monotonic() >= client.list_ok_after \
-                    and client.lists.try_take():
+            if (
+                client.batch_reads
+                and client.lists
+                and len(records) > 1
+                and time.monotonic() >= client.list_ok_after
+                and client.lists.try_take()
+            ):
                 batch, records = records[:batch_size], records[batch_size:]
                 self._busy.update(record.task_id for record in batch)
                 self._track(self._poll_batch(client, batch))
@@ -252,8 +279,9 @@ class Relay:
             await self._fail(record, "InvalidParameter", str(exc))
             return
         # Durable before the request leaves: a crash from here on is looked up, never re-sent.
-        if not await self.rows.update(record, self.id, now, expect="waiting", state="sending", channel=channel.name,
-                                      sent_at=now, note=None):
+        if not await self.rows.update(
+            record, self.id, now, expect="waiting", state="sending", channel=channel.name, sent_at=now, note=None
+        ):
             return  # cancelled meanwhile, or taken over by another node
         self._in_flight[channel.name] = self._in_flight.get(channel.name, 0) + 1
         try:
@@ -261,9 +289,16 @@ class Relay:
         except Refused as exc:
             log.warning("task %s: channel %s refused the create: %s", task.id, channel.name, exc.reason)
             delay = exc.retry_after_s or 0
-            await self.rows.update(record, self.id, time.time(), state="waiting", channel=None,
-                                   tried=[*record.tried, channel.name], note=f"{channel.name}: {exc.reason}",
-                                   next_check_at=time.time() + delay)
+            await self.rows.update(
+                record,
+                self.id,
+                time.time(),
+                state="waiting",
+                channel=None,
+                tried=[*record.tried, channel.name],
+                note=f"{channel.name}: {exc.reason}",
+                next_check_at=time.time() + delay,
+            )
             self.wake.set()
         except Rejected as exc:
             log.info("task %s: channel %s rejected it: %s %s", task.id, channel.name, exc.code, exc.message)
@@ -274,26 +309,47 @@ class Relay:
             await self._unsure(record, channel, f"unreadable answer ({type(exc).__name__})", answered=True)
         else:
             log.info("task %s sent to %s as %s", task.id, channel.name, upstream_id)
-            await self.rows.update(record, self.id, time.time(), state="accepted", upstream_id=upstream_id,
-                                   upstream_status="queued", next_check_at=time.time() + channel.poll_interval_s)
+            await self.rows.update(
+                record,
+                self.id,
+                time.time(),
+                state="accepted",
+                upstream_id=upstream_id,
+                upstream_status="queued",
+                next_check_at=time.time() + channel.poll_interval_s,
+            )
 
     async def _unsure(self, record: UpstreamRecord, channel: Channel, reason: str, answered: bool) -> None:
-        log.warning("task %s: no clear answer from %s (%s); looking it up before anything else", record.task_id,
-                    channel.name, reason)
-        await self.rows.update(record, self.id, time.time(), state="unsure", note=f"{channel.name}: {reason}",
-                               upstream_status="answered" if answered else "silent",
-                               next_check_at=time.time() + (1 if answered else min(channel.timeout_s, 5)))
+        log.warning(
+            "task %s: no clear answer from %s (%s); looking it up before anything else",
+            record.task_id,
+            channel.name,
+            reason,
+        )
+        await self.rows.update(
+            record,
+            self.id,
+            time.time(),
+            state="unsure",
+            note=f"{channel.name}: {reason}",
+            upstream_status="answered" if answered else "silent",
+            next_check_at=time.time() + (1 if answered else min(channel.timeout_s, 5)),
+        )
 
     async def _after_full_round(self, record: UpstreamRecord) -> None:
         """Every channel refused: try them all again later, or give up after a few rounds."""
         if record.misses + 1 >= REFUSAL_ROUNDS:
-            await self._fail(record, "UpstreamUnavailable",
-                             f"every upstream channel refused the task; last: {record.note or 'no reason given'}")
+            await self._fail(
+                record,
+                "UpstreamUnavailable",
+                f"every upstream channel refused the task; last: {record.note or 'no reason given'}",
+            )
             return
-        delay = 5 * 2 ** record.misses
+        delay = 5 * 2**record.misses
         log.warning("task %s: every channel refused it; trying again in %d s", record.task_id, delay)
-        await self.rows.update(record, self.id, time.time(), tried=[], misses=record.misses + 1,
-                               next_check_at=time.time() + delay)
+        await self.rows.update(
+            record, self.id, time.time(), tried=[], misses=record.misses + 1, next_check_at=time.time() + delay
+        )
 
     def _outgoing(self, task: Task, channel: Channel, marker: str) -> Outgoing:
         spec = task.spec
@@ -303,8 +359,14 @@ class Relay:
         if channel.callbacks and self.public_url:
             path = callback_path(task.id)
             callback = self.signer.sign(self.public_url, path, int(task.expires_at + 86400))
-        return Outgoing(spec=spec, upstream_model=channel.models[task.model], marker=marker,
-                        media_urls=urls, media_paths=paths, callback_url=callback)
+        return Outgoing(
+            spec=spec,
+            upstream_model=channel.models[task.model],
+            marker=marker,
+            media_urls=urls,
+            media_paths=paths,
+            callback_url=callback,
+        )
 
     def _media_url(self, url: str, kind: str, path: Path) -> str:
         """Public URLs travel as they are; bytes only seedgate holds go inline (images, audio) or as a signed
@@ -318,8 +380,10 @@ class Relay:
 
     def blob_link(self, digest: str) -> str:
         if not self.public_url:
-            raise ValueError("a video that is not at a public URL can reach the upstream only through a link to "
-                             "this server; set SEEDGATE_PUBLIC_URL")
+            raise ValueError(
+                "a video that is not at a public URL can reach the upstream only through a link to "
+                "this server; set SEEDGATE_PUBLIC_URL"
+            )
         return self.signer.sign(self.public_url, f"/files/blobs/{digest}", int(time.time()) + MEDIA_LINK_S)
 
     # -- looking an unanswered create up -----------------------------------------------------------------------------
@@ -345,8 +409,12 @@ class Relay:
         fresh = [t for t in found if t.id not in taken]
         if fresh:
             upstream = fresh[0]
-            log.info("task %s: found on %s as %s after an unclear create; following it", record.task_id,
-                     channel.name, upstream.id)
+            log.info(
+                "task %s: found on %s as %s after an unclear create; following it",
+                record.task_id,
+                channel.name,
+                upstream.id,
+            )
             if await self.rows.update(record, self.id, now, state="accepted", upstream_id=upstream.id, misses=0):
                 await self._apply(record, client, upstream)
             return
@@ -355,10 +423,15 @@ class Relay:
         if now - sent_at < settle_s:
             await self.rows.update(record, self.id, now, next_check_at=now + min(5.0, settle_s / 3))
             return
-        log.warning("task %s: %s has no such task %.0f s after the create; it never arrived, trying elsewhere",
-                    record.task_id, channel.name, now - sent_at)
-        await self.rows.update(record, self.id, now, state="waiting", channel=None, tried=[*record.tried, channel.name],
-                               next_check_at=now)
+        log.warning(
+            "task %s: %s has no such task %.0f s after the create; it never arrived, trying elsewhere",
+            record.task_id,
+            channel.name,
+            now - sent_at,
+        )
+        await self.rows.update(
+            record, self.id, now, state="waiting", channel=None, tried=[*record.tried, channel.name], next_check_at=now
+        )
         self.wake.set()
 
     # -- following --------------------------------------------------------------------------------------------------
@@ -380,16 +453,22 @@ class Relay:
                 found = await client.get_many([r.upstream_id or "" for r in records])
             except Unavailable as exc:
                 # Reads go one by one for a while: an upstream that refuses long lists must not stall every task.
-                log.warning("channel %s: list call failed (%s); single reads for the next minute",
-                            client.channel.name, exc)
+                log.warning(
+                    "channel %s: list call failed (%s); single reads for the next minute", client.channel.name, exc
+                )
                 client.list_ok_after = time.monotonic() + 60
                 for record in records:
                     await self._retry_later(record, "list call failed", after_s=0.5)
                 return
             # queued -> running is no news worth a write per task: Ark tells no progress, and the task already
             # shows running here.
-            quiet = {r.task_id for r in records if (t := found.get(r.upstream_id or "")) is not None
-                     and t.status in ("queued", "running") and t.progress is None}
+            quiet = {
+                r.task_id
+                for r in records
+                if (t := found.get(r.upstream_id or "")) is not None
+                and t.status in ("queued", "running")
+                and t.progress is None
+            }
             if quiet:
                 await self.rows.reschedule(list(quiet), self.id, time.time() + self._interval(client.channel))
             for record in records:
@@ -425,26 +504,42 @@ class Relay:
             # One 404 may be an upstream's replica lagging behind; several over reconcile_s mean it is gone.
             misses = record.misses + 1
             if misses >= MISSES_BEFORE_LOST and now - (record.sent_at or now) > channel.reconcile_s:
-                await self._fail(record, "UpstreamTaskLost",
-                                 f"the upstream channel {channel.name} no longer knows task {record.upstream_id}")
+                await self._fail(
+                    record,
+                    "UpstreamTaskLost",
+                    f"the upstream channel {channel.name} no longer knows task {record.upstream_id}",
+                )
             else:
-                await self.rows.update(record, self.id, now, misses=misses, next_check_at=now + max(
-                    channel.poll_interval_s, channel.reconcile_s / MISSES_BEFORE_LOST))
+                await self.rows.update(
+                    record,
+                    self.id,
+                    now,
+                    misses=misses,
+                    next_check_at=now + max(channel.poll_interval_s, channel.reconcile_s / MISSES_BEFORE_LOST),
+                )
             return
         if upstream.status in ("queued", "running"):
             changed = upstream.status != record.upstream_status or upstream.progress is not None
             if changed and not await self.store.set_progress(record.task_id, upstream.progress or 0.0, now):
                 await self._abandon(record)
                 return
-            await self.rows.update(record, self.id, now, upstream_status=upstream.status, misses=0,
-                                   next_check_at=now + self._interval(channel))
+            await self.rows.update(
+                record,
+                self.id,
+                now,
+                upstream_status=upstream.status,
+                misses=0,
+                next_check_at=now + self._interval(channel),
+            )
         elif upstream.status == "succeeded":
             if record.state != "fetching":
                 await self.rows.update(record, self.id, now, state="fetching", upstream_status="succeeded", misses=0)
             await self._bring_home(record, client, upstream)
         else:
-            error = upstream.error or {"code": f"Upstream{upstream.status.capitalize()}",
-                                       "message": f"the upstream task ended {upstream.status}"}
+            error = upstream.error or {
+                "code": f"Upstream{upstream.status.capitalize()}",
+                "message": f"the upstream task ended {upstream.status}",
+            }
             target = {"expired": Status.EXPIRED, "cancelled": Status.CANCELLED}.get(upstream.status, Status.FAILED)
             await self._settle(record, target, error_code=error["code"], error_message=error["message"])
 
@@ -463,21 +558,30 @@ class Relay:
         except (Unavailable, FetchError) as exc:
             misses = record.misses + 1
             if misses >= DOWNLOAD_ATTEMPTS:
-                await self._fail(record, "UpstreamResultUnavailable",
-                                 f"the result of upstream task {record.upstream_id} could not be downloaded: {exc}")
+                await self._fail(
+                    record,
+                    "UpstreamResultUnavailable",
+                    f"the result of upstream task {record.upstream_id} could not be downloaded: {exc}",
+                )
             else:
                 log.warning("task %s: result download failed (%s); retrying", task.id, exc)
-                await self.rows.update(record, self.id, time.time(), misses=misses,
-                                       next_check_at=time.time() + min(60, 2 ** misses))
+                await self.rows.update(
+                    record, self.id, time.time(), misses=misses, next_check_at=time.time() + min(60, 2**misses)
+                )
             return
         if "video" not in files:
             await self._fail(record, "UpstreamResultUnavailable", "the upstream task succeeded without a video")
             return
         frames, has_audio = await asyncio.to_thread(_measure, folder / files["video"])
-        result = {"video": files["video"], "frames": frames, "has_audio": has_audio,
-                  "duration": upstream.duration or round(frames / task.spec.fps),
-                  "usage": upstream.usage or usage(task.spec), "engine": f"upstream:{client.channel.name}",
-                  "upstream": {"channel": client.channel.name, "id": record.upstream_id}}
+        result = {
+            "video": files["video"],
+            "frames": frames,
+            "has_audio": has_audio,
+            "duration": upstream.duration or round(frames / task.spec.fps),
+            "usage": upstream.usage or usage(task.spec),
+            "engine": f"upstream:{client.channel.name}",
+            "upstream": {"channel": client.channel.name, "id": record.upstream_id},
+        }
         if "last_frame" in files:
             result["last_frame"] = files["last_frame"]
         if await self._settle(record, Status.SUCCEEDED, result=result, progress=1.0):
@@ -492,8 +596,9 @@ class Relay:
             fetched = await self.fetcher.fetch(url, folder, max_bytes=2 * 1024**3)
             fetched.path.replace(tmp)
         mime = sniff_mime(tmp)
-        suffix = {"video/quicktime": ".mov", "image/jpeg": ".jpg", "image/png": ".png",
-                  "image/webp": ".webp"}.get(mime, ".mp4" if name == "video" else ".png")
+        suffix = {"video/quicktime": ".mov", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}.get(
+            mime, ".mp4" if name == "video" else ".png"
+        )
         final = folder / f"{name}{suffix}"
         tmp.replace(final)
         return final.name
@@ -538,15 +643,25 @@ class Relay:
         except Exception as exc:  # whatever went wrong, the row must not stay stuck
             if still_arriving:
                 return False
-            log.warning("task %s ended during an unclear create on %s and could not be looked up (%s); it may run "
-                        "there unfollowed", record.task_id, client.channel.name, exc)
+            log.warning(
+                "task %s ended during an unclear create on %s and could not be looked up (%s); it may run "
+                "there unfollowed",
+                record.task_id,
+                client.channel.name,
+                exc,
+            )
             return True
         if not copies:
             return not still_arriving
         for upstream in copies:
             cancelled = await client.cancel(upstream.id)
-            log.info("task %s ended here; its copy %s on %s %s", record.task_id, upstream.id, client.channel.name,
-                     "was cancelled" if cancelled else "could not be cancelled (already running there)")
+            log.info(
+                "task %s ended here; its copy %s on %s %s",
+                record.task_id,
+                upstream.id,
+                client.channel.name,
+                "was cancelled" if cancelled else "could not be cancelled (already running there)",
+            )
         return True
 
     # -- what the API side asks -------------------------------------------------------------------------------------
@@ -557,13 +672,18 @@ class Relay:
         if not channels:
             return
         if all(c.kind == "openai-videos" for c in channels) and (spec.mode or "text") not in OPENAI_MODES:
-            raise invalid(spec.param("content"), f"{spec.model_id} is served by an OpenAI-style upstream, which "
-                                                 "takes text and first-frame tasks only")
+            raise invalid(
+                spec.param("content"),
+                f"{spec.model_id} is served by an OpenAI-style upstream, which takes text and first-frame tasks only",
+            )
         for ref in spec.media:
             if ref.kind == "video" and not _is_web_url(ref.url) and not self.public_url:
-                raise invalid(ref.param, "this model runs upstream, and a video that is not at a public URL reaches "
-                                         "it only through a link to this server, which needs SEEDGATE_PUBLIC_URL; "
-                                         "pass the video by URL")
+                raise invalid(
+                    ref.param,
+                    "this model runs upstream, and a video that is not at a public URL reaches "
+                    "it only through a link to this server, which needs SEEDGATE_PUBLIC_URL; "
+                    "pass the video by URL",
+                )
 
     async def on_callback(self, task_id: str) -> bool:
         """An upstream called back about this task: look at it now rather than at its next poll."""

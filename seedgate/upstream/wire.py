@@ -162,7 +162,9 @@ class HttpClient:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.http = httpx.AsyncClient(
-            base_url=channel.base_url, timeout=channel.timeout_s, follow_redirects=False,
+            base_url=channel.base_url,
+            timeout=channel.timeout_s,
+            follow_redirects=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         )
         self.queries = RateLimiter(channel.query_rps)
@@ -199,8 +201,9 @@ class HttpClient:
             raise Unsure(f"{response.status_code} {code}: {message}", answered=True)
         raise Rejected(code, message)
 
-    async def read(self, method: str, path: str, limiter: RateLimiter | None = None, prepaid: bool = False,
-                   **kwargs: Any) -> httpx.Response | None:
+    async def read(
+        self, method: str, path: str, limiter: RateLimiter | None = None, prepaid: bool = False, **kwargs: Any
+    ) -> httpx.Response | None:
         """A rate-limited read (`prepaid`: the caller already took the token); None for 404, Unavailable for
         anything transient."""
         limiter = limiter or self.queries

@@ -24,9 +24,18 @@ TMP_KEPT_S = 86400
 
 
 class Maintenance:
-    def __init__(self, store: Store, storage: LocalStorage, webhooks_for: WebhooksFor, *, retention_s: float,
-                 result_ttl_s: float, interval_s: float = 1.0, sweep_every_s: float = 60.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        storage: LocalStorage,
+        webhooks_for: WebhooksFor,
+        *,
+        retention_s: float,
+        result_ttl_s: float,
+        interval_s: float = 1.0,
+        sweep_every_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.storage = storage
         self.webhooks_for = webhooks_for
@@ -53,8 +62,15 @@ class Maintenance:
         now = self.clock()
         expired = 0
         for task in await self.store.due_for_expiry(now):
-            if await settle(self.store, self.webhooks_for, task, Status.EXPIRED, now=now, error_code="TaskExpired",
-                            error_message="the task did not finish within execution_expires_after"):
+            if await settle(
+                self.store,
+                self.webhooks_for,
+                task,
+                Status.EXPIRED,
+                now=now,
+                error_code="TaskExpired",
+                error_message="the task did not finish within execution_expires_after",
+            ):
                 expired += 1
                 log.info("task %s expired (was %s)", task.id, task.status.value)
         return expired

@@ -28,11 +28,20 @@ log = logging.getLogger("seedgate.worker")
 MAX_ATTEMPTS = 3  # a task whose worker died this many times is failed, not retried forever
 
 
-
 class Worker:
-    def __init__(self, store: Store, storage: LocalStorage, engines: dict[str, Engine], webhooks_for: WebhooksFor,
-                 *, concurrency: int = 1, lease_s: float = 30.0, poll_interval_s: float = 0.25,
-                 wake: asyncio.Event | None = None, grace_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        storage: LocalStorage,
+        engines: dict[str, Engine],
+        webhooks_for: WebhooksFor,
+        *,
+        concurrency: int = 1,
+        lease_s: float = 30.0,
+        poll_interval_s: float = 0.25,
+        wake: asyncio.Event | None = None,
+        grace_s: float = 30.0,
+    ) -> None:
         self.store = store
         self.storage = storage
         self.engines = engines
@@ -87,8 +96,13 @@ class Worker:
     async def _execute(self, task: Task, lease: str) -> None:
         if task.attempts > MAX_ATTEMPTS:
             log.error("task %s: failed after %d lost workers", task.id, task.attempts - 1)
-            await self._settle(task, lease, Status.FAILED, error_code="InternalServiceError",
-                               error_message="the task was interrupted repeatedly and was given up")
+            await self._settle(
+                task,
+                lease,
+                Status.FAILED,
+                error_code="InternalServiceError",
+                error_message="the task was interrupted repeatedly and was given up",
+            )
             return
         try:
             if task.attempts == 1 and (webhooks := await self.webhooks_for(task)):
@@ -100,10 +114,19 @@ class Worker:
         spec = task.spec
         output_dir = self.storage.result_dir(task.id)
         job = RenderJob(
-            task_id=task.id, model=task.model, mode=spec.mode or "text", prompt=spec.prompt,
-            width=spec.width or 0, height=spec.height or 0, fps=spec.fps, frames=spec.frame_count or 0,
-            seed=spec.seed or 0, camera_fixed=bool(spec.camera_fixed), watermark=bool(spec.watermark),
-            generate_audio=bool(spec.generate_audio), return_last_frame=bool(spec.return_last_frame),
+            task_id=task.id,
+            model=task.model,
+            mode=spec.mode or "text",
+            prompt=spec.prompt,
+            width=spec.width or 0,
+            height=spec.height or 0,
+            fps=spec.fps,
+            frames=spec.frame_count or 0,
+            seed=spec.seed or 0,
+            camera_fixed=bool(spec.camera_fixed),
+            watermark=bool(spec.watermark),
+            generate_audio=bool(spec.generate_audio),
+            return_last_frame=bool(spec.return_last_frame),
             inputs=tuple(MediaInput(m.kind, m.role or "", self.storage.blob_path(m.blob or "")) for m in spec.media),
             output_dir=output_dir,
         )
@@ -115,22 +138,33 @@ class Worker:
         log.info("task %s running on %s (attempt %d)", task.id, engine.name, task.attempts)
         try:
             result = await asyncio.to_thread(
-                engine.render, job, lambda f: progress.__setitem__(0, f),
+                engine.render,
+                job,
+                lambda f: progress.__setitem__(0, f),
                 lambda: lease_lost.is_set() or self._abort.is_set(),
             )
             outcome = "succeeded"
             video_path = result.video_path
             if spec.output_format == "mov":
                 video_path = await asyncio.to_thread(remux, video_path, video_path.with_suffix(".mov"))
-            done = {"video": video_path.name, "frames": result.frames, "has_audio": result.has_audio,
-                    "usage": usage(spec), "engine": engine.name}
+            done = {
+                "video": video_path.name,
+                "frames": result.frames,
+                "has_audio": result.has_audio,
+                "usage": usage(spec),
+                "engine": engine.name,
+            }
             if engine.notice:
                 done["notice"] = engine.notice
             if result.last_frame_path is not None:
                 done["last_frame"] = result.last_frame_path.name
             if await self._settle(task, lease, Status.SUCCEEDED, result=done, progress=1.0):
-                log.info("task %s succeeded in %.2f s%s", task.id, time.monotonic() - started,
-                         f" ({engine.notice})" if engine.notice else "")
+                log.info(
+                    "task %s succeeded in %.2f s%s",
+                    task.id,
+                    time.monotonic() - started,
+                    f" ({engine.notice})" if engine.notice else "",
+                )
             else:
                 log.warning("task %s finished after its lease was lost; result discarded", task.id)
         except RenderCancelled:
@@ -144,12 +178,22 @@ class Worker:
             await self._settle(task, lease, Status.FAILED, error_code=exc.code, error_message=exc.message)
             log.warning("task %s failed: %s", task.id, exc.message)
         except MemoryError:
-            await self._settle(task, lease, Status.FAILED, error_code="InternalServiceError",
-                               error_message="the engine ran out of memory rendering this task")
+            await self._settle(
+                task,
+                lease,
+                Status.FAILED,
+                error_code="InternalServiceError",
+                error_message="the engine ran out of memory rendering this task",
+            )
             log.error("task %s failed: out of memory", task.id)
         except Exception as exc:
-            await self._settle(task, lease, Status.FAILED, error_code="InternalServiceError",
-                               error_message=f"the engine failed: {type(exc).__name__}")
+            await self._settle(
+                task,
+                lease,
+                Status.FAILED,
+                error_code="InternalServiceError",
+                error_message=f"the engine failed: {type(exc).__name__}",
+            )
             log.exception("task %s: engine error", task.id)
         finally:
             beat.cancel()

@@ -14,15 +14,29 @@ from seedgate.store.store import Store, Webhook
 WebhooksFor = Callable[[Task], Awaitable[list[Webhook]]]
 
 
-async def settle(store: Store, webhooks_for: WebhooksFor, task: Task, target: Status, *, now: float | None = None,
-                 lease_owner: str | None = None, **fields: Any) -> bool:
+async def settle(
+    store: Store,
+    webhooks_for: WebhooksFor,
+    task: Task,
+    target: Status,
+    *,
+    now: float | None = None,
+    lease_owner: str | None = None,
+    **fields: Any,
+) -> bool:
     """Move `task` to `target` with `fields` (result, error_code/error_message, progress ...); False when another
     actor got there first. The webhooks are rendered from the task as it will be, so they carry the new state."""
     now = time.time() if now is None else now
-    after = replace(task, status=target, updated_at=now, finished_at=now if target.terminal else None,
-                    result=fields.get("result", task.result),
-                    error={"code": fields["error_code"], "message": fields["error_message"]}
-                    if "error_code" in fields else task.error)
+    after = replace(
+        task,
+        status=target,
+        updated_at=now,
+        finished_at=now if target.terminal else None,
+        result=fields.get("result", task.result),
+        error={"code": fields["error_code"], "message": fields["error_message"]}
+        if "error_code" in fields
+        else task.error,
+    )
     # Handing a task back to the queue is not a change a client hears about.
     webhooks = await webhooks_for(after) if target is not Status.QUEUED else []
     return await store.transition(task, target, webhooks=webhooks, lease_owner=lease_owner, now=now, **fields)

@@ -77,9 +77,17 @@ def is_refusal(exc: BaseException) -> bool:
 
 
 class WebhookSender:
-    def __init__(self, store: Store, secret: str, client: httpx.AsyncClient, *, interval_s: float = 0.5,
-                 concurrency: int = CONCURRENCY, per_receiver: int = PER_RECEIVER_LIMIT,
-                 attempt_timeout_s: float = ATTEMPT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        store: Store,
+        secret: str,
+        client: httpx.AsyncClient,
+        *,
+        interval_s: float = 0.5,
+        concurrency: int = CONCURRENCY,
+        per_receiver: int = PER_RECEIVER_LIMIT,
+        attempt_timeout_s: float = ATTEMPT_TIMEOUT_S,
+    ) -> None:
         self.store = store
         self.secret = secret
         self.client = client
@@ -182,19 +190,29 @@ class WebhookSender:
         WEBHOOKS.labels("failed").inc()
         delay = retry_delay(attempt)
         outcome = await self.store.fail_webhook(
-            delivery, None if delay is None else time.time() + delay, error,
-            supersede=attempt >= SUPERSEDE_AFTER_ATTEMPTS)
+            delivery,
+            None if delay is None else time.time() + delay,
+            error,
+            supersede=attempt >= SUPERSEDE_AFTER_ATTEMPTS,
+        )
         if outcome == "dead":
-            log.warning("webhook %s for task %s dropped after %d attempts: %s", delivery.id, delivery.task_id,
-                        attempt, error)
+            log.warning(
+                "webhook %s for task %s dropped after %d attempts: %s", delivery.id, delivery.task_id, attempt, error
+            )
         elif outcome == "superseded":
-            log.info("webhook %s for task %s superseded by a later status after %d attempts: %s", delivery.id,
-                     delivery.task_id, attempt, error)
+            log.info(
+                "webhook %s for task %s superseded by a later status after %d attempts: %s",
+                delivery.id,
+                delivery.task_id,
+                attempt,
+                error,
+            )
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         # Streamed and closed unread: the receiver's answer body is never loaded.
-        async with self.client.stream("POST", url, content=body, headers=headers,
-                                      timeout=self.attempt_timeout_s) as response:
+        async with self.client.stream(
+            "POST", url, content=body, headers=headers, timeout=self.attempt_timeout_s
+        ) as response:
             return response.status_code
 
     async def _stop(self) -> None:

@@ -29,8 +29,14 @@ class BatchedCFG:
     def reset(self, negative: torch.Tensor | None) -> None:
         self.negative, self._stash = negative, None
 
-    def __call__(self, hidden_states: torch.Tensor, timestep: torch.Tensor, encoder_hidden_states: torch.Tensor,
-                 *args: Any, **kwargs: Any) -> Any:
+    def __call__(
+        self,
+        hidden_states: torch.Tensor,
+        timestep: torch.Tensor,
+        encoder_hidden_states: torch.Tensor,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
         negative = self.negative
         if negative is None or args:
             return self.inner(hidden_states, timestep, encoder_hidden_states, *args, **kwargs)
@@ -50,7 +56,8 @@ class BatchedCFG:
 
         both = {k: doubled(v) if k in _PER_SAMPLE else v for k, v in kwargs.items()}
         both["return_dict"] = False
-        out = self.inner(doubled(hidden_states), doubled(timestep), torch.cat([encoder_hidden_states, negative]),
-                         **both)[0]
+        out = self.inner(
+            doubled(hidden_states), doubled(timestep), torch.cat([encoder_hidden_states, negative]), **both
+        )[0]
         cond, self._stash = out.chunk(2)
         return (cond,)

@@ -116,15 +116,17 @@ def _pipeline(raw: dict[str, Any], defaults: dict[str, Any], base: Path) -> Pipe
     for model_id, modes in serves.items():
         bad = [m for m in modes if m not in spec.modes]
         if bad:
-            raise LocalModelsError(f"{where}: family {spec.name} cannot render {bad} for {model_id!r}; "
-                                   f"it renders {', '.join(spec.modes)}")
+            raise LocalModelsError(
+                f"{where}: family {spec.name} cannot render {bad} for {model_id!r}; it renders {', '.join(spec.modes)}"
+            )
     path = Path(merged["path"]).expanduser()
     checks = {"offload": OFFLOAD, "dtype": DTYPES, "interpolation": INTERPOLATION}
     for key, allowed in checks.items():
         if key in merged and merged[key] not in allowed:
             raise LocalModelsError(f"{where}: {key} must be one of {', '.join(allowed)}")
-    merged.update(name=name, path=path if path.is_absolute() else base / path,
-                  serves={k: tuple(v) for k, v in serves.items()})
+    merged.update(
+        name=name, path=path if path.is_absolute() else base / path, serves={k: tuple(v) for k, v in serves.items()}
+    )
     return PipelineConfig(**merged)
 
 

@@ -34,18 +34,28 @@ class DiffusersEngine:
     notice = ""
 
     def __init__(self, local: LocalModels) -> None:
-        problems = [f"pipeline {p.name!r} ({p.path}): missing {', '.join(missing)}"
-                    for p in local.pipelines if (missing := missing_parts(p.path))]
+        problems = [
+            f"pipeline {p.name!r} ({p.path}): missing {', '.join(missing)}"
+            for p in local.pipelines
+            if (missing := missing_parts(p.path))
+        ]
         if problems:
-            raise LocalModelsError("incomplete local model weights (nothing is downloaded at run time):\n  "
-                                   + "\n  ".join(problems))
+            raise LocalModelsError(
+                "incomplete local model weights (nothing is downloaded at run time):\n  " + "\n  ".join(problems)
+            )
         self.local = local
         self.pipelines: dict[str, LoadedPipeline] = {}
         for config in local.pipelines:
             started = time.monotonic()
             self.pipelines[config.name] = LoadedPipeline(config)
-            log.info("loaded pipeline %s (%s) from %s on %s in %.1f s", config.name, config.family, config.path,
-                     self.pipelines[config.name].device, time.monotonic() - started)
+            log.info(
+                "loaded pipeline %s (%s) from %s on %s in %.1f s",
+                config.name,
+                config.family,
+                config.path,
+                self.pipelines[config.name].device,
+                time.monotonic() - started,
+            )
         # One render per device at a time: two tasks sharing a GPU would only fight over its memory.
         self._locks: dict[str, threading.Lock] = {}
         for loaded in self.pipelines.values():
@@ -54,8 +64,9 @@ class DiffusersEngine:
     def render(self, job: RenderJob, progress: ProgressFn, should_stop: StopFn) -> RenderResult:
         config = self.local.find(job.model, job.mode)
         if config is None:
-            raise RenderFailed(f"no local pipeline serves {job.model} in {job.mode.replace('_', ' ')} mode",
-                               code="InvalidParameter")
+            raise RenderFailed(
+                f"no local pipeline serves {job.model} in {job.mode.replace('_', ' ')} mode", code="InvalidParameter"
+            )
         loaded = self.pipelines[config.name]
         lock = self._locks[str(loaded.device)]
         while not lock.acquire(timeout=0.5):
@@ -74,16 +85,24 @@ class DiffusersEngine:
             progress(_DENOISE_SHARE + (1 - _DENOISE_SHARE) * fraction)
 
         try:
-            video_path, last_path = write_clip(job, video, interpolation=config.interpolation, audio=clip_audio,
-                                               progress=encode_progress, should_stop=should_stop)
+            video_path, last_path = write_clip(
+                job,
+                video,
+                interpolation=config.interpolation,
+                audio=clip_audio,
+                progress=encode_progress,
+                should_stop=should_stop,
+            )
         except MemoryError as exc:
             raise _out_of_memory_failure(exc, job, config.name) from exc
         progress(1.0)
-        return RenderResult(video_path=video_path, last_frame_path=last_path, frames=job.frames,
-                            has_audio=clip_audio is not None)
+        return RenderResult(
+            video_path=video_path, last_frame_path=last_path, frames=job.frames, has_audio=clip_audio is not None
+        )
 
-    def _generate(self, loaded: LoadedPipeline, job: RenderJob, progress: ProgressFn,
-                  should_stop: StopFn) -> tuple[np.ndarray, tuple[np.ndarray, int] | None]:
+    def _generate(
+        self, loaded: LoadedPipeline, job: RenderJob, progress: ProgressFn, should_stop: StopFn
+    ) -> tuple[np.ndarray, tuple[np.ndarray, int] | None]:
         steps_done = [0]
         total = loaded.config.num_steps
 
@@ -107,8 +126,7 @@ class DiffusersEngine:
             raise _out_of_memory_failure(exc, job, loaded.config.name) from exc
         except (ValueError, TypeError) as exc:
             # diffusers checks its inputs with ValueError/TypeError: that is a task problem, not a crash.
-            raise RenderFailed(f"{loaded.config.name} cannot render this task: {exc}",
-                               code="InvalidParameter") from exc
+            raise RenderFailed(f"{loaded.config.name} cannot render this task: {exc}", code="InvalidParameter") from exc
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -120,7 +138,8 @@ def _out_of_memory_failure(exc: BaseException, job: RenderJob, pipeline: str) ->
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     where = "GPU memory" if isinstance(exc, torch.OutOfMemoryError) else "memory"
-    return RenderFailed(f"out of {where} rendering {job.width}x{job.height}, {job.frames} frames on {pipeline}; "
-                        "try a shorter or smaller clip, or set offload/vae_tiling for this pipeline",
-                        code="InternalServiceError")
-
+    return RenderFailed(
+        f"out of {where} rendering {job.width}x{job.height}, {job.frames} frames on {pipeline}; "
+        "try a shorter or smaller clip, or set offload/vae_tiling for this pipeline",
+        code="InternalServiceError",
+    )

@@ -50,8 +50,12 @@ def _apply_memory_options(pipe: Any, config: PipelineConfig, device: torch.devic
             if not isinstance(module, torch.nn.Module):
                 continue
             if hasattr(module, "enable_group_offload"):
-                module.enable_group_offload(onload_device=device, offload_device=torch.device("cpu"),
-                                            offload_type="leaf_level", use_stream=device.type == "cuda")
+                module.enable_group_offload(
+                    onload_device=device,
+                    offload_device=torch.device("cpu"),
+                    offload_type="leaf_level",
+                    use_stream=device.type == "cuda",
+                )
             else:
                 log.debug("group offload: %s stays on %s", name, device)
                 module.to(device)
@@ -79,8 +83,13 @@ def _cache_config(raw: dict[str, Any]) -> Any:
     import diffusers
 
     options = {k: v for k, v in raw.items() if k != "kind"}
-    kinds = {"first_block": "FirstBlockCacheConfig", "taylorseer": "TaylorSeerCacheConfig",
-             "faster": "FasterCacheConfig", "pyramid": "PyramidAttentionBroadcastConfig", "mag": "MagCacheConfig"}
+    kinds = {
+        "first_block": "FirstBlockCacheConfig",
+        "taylorseer": "TaylorSeerCacheConfig",
+        "faster": "FasterCacheConfig",
+        "pyramid": "PyramidAttentionBroadcastConfig",
+        "mag": "MagCacheConfig",
+    }
     kind = raw.get("kind", "first_block")
     if kind not in kinds:
         raise ValueError(f"unknown cache kind {kind!r}; known: {', '.join(kinds)}")
@@ -160,9 +169,15 @@ class LoadedPipeline:
         if job.camera_fixed and config.camera_fixed_hint:
             prompt = f"{prompt.rstrip().rstrip('.')}. {config.camera_fixed_hint}"
         common: dict[str, Any] = dict(
-            prompt=prompt, negative_prompt=config.negative, height=height, width=width, num_frames=frames,
-            num_inference_steps=config.num_steps, guidance_scale=config.guidance_scale,
-            generator=torch.Generator(device="cpu").manual_seed(job.seed), output_type="np",
+            prompt=prompt,
+            negative_prompt=config.negative,
+            height=height,
+            width=width,
+            num_frames=frames,
+            num_inference_steps=config.num_steps,
+            guidance_scale=config.guidance_scale,
+            generator=torch.Generator(device="cpu").manual_seed(job.seed),
+            output_type="np",
             callback_on_step_end=on_step_end,
         )
         if config.guidance_2 is not None:
@@ -173,8 +188,12 @@ class LoadedPipeline:
         # Encoded here so that the batcher can tell the negative call by the identity of its embeddings.
         dtype = _denoisers(self.pipe)[0].dtype
         positive, negative = self.pipe.encode_prompt(
-            prompt=common.pop("prompt"), negative_prompt=common.pop("negative_prompt"),
-            do_classifier_free_guidance=True, device=self.pipe._execution_device, max_sequence_length=_WAN_TEXT_LEN)
+            prompt=common.pop("prompt"),
+            negative_prompt=common.pop("negative_prompt"),
+            do_classifier_free_guidance=True,
+            device=self.pipe._execution_device,
+            max_sequence_length=_WAN_TEXT_LEN,
+        )
         common.update(prompt_embeds=positive.to(dtype), negative_prompt_embeds=negative.to(dtype))
         for batcher in self.cfg_batchers:
             batcher.reset(common["negative_prompt_embeds"])
@@ -217,22 +236,26 @@ class LoadedPipeline:
     def _wan_vace(self, job: RenderJob, common: dict[str, Any], width: int, height: int) -> tuple[np.ndarray, None]:
         if job.mode == "reference":
             # VACE conditions on the references as identities, not as frames: no mask or control video.
-            common["reference_images"] = [_image(i.path, width, height)
-                                          for i in job.inputs_with_role("reference_image")]
+            common["reference_images"] = [
+                _image(i.path, width, height) for i in job.inputs_with_role("reference_image")
+            ]
         return self._frames(self.pipe(**common)), None
 
-    def _ltx_condition(self, job: RenderJob, common: dict[str, Any], width: int,
-                       height: int) -> tuple[np.ndarray, None]:
+    def _ltx_condition(
+        self, job: RenderJob, common: dict[str, Any], width: int, height: int
+    ) -> tuple[np.ndarray, None]:
         from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
         frames = common["num_frames"]
         conditions = []
         if job.mode in ("first_frame", "first_last_frame"):
-            conditions.append(LTXVideoCondition(image=self._input_image(job, "first_frame", width, height),
-                                                frame_index=0))
+            conditions.append(
+                LTXVideoCondition(image=self._input_image(job, "first_frame", width, height), frame_index=0)
+            )
         if job.mode == "first_last_frame":
-            conditions.append(LTXVideoCondition(image=self._input_image(job, "last_frame", width, height),
-                                                frame_index=frames - 1))
+            conditions.append(
+                LTXVideoCondition(image=self._input_image(job, "last_frame", width, height), frame_index=frames - 1)
+            )
         if job.mode == "reference":
             source = self._source_video(job, width, height, limit=max(9, (frames - 1) // 2))
             conditions.append(LTXVideoCondition(video=source, frame_index=0))
@@ -250,13 +273,16 @@ class LoadedPipeline:
         keep = max(1, (len(frames) - 1) // step * step + 1)
         return frames[-keep:]
 
-    def _skyreels_df(self, job: RenderJob, common: dict[str, Any], width: int,
-                     height: int) -> tuple[np.ndarray, None]:
+    def _skyreels_df(self, job: RenderJob, common: dict[str, Any], width: int, height: int) -> tuple[np.ndarray, None]:
         frames = common["num_frames"]
         # Diffusion forcing renders in windows; a window at most the clip keeps short clips to one pass.
         # Longer clips continue window after window, each re-reading the last 17 frames (SkyReels' recommendation).
-        common.update(base_num_frames=min(frames, 97), overlap_history=17 if frames > 97 else None,
-                      addnoise_condition=20, ar_step=0)
+        common.update(
+            base_num_frames=min(frames, 97),
+            overlap_history=17 if frames > 97 else None,
+            addnoise_condition=20,
+            ar_step=0,
+        )
         if job.mode != "reference":
             return self._frames(self.pipe(**common)), None
         pipe = self.variant("SkyReelsV2DiffusionForcingVideoToVideoPipeline")
@@ -267,8 +293,9 @@ class LoadedPipeline:
         video = self._frames(pipe(video=source, **common))
         return video[-frames:], None
 
-    def _ltx2_audio(self, job: RenderJob, common: dict[str, Any], width: int,
-                    height: int) -> tuple[np.ndarray, Audio | None]:
+    def _ltx2_audio(
+        self, job: RenderJob, common: dict[str, Any], width: int, height: int
+    ) -> tuple[np.ndarray, Audio | None]:
         common["frame_rate"] = float(self.config.fps)
         pipe = self.pipe
         if job.mode == "first_frame":

@@ -23,15 +23,21 @@ def narrow_catalog(catalog: Catalog, local: LocalModels | None) -> Catalog:
             for model_id, modes in pipeline.serves.items():
                 profile = catalog.find(model_id)
                 if profile is None or profile.id != model_id:
-                    raise LocalModelsError(f"pipeline {pipeline.name!r} serves {model_id!r}, which is not a catalog "
-                                           'model id (add a [[model]] with engine = "diffusers" via SEEDGATE_CATALOG)')
+                    raise LocalModelsError(
+                        f"pipeline {pipeline.name!r} serves {model_id!r}, which is not a catalog "
+                        'model id (add a [[model]] with engine = "diffusers" via SEEDGATE_CATALOG)'
+                    )
                 if profile.engine != ENGINE:
-                    raise LocalModelsError(f"pipeline {pipeline.name!r} serves {model_id!r}, whose catalog engine is "
-                                           f"{profile.engine!r}, not {ENGINE!r}")
+                    raise LocalModelsError(
+                        f"pipeline {pipeline.name!r} serves {model_id!r}, whose catalog engine is "
+                        f"{profile.engine!r}, not {ENGINE!r}"
+                    )
                 extra = [m for m in modes if m not in profile.modes]
                 if extra:
-                    raise LocalModelsError(f"pipeline {pipeline.name!r} serves {model_id!r} in {extra}, which the "
-                                           f"catalog does not allow for it ({', '.join(profile.modes)})")
+                    raise LocalModelsError(
+                        f"pipeline {pipeline.name!r} serves {model_id!r} in {extra}, which the "
+                        f"catalog does not allow for it ({', '.join(profile.modes)})"
+                    )
     for model_id, profile in list(catalog.models.items()):
         if profile.engine == ENGINE:
             served = local.modes_for(model_id) if local is not None else ()

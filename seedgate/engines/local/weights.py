@@ -10,8 +10,11 @@ import json
 from pathlib import Path
 
 # Components that hold no weights, and the file that makes each complete.
-_CONFIG_ONLY = {"scheduler": ("scheduler_config.json",), "image_processor": ("preprocessor_config.json",),
-                "feature_extractor": ("preprocessor_config.json",)}
+_CONFIG_ONLY = {
+    "scheduler": ("scheduler_config.json",),
+    "image_processor": ("preprocessor_config.json",),
+    "feature_extractor": ("preprocessor_config.json",),
+}
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model", "vocab.json")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".ckpt", ".gguf")
 

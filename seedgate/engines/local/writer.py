@@ -44,8 +44,15 @@ def audio_track(samples: np.ndarray, rate: int, seconds: float) -> np.ndarray:
     return np.clip(out, -1.0, 1.0)
 
 
-def write_clip(job: RenderJob, video: np.ndarray, *, interpolation: str, audio: np.ndarray | None,
-               progress: Callable[[float], None], should_stop: Callable[[], bool]) -> tuple[Path, Path | None]:
+def write_clip(
+    job: RenderJob,
+    video: np.ndarray,
+    *,
+    interpolation: str,
+    audio: np.ndarray | None,
+    progress: Callable[[float], None],
+    should_stop: Callable[[], bool],
+) -> tuple[Path, Path | None]:
     """Encode (N, H, W, 3) float frames in [0, 1] to `job.output_dir`/video.mp4; returns (video, last frame)."""
     frames = resample(video, job.frames, interpolation)
     out_dir = Path(job.output_dir)
@@ -53,8 +60,7 @@ def write_clip(job: RenderJob, video: np.ndarray, *, interpolation: str, audio: 
     video_path, part_path = out_dir / "video.mp4", out_dir / "video.mp4.part"
     last_path = out_dir / "last_frame.png" if job.return_last_frame else None
     mark = watermark_overlay(job.width, job.height) if job.watermark else None
-    container, vstream, astream = open_h264_output(part_path, job.width, job.height, job.fps,
-                                                    audio=audio is not None)
+    container, vstream, astream = open_h264_output(part_path, job.width, job.height, job.fps, audio=audio is not None)
     try:
         for index in range(job.frames):
             if index % 8 == 0 and should_stop():

@@ -24,8 +24,7 @@ def upgrade() -> None:
     op.create_index("ix_task_blobs_digest", "task_blobs", ["digest"])
     tasks = sa.table("tasks", sa.column("id"), sa.column("spec"))
     specs = op.get_bind().execute(sa.select(tasks.c.id, tasks.c.spec).where(tasks.c.spec.contains('"blob": "')))
-    rows = [{"task_id": task_id, "digest": digest}
-            for task_id, spec in specs for digest in _blobs(spec)]
+    rows = [{"task_id": task_id, "digest": digest} for task_id, spec in specs for digest in _blobs(spec)]
     if rows:
         op.bulk_insert(table, rows)
 

@@ -19,8 +19,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("seq", sa.Integer, nullable=False, server_default="0"))
         batch.add_column(sa.Column("leased_until", sa.Float))
     # Deliveries still pending get their receiver, so that they are sent under the per-receiver limits too.
-    table = sa.table("webhook_deliveries", sa.column("id"), sa.column("url"), sa.column("receiver"),
-                     sa.column("status"))
+    table = sa.table(
+        "webhook_deliveries", sa.column("id"), sa.column("url"), sa.column("receiver"), sa.column("status")
+    )
     bind = op.get_bind()
     pending = bind.execute(sa.select(table.c.id, table.c.url).where(table.c.status == "pending")).all()
     for delivery_id, url in pending:

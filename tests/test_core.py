@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from seedgate.core import geometry
 from seedgate.core.catalog import CatalogError, ModelProfile, load_catalog
 from seedgate.core.errors import ApiError
+from seedgate.core.plan import TaskPlan
 from seedgate.core.prompt_commands import split_commands
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status, TransitionError, can_transition, check_transition
@@ -135,7 +137,7 @@ def test_scenarios_cannot_be_mixed(media: list[MediaRef]) -> None:
 
 
 def test_defaults_per_model() -> None:
-    pro = validate(spec(), CATALOG)
+    pro = settle_geometry(validate(spec(), CATALOG), CATALOG)
     assert (pro.resolution, pro.ratio, pro.duration, pro.frame_count, pro.width, pro.height) == (
         "1080p",
         "16:9",
@@ -148,11 +150,11 @@ def test_defaults_per_model() -> None:
     v25 = validate(spec("doubao-seedance-2-5-260628"), CATALOG)
     assert v25.duration == 5 and v25.ratio == "16:9" and v25.generate_audio is True
     first = validate(spec(media=[image()]), CATALOG)
-    assert first.ratio == "adaptive" and first.width is None  # settled once the image size is known
+    assert first.ratio == "adaptive" and not hasattr(first, "width")  # settled once the image size is known
     assert first.media[0].role == "first_frame"  # an image sent without a role gets the mode's role
-    first.media[0].width, first.media[0].height = 600, 1000
-    settle_geometry(first, CATALOG)
-    assert (first.ratio, first.width, first.height) == ("9:16", 1088, 1920)
+    first = replace(first, media=(replace(first.media[0], width=600, height=1000),))
+    plan = settle_geometry(first, CATALOG)
+    assert (plan.ratio, plan.width, plan.height) == ("9:16", 1088, 1920)
 
 
 def test_reference_counts_and_audio_rules() -> None:
@@ -182,12 +184,14 @@ def test_draft_rules() -> None:
 
 def test_usage_tokens_follow_the_reference_examples() -> None:
     def tokens(**kw: object) -> int:
-        return completion_tokens(validate(spec(**kw), CATALOG))
+        return completion_tokens(settle_geometry(validate(spec(**kw), CATALOG), CATALOG))
 
     assert tokens(model="doubao-seedance-2-0-260128", resolution="720p", ratio="16:9", duration=5) == 108900
     assert tokens(resolution="1080p", ratio="16:9", duration=5) == 246840
     assert tokens(model="doubao-seedance-2-0-260128", resolution="720p", ratio="16:9", duration=4) == 87300
-    draft = validate(spec("doubao-seedance-1-5-pro-251215", draft=True, ratio="16:9"), CATALOG)
+    draft = settle_geometry(
+        validate(spec("doubao-seedance-1-5-pro-251215", draft=True, ratio="16:9"), CATALOG), CATALOG
+    )
     assert completion_tokens(draft) == int(864 * 496 * 121 // 1024 * 0.6)
 
 
@@ -259,16 +263,72 @@ def test_moonapix_lines_carry_their_rules() -> None:
 
 
 def test_spec_round_trips_alias_and_metadata() -> None:
-    original = spec(
-        media=[MediaRef("image", "asset://asset_1", "reference_image", "references[0].url", alias="hero")],
-        metadata={"user": "u-1", "n": [1, 2]},
+    original = settle_geometry(
+        validate(
+            spec(
+                media=[MediaRef("image", "asset://asset_1", "first_frame", "references[0].url", alias="hero")],
+                metadata={"user": "u-1", "n": [1, 2]},
+            ),
+            CATALOG,
+        ),
+        CATALOG,
     )
-    again = TaskSpec.from_json(json.loads(json.dumps(original.to_json())))
+    again = TaskPlan.from_json(json.loads(json.dumps(original.to_json())))
     assert again.media[0].alias == "hero" and again.metadata == {"user": "u-1", "n": [1, 2]}
     assert again == original
     old_record = original.to_json()
     del old_record["metadata"], old_record["media"][0]["alias"]  # a task stored before these fields existed
-    assert TaskSpec.from_json(old_record).media[0].alias is None
+    assert TaskPlan.from_json(old_record).media[0].alias is None
+
+
+# A row of the `spec` column as the code before the frozen plan wrote it (the mutable TaskSpec's to_json).
+OLD_ROW = (
+    '{"model": "seedance-1-0-pro-250528", "prompt": "a cat on a windowsill", "media": [{"kind": "image", '
+    '"url": "https://example.com/cat.png", "role": "first_frame", "param": "content[1].image_url.url", '
+    '"blob": "abababababababababababababababababababababababababababababababab", "width": 600, "height": 1000, '
+    '"seconds": null, "alias": null}], "draft_task_id": null, "resolution": "1080p", "ratio": "9:16", '
+    '"duration": 5, "frames": null, "seed": 7, "camera_fixed": false, "watermark": false, "generate_audio": null, '
+    '"draft": false, "return_last_frame": false, "service_tier": "default", "priority": 0, '
+    '"execution_expires_after": 172800, "callback_url": "https://app.example/hook", "safety_identifier": null, '
+    '"tools": null, "output_format": "mp4", "omni_reference_task_type": null, "remix_of": null, "metadata": null, '
+    '"wire_names": {"media": "content"}, "mode": "first_frame", "model_id": "doubao-seedance-1-0-pro-250528", '
+    '"model_name": "seedance-1-0-pro-250528", "engine": "preview", "width": 1088, "height": 1920, "fps": 24, '
+    '"frame_count": 121, "frames_requested": false}'
+)
+
+
+def test_a_row_written_by_the_old_code_loads_and_is_written_back_unchanged() -> None:
+    stored = json.loads(OLD_ROW)
+    plan = TaskPlan.from_json(stored)
+    assert (plan.mode, plan.engine, plan.model_id, plan.model_name) == (
+        "first_frame",
+        "preview",
+        "doubao-seedance-1-0-pro-250528",
+        "seedance-1-0-pro-250528",
+    )
+    assert (plan.ratio, plan.width, plan.height, plan.frame_count, plan.seed) == ("9:16", 1088, 1920, 121, 7)
+    assert plan.media[0].blob == "ab" * 32 and plan.media[0].width == 600 and plan.param("media") == "content"
+    assert plan.to_json() == stored  # the same column shape, so old and new nodes read each other's rows
+
+
+def test_an_older_row_lacking_later_fields_reads_as_its_readers_did() -> None:
+    stored = json.loads(OLD_ROW)
+    for name in ("model_name", "frames_requested", "fps", "output_format", "wire_names", "remix_of", "metadata"):
+        del stored[name]
+    plan = TaskPlan.from_json(stored)
+    assert plan.model_name == "doubao-seedance-1-0-pro-250528" and plan.frames_requested is False
+    assert plan.fps == 24 and plan.output_format == "mp4" and plan.param("media") == "media"
+
+
+def test_the_plan_is_frozen_and_validation_leaves_the_request_alone() -> None:
+    request = spec(media=[image()])
+    checked = validate(request, CATALOG)
+    assert request.media[0].role is None and request.duration is None  # defaults went into the plan only
+    assert checked.media[0] is not request.media[0]
+    plan = settle_geometry(checked, CATALOG)
+    with pytest.raises(FrozenInstanceError):
+        plan.width = 1  # type: ignore[misc]
+    assert isinstance(plan.media, tuple) and plan.width > 0 and plan.height > 0
 
 
 # -- undated names, task types, per-vendor lengths (issue 14) -----------------------------------------------------

@@ -118,13 +118,13 @@ class TaskService:
             raise invalid(spec.param("draft"), "a final video cannot itself be a draft")
         if draft_id:
             spec = await self._expand_draft(spec, owner)
-        planned = validate(spec, self.catalog, soft)
-        planned.draft_task_id = draft_id
-        await check_asset_pools(planned, self.catalog, lambda asset_id: self.assets.store.get(asset_id, owner))
-        await resolve_media(planned, self.fetcher, self.storage, lambda asset_id: self.assets.settled(owner, asset_id))
-        check_resolved_media(planned, self.catalog)
-        if planned.width is None:
-            settle_geometry(planned, self.catalog)
+        checked = replace(validate(spec, self.catalog, soft), draft_task_id=draft_id)
+        await check_asset_pools(checked, self.catalog, lambda asset_id: self.assets.store.get(asset_id, owner))
+        checked = await resolve_media(
+            checked, self.fetcher, self.storage, lambda asset_id: self.assets.settled(owner, asset_id)
+        )
+        check_resolved_media(checked, self.catalog)
+        planned = settle_geometry(checked, self.catalog)
         if self.relay is not None:
             self.relay.check(planned)
 
@@ -137,7 +137,7 @@ class TaskService:
             spec=planned,
             created_at=now,
             updated_at=now,
-            expires_at=now + (planned.execution_expires_after or 0),
+            expires_at=now + planned.execution_expires_after,
         )
         await self.store.insert_task(task, await self.webhooks_for(task))
         self.queue_signal.set()

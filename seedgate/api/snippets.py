@@ -10,7 +10,7 @@ import json
 import shlex
 from typing import Any
 
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.dialects.ark import PREFIX as ARK_PREFIX
 from seedgate.dialects.ark import create_body
 
@@ -27,7 +27,7 @@ def _media_url(url: str) -> str:
     return url
 
 
-def ark_body(spec: TaskSpec) -> dict[str, Any]:
+def ark_body(spec: TaskPlan) -> dict[str, Any]:
     """The Ark create body that asks for exactly this task. Without its callback_url, on purpose: a rerun from a
     laptop should not call the original app's webhook."""
     body = create_body(spec, spec.model_name or spec.model, [_media_url(m.url) for m in spec.media])
@@ -49,7 +49,7 @@ def _python(value: Any) -> str:
     return repr(json.loads(json.dumps(value)))
 
 
-def curl(spec: TaskSpec, base_url: str) -> str:
+def curl(spec: TaskPlan, base_url: str) -> str:
     data = json.dumps(ark_body(spec), ensure_ascii=False, indent=2)
     return (
         f"curl -sS {shlex.quote(base_url + ARK_PREFIX)} \\\n"
@@ -59,7 +59,7 @@ def curl(spec: TaskSpec, base_url: str) -> str:
     )
 
 
-def ark_sdk(spec: TaskSpec, base_url: str) -> str:
+def ark_sdk(spec: TaskPlan, base_url: str) -> str:
     body = ark_body(spec)
     model, content = body.pop("model"), body.pop("content")
     lines = [
@@ -79,7 +79,7 @@ def ark_sdk(spec: TaskSpec, base_url: str) -> str:
     return "\n".join(lines)
 
 
-def _openai_native(spec: TaskSpec) -> bool:
+def _openai_native(spec: TaskPlan) -> bool:
     """Whether OpenAI's own fields (model, prompt, seconds, size, input_reference) say everything that matters."""
     if spec.draft_task_id or spec.frames_requested or spec.mode not in ("text", "first_frame"):
         return False
@@ -95,7 +95,7 @@ def _openai_native(spec: TaskSpec) -> bool:
     return not any(getattr(spec, name) for name in extras)
 
 
-def openai_sdk(spec: TaskSpec, base_url: str) -> str:
+def openai_sdk(spec: TaskPlan, base_url: str) -> str:
     head = [
         "import os",
         "",
@@ -128,5 +128,5 @@ def openai_sdk(spec: TaskSpec, base_url: str) -> str:
     )
 
 
-def snippets(spec: TaskSpec, base_url: str) -> dict[str, str]:
+def snippets(spec: TaskPlan, base_url: str) -> dict[str, str]:
     return {"curl": curl(spec, base_url), "ark": ark_sdk(spec, base_url), "openai": openai_sdk(spec, base_url)}

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from seedgate.core.asset import Asset, asset_id_of
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import invalid
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import CheckedSpec
 
 POOL_KEY = "pool"
 
@@ -36,10 +36,10 @@ def pool_metadata(catalog: Catalog, model: str | None) -> dict[str, str]:
 
 
 async def check_asset_pools(
-    spec: TaskSpec, catalog: Catalog, find_asset: Callable[[str], Awaitable[Asset | None]]
+    spec: CheckedSpec, catalog: Catalog, find_asset: Callable[[str], Awaitable[Asset | None]]
 ) -> None:
     """Refuse an asset:// reference whose asset belongs to another line's pool than the validated model's."""
-    profile = catalog.models.get(spec.model_id or "")
+    profile = catalog.models.get(spec.model_id)
     if profile is None:
         return
     for ref in spec.media:

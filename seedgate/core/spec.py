@@ -1,8 +1,11 @@
-"""The canonical task spec: what every dialect's create request becomes."""
+"""The canonical task request: what every dialect's create request becomes, before validation.
+
+Validation turns it into a frozen plan (plan.py); nothing after validation reads or changes a `TaskSpec`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 ROLES = {
@@ -30,7 +33,7 @@ class MediaRef:
 
 @dataclass
 class TaskSpec:
-    """One shape for every mode. Fields left None take the model's defaults during validation."""
+    """One shape for every mode, as the client sent it. Fields left None take the model's defaults in validation."""
 
     model: str
     prompt: str = ""
@@ -58,35 +61,9 @@ class TaskSpec:
     metadata: dict[str, Any] | None = None  # the caller's own object, echoed back by dialects that have one
     # Canonical field name -> the caller's name for it, so errors name the field the client actually sent.
     wire_names: dict[str, str] = field(default_factory=dict)
-    # Set by validation.
-    mode: str | None = None
-    model_id: str | None = None
-    model_name: str | None = None  # what answers report as `model`: the ID the client used, or the canonical one
-    engine: str | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: int = 24
-    frame_count: int | None = None
-    frames_requested: bool = False  # the client asked by frames, so answers carry `frames`, not `duration`
 
     def param(self, name: str) -> str:
         return self.wire_names.get(name, name)
 
-    def to_json(self) -> dict[str, Any]:
-        # dataclasses.asdict deep-copies every value and was a third of a create's CPU time.
-        data = {name: getattr(self, name) for name in _SPEC_FIELDS}
-        data["media"] = [dict(vars(m)) for m in self.media]
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TaskSpec:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["media"] = [MediaRef(**m) for m in data.get("media", [])]
-        return cls(**values)
-
     def media_of(self, kind: str) -> list[MediaRef]:
         return [m for m in self.media if m.kind == kind]
-
-
-_SPEC_FIELDS = tuple(f.name for f in fields(TaskSpec))

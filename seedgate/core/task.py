@@ -1,4 +1,4 @@
-"""A task as the rest of the system sees it: the spec plus where it stands."""
+"""A task as the rest of the system sees it: the plan plus where it stands."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .spec import TaskSpec
+from .plan import TaskPlan
 from .status import Status
 
 
@@ -25,7 +25,7 @@ class Task:
     owner: str
     dialect: str
     endpoint: str  # the model name as the client sent it (an alias or ep-... ID); Ark filters on it
-    spec: TaskSpec
+    spec: TaskPlan  # the validated plan; `spec` is the stored column's name
     status: Status = Status.QUEUED
     created_at: float = 0.0
     updated_at: float = 0.0
@@ -39,4 +39,4 @@ class Task:
 
     @property
     def model(self) -> str:
-        return self.spec.model_id or self.spec.model
+        return self.spec.model_id

@@ -1,4 +1,4 @@
-"""Checks a TaskSpec against its model's profile and fills in the model's defaults.
+"""Checks a TaskSpec against its model's profile and makes the frozen plan, with the model's defaults applied.
 
 Body fields are strict: a wrong value is an error naming the field. Values from legacy prompt commands are
 `soft`: one that does not fit the model is dropped and the default applies, as Ark documents.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +16,7 @@ from . import geometry
 from .asset import asset_id_of
 from .catalog import TASK_TYPES, Catalog, ModelProfile
 from .errors import internal, invalid, missing, model_not_found
+from .plan import CheckedSpec, TaskPlan
 from .spec import ROLES, TaskSpec
 
 SEED_MAX = 2**32 - 1
@@ -25,7 +26,7 @@ TIERS = ("default", "flex")
 Soft = Sequence[tuple[str, Any]]  # (field, value) pairs from legacy prompt commands, in order
 
 
-def media_param(spec: TaskSpec) -> str:
+def media_param(spec: TaskSpec | CheckedSpec) -> str:
     """The caller's name for its media as a whole (Ark's `content`), for errors about the media together."""
     return spec.wire_names.get("media", "content")
 
@@ -287,10 +288,11 @@ def _check_draft(spec: TaskSpec, profile: ModelProfile) -> None:
         raise invalid(spec.param("service_tier"), "the flex tier cannot be used with draft")
 
 
-def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
-    """Return a copy of `spec` with the model resolved, the mode decided and every default applied.
+def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> CheckedSpec:
+    """The checked request: the model resolved, the mode decided and every default applied.
 
-    The ratio may stay `adaptive` for image modes until the first image's size is known (`settle_geometry`).
+    The ratio may stay `adaptive` for image modes until the media's size is known; `settle_geometry`, run once
+    the media are resolved, makes the `TaskPlan`.
     """
     if not spec.model:
         raise missing(spec.param("model"))
@@ -324,6 +326,7 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
             f"the prompt has {len(spec.prompt)} characters; {profile.id} takes at most {profile.prompt_max_chars}",
         )
 
+    # A private working copy: the soft values and the task type's fixed settings are applied to it in place.
     out = replace(spec, media=list(spec.media))
     checks = _field_checks(profile, mode)
     _check_options(out, profile, checks)
@@ -334,22 +337,13 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
     _check_urls_only(out, profile)
     _check_draft(out, profile)
 
-    out.mode = mode
-    # Roles the client left out follow from the mode, so engines never have to guess them.
-    for ref in out.media:
-        if ref.role is None:
-            ref.role = "first_frame" if mode == "first_frame" else f"reference_{ref.kind}"
-    out.model_id = profile.id
-    # Ark reports model name-version; a BytePlus client that sent its own ID gets that ID back.
-    out.model_name = spec.model if spec.model in profile.aliases else profile.id
-    out.engine = profile.engine
-    out.draft = bool(out.draft)
-    out.resolution = out.resolution or ("480p" if out.draft else profile.default_resolution)
-    out.ratio = out.ratio or profile.default_ratio.get(mode, "16:9")
+    draft = bool(out.draft)
+    ratio = out.ratio or profile.default_ratio.get(mode, "16:9")
+    if ratio == "adaptive" and mode == "text":
+        ratio = geometry.ratio_from_prompt(out.prompt)  # no media to measure: the prompt decides at once
     if out.frames is not None:
-        out.frames_requested = True
-        out.frame_count = out.frames
-        out.duration = geometry.duration_for_frames(out.frames)
+        frame_count = out.frames
+        duration = geometry.duration_for_frames(out.frames)
     else:
         seconds = profile.duration.default if out.duration is None else out.duration
         if seconds == -1:
@@ -357,41 +351,71 @@ def validate(spec: TaskSpec, catalog: Catalog, soft: Soft = ()) -> TaskSpec:
             seconds = min(max(5, profile.duration.min), profile.duration.max)
             if profile.duration.values and seconds not in profile.duration.values:
                 seconds = min(profile.duration.values, key=lambda v: abs(v - seconds))
-        out.duration = seconds
-        out.frame_count = geometry.frames_for_duration(seconds)
-    if out.seed is None or out.seed == -1:
-        out.seed = random.randint(0, 2**31 - 1)
-    out.camera_fixed = bool(out.camera_fixed) and profile.camera_fixed and mode != "reference"
-    out.watermark = bool(out.watermark)
-    # Models without audio ignore generate_audio (1.0 is always silent), as the vendors do; None keeps it unreported.
-    out.generate_audio = (True if out.generate_audio is None else out.generate_audio) if profile.audio else None
-    out.return_last_frame = bool(out.return_last_frame)
-    out.service_tier = out.service_tier or "default"
-    out.priority = out.priority or 0
-    out.execution_expires_after = out.execution_expires_after or EXPIRES_DEFAULT
-    out.output_format = out.output_format or "mp4"
-    if out.ratio != "adaptive" or mode == "text":
-        settle_geometry(out, catalog)
-    return out
+        duration = seconds
+        frame_count = geometry.frames_for_duration(seconds)
+    return CheckedSpec(
+        model=out.model,
+        prompt=out.prompt,
+        # Roles the client left out follow from the mode, so engines never have to guess them.
+        media=tuple(
+            replace(ref, role=ref.role or ("first_frame" if mode == "first_frame" else f"reference_{ref.kind}"))
+            for ref in out.media
+        ),
+        draft_task_id=out.draft_task_id,
+        resolution=out.resolution or ("480p" if draft else profile.default_resolution),
+        ratio=ratio,
+        duration=duration,
+        frames=out.frames,
+        seed=random.randint(0, 2**31 - 1) if out.seed is None or out.seed == -1 else out.seed,
+        camera_fixed=bool(out.camera_fixed) and profile.camera_fixed and mode != "reference",
+        watermark=bool(out.watermark),
+        # Models without audio ignore generate_audio (1.0 is always silent), as the vendors do; None keeps it
+        # unreported.
+        generate_audio=(True if out.generate_audio is None else out.generate_audio) if profile.audio else None,
+        draft=draft,
+        return_last_frame=bool(out.return_last_frame),
+        service_tier=out.service_tier or "default",
+        priority=out.priority or 0,
+        execution_expires_after=out.execution_expires_after or EXPIRES_DEFAULT,
+        callback_url=out.callback_url,
+        safety_identifier=out.safety_identifier,
+        tools=out.tools,
+        output_format=out.output_format or "mp4",
+        omni_reference_task_type=out.omni_reference_task_type,
+        remix_of=out.remix_of,
+        metadata=out.metadata,
+        wire_names=out.wire_names,
+        mode=mode,
+        model_id=profile.id,
+        # Ark reports model name-version; a BytePlus client that sent its own ID gets that ID back.
+        model_name=spec.model if spec.model in profile.aliases else profile.id,
+        engine=profile.engine,
+        frame_count=frame_count,
+        frames_requested=out.frames is not None,
+    )
 
 
-def settle_geometry(spec: TaskSpec, catalog: Catalog) -> None:
-    """Decide `adaptive` (from the first image or video, or the prompt) and set the output size."""
-    profile = catalog.models[spec.model_id or ""]
-    if spec.ratio == "adaptive":
-        sized = next((m for m in spec.media if m.kind == "video" and m.width), None) or next(
-            (m for m in spec.media if m.kind == "image" and m.width), None
+def settle_geometry(checked: CheckedSpec, catalog: Catalog) -> TaskPlan:
+    """The plan: `adaptive` decided (from the first image or video, or the prompt) and the output size set."""
+    profile = catalog.models[checked.model_id]
+    ratio = checked.ratio
+    if ratio == "adaptive":
+        sized = next((m for m in checked.media if m.kind == "video" and m.width), None) or next(
+            (m for m in checked.media if m.kind == "image" and m.width), None
         )
         if sized is not None and sized.width and sized.height:
-            spec.ratio = geometry.nearest_ratio(sized.width, sized.height, profile.ratios)
+            ratio = geometry.nearest_ratio(sized.width, sized.height, profile.ratios)
         else:
-            spec.ratio = geometry.ratio_from_prompt(spec.prompt)
-    spec.width, spec.height = catalog.size(profile.family, spec.resolution or "", spec.ratio or "16:9")
+            ratio = geometry.ratio_from_prompt(checked.prompt)
+    width, height = catalog.size(profile.family, checked.resolution, ratio)
+    values = {f.name: getattr(checked, f.name) for f in fields(CheckedSpec)}
+    values["ratio"] = ratio
+    return TaskPlan(**values, width=width, height=height)
 
 
-def check_resolved_media(spec: TaskSpec, catalog: Catalog) -> None:
+def check_resolved_media(spec: CheckedSpec, catalog: Catalog) -> None:
     """Rules that need the media itself, not the URL text (run after fetching and auditing)."""
-    profile = catalog.models[spec.model_id or ""]
+    profile = catalog.models[spec.model_id]
     videos = spec.media_of("video")
     total = sum(m.seconds or 0 for m in videos)
     # Vendors observed tolerating 15.2 s on a 15 s cap; allow the same small slack for rounding in containers.

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from seedgate.core.errors import ApiError, invalid, missing
+from seedgate.core.plan import TaskPlan
 from seedgate.core.prompt_commands import split_commands
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
@@ -60,7 +61,7 @@ _OPTIONS = (
 _COPIED = tuple(n for n in _OPTIONS if n not in ("duration", "frames", "callback_url", "safety_identifier"))
 
 
-def create_body(spec: TaskSpec, model: str, media_urls: Sequence[str]) -> dict[str, Any]:
+def create_body(spec: TaskPlan, model: str, media_urls: Sequence[str]) -> dict[str, Any]:
     """The Ark create body that asks for `spec` (the inverse of parse_create), naming `model` and giving each media
     item the URL the receiver should read it from."""
     content: list[dict[str, Any]] = [{"type": "text", "text": spec.prompt}] if spec.prompt else []

@@ -34,7 +34,7 @@ from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.media.fetch import FetchedFile, PartFile
 from seedgate.media.probe import MediaRejected, audit_media_bounded
-from seedgate.media.resolve import MAX_BYTES, apply_info, resolve_media
+from seedgate.media.resolve import MAX_BYTES, apply_info, resolve_refs
 from seedgate.media.storage import LocalStorage
 
 from .openai_forms import string_field
@@ -144,8 +144,8 @@ async def source_video(service: TaskService, owner: str, value: Any) -> Source:
         if "://" not in text:
             return await _from_task(service, owner, text)
         ref = MediaRef("video", text, "reference_video", "video")  # a URL or an asset:// reference
-        await resolve_media(
-            TaskSpec(model="", media=[ref]),
+        (ref,) = await resolve_refs(
+            [ref],
             service.fetcher,
             service.storage,
             lambda asset_id: service.assets.settled(owner, asset_id),

@@ -33,6 +33,7 @@ from starlette.datastructures import UploadFile
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found, shown
 from seedgate.core.geometry import nearest_ratio
+from seedgate.core.plan import TaskPlan
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
@@ -237,7 +238,7 @@ async def _with_characters(service: Any, owner: str, values: dict[str, Any], spe
 # -- answers ------------------------------------------------------------------------------------------------------
 
 
-def _seconds_of(spec: TaskSpec) -> str | None:
+def _seconds_of(spec: TaskPlan) -> str | None:
     if spec.frame_count:
         return str(round((spec.frame_count - 1) / spec.fps))
     return str(spec.duration) if spec.duration is not None else None

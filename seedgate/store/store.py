@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status, sources_of
 from seedgate.core.task import Task
 
@@ -134,7 +134,7 @@ def _task_from_row(row: Any) -> Task:
         owner=m["owner"],
         dialect=m["dialect"],
         endpoint=m["endpoint"],
-        spec=TaskSpec.from_json(json.loads(m["spec"])),
+        spec=TaskPlan.from_json(json.loads(m["spec"])),
         status=Status(m["status"]),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
@@ -279,7 +279,7 @@ class Store:
             "endpoint": task.endpoint,
             "model": task.model,
             "status": task.status.value,
-            "service_tier": spec.service_tier or "default",
+            "service_tier": spec.service_tier,
             **_queue_keys(spec),
             "spec": json.dumps(spec.to_json(), ensure_ascii=False),
             "progress": 0.0,
@@ -754,12 +754,12 @@ def _plausible_id(ident: str) -> bool:
     return 0 < len(ident) <= 200 and ident.isprintable()
 
 
-def _queue_keys(spec: TaskSpec) -> dict[str, Any]:
+def _queue_keys(spec: TaskPlan) -> dict[str, Any]:
     """The columns claim orders the queue by (tier_rank 1 for flex: flex runs only when no default task waits)."""
     return {
-        "engine": spec.engine or "preview",
+        "engine": spec.engine,
         "tier_rank": 1 if spec.service_tier == "flex" else 0,
-        "priority": spec.priority or 0,
+        "priority": spec.priority,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.dialects import ark
 
 from .wire import HttpClient, Outgoing, UpstreamTask
@@ -65,7 +65,7 @@ class ArkClient(HttpClient):
         items = response.json().get("items", []) if response is not None else []
         return {t.id: t for t in map(parse_task, items if isinstance(items, list) else [])}
 
-    async def find(self, marker: str, upstream_model: str, spec: TaskSpec | None, since: float) -> list[UpstreamTask]:
+    async def find(self, marker: str, upstream_model: str, spec: TaskPlan | None, since: float) -> list[UpstreamTask]:
         """Tasks on the upstream that carry this create's marker: the model's newest tasks, page by page, back to
         the time the create was sent (the marker alone identifies them: `spec` is not needed)."""
         found: list[UpstreamTask] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.media.probe import sniff_mime
 
 from .wire import HttpClient, Outgoing, Rejected, UpstreamTask
@@ -25,7 +25,7 @@ _STATUSES = {
 MODES = ("text", "first_frame")
 
 
-def create_fields(spec: TaskSpec, upstream_model: str) -> dict[str, str]:
+def create_fields(spec: TaskPlan, upstream_model: str) -> dict[str, str]:
     fields = {"model": upstream_model, "prompt": spec.prompt}
     if spec.duration and spec.duration > 0:
         fields["seconds"] = str(spec.duration)
@@ -61,7 +61,7 @@ class OpenAIVideosClient(HttpClient):
 
     async def create(self, out: Outgoing) -> str:
         spec = out.spec
-        if (spec.mode or "text") not in MODES:
+        if spec.mode not in MODES:
             raise Rejected(
                 "InvalidParameter",
                 f"the upstream channel {self.channel.name} (OpenAI videos) takes text and first-frame tasks only",
@@ -74,7 +74,7 @@ class OpenAIVideosClient(HttpClient):
             return await self.send_create(data=fields, files=files)
         return await self.send_create(json=fields)
 
-    async def find(self, marker: str, upstream_model: str, spec: TaskSpec, since: float) -> list[UpstreamTask]:
+    async def find(self, marker: str, upstream_model: str, spec: TaskPlan, since: float) -> list[UpstreamTask]:
         response = await self.read("GET", PATH, params={"limit": "100", "order": "desc"})
         items = response.json().get("data", []) if response is not None else []
         wanted = create_fields(spec, upstream_model)

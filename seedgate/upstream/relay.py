@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import av
 
 from seedgate.core.errors import invalid
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.usage import usage
@@ -666,12 +666,12 @@ class Relay:
 
     # -- what the API side asks -------------------------------------------------------------------------------------
 
-    def check(self, spec: TaskSpec) -> None:
+    def check(self, spec: TaskPlan) -> None:
         """Refuse at create time what no channel serving the model could be sent."""
-        channels = self.channels.serving(spec.model_id or "")
+        channels = self.channels.serving(spec.model_id)
         if not channels:
             return
-        if all(c.kind == "openai-videos" for c in channels) and (spec.mode or "text") not in OPENAI_MODES:
+        if all(c.kind == "openai-videos" for c in channels) and spec.mode not in OPENAI_MODES:
             raise invalid(
                 spec.param("content"),
                 f"{spec.model_id} is served by an OpenAI-style upstream, which takes text and first-frame tasks only",

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 
 from .channels import Channel
 
@@ -75,7 +75,7 @@ class UpstreamTask:
 class Outgoing:
     """One create, ready for the wire: media already turned into URLs the upstream can read."""
 
-    spec: TaskSpec
+    spec: TaskPlan
     upstream_model: str
     marker: str
     media_urls: tuple[str, ...]  # one per spec.media item, same order

@@ -110,23 +110,23 @@ class Worker:
         except Exception:
             # Not worth losing the render over; the final status change still sends its webhook.
             log.exception("task %s: could not queue the running webhook", task.id)
-        engine = self.engines[task.spec.engine or "preview"]
+        engine = self.engines[task.spec.engine]
         spec = task.spec
         output_dir = self.storage.result_dir(task.id)
         job = RenderJob(
             task_id=task.id,
             model=task.model,
-            mode=spec.mode or "text",
+            mode=spec.mode,
             prompt=spec.prompt,
-            width=spec.width or 0,
-            height=spec.height or 0,
+            width=spec.width,
+            height=spec.height,
             fps=spec.fps,
-            frames=spec.frame_count or 0,
-            seed=spec.seed or 0,
-            camera_fixed=bool(spec.camera_fixed),
-            watermark=bool(spec.watermark),
+            frames=spec.frame_count,
+            seed=spec.seed,
+            camera_fixed=spec.camera_fixed,
+            watermark=spec.watermark,
             generate_audio=bool(spec.generate_audio),
-            return_last_frame=bool(spec.return_last_frame),
+            return_last_frame=spec.return_last_frame,
             inputs=tuple(MediaInput(m.kind, m.role or "", self.storage.blob_path(m.blob or "")) for m in spec.media),
             output_dir=output_dir,
         )

@@ -15,7 +15,7 @@ import pytest
 from seedgate.assets.auditor import MAX_ATTEMPTS, Auditor
 from seedgate.config import normalize_database_url
 from seedgate.core.asset import Asset, AssetStatus, new_asset_id
-from seedgate.core.spec import MediaRef, TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.media.fetch import Fetcher, FetchPolicy
@@ -129,11 +129,14 @@ async def test_retention_with_a_fake_clock(store: Store, tmp_path: Path) -> None
     kept = await uploaded(store, storage, b"long-lived asset", expires_in=30 * DAY)
     task_blob = put_blob(storage, b"a task's input")
     orphan = put_blob(storage, b"left behind by a failed create", age_s=2 * BLOB_GRACE_S)
-    spec = TaskSpec(
-        model="m",
-        media=[MediaRef("image", "https://example.com/a.png", "first_frame", "x", blob=task_blob)],
-        engine="preview",
-    )
+    input_image = {
+        "kind": "image",
+        "url": "https://example.com/a.png",
+        "role": "first_frame",
+        "param": "x",
+        "blob": task_blob,
+    }
+    spec = TaskPlan.from_json({"model": "m", "media": [input_image]})
     task = Task(
         id=new_task_id(now),
         owner="k1",
@@ -180,11 +183,14 @@ async def test_upgrading_indexes_the_inputs_of_existing_tasks(tmp_path: Path) ->
     await store.migrate()
     used, unused = hashlib.sha256(b"used").hexdigest(), hashlib.sha256(b"unused").hexdigest()
     now = time.time()
-    spec = TaskSpec(
-        model="m",
-        media=[MediaRef("image", "https://example.com/a.png", "first_frame", "x", blob=used)],
-        engine="preview",
-    )
+    input_image = {
+        "kind": "image",
+        "url": "https://example.com/a.png",
+        "role": "first_frame",
+        "param": "x",
+        "blob": used,
+    }
+    spec = TaskPlan.from_json({"model": "m", "media": [input_image]})
     await store.insert_task(
         Task(
             id=new_task_id(now),

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.dialects import openrouter
@@ -326,7 +326,7 @@ def test_cancelled_and_expired_jobs(api_node: Server, webhooks: WebhookReceiver)
     ],
 )
 def test_six_statuses(status: Status, word: str) -> None:
-    spec = TaskSpec(model="m", callback_url="https://app.example/hook")
+    spec = TaskPlan.from_json({"model": "m", "callback_url": "https://app.example/hook"})
     task = Task(
         "cgt-1",
         "owner",

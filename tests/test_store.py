@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from seedgate.config import normalize_database_url
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.store.store import Store, Webhook
@@ -40,7 +40,7 @@ async def add(
     expires_in: float = 3600,
 ) -> Task:
     now = time.time() - age
-    spec = TaskSpec(model="m", model_id="m", engine=engine, service_tier=tier, priority=priority)
+    spec = TaskPlan.from_json({"model": "m", "engine": engine, "service_tier": tier, "priority": priority})
     task = Task(new_task_id(), "owner", "ark", "m", spec, created_at=now, updated_at=now, expires_at=now + expires_in)
     await store.insert_task(task)
     return task

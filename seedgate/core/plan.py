@@ -103,6 +103,7 @@ def _legacy_defaults(values: dict[str, Any]) -> dict[str, Any]:
         "seed": 0,
         "camera_fixed": False,
         "watermark": False,
+        "generate_audio": None,  # None is a value here: the model makes no audio
         "draft": False,
         "return_last_frame": False,
         "service_tier": "default",

@@ -311,6 +311,15 @@ def test_a_row_written_by_the_old_code_loads_and_is_written_back_unchanged() -> 
     assert plan.to_json() == stored  # the same column shape, so old and new nodes read each other's rows
 
 
+def test_every_plan_field_has_a_stored_row_default() -> None:
+    from seedgate.core.plan import _PLAN_FIELDS, _ROW_DEFAULTS
+
+    assert set(_ROW_DEFAULTS) == set(_PLAN_FIELDS)
+    assert TaskPlan.from_json({"model": "m"}) == TaskPlan(
+        **{**_ROW_DEFAULTS, "model": "m", "model_id": "m", "model_name": "m"}
+    )
+
+
 def test_an_older_row_lacking_later_fields_reads_as_its_readers_did() -> None:
     stored = json.loads(OLD_ROW)
     for name in ("model_name", "frames_requested", "fps", "output_format", "wire_names", "remix_of", "metadata"):

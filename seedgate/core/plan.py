@@ -77,50 +77,63 @@ class TaskPlan(CheckedSpec):
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TaskPlan:
         """Read a stored plan, including rows written before a field existed or by the old mutable `TaskSpec`."""
-        values = {k: v for k, v in data.items() if k in _PLAN_FIELDS}
+        values = dict(_ROW_DEFAULTS, wire_names={})  # a fresh dict: no two plans share a mutable default
+        for name in _PLAN_FIELDS:
+            value = data.get(name)
+            if value is not None:
+                values[name] = value
         values["media"] = tuple(MediaRef(**m) for m in data.get("media") or ())
-        for name, fallback in _legacy_defaults(values).items():
-            if values.get(name) is None:
-                values[name] = fallback
-        return cls(**values)
+        # Derived fallbacks, for rows older than the fields (every row validation wrote has them).
+        if data.get("model_id") is None:
+            values["model_id"] = values["model"]
+        if data.get("model_name") is None:
+            values["model_name"] = values["model_id"]
+        if data.get("frame_count") is None and values["duration"] > 0:
+            values["frame_count"] = frames_for_duration(values["duration"])
+        # Every field is set above, so __init__'s checks add nothing; a frozen dataclass's __init__ sets each field
+        # through object.__setattr__ and would double the cost of every task read (a request hot path).
+        plan = object.__new__(cls)
+        plan.__dict__.update(values)
+        return plan
 
 
-def _legacy_defaults(values: dict[str, Any]) -> dict[str, Any]:
-    """What a stored row means where it lacks a field that validation now always sets.
-
-    Rows written by validation always carried these; the fallbacks are the ones readers applied before the plan
-    made the fields required, so an old row reads exactly as it did.
-    """
-    model = values.get("model") or ""
-    duration = values.get("duration")
-    model_id = values.get("model_id") or model
-    return {
-        "model": model,
-        "prompt": "",
-        "resolution": "",
-        "ratio": "",
-        "duration": 0 if duration is None else duration,
-        "seed": 0,
-        "camera_fixed": False,
-        "watermark": False,
-        "generate_audio": None,  # None is a value here: the model makes no audio
-        "draft": False,
-        "return_last_frame": False,
-        "service_tier": "default",
-        "priority": 0,
-        "execution_expires_after": 0,
-        "output_format": "mp4",
-        "wire_names": {},
-        "mode": "text",
-        "model_id": model_id,
-        "model_name": model_id,
-        "engine": "preview",
-        "fps": FPS,
-        "frame_count": frames_for_duration(duration) if isinstance(duration, int) and duration > 0 else 0,
-        "frames_requested": False,
-        "width": 0,
-        "height": 0,
-    }
-
+# What a stored row means where it lacks a field: None for the optional ones, and for those validation always sets,
+# the defaults readers applied before the plan made them required, so an old row reads exactly as it did.
+_ROW_DEFAULTS: dict[str, Any] = {
+    "model": "",
+    "prompt": "",
+    "media": (),
+    "draft_task_id": None,
+    "resolution": "",
+    "ratio": "",
+    "duration": 0,
+    "frames": None,
+    "seed": 0,
+    "camera_fixed": False,
+    "watermark": False,
+    "generate_audio": None,
+    "draft": False,
+    "return_last_frame": False,
+    "service_tier": "default",
+    "priority": 0,
+    "execution_expires_after": 0,
+    "callback_url": None,
+    "safety_identifier": None,
+    "tools": None,
+    "output_format": "mp4",
+    "omni_reference_task_type": None,
+    "remix_of": None,
+    "metadata": None,
+    "wire_names": {},
+    "mode": "text",
+    "model_id": "",
+    "model_name": "",
+    "engine": "preview",
+    "fps": FPS,
+    "frame_count": 0,
+    "frames_requested": False,
+    "width": 0,
+    "height": 0,
+}
 
 _PLAN_FIELDS = tuple(f.name for f in fields(TaskPlan))

@@ -4,6 +4,9 @@ Two stages, because the output size of an `adaptive` image task depends on the m
 the request passed its checks: `validate` returns a `CheckedSpec` (model resolved, mode decided, defaults applied),
 media resolution returns a new one with the blobs filled in, and `settle_geometry` turns it into the `TaskPlan` a
 `Task` holds. Like vLLM's `SamplingParams`, nothing downstream changes a plan or re-applies a default.
+
+`MediaRef` itself stays a plain dataclass because the dialect parsers refine the references of a request in place
+(mirrored fields, implied roles); a plan holds its own copies in a tuple, and every later step replaces them.
 """
 
 from __future__ import annotations

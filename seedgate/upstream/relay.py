@@ -216,7 +216,10 @@ class Relay:
 
     async def _work_due(self, now: float) -> bool:
         """Act on this node's rows that are due; True when there were any."""
-        due = [r for r in await self.rows.due(self.id, now) if r.task_id not in self._busy]
+        # A row whose job ends while this read runs may come back as it was before that job's write: it waits a
+        # pass rather than be acted on twice (a stale `sending` row would be looked up, and pushed back, again).
+        busy = set(self._busy)
+        due = [r for r in await self.rows.due(self.id, now) if r.task_id not in busy and r.task_id not in self._busy]
         if not due:
             return False
         if poked := [r.task_id for r in due if r.next_check_at == POKED]:

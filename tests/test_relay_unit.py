@@ -430,6 +430,24 @@ async def test_a_task_ended_here_is_cancelled_upstream(rig: Rig) -> None:
     assert (await rig.row(task.id)).state is UpstreamState.DONE
 
 
+@pytest.mark.parametrize("echoes_marker", [True, False])
+async def test_a_task_that_ends_during_an_unclear_create_is_looked_up_and_cancelled(
+    rig: Rig, echoes_marker: bool
+) -> None:
+    relay = rig.relay()
+    primary = rig.upstreams["primary"]
+    primary.echoes_marker = echoes_marker
+    primary.script.append(Arrives(Unsure("no answer after sending", answered=False), taken=True))
+    task = await rig.add_task()
+    await step(relay)
+    assert await rig.store.transition(await rig.task(task.id), Status.EXPIRED)
+    rig.clock.advance(5)
+    await step(relay)
+    # Only a marker tells this create's copy from another task's: without one, the copy is left alone.
+    assert primary.cancelled == (["primary-1"] if echoes_marker else [])
+    assert (await rig.row(task.id)).state is UpstreamState.DONE
+
+
 async def test_forget_deletes_the_upstream_copy(rig: Rig) -> None:
     relay = rig.relay()
     task = await rig.add_task()

@@ -7,18 +7,20 @@ stalled past it and another node took the row over) changes nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from seedgate.core.status import Status
+from seedgate.upstream.states import IN_FLIGHT, UpstreamState, check_move, sources_of
 
 from .schema import tasks, upstream_tasks
 
-# Rows in these states hold a place in their channel's concurrency.
-IN_FLIGHT = ("sending", "unsure", "accepted", "fetching")
+_DONE = UpstreamState.DONE.value
 
 
 # next_check_at of a row an upstream callback asked to look at now; no real schedule is ever this early.
@@ -29,11 +31,20 @@ def _unless_poked(at: float) -> Any:
     return sa.case((upstream_tasks.c.next_check_at == POKED, POKED), else_=at)
 
 
+class Keep(Enum):
+    """The value of an `update` argument left out: that column stays as it is (None is a value some take)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
 @dataclass
 class UpstreamRecord:
     task_id: str
     model: str
-    state: str  # waiting | sending | unsure | accepted | fetching | done
+    state: UpstreamState
     marker: str
     channel: str | None = None
     upstream_id: str | None = None
@@ -50,7 +61,7 @@ def _record(row: Any) -> UpstreamRecord:
     return UpstreamRecord(
         task_id=row.task_id,
         model=row.model,
-        state=row.state,
+        state=UpstreamState(row.state),
         marker=row.marker,
         channel=row.channel,
         upstream_id=row.upstream_id,
@@ -83,7 +94,7 @@ class UpstreamStore:
         row = {
             "task_id": task_id,
             "model": model,
-            "state": "waiting",
+            "state": UpstreamState.WAITING.value,
             "marker": marker,
             "tried": "[]",
             "next_check_at": now,
@@ -107,7 +118,7 @@ class UpstreamStore:
         Only rows of channels and models this node has configured: a node with another channels file leaves
         the rest to the nodes that can act on them."""
         orphan = sa.and_(
-            upstream_tasks.c.state != "done",
+            upstream_tasks.c.state != _DONE,
             sa.or_(upstream_tasks.c.lease_owner.is_(None), upstream_tasks.c.lease_expires_at < now),
             upstream_tasks.c.model.in_(models),
             sa.or_(upstream_tasks.c.channel.is_(None), upstream_tasks.c.channel.in_(channels)),
@@ -126,7 +137,7 @@ class UpstreamStore:
     async def renew(self, owner: str, lease_s: float, now: float) -> None:
         query = (
             upstream_tasks.update()
-            .where(upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done")
+            .where(upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != _DONE)
             .values(lease_expires_at=now + lease_s)
         )
         async with self.engine.begin() as conn:
@@ -136,7 +147,7 @@ class UpstreamStore:
         """A node shutting down hands its rows to whichever node looks next (no lease wait)."""
         query = (
             upstream_tasks.update()
-            .where(upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done")
+            .where(upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != _DONE)
             .values(lease_owner=None, lease_expires_at=None)
         )
         async with self.engine.begin() as conn:
@@ -147,7 +158,7 @@ class UpstreamStore:
             sa.select(upstream_tasks)
             .where(
                 upstream_tasks.c.lease_owner == owner,
-                upstream_tasks.c.state != "done",
+                upstream_tasks.c.state != _DONE,
                 upstream_tasks.c.next_check_at <= now,
             )
             .order_by(upstream_tasks.c.next_check_at)
@@ -158,34 +169,60 @@ class UpstreamStore:
 
     async def next_due(self, owner: str) -> float | None:
         query = sa.select(sa.func.min(upstream_tasks.c.next_check_at)).where(
-            upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != "done"
+            upstream_tasks.c.lease_owner == owner, upstream_tasks.c.state != _DONE
         )
         async with self.engine.connect() as conn:
-            return (await conn.execute(query)).scalar()
+            due: float | None = (await conn.execute(query)).scalar()
+        return due
 
     async def update(
-        self, record: UpstreamRecord, owner: str, now: float, expect: str | None = None, **values: Any
+        self,
+        record: UpstreamRecord,
+        owner: str,
+        now: float,
+        *,
+        state: UpstreamState | None = None,
+        channel: str | None | Keep = KEEP,
+        upstream_id: str | Keep = KEEP,
+        tried: Sequence[str] | Keep = KEEP,
+        sent_at: float | Keep = KEEP,
+        next_check_at: float | Keep = KEEP,
+        misses: int | Keep = KEEP,
+        upstream_status: str | Keep = KEEP,
+        note: str | None | Keep = KEEP,
     ) -> bool:
-        """Write `values` (and mirror them on `record`) if this node still holds the row (and, with `expect`,
-        the row is still in that state: a cancel may have ended it meanwhile)."""
-        if "tried" in values:
-            values["tried"] = list(values["tried"])
-        stored = {k: json.dumps(v) if k == "tried" else v for k, v in values.items()}
+        """Write the columns given (and mirror them on `record`) if this node still holds the row; False when it
+        does not (another node took it over) or, with a `state`, when the row is no longer in a state that may
+        move there (a cancel ended it meanwhile). A step the table in upstream/states.py does not allow from the
+        record's state is a bug: StateError, nothing written."""
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("channel", channel),
+                ("upstream_id", upstream_id),
+                ("tried", list(tried) if not isinstance(tried, Keep) else tried),
+                ("sent_at", sent_at),
+                ("next_check_at", next_check_at),
+                ("misses", misses),
+                ("upstream_status", upstream_status),
+                ("note", note),
+            )
+            if value is not KEEP
+        }
+        stored: dict[str, Any] = {k: json.dumps(v) if k == "tried" else v for k, v in changes.items()}
         if "next_check_at" in stored:
             stored["next_check_at"] = _unless_poked(stored["next_check_at"])
-        query = (
-            upstream_tasks.update()
-            .where(
-                upstream_tasks.c.task_id == record.task_id,
-                upstream_tasks.c.lease_owner == owner,
-                upstream_tasks.c.state == expect if expect else sa.true(),
-            )
-            .values(updated_at=now, **stored)
-        )
+        where = [upstream_tasks.c.task_id == record.task_id, upstream_tasks.c.lease_owner == owner]
+        if state is not None:
+            check_move(record.state, state)
+            where.append(upstream_tasks.c.state.in_([s.value for s in sources_of(state)]))
+            stored["state"] = state.value
+            changes["state"] = state
+        query = upstream_tasks.update().where(*where).values(updated_at=now, **stored)
         async with self.engine.begin() as conn:
             changed = (await conn.execute(query)).rowcount > 0
         if changed:
-            for key, value in values.items():
+            for key, value in changes.items():
                 setattr(record, key, value)
         return changed
 
@@ -216,18 +253,19 @@ class UpstreamStore:
         the change the callback reported."""
         query = (
             upstream_tasks.update()
-            .where(upstream_tasks.c.task_id == task_id, upstream_tasks.c.state != "done")
+            .where(upstream_tasks.c.task_id == task_id, upstream_tasks.c.state != _DONE)
             .values(next_check_at=POKED)
         )
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
 
-    async def finish_if(self, task_id: str, state: str) -> bool:
+    async def finish_if(self, task_id: str, state: UpstreamState) -> bool:
         """End a row still in `state` (a cancel of a task not yet sent), whoever leases it."""
+        check_move(state, UpstreamState.DONE)
         query = (
             upstream_tasks.update()
-            .where(upstream_tasks.c.task_id == task_id, upstream_tasks.c.state == state)
-            .values(state="done")
+            .where(upstream_tasks.c.task_id == task_id, upstream_tasks.c.state == state.value)
+            .values(state=_DONE)
         )
         async with self.engine.begin() as conn:
             return (await conn.execute(query)).rowcount > 0
@@ -240,7 +278,7 @@ class UpstreamStore:
     async def in_flight(self) -> dict[str, int]:
         query = (
             sa.select(upstream_tasks.c.channel, sa.func.count())
-            .where(upstream_tasks.c.state.in_(IN_FLIGHT))
+            .where(upstream_tasks.c.state.in_([s.value for s in IN_FLIGHT]))
             .group_by(upstream_tasks.c.channel)
         )
         async with self.engine.connect() as conn:

@@ -24,7 +24,7 @@ def create_body(out: Outgoing) -> dict[str, Any]:
 
 def parse_task(data: dict[str, Any]) -> UpstreamTask:
     status = str(data.get("status") or "")
-    content = data.get("content") if isinstance(data.get("content"), dict) else {}
+    content: dict[str, Any] = data["content"] if isinstance(data.get("content"), dict) else {}
     error = data.get("error") if isinstance(data.get("error"), dict) else None
     progress = data.get("progress")
     return UpstreamTask(
@@ -51,6 +51,7 @@ class ArkClient(HttpClient):
     path = PATH
     parse = staticmethod(parse_task)
     batch_reads = True
+    echoes_marker = True
 
     async def create(self, out: Outgoing) -> str:
         return await self.send_create(json=create_body(out))

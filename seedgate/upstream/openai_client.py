@@ -58,6 +58,7 @@ class OpenAIVideosClient(HttpClient):
     path = PATH
     parse = staticmethod(parse_video)
     batch_reads = False
+    echoes_marker = False
 
     async def create(self, out: Outgoing) -> str:
         spec = out.spec
@@ -74,7 +75,12 @@ class OpenAIVideosClient(HttpClient):
             return await self.send_create(data=fields, files=files)
         return await self.send_create(json=fields)
 
-    async def find(self, marker: str, upstream_model: str, spec: TaskPlan, since: float) -> list[UpstreamTask]:
+    async def get_many(self, upstream_ids: list[str]) -> dict[str, UpstreamTask]:
+        raise NotImplementedError("the OpenAI shape has no list by IDs (batch_reads is False)")
+
+    async def find(self, marker: str, upstream_model: str, spec: TaskPlan | None, since: float) -> list[UpstreamTask]:
+        if spec is None:  # no marker to go by: only what the create asked for tells it apart
+            return []
         response = await self.read("GET", PATH, params={"limit": "100", "order": "desc"})
         items = response.json().get("data", []) if response is not None else []
         wanted = create_fields(spec, upstream_model)

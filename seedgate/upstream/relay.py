@@ -2,16 +2,15 @@
 results home.
 
 Each task handed over gets an `upstream_tasks` row, leased by one node at a time; the row's state is where the
-task stands with its upstream:
-
-    waiting --send--> sending --answer--> accepted --poll: succeeded--> fetching --downloaded--> done
-       ^                 |  no answer                |  failed, expired, cancelled -----------------> done
-       |                 v                           |
-       +--not there-- unsure --lookup finds it-------+
+task stands with its upstream (the states and the steps between them: states.py).
 
 `sending` is written before the request leaves, so a node that dies mid-send leaves a row that says so, and the
 next node looks the task up instead of sending it again. A create is only sent to another channel when the first
 certainly did not take it.
+
+The relay talks to each channel through an `Upstream` (wire.py), made from the channels file by `connect`; its
+clock is `clock`. Both are parameters so that its logic runs in tests against an in-memory upstream, one step at
+a time (`step`, `finish_jobs`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,11 +48,10 @@ from .ark_client import ArkClient
 from .channels import Channel, Channels
 from .openai_client import MODES as OPENAI_MODES
 from .openai_client import OpenAIVideosClient
-from .wire import Outgoing, Refused, Rejected, Unavailable, Unsure, UpstreamTask
+from .states import UpstreamState
+from .wire import Outgoing, Refused, Rejected, Unavailable, Unsure, Upstream, UpstreamTask
 
 log = logging.getLogger("seedgate.upstream")
-
-Client = ArkClient | OpenAIVideosClient
 
 MISSES_BEFORE_LOST = 3  # an accepted task the upstream answers 404 for this many times is lost
 REFUSAL_ROUNDS = 3  # every channel refused this many times over: the task fails
@@ -62,7 +60,8 @@ CALLBACK_POLL_S = 15.0  # with callbacks on, polls are only the safety net
 MEDIA_LINK_S = 86400
 
 
-def make_client(channel: Channel) -> Client:
+def make_client(channel: Channel) -> Upstream:
+    """The real client for a channel of the channels file."""
     return OpenAIVideosClient(channel) if channel.kind == "openai-videos" else ArkClient(channel)
 
 
@@ -84,12 +83,15 @@ class Relay:
         lease_s: float = 30.0,
         tick_s: float = 0.25,
         idle_s: float = 2.0,
+        connect: Callable[[Channel], Upstream] = make_client,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.rows = store.upstream
         self.storage = storage
         self.channels = channels
-        self.clients: dict[str, Client] = {c.name: make_client(c) for c in channels.channels}
+        self.clients: dict[str, Upstream] = {c.name: connect(c) for c in channels.channels}
+        self.clock = clock
         self.fetcher = fetcher
         self.signer = signer
         self.webhooks_for = webhooks_for
@@ -102,6 +104,7 @@ class Relay:
         self._busy: set[str] = set()
         self._jobs: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, int] = {}
+        self._next_lease_work = 0.0
 
     # -- loop -----------------------------------------------------------------------------------------------------
 
@@ -111,23 +114,11 @@ class Relay:
             self.id,
             ", ".join(f"{c.name} ({c.kind}, {len(c.models)} models)" for c in self.channels.channels),
         )
-        next_lease_work = 0.0
         while not stopping.is_set():
             # Cleared before the pass: a wake during it (a new task, a callback) means another pass at once.
             self.wake.clear()
-            now = time.time()
             try:
-                if now >= next_lease_work:
-                    await self.rows.renew(self.id, self.lease_s, now)
-                    if taken := await self.rows.take_orphans(
-                        self.id, self.lease_s, now, list(self.clients), sorted(self.channels.models())
-                    ):
-                        log.info("took over %d upstream task(s) from stopped nodes", taken)
-                    next_lease_work = now + self.lease_s / 3
-                self._in_flight = await self.rows.in_flight()
-                took = await self._take_new_tasks(now)
-                worked = await self._work_due(now)
-                delay = self.tick_s if took or worked or self._jobs else await self._quiet_delay()
+                delay = self.tick_s if await self.step() else await self._quiet_delay()
             except Exception:
                 log.exception("upstream relay pass failed")
                 delay = self.tick_s
@@ -140,13 +131,34 @@ class Relay:
         for client in self.clients.values():
             await client.aclose()
 
+    async def step(self) -> bool:
+        """One pass: keep the leases, take new tasks, start the steps of the rows that are due (as background
+        jobs). True when there was anything to do, or jobs still run."""
+        now = self.clock()
+        if now >= self._next_lease_work:
+            await self.rows.renew(self.id, self.lease_s, now)
+            if taken := await self.rows.take_orphans(
+                self.id, self.lease_s, now, list(self.clients), sorted(self.channels.models())
+            ):
+                log.info("took over %d upstream task(s) from stopped nodes", taken)
+            self._next_lease_work = now + self.lease_s / 3
+        self._in_flight = await self.rows.in_flight()
+        took = await self._take_new_tasks(now)
+        worked = await self._work_due(now)
+        return bool(took or worked or self._jobs)
+
+    async def finish_jobs(self) -> None:
+        """Wait until the background jobs `step` started have ended, and those they started in turn."""
+        while self._jobs:
+            await asyncio.wait(set(self._jobs))
+
     async def _quiet_delay(self) -> float:
         """Nothing to do now: sleep until this node's next row is due, at most `idle_s`. New tasks here, upstream
         callbacks and (on PostgreSQL) new tasks on other nodes wake the loop early."""
         upcoming = await self.rows.next_due(self.id)
         if upcoming is None:
             return self.idle_s
-        return min(self.idle_s, max(self.tick_s, upcoming - time.time()))
+        return min(self.idle_s, max(self.tick_s, upcoming - self.clock()))
 
     def _spawn(self, record: UpstreamRecord, work: Awaitable[None]) -> None:
         """Run one step for one row in the background; the row is busy (not picked again) until it ends."""
@@ -158,7 +170,7 @@ class Relay:
             except Exception:
                 log.exception("task %s: upstream step failed; retrying later", record.task_id)
                 with contextlib.suppress(Exception):
-                    await self.rows.update(record, self.id, time.time(), next_check_at=time.time() + 5)
+                    await self.rows.update(record, self.id, self.clock(), next_check_at=self.clock() + 5)
             finally:
                 self._busy.discard(record.task_id)
 
@@ -192,14 +204,22 @@ class Relay:
             if best := next((c for c in self.channels.serving(task.model) if self._room(c) > 0), None):
                 self._in_flight[best.name] = self._in_flight.get(best.name, 0) + 1
             record = UpstreamRecord(
-                task_id=task.id, model=task.model, state="waiting", marker=marker, next_check_at=now, created_at=now
+                task_id=task.id,
+                model=task.model,
+                state=UpstreamState.WAITING,
+                marker=marker,
+                next_check_at=now,
+                created_at=now,
             )
             self._spawn(record, self._submit(record, task))
         return took
 
     async def _work_due(self, now: float) -> bool:
         """Act on this node's rows that are due; True when there were any."""
-        due = [r for r in await self.rows.due(self.id, now) if r.task_id not in self._busy]
+        # A row whose job ends while this read runs may come back as it was before that job's write: it waits a
+        # pass rather than be acted on twice (a stale `sending` row would be looked up, and pushed back, again).
+        busy = set(self._busy)
+        due = [r for r in await self.rows.due(self.id, now) if r.task_id not in busy and r.task_id not in self._busy]
         if not due:
             return False
         if poked := [r.task_id for r in due if r.next_check_at == POKED]:
@@ -209,9 +229,9 @@ class Relay:
         for record in due:
             if record.task_id not in alive:
                 self._spawn(record, self._abandon(record))
-            elif record.state == "waiting":
+            elif record.state is UpstreamState.WAITING:
                 self._spawn(record, self._submit(record))
-            elif record.state in ("sending", "unsure"):
+            elif record.state in (UpstreamState.SENDING, UpstreamState.UNSURE):
                 self._spawn(record, self._reconcile(record))
             elif record.channel in self.clients:
                 polls.setdefault(record.channel, []).append(record)
@@ -228,7 +248,7 @@ class Relay:
             self._poll_channel(self.clients[name], records)
         return True
 
-    def _poll_channel(self, client: Client, records: list[UpstreamRecord]) -> None:
+    def _poll_channel(self, client: Upstream, records: list[UpstreamRecord]) -> None:
         """Spend what the channel's query limits allow right now, most overdue first; the rest wait a tick."""
         batch_size = client.channel.list_batch
         while records:
@@ -259,10 +279,10 @@ class Relay:
         return random.choices(top, weights=[c.weight for c in top])[0]
 
     async def _submit(self, record: UpstreamRecord, task: Task | None = None) -> None:
-        now = time.time()
+        now = self.clock()
         task = task or await self.store.get_task(record.task_id)
         if task is None or task.status is not Status.RUNNING:
-            await self.rows.update(record, self.id, now, state="done")
+            await self.rows.update(record, self.id, now, state=UpstreamState.DONE)
             return
         serving = self.channels.serving(record.model)
         channel = self._pick(record)
@@ -280,7 +300,7 @@ class Relay:
             return
         # Durable before the request leaves: a crash from here on is looked up, never re-sent.
         if not await self.rows.update(
-            record, self.id, now, expect="waiting", state="sending", channel=channel.name, sent_at=now, note=None
+            record, self.id, now, state=UpstreamState.SENDING, channel=channel.name, sent_at=now, note=None
         ):
             return  # cancelled meanwhile, or taken over by another node
         self._in_flight[channel.name] = self._in_flight.get(channel.name, 0) + 1
@@ -292,12 +312,12 @@ class Relay:
             await self.rows.update(
                 record,
                 self.id,
-                time.time(),
-                state="waiting",
+                self.clock(),
+                state=UpstreamState.WAITING,
                 channel=None,
                 tried=[*record.tried, channel.name],
                 note=f"{channel.name}: {exc.reason}",
-                next_check_at=time.time() + delay,
+                next_check_at=self.clock() + delay,
             )
             self.wake.set()
         except Rejected as exc:
@@ -312,11 +332,11 @@ class Relay:
             await self.rows.update(
                 record,
                 self.id,
-                time.time(),
-                state="accepted",
+                self.clock(),
+                state=UpstreamState.ACCEPTED,
                 upstream_id=upstream_id,
                 upstream_status="queued",
-                next_check_at=time.time() + channel.poll_interval_s,
+                next_check_at=self.clock() + channel.poll_interval_s,
             )
 
     async def _unsure(self, record: UpstreamRecord, channel: Channel, reason: str, answered: bool) -> None:
@@ -329,11 +349,11 @@ class Relay:
         await self.rows.update(
             record,
             self.id,
-            time.time(),
-            state="unsure",
+            self.clock(),
+            state=UpstreamState.UNSURE,
             note=f"{channel.name}: {reason}",
             upstream_status="answered" if answered else "silent",
-            next_check_at=time.time() + (1 if answered else min(channel.timeout_s, 5)),
+            next_check_at=self.clock() + (1 if answered else min(channel.timeout_s, 5)),
         )
 
     async def _after_full_round(self, record: UpstreamRecord) -> None:
@@ -348,7 +368,7 @@ class Relay:
         delay = 5 * 2**record.misses
         log.warning("task %s: every channel refused it; trying again in %d s", record.task_id, delay)
         await self.rows.update(
-            record, self.id, time.time(), tried=[], misses=record.misses + 1, next_check_at=time.time() + delay
+            record, self.id, self.clock(), tried=[], misses=record.misses + 1, next_check_at=self.clock() + delay
         )
 
     def _outgoing(self, task: Task, channel: Channel, marker: str) -> Outgoing:
@@ -384,12 +404,12 @@ class Relay:
                 "a video that is not at a public URL can reach the upstream only through a link to "
                 "this server; set SEEDGATE_PUBLIC_URL"
             )
-        return self.signer.sign(self.public_url, f"/files/blobs/{digest}", int(time.time()) + MEDIA_LINK_S)
+        return self.signer.sign(self.public_url, f"/files/blobs/{digest}", int(self.clock()) + MEDIA_LINK_S)
 
     # -- looking an unanswered create up -----------------------------------------------------------------------------
 
     async def _reconcile(self, record: UpstreamRecord) -> None:
-        now = time.time()
+        now = self.clock()
         task = await self.store.get_task(record.task_id)
         if task is None:  # deleted meanwhile
             await self._abandon(record)
@@ -415,7 +435,9 @@ class Relay:
                 channel.name,
                 upstream.id,
             )
-            if await self.rows.update(record, self.id, now, state="accepted", upstream_id=upstream.id, misses=0):
+            if await self.rows.update(
+                record, self.id, now, state=UpstreamState.ACCEPTED, upstream_id=upstream.id, misses=0
+            ):
                 await self._apply(record, client, upstream)
             return
         # A 5xx answer means the upstream is done with the request; silence may still be a create in progress.
@@ -430,13 +452,19 @@ class Relay:
             now - sent_at,
         )
         await self.rows.update(
-            record, self.id, now, state="waiting", channel=None, tried=[*record.tried, channel.name], next_check_at=now
+            record,
+            self.id,
+            now,
+            state=UpstreamState.WAITING,
+            channel=None,
+            tried=[*record.tried, channel.name],
+            next_check_at=now,
         )
         self.wake.set()
 
     # -- following --------------------------------------------------------------------------------------------------
 
-    async def _poll_one(self, client: Client, record: UpstreamRecord, prepaid: bool = True) -> None:
+    async def _poll_one(self, client: Upstream, record: UpstreamRecord, prepaid: bool = True) -> None:
         try:
             upstream = await client.get(record.upstream_id or "", prepaid=prepaid)
         except Unavailable as exc:
@@ -444,7 +472,7 @@ class Relay:
             return
         await self._apply(record, client, upstream)
 
-    async def _poll_batch(self, client: Client, records: list[UpstreamRecord]) -> None:
+    async def _poll_batch(self, client: Upstream, records: list[UpstreamRecord]) -> None:
         """One list call for many tasks. Tasks still on their way are rescheduled in one write; each task with
         news is handled as its own job, so a download never holds up the rest of the batch."""
         handed_on: set[str] = set()
@@ -470,7 +498,7 @@ class Relay:
                 and t.progress is None
             }
             if quiet:
-                await self.rows.reschedule(list(quiet), self.id, time.time() + self._interval(client.channel))
+                await self.rows.reschedule(list(quiet), self.id, self.clock() + self._interval(client.channel))
             for record in records:
                 if record.task_id in quiet:
                     continue
@@ -493,12 +521,12 @@ class Relay:
         return channel.poll_interval_s
 
     async def _retry_later(self, record: UpstreamRecord, note: str, after_s: float = 5.0) -> None:
-        now = time.time()
+        now = self.clock()
         await self.rows.update(record, self.id, now, note=note, next_check_at=now + after_s)
 
-    async def _apply(self, record: UpstreamRecord, client: Client, upstream: UpstreamTask | None) -> None:
+    async def _apply(self, record: UpstreamRecord, client: Upstream, upstream: UpstreamTask | None) -> None:
         """Map what the upstream says onto the task."""
-        now = time.time()
+        now = self.clock()
         channel = client.channel
         if upstream is None:
             # One 404 may be an upstream's replica lagging behind; several over reconcile_s mean it is gone.
@@ -532,8 +560,10 @@ class Relay:
                 next_check_at=now + self._interval(channel),
             )
         elif upstream.status == "succeeded":
-            if record.state != "fetching":
-                await self.rows.update(record, self.id, now, state="fetching", upstream_status="succeeded", misses=0)
+            if record.state is not UpstreamState.FETCHING:
+                await self.rows.update(
+                    record, self.id, now, state=UpstreamState.FETCHING, upstream_status="succeeded", misses=0
+                )
             await self._bring_home(record, client, upstream)
         else:
             error = upstream.error or {
@@ -543,7 +573,7 @@ class Relay:
             target = {"expired": Status.EXPIRED, "cancelled": Status.CANCELLED}.get(upstream.status, Status.FAILED)
             await self._settle(record, target, error_code=error["code"], error_message=error["message"])
 
-    async def _bring_home(self, record: UpstreamRecord, client: Client, upstream: UpstreamTask) -> None:
+    async def _bring_home(self, record: UpstreamRecord, client: Upstream, upstream: UpstreamTask) -> None:
         """Download the upstream's result files into seedgate's storage, then settle the task."""
         task = await self.store.get_task(record.task_id)
         if task is None or task.status is not Status.RUNNING:
@@ -566,7 +596,7 @@ class Relay:
             else:
                 log.warning("task %s: result download failed (%s); retrying", task.id, exc)
                 await self.rows.update(
-                    record, self.id, time.time(), misses=misses, next_check_at=time.time() + min(60, 2**misses)
+                    record, self.id, self.clock(), misses=misses, next_check_at=self.clock() + min(60, 2**misses)
                 )
             return
         if "video" not in files:
@@ -587,7 +617,7 @@ class Relay:
         if await self._settle(record, Status.SUCCEEDED, result=result, progress=1.0):
             log.info("task %s succeeded on %s (%s); result stored", task.id, client.channel.name, record.upstream_id)
 
-    async def _download(self, client: Client, url: str, folder: Path, name: str) -> str:
+    async def _download(self, client: Upstream, url: str, folder: Path, name: str) -> str:
         tmp = folder / f".{name}.download"
         if urlsplit(url).netloc == urlsplit(client.channel.base_url).netloc:
             # The channel's own host (an operator-configured address, perhaps private) with the channel's key.
@@ -610,7 +640,7 @@ class Relay:
         settled = False
         if task is not None and task.status is Status.RUNNING:
             settled = await settle(self.store, self.webhooks_for, task, target, **fields)
-        await self.rows.update(record, self.id, time.time(), state="done", upstream_status=target.value)
+        await self.rows.update(record, self.id, self.clock(), state=UpstreamState.DONE, upstream_status=target.value)
         return settled
 
     async def _fail(self, record: UpstreamRecord, code: str, message: str) -> None:
@@ -621,20 +651,25 @@ class Relay:
         """The task ended here (expired, cancelled, deleted): stop following it, and cancel it upstream if it is
         still queued there (Ark cancels only queued tasks)."""
         client = self.clients.get(record.channel or "")
-        if client is not None and record.state == "accepted" and record.upstream_id:
+        if client is not None and record.state is UpstreamState.ACCEPTED and record.upstream_id:
             await client.cancel(record.upstream_id)
-        unanswered = record.state in ("sending", "unsure")
-        if isinstance(client, ArkClient) and unanswered and not await self._cancel_unanswered(record, client):
+        unanswered = record.state in (UpstreamState.SENDING, UpstreamState.UNSURE)
+        if (
+            client is not None
+            and client.echoes_marker
+            and unanswered
+            and not await self._cancel_unanswered(record, client)
+        ):
             await self._retry_later(record, "looking for the upstream copy of an ended task", after_s=3)
             return
-        await self.rows.update(record, self.id, time.time(), state="done")
+        await self.rows.update(record, self.id, self.clock(), state=UpstreamState.DONE)
 
-    async def _cancel_unanswered(self, record: UpstreamRecord, client: ArkClient) -> bool:
+    async def _cancel_unanswered(self, record: UpstreamRecord, client: Upstream) -> bool:
         """A create that got no clear answer may have started a task upstream that nobody will follow: look it up
         by its marker (Ark echoes it; OpenAI-style upstreams do not, and a match by prompt could be another task's)
         and cancel it if it is still queued there. False: look again later, the create may still be arriving."""
         sent_at = record.sent_at or record.created_at
-        still_arriving = time.time() - sent_at < client.channel.reconcile_s
+        still_arriving = self.clock() - sent_at < client.channel.reconcile_s
         upstream_model = client.channel.models.get(record.model)
         try:
             if upstream_model is None:
@@ -687,7 +722,7 @@ class Relay:
 
     async def on_callback(self, task_id: str) -> bool:
         """An upstream called back about this task: look at it now rather than at its next poll."""
-        if await self.rows.poke(task_id, time.time()):
+        if await self.rows.poke(task_id, self.clock()):
             self.wake.set()
             return True
         return False
@@ -695,11 +730,11 @@ class Relay:
     async def cancel(self, task: Task) -> bool | None:
         """Forward a client's cancel. True: cancelled; False: the upstream refused (it runs); None: not ours."""
         record = await self.rows.get(task.id)
-        if record is None or record.state == "done":
+        if record is None or record.state is UpstreamState.DONE:
             return None
-        if record.state == "waiting" and await self.rows.finish_if(task.id, "waiting"):
+        if record.state is UpstreamState.WAITING and await self.rows.finish_if(task.id, UpstreamState.WAITING):
             return True
-        if record.state != "accepted" or record.channel not in self.clients:
+        if record.state is not UpstreamState.ACCEPTED or record.channel not in self.clients:
             return False
         return await self.clients[record.channel].cancel(record.upstream_id or "")
 

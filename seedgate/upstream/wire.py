@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -81,6 +81,49 @@ class Outgoing:
     media_urls: tuple[str, ...]  # one per spec.media item, same order
     media_paths: tuple[Path, ...]  # the same items' bytes in seedgate's blob store
     callback_url: str | None = None
+
+
+class Upstream(Protocol):
+    """One channel's upstream as the relay uses it. ArkClient and OpenAIVideosClient speak HTTP; tests give the
+    relay an in-memory one."""
+
+    channel: Channel
+    queries: RateLimiter  # single reads (get, cancel, find)
+    lists: RateLimiter | None  # list calls; None: this channel never lists
+    list_ok_after: float  # monotonic time before which list calls are not tried (one failed)
+    batch_reads: bool  # get_many works: many tasks polled with one list call
+    echoes_marker: bool  # reads carry the create's marker, so `find` needs no spec and never matches another task
+
+    async def create(self, out: Outgoing) -> str:
+        """The new upstream task's ID; raises Refused, Rejected or Unsure (see the module note)."""
+        ...
+
+    async def get(self, upstream_id: str, prepaid: bool = False) -> UpstreamTask | None:
+        """The task as the upstream sees it, None when it does not know it; Unavailable when it cannot tell now.
+        `prepaid`: the caller already took a `queries` token."""
+        ...
+
+    async def get_many(self, upstream_ids: list[str]) -> dict[str, UpstreamTask]:
+        """Many tasks in one list call, its `lists` token taken by the caller (only when `batch_reads`)."""
+        ...
+
+    async def find(self, marker: str, upstream_model: str, spec: TaskPlan | None, since: float) -> list[UpstreamTask]:
+        """The upstream's tasks that are this create (sent at `since`), oldest first."""
+        ...
+
+    async def cancel(self, upstream_id: str) -> bool:
+        """Cancel a task still queued there (or delete a finished one); False when the upstream refused."""
+        ...
+
+    def result_urls(self, task: UpstreamTask) -> dict[str, str]:
+        """Where a succeeded task's files are: "video", and "last_frame" where there is one."""
+        ...
+
+    async def download(self, url: str, dest: Path, *, authorized: bool) -> None:
+        """Fetch a result file from the channel's own host into `dest`; Unavailable when it cannot."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 class RateLimiter:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.media.fetch import Fetcher, FetchPolicy
@@ -97,7 +97,7 @@ class FakeUpstream:
     async def get_many(self, upstream_ids: list[str]) -> dict[str, UpstreamTask]:
         return {i: self.tasks[i] for i in upstream_ids if i in self.tasks}
 
-    async def find(self, marker: str, upstream_model: str, spec: TaskSpec | None, since: float) -> list[UpstreamTask]:
+    async def find(self, marker: str, upstream_model: str, spec: TaskPlan | None, since: float) -> list[UpstreamTask]:
         return [t for t in self.tasks.values() if t.marker == marker]
 
     async def cancel(self, upstream_id: str) -> bool:
@@ -166,7 +166,9 @@ class Rig:
 
     async def add_task(self) -> Task:
         now = time.time()
-        spec = TaskSpec(model=MODEL, model_id=MODEL, engine="upstream", prompt="a lighthouse at dusk", duration=5)
+        spec = TaskPlan.from_json(
+            {"model": MODEL, "model_id": MODEL, "engine": "upstream", "prompt": "a lighthouse at dusk", "duration": 5}
+        )
         task = Task(new_task_id(), "owner", "ark", MODEL, spec, created_at=now, updated_at=now, expires_at=now + 3600)
         await self.store.insert_task(task)
         return task

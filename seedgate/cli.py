@@ -17,7 +17,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -458,6 +458,7 @@ _TYPE_WORDS = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTE
 
 
 def _type_word(param: Any) -> str:
+    name: str
     if hasattr(param, "bare_type"):  # typer >= 0.2x: str, int, float, Path, list[str] ...
         name = param.bare_type().removeprefix("list[").removesuffix("]")
     else:  # click types: text, integer, float range ...
@@ -465,10 +466,19 @@ def _type_word(param: Any) -> str:
     return _TYPE_WORDS.get(name.lower(), name.upper())
 
 
-def _click_class(name: str) -> type[Exception]:
+class _ClickError(Exception):
+    """What `main` uses of click's ClickException and UsageError, whichever click provides them."""
+
+    exit_code: int
+
+    def format_message(self) -> str:
+        raise NotImplementedError
+
+
+def _click_class(name: str) -> type[_ClickError]:
     # Recent typer vendors its own click, older ones use click itself: find the classes through typer's own
-    # BadParameter (a UsageError, a ClickException) so either works.
-    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+    # BadParameter (a UsageError, a ClickException) so either works. Found at run time, so typed by declaration.
+    return cast("type[_ClickError]", next(c for c in typer.BadParameter.__mro__ if c.__name__ == name))
 
 
 _UsageError, _ClickException = _click_class("UsageError"), _click_class("ClickException")

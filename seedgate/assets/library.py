@@ -51,13 +51,13 @@ def check_source_url(url: Any, param: str) -> str:
     come as a multipart upload instead (a data: URL would sit in the asset record, and be echoed, whole)."""
     if not isinstance(url, str) or not url.strip():
         raise invalid(param, "the asset URL must be a non-empty string")
-    url = url.strip()
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    text = url.strip()
+    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
     if scheme not in ("http", "https"):
-        raise invalid(param, f"{url[:80]!r} is not an http(s) URL; upload local files to POST /v1/assets")
-    if len(url) > 8192:
+        raise invalid(param, f"{text[:80]!r} is not an http(s) URL; upload local files to POST /v1/assets")
+    if len(text) > 8192:
         raise invalid(param, "the URL is longer than 8192 characters")
-    return url
+    return text
 
 
 async def spool_upload(tmp: Path, upload: UploadFile, limit: int, param: str, what: str) -> FetchedFile:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import inspect
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -16,6 +17,8 @@ from . import core
 from .core import Call, Download, MediaInput, Notify, Sleep, Step
 from .errors import ConnectionFailed, SeedgateError
 from .models import Asset, Task
+
+T = TypeVar("T")
 
 # A plain function or a coroutine function; either is called with each polled Task.
 ProgressCallback = Callable[[Task], Any]
@@ -138,7 +141,7 @@ class AsyncClient:
     ) -> Asset:
         """Create an asset from a local file or URL; by default waits until its audit says ready."""
 
-        def flow() -> core.Flow:
+        def flow() -> core.Flow[Asset]:
             asset = yield from core.upload_asset(source, name, kind)
             return (yield from core.wait_asset(asset)) if wait else asset
 
@@ -149,25 +152,26 @@ class AsyncClient:
 
     async def list_assets(
         self, *, limit: int = 20, offset: int = 0, status: str | None = None, kind: str | None = None
-    ) -> list[Asset]:
+    ) -> builtins.list[Asset]:
         return await self._run(core.list_assets(limit, offset, status, kind))
 
     async def delete_asset(self, asset_id: str) -> None:
         await self._run(core.delete_asset(asset_id))
 
-    async def models(self) -> list[dict[str, Any]]:
+    async def models(self) -> builtins.list[dict[str, Any]]:
         return await self._run(core.models())
 
     # -- driver -----------------------------------------------------------------------------------------------------
 
-    async def _run(self, flow: core.Flow, on_progress: ProgressCallback | None = None) -> Any:
+    async def _run(self, flow: core.Flow[T], on_progress: ProgressCallback | None = None) -> T:
         result: Any = None
         error: BaseException | None = None
         while True:
             try:
                 step = flow.throw(error) if error is not None else flow.send(result)
             except StopIteration as stop:
-                return stop.value
+                value: T = stop.value  # StopIteration carries the flow's return value untyped; Flow[T] says it is a T
+                return value
             result, error = None, None
             try:
                 result = await self._do(step, on_progress)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import AssetFailed, AuthenticationFailed, SeedgateError, TaskFailed, WaitTimeout
 from .models import Asset, Task
@@ -54,7 +54,9 @@ class Download:
 
 
 Step = Call | Sleep | Notify | Download
-Flow = Generator[Step, Any, Any]
+T = TypeVar("T")
+# A flow yields steps, is sent each step's result (a Call's is the parsed JSON body, hence Any) and returns a T.
+Flow = Generator[Step, Any, T]
 
 
 def settings(base_url: str | None, api_key: str | None) -> tuple[str, str | None]:
@@ -115,7 +117,7 @@ def local_path(value: MediaInput, param: str) -> Path:
 # -- assets -------------------------------------------------------------------------------------------------------
 
 
-def upload_asset(source: MediaInput, name: str | None = None, kind: str | None = None) -> Flow:
+def upload_asset(source: MediaInput, name: str | None = None, kind: str | None = None) -> Flow[Asset]:
     fields = {k: v for k, v in (("name", name), ("kind", kind)) if v}
     if is_local(source):
         path = local_path(source, "file")
@@ -125,21 +127,23 @@ def upload_asset(source: MediaInput, name: str | None = None, kind: str | None =
     return Asset.from_json(body)
 
 
-def get_asset(asset_id: str) -> Flow:
+def get_asset(asset_id: str) -> Flow[Asset]:
     return Asset.from_json((yield Call("GET", f"{ASSETS}/{asset_id}")))
 
 
-def list_assets(limit: int = 20, offset: int = 0, status: str | None = None, kind: str | None = None) -> Flow:
+def list_assets(
+    limit: int = 20, offset: int = 0, status: str | None = None, kind: str | None = None
+) -> Flow[list[Asset]]:
     params = {"limit": limit, "offset": offset, **{k: v for k, v in (("status", status), ("kind", kind)) if v}}
     body = yield Call("GET", ASSETS, params=params)
     return [Asset.from_json(item) for item in body.get("data", [])]
 
 
-def delete_asset(asset_id: str) -> Flow:
+def delete_asset(asset_id: str) -> Flow[None]:
     yield Call("DELETE", f"{ASSETS}/{asset_id}")
 
 
-def wait_asset(asset: Asset, timeout: float | None = 300) -> Flow:
+def wait_asset(asset: Asset, timeout: float | None = 300) -> Flow[Asset]:
     """Until the audit is done: a task referencing a still-processing asset would wait for it only so long."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while asset.status == "processing":
@@ -155,7 +159,7 @@ def wait_asset(asset: Asset, timeout: float | None = 300) -> Flow:
     return asset
 
 
-def ensure_ref(value: MediaInput, param: str) -> Flow:
+def ensure_ref(value: MediaInput, param: str) -> Flow[str]:
     """A local file is uploaded and audited first; anything else is referenced as it is."""
     if not is_local(value):
         return media_ref(value)
@@ -179,7 +183,7 @@ def create(
     reference_audios: Sequence[MediaInput] = (),
     draft_task_id: str | None = None,
     options: Mapping[str, Any],
-) -> Flow:
+) -> Flow[Task]:
     # Check every local path before uploading any, so a typo costs no upload.
     slots: list[tuple[str, str, str | None, MediaInput]] = []  # (content type, param, role, value)
     if image is not None:
@@ -206,7 +210,7 @@ def create(
     return (yield from get(created["id"]))
 
 
-def get(task_id: str) -> Flow:
+def get(task_id: str) -> Flow[Task]:
     return Task.from_ark((yield Call("GET", f"{TASKS}/{task_id}")))
 
 
@@ -217,7 +221,7 @@ def list_tasks(
     status: str | None = None,
     model: str | None = None,
     task_ids: Sequence[str] = (),
-) -> Flow:
+) -> Flow[list[Task]]:
     params: list[tuple[str, str | int]] = [("page_num", page_num), ("page_size", page_size)]
     if status:
         params.append(("filter.status", status))
@@ -228,11 +232,11 @@ def list_tasks(
     return [Task.from_ark(item) for item in body.get("items", [])]
 
 
-def delete(task_id: str) -> Flow:
+def delete(task_id: str) -> Flow[None]:
     yield Call("DELETE", f"{TASKS}/{task_id}")
 
 
-def wait(task_id: str, *, timeout: float | None, poll_interval: float, notify: bool) -> Flow:
+def wait(task_id: str, *, timeout: float | None, poll_interval: float, notify: bool) -> Flow[Task]:
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         task = yield from get(task_id)
@@ -267,7 +271,7 @@ def wait(task_id: str, *, timeout: float | None, poll_interval: float, notify: b
         yield Sleep(poll_interval)
 
 
-def download(task: Task | str, path: str | os.PathLike[str], last_frame: bool = False) -> Flow:
+def download(task: Task | str, path: str | os.PathLike[str], last_frame: bool = False) -> Flow[Path]:
     if isinstance(task, str) or not task.succeeded:
         task = yield from get(task if isinstance(task, str) else task.id)
     if not task.succeeded:
@@ -281,12 +285,13 @@ def download(task: Task | str, path: str | os.PathLike[str], last_frame: bool = 
     return target
 
 
-def models() -> Flow:
+def models() -> Flow[list[dict[str, Any]]]:
     body = yield Call("GET", "/v1/models")
-    return body.get("data", [])
+    data: list[dict[str, Any]] = body.get("data", [])  # the server's JSON model objects
+    return data
 
 
-def run_sync(flow: Flow, do: Any) -> Any:
+def run_sync(flow: Flow[T], do: Callable[[Step], Any]) -> T:
     """Drive a flow with `do(step) -> result`; errors of a step are thrown into the flow so it may handle them."""
     result: Any = None
     error: BaseException | None = None
@@ -294,7 +299,8 @@ def run_sync(flow: Flow, do: Any) -> Any:
         try:
             step = flow.throw(error) if error is not None else flow.send(result)
         except StopIteration as stop:
-            return stop.value
+            value: T = stop.value  # StopIteration carries the flow's return value untyped; Flow[T] says it is a T
+            return value
         result, error = None, None
         try:
             result = do(step)

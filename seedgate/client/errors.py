@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Task
 
 
 class SeedgateError(Exception):
@@ -31,7 +34,7 @@ class AuthenticationFailed(SeedgateError):
 class TaskFailed(SeedgateError):
     """A task ended failed, expired or cancelled; `task` is its last state."""
 
-    def __init__(self, task: Any) -> None:
+    def __init__(self, task: Task) -> None:
         error = task.error or {}
         code = error.get("code") or task.status
         message = error.get("message") or f"the task was {task.status}"
@@ -42,7 +45,7 @@ class TaskFailed(SeedgateError):
 class WaitTimeout(SeedgateError):
     """`wait` gave up before the task finished; the task goes on on the server."""
 
-    def __init__(self, task_id: str, timeout: float, task: Any = None) -> None:
+    def __init__(self, task_id: str, timeout: float, task: Task | None = None) -> None:
         super().__init__(0, "WaitTimeout", f"task {task_id} did not finish within {timeout:g} s")
         self.task_id = task_id
         self.task = task  # the task as last seen, when it was seen at all

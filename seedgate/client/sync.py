@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -15,6 +16,8 @@ from . import core
 from .core import Call, Download, MediaInput, Notify, Sleep, Step
 from .errors import ConnectionFailed
 from .models import Asset, Task
+
+T = TypeVar("T")
 
 ProgressCallback = Callable[[Task], Any]
 
@@ -137,7 +140,7 @@ class Client:
     ) -> Asset:
         """Create an asset from a local file or URL; by default waits until its audit says ready."""
 
-        def flow() -> core.Flow:
+        def flow() -> core.Flow[Asset]:
             asset = yield from core.upload_asset(source, name, kind)
             return (yield from core.wait_asset(asset)) if wait else asset
 
@@ -148,18 +151,18 @@ class Client:
 
     def list_assets(
         self, *, limit: int = 20, offset: int = 0, status: str | None = None, kind: str | None = None
-    ) -> list[Asset]:
+    ) -> builtins.list[Asset]:
         return self._run(core.list_assets(limit, offset, status, kind))
 
     def delete_asset(self, asset_id: str) -> None:
         self._run(core.delete_asset(asset_id))
 
-    def models(self) -> list[dict[str, Any]]:
+    def models(self) -> builtins.list[dict[str, Any]]:
         return self._run(core.models())
 
     # -- driver -----------------------------------------------------------------------------------------------------
 
-    def _run(self, flow: core.Flow, on_progress: ProgressCallback | None = None) -> Any:
+    def _run(self, flow: core.Flow[T], on_progress: ProgressCallback | None = None) -> T:
         return core.run_sync(flow, lambda step: self._do(step, on_progress))
 
     def _do(self, step: Step, on_progress: ProgressCallback | None) -> Any:

@@ -50,7 +50,10 @@ def verify_webhook(
             continue
         if version == "v1" and hmac.compare_digest(given, expected):
             try:
-                return json.loads(body)
+                event = json.loads(body)
             except ValueError:
                 raise WebhookVerificationError("the body is not JSON") from None
+            if not isinstance(event, dict):
+                raise WebhookVerificationError("the body is not a JSON object")
+            return event
     raise WebhookVerificationError("no matching signature")

@@ -428,7 +428,7 @@ def _stream_duration(stream: av.stream.Stream, container: av.container.InputCont
 
 
 def _scan_packets(
-    container: av.container.InputContainer, stream: av.stream.Stream, max_packets: int
+    container: av.container.InputContainer, stream: av.VideoStream | av.AudioStream, max_packets: int
 ) -> tuple[int, float | None, bool, bool]:
     """Demux `stream` up to `max_packets` packets, decoding only until the first frame.
 
@@ -460,7 +460,7 @@ def _scan_packets(
     return count, end, decoded, hit_cap
 
 
-def _decode_any(stream: av.stream.Stream, packet: av.Packet) -> bool:
+def _decode_any(stream: av.VideoStream | av.AudioStream, packet: av.Packet[av.stream.Stream]) -> bool:
     try:
         return len(stream.codec_context.decode(packet)) > 0
     except av.FFmpegError:

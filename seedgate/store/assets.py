@@ -3,6 +3,7 @@ lease, so an audit interrupted by a crash is picked up again by any node."""
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 from collections.abc import Sequence
@@ -207,7 +208,7 @@ class AssetStore:
 
     # -- retention ----------------------------------------------------------------------------------------------
 
-    async def expired(self, now: float, limit: int = 500) -> list[Asset]:
+    async def expired(self, now: float, limit: int = 500) -> builtins.list[Asset]:
         query = sa.select(assets).where(assets.c.expires_at < now).limit(limit)
         async with self.engine.connect() as conn:
             return [_asset(r) for r in (await conn.execute(query)).all()]
@@ -243,7 +244,7 @@ class AssetStore:
 
     async def list_groups(
         self, owner: str, *, ids: Sequence[str] = (), name: str | None = None, offset: int = 0, limit: int = 20
-    ) -> tuple[int, list[AssetGroup]]:
+    ) -> tuple[int, builtins.list[AssetGroup]]:
         where = [asset_groups.c.owner == owner]
         if ids:
             where.append(asset_groups.c.id.in_([i for i in ids if _plausible(i)]))

@@ -34,7 +34,8 @@ class SqliteFastPath:
     async def task_row(self, task_id: str) -> sqlite3.Row | None:
         if self._reader is None:
             self._reader = _connect(self._path, busy_ms=2000)
-        return self._reader.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        row: sqlite3.Row | None = self._reader.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return row  # fetchone is typed Any; _connect's row_factory makes it a Row
 
     async def key_row(self, column: str, value: str) -> sqlite3.Row | None:
         """An API key by `secret_hash` or `id`: read on every request (no cache), so a revocation made by any process
@@ -42,7 +43,10 @@ class SqliteFastPath:
         if self._reader is None:
             self._reader = _connect(self._path, busy_ms=2000)
         assert column in ("secret_hash", "id")
-        return self._reader.execute(f"SELECT * FROM api_keys WHERE {column} = ?", (value,)).fetchone()
+        row: sqlite3.Row | None = self._reader.execute(
+            f"SELECT * FROM api_keys WHERE {column} = ?", (value,)
+        ).fetchone()
+        return row
 
     async def insert_many(self, batches: Sequence[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
         """Insert rows into several tables in one transaction on the writer thread."""

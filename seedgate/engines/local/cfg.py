@@ -24,7 +24,7 @@ class BatchedCFG:
         self.inner = module.forward
         self.negative: torch.Tensor | None = None
         self._stash: torch.Tensor | None = None
-        module.forward = self  # type: ignore[method-assign]
+        module.forward = self  # torch declares `forward` a Callable attribute, so any callable may replace it
 
     def reset(self, negative: torch.Tensor | None) -> None:
         self.negative, self._stash = negative, None

@@ -33,16 +33,21 @@ def resample(video: np.ndarray, count: int, how: str = "blend") -> np.ndarray:
     if n == count:
         return video
     positions = np.linspace(0.0, n - 1, count)
+    # numpy's stubs type fancy indexing and clip as Any; the annotations say what they return.
+    out: np.ndarray
     if how == "nearest" or n == 1:
-        return video[np.rint(positions).astype(int)]
+        out = video[np.rint(positions).astype(int)]
+        return out
     low = np.floor(positions).astype(int)
     high = np.minimum(low + 1, n - 1)
     weight = (positions - low)[:, None, None, None].astype(video.dtype)
-    return video[low] * (1 - weight) + video[high] * weight
+    out = video[low] * (1 - weight) + video[high] * weight
+    return out
 
 
 def to_uint8(frame: np.ndarray) -> np.ndarray:
-    return (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    out: np.ndarray = (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return out
 
 
 def cover(image: Image.Image, width: int, height: int) -> Image.Image:

@@ -21,6 +21,8 @@ log = logging.getLogger("seedgate.engines.diffusers")
 
 OnStepEnd = Callable[[Any, int, Any, dict[str, Any]], dict[str, Any]]
 Audio = tuple[np.ndarray, int]  # samples, sample rate
+# One method per family, `_<family name>`: (job, common call arguments, width, height) -> frames and any audio.
+FamilyCall = Callable[[RenderJob, dict[str, Any], int, int], tuple[np.ndarray, Audio | None]]
 
 # Families whose diffusers loop calls the transformer once per guidance half (what BatchedCFG merges).
 _SPLIT_CFG_FAMILIES = ("wan-t2v", "wan-i2v", "wan-flf2v", "wan-ti2v", "wan-vace")
@@ -111,7 +113,8 @@ def _video_frames(path: Any, width: int, height: int, fps: int, limit: int) -> l
         next_pick = 0.0
         for index, frame in enumerate(container.decode(stream)):
             if index + 1e-6 >= next_pick:
-                frames.append(cover(frame.to_image(), width, height))
+                # av 18 ships VideoFrame.to_image without annotations; it returns a PIL RGB image.
+                frames.append(cover(frame.to_image(), width, height))  # type: ignore[no-untyped-call]
                 next_pick += step
     if not frames:
         raise RenderFailed("the reference video has no frames", code="InvalidParameter")
@@ -182,7 +185,7 @@ class LoadedPipeline:
         )
         if config.guidance_2 is not None:
             common["guidance_scale_2"] = config.guidance_2
-        call = getattr(self, "_" + family.name.replace("-", "_"))
+        call: FamilyCall = getattr(self, "_" + family.name.replace("-", "_"))
         if not self.cfg_batchers or config.guidance_scale <= 1.0:
             return call(job, common, width, height)
         # Encoded here so that the batcher can tell the negative call by the identity of its embeddings.

@@ -436,7 +436,7 @@ class ArkStandin:
     # ---- validation ----
 
     @staticmethod
-    def _validate(body: Any) -> dict[str, Any]:
+    def _validate(body: object) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "InvalidParameter", "The request body must be a JSON object.", "body")
         body = {k: v for k, v in body.items() if v is not None}  # the SDK sends every unset option as null

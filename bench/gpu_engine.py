@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -375,8 +376,8 @@ def run_family(
             floor = forward_tflop(fam, width, height, frames) * steps_used * passes / PEAK_TFLOPS
             warmup = None
             if config.compile:
-                warmup, _ = time_call(lambda loaded=loaded, job=job: loaded.generate(job, _no_callback))
-            secs, peak = time_call(lambda loaded=loaded, job=job: loaded.generate(job, _no_callback))
+                warmup, _ = time_call(partial(loaded.generate, job, _no_callback))
+            secs, peak = time_call(partial(loaded.generate, job, _no_callback))
             stock = stock_seconds.setdefault(res, secs)
             rows.append(
                 {

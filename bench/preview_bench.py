@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +121,8 @@ def run(repeats: int) -> list[dict[str, Any]]:
                 raw_runs: list[tuple[float, float]] = []
                 # Alternate the two so that load from other processes hits both sides alike.
                 for _ in range(repeats):
-                    engine_runs.append(_timed(lambda j=job: _render(engine, j)))
-                    raw_runs.append(_timed(lambda fr=frames, p=raw_path, w=width, h=height: _raw_encode(fr, w, h, p)))
+                    engine_runs.append(_timed(partial(_render, engine, job)))
+                    raw_runs.append(_timed(partial(_raw_encode, frames, width, height, raw_path)))
                 row = {
                     "size": f"{label} ({width}x{height})",
                     "mode": mode,

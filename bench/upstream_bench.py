@@ -47,7 +47,8 @@ def free_port() -> int:
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]  # an AF_INET address: (host, port)
+        return port
 
 
 def start_gateway(data: Path, channels: Path, callbacks: bool) -> tuple[subprocess.Popen[bytes], str]:

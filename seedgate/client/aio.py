@@ -21,7 +21,7 @@ from .models import Asset, Task
 T = TypeVar("T")
 
 # A plain function or a coroutine function; either is called with each polled Task.
-ProgressCallback = Callable[[Task], Any]
+ProgressCallback = Callable[[Task], object]
 
 
 class AsyncClient:

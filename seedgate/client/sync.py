@@ -19,7 +19,7 @@ from .models import Asset, Task
 
 T = TypeVar("T")
 
-ProgressCallback = Callable[[Task], Any]
+ProgressCallback = Callable[[Task], object]
 
 
 class Client:

@@ -51,8 +51,11 @@ def _apply_memory_options(pipe: Any, config: PipelineConfig, device: torch.devic
         for name, module in pipe.components.items():
             if not isinstance(module, torch.nn.Module):
                 continue
-            if hasattr(module, "enable_group_offload"):
-                module.enable_group_offload(
+            # diffusers' models have it; a transformers text encoder does not. Looked up, not called through the
+            # Module type, whose __getattr__ says every unknown attribute is a Tensor or a Module.
+            enable_group_offload = getattr(module, "enable_group_offload", None)
+            if enable_group_offload is not None:
+                enable_group_offload(
                     onload_device=device,
                     offload_device=torch.device("cpu"),
                     offload_type="leaf_level",

@@ -13,6 +13,7 @@ CONSUMER = """
 import asyncio
 from pathlib import Path
 
+import seedgate
 from seedgate.client import Asset, AsyncClient, Client, Task, TaskFailed, verify_webhook
 
 
@@ -35,7 +36,14 @@ async def run_async() -> Task:
         return await client.get("cgt-1")
 
 
+def top_level() -> Task:
+    # The names `seedgate` hands out lazily are typed too (an Any here would fail --strict's warn_return_any).
+    with seedgate.Client() as client:
+        return client.get("cgt-1")
+
+
 event: dict[str, object] = verify_webhook(b"{}", {}, "whsec_")
+same: dict[str, object] = seedgate.verify_webhook(b"{}", {}, "whsec_")
 print(asyncio.run(run_async()).status)
 """
 

@@ -19,8 +19,8 @@ def verify_webhook(
 ) -> dict[str, Any]:
     """Check `webhook-signature` against the `whsec_` secret and return the parsed body.
 
-    Raises `WebhookVerificationError` for missing headers, a timestamp outside `tolerance_s` (replays), or a
-    signature that does not match (a tampered body, another secret).
+    Raises `WebhookVerificationError` for missing headers, a timestamp outside `tolerance_s` (replays), a
+    signature that does not match (a tampered body, another secret), or a body that is not a JSON object.
     """
     body = payload.encode() if isinstance(payload, str) else bytes(payload)
     lowered = {k.lower(): v for k, v in headers.items()}

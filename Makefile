@@ -1,7 +1,9 @@
 # Two commands do all the set-up on a fresh machine:
 #   make serve   install the runtime into .venv and run seedgate with embedded defaults (SQLite + local files +
 #                preview engine) on 127.0.0.1:8000; another port: make serve ARGS="--port 8080"
-#   make test    install the test tools too and run the test suite
+#   make test    install the test tools too, run `make check` and the fast test lane (unit tests, a real SQLite
+#                store in a temporary directory, one smoke server; a few minutes on two cores)
+#   make test-all  everything: every real-process suite on SQLite and PostgreSQL (what .ci/run runs)
 # The `seedgate` command lands in .venv/bin/seedgate.
 PYTHON ?= python3
 VENV := .venv
@@ -35,8 +37,11 @@ gpu-deps: $(GPU_STAMP)
 serve: $(RUNTIME_STAMP)
 	SEEDGATE_API_KEY=$${SEEDGATE_API_KEY:-sk-seedgate-local} $(BIN)/seedgate serve $(ARGS)
 
+# The fast lane: what is not marked slow or e2e (tests/conftest.py marks the suites that start processes and
+# every PostgreSQL run e2e; a new test file is fast unless listed there).
+FAST := not slow and not e2e
 test: check
-	$(BIN)/pytest -q $(ARGS)
+	$(BIN)/pytest -q -m "$(FAST)" $(ARGS)
 
 # Debian's Chromium for the console's browser tests (Playwright drives it; it never downloads a browser itself).
 browser:
@@ -46,7 +51,7 @@ browser:
 node:
 	command -v node >/dev/null && command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 
-# Everything, slow suites included (what .ci/run does).
+# Everything, slow and e2e suites included, on SQLite and PostgreSQL (what .ci/run does).
 test-all: check browser node
 	$(BIN)/pytest -q -m "" $(ARGS)
 

@@ -1,4 +1,10 @@
-"""Shared fixtures: real seedgate processes, a real PostgreSQL database, local media and webhook servers."""
+"""Shared fixtures: real seedgate processes, a real PostgreSQL database, local media and webhook servers; the lanes.
+
+Two lanes (README "Tests"): `make test` runs what is not marked `slow` or `e2e` (pure unit tests, unit tests on a
+real SQLite store in a temporary directory, tests/test_smoke.py's one server process); `make test-all` runs
+everything. A test file is in the fast lane unless it is named in FULL_LANE_MODULES below; any test that runs on
+PostgreSQL is in the full lane wherever it lives.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -21,8 +26,56 @@ from typing import Any
 import httpx
 import pytest
 
+from .waiting import wait_until
+
 PG_ADMIN_URL = os.environ.get("SEEDGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 API_KEY = "sk-test-admin"
+
+# The suites that start seedgate processes (servers, workers, the CLI, the npm SDK): the full lane only. One list
+# here rather than a mark in each file, so a new unit-test file is fast without doing anything.
+FULL_LANE_MODULES = frozenset(
+    {
+        "test_aigeneration",
+        "test_ark_api",
+        "test_assets",
+        "test_campaign",
+        "test_cli",
+        "test_cli_remote",
+        "test_client",
+        "test_console",
+        "test_diffusers_engine",
+        "test_envelopes",
+        "test_first_hour",
+        "test_hardening",
+        "test_jimmyai",
+        "test_jimmyai_lines",
+        "test_maxapi",
+        "test_moonapix",
+        "test_moonapix_rules",
+        "test_openai_node",
+        "test_openai_videos",
+        "test_openai_webhooks",
+        "test_openrouter",
+        "test_threehei",
+        "test_upstream",
+        "test_vendor_rules",
+        "test_webhook_delivery",
+        "test_webhook_recovery",
+        "test_workers",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the full lane's tests `e2e` (and PostgreSQL's `postgres`), so `-m "not slow and not e2e"` is the fast lane."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if isinstance(item, pytest.Function) else ""
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("database") == "postgres"
+        if on_postgres:
+            item.add_marker(pytest.mark.postgres)
+        if on_postgres or module in FULL_LANE_MODULES:
+            item.add_marker(pytest.mark.e2e)
 
 
 def free_port() -> int:
@@ -147,18 +200,18 @@ def start_server(database: Database, data_dir: Path, *args: str, port: int | Non
     data_dir.mkdir(parents=True, exist_ok=True)
     process = start_process(["serve", "--port", str(port), *args], env, log_path)
     server = Server(f"http://127.0.0.1:{port}", data_dir, database, process, log_path, env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"seedgate exited with {process.returncode}:\n{server.log()}")
-        try:
-            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"seedgate did not become ready:\n{server.log()}")
+        return httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200
+
+    try:
+        wait_until(ready, f"seedgate on port {port} to answer /readyz", retry_on=(httpx.HTTPError,))
+    except AssertionError as exc:
+        server.stop()
+        raise RuntimeError(f"{exc}\n{server.log()}") from None
+    return server
 
 
 @pytest.fixture(scope="module")
@@ -243,14 +296,17 @@ class WebhookReceiver:
         with self.lock:
             return [c for c in self.calls if c.body.get("id") == task_id]
 
+    def statuses(self, task_id: str) -> list[Any]:
+        return [c.body.get("status") for c in self.for_task(task_id)]
+
     def wait_for(self, task_id: str, status: str, timeout: float = 60) -> list[Hook]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            calls = self.for_task(task_id)
-            if any(c.body.get("status") == status for c in calls):
-                return calls
-            time.sleep(0.1)
-        raise AssertionError(f"no {status} webhook for {task_id}; got {[c.body.get('status') for c in calls]}")
+        wait_until(
+            lambda: self.statuses(task_id),
+            f"a {status} webhook for {task_id}",
+            until=lambda s: status in s,
+            timeout=timeout,
+        )
+        return self.for_task(task_id)
 
 
 @pytest.fixture(scope="module")
@@ -299,11 +355,9 @@ def execute_sql(server: Server, sql: str) -> None:
 def wait_status(
     fetch: Any, task_id: str, statuses: tuple[str, ...] = ("succeeded", "failed", "expired"), timeout: float = 120
 ) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = fetch(task_id)
-        status = task["status"] if isinstance(task, dict) else task.status
-        if status in statuses:
-            return task
-        time.sleep(0.2)
-    raise AssertionError(f"task {task_id} did not reach {statuses}; last: {task}")
+    def reached(task: Any) -> bool:
+        return (task["status"] if isinstance(task, dict) else task.status) in statuses
+
+    return wait_until(
+        lambda: fetch(task_id), f"task {task_id} to reach {statuses}", until=reached, timeout=timeout, interval=0.2
+    )

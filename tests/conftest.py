@@ -67,7 +67,7 @@ FULL_LANE_MODULES = frozenset(
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the full lane's tests `e2e` (and PostgreSQL's `postgres`), so `-m "not slow and not e2e"` is the fast lane."""
+    """Mark the full lane's tests `e2e` (PostgreSQL runs also `postgres`); the fast lane is the rest."""
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if isinstance(item, pytest.Function) else ""
         callspec = getattr(item, "callspec", None)

@@ -288,10 +288,14 @@ def test_open_stream_does_not_hold_shutdown(tmp_path: Path) -> None:
     srv = start_server(Database("sqlite", None), tmp_path / "data", "--workers", "0")
     try:
         with srv.client() as client, client.stream("GET", "/console/api/events") as stream:
-            assert next(stream.iter_lines()) == "event: ready"
-            started = time.monotonic()
-            srv.stop()
-            assert time.monotonic() - started < 15, "the event stream held the shutdown"
+            lines = stream.iter_lines()
+            assert next(lines) == "event: ready"
+            srv.process.terminate()
+            # The server ends the stream itself once it is stopping: reading runs out, with a clean end of body.
+            list(lines)
+        srv.stop()
+        # uvicorn says so when it had to cut open responses off at the end of its graceful-shutdown timeout.
+        assert "timeout graceful shutdown exceeded" not in srv.log(), "the event stream held the shutdown"
     finally:
         srv.stop()
 

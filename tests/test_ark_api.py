@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from typing import Any
 
 import httpx
@@ -12,6 +11,7 @@ from volcenginesdkarkruntime._exceptions import ArkBadRequestError, ArkNotFoundE
 
 from .conftest import API_KEY, MediaServer, Server, WebhookReceiver, wait_status
 from .media import image_bytes, inspect_video, video_bytes, wav_bytes
+from .waiting import wait_until
 
 PRO = "doubao-seedance-1-0-pro-250528"
 LITE_I2V = "doubao-seedance-1-0-lite-i2v-250428"
@@ -504,9 +504,11 @@ def test_queued_task_is_cancelled_not_deleted(server: Server, ark: Any) -> None:
     with server.client() as client:
         again = client.delete(f"/api/v3/contents/generations/tasks/{queued}")
         assert again.status_code == 409
-        deadline = time.monotonic() + 30
-        while ark.content_generation.tasks.get(task_id=long[0]).status != "running" and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(
+            lambda: ark.content_generation.tasks.get(task_id=long[0]).status,
+            f"{long[0]} to start running",
+            until=lambda status: status == "running",
+        )
         running = client.delete(f"/api/v3/contents/generations/tasks/{long[0]}")
         assert running.status_code == 409, running.text
     for task_id in long:

@@ -4,7 +4,6 @@ asset:// references in every dialect, key isolation."""
 from __future__ import annotations
 
 import io
-import time
 import wave
 import zipfile
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from openai import OpenAI
 from .conftest import API_KEY, Database, MediaServer, Server, start_server, wait_status
 from .media import image_bytes, inspect_video, video_bytes, wav_bytes
 from .test_ark_api import _create_key
+from .waiting import wait_until
 
 HAS_MP3 = "libmp3lame" in av.codecs_available
 ARK_TASKS = "/api/v3/contents/generations/tasks"
@@ -39,14 +39,17 @@ def volc(client: httpx.Client, action: str, expect: int = 200, **body: Any) -> d
 
 
 def settled(client: httpx.Client, asset_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        asset = volc(client, "GetAsset", Id=asset_id)
-        if asset["Status"] in TERMINAL:
-            return asset
-        assert asset["Status"] == "Processing"
-        time.sleep(0.2)
-    raise AssertionError(f"asset {asset_id} still processing after {timeout} s")
+    def done(asset: dict[str, Any]) -> bool:
+        assert asset["Status"] in (*TERMINAL, "Processing"), asset
+        return asset["Status"] in TERMINAL
+
+    return wait_until(
+        lambda: volc(client, "GetAsset", Id=asset_id),
+        f"asset {asset_id} to settle",
+        until=done,
+        timeout=timeout,
+        interval=0.2,
+    )
 
 
 def new_asset(client: httpx.Client, url: str, kind: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -266,13 +269,12 @@ def test_download_failures(client: httpx.Client, media_server: MediaServer) -> N
 
 
 def _wait_ready(client: httpx.Client, asset_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        asset = client.get(f"/v1/assets/{asset_id}").json()
-        if asset["status"] != "processing":
-            return asset
-        time.sleep(0.2)
-    raise AssertionError(asset)
+    return wait_until(
+        lambda: client.get(f"/v1/assets/{asset_id}").json(),
+        f"asset {asset_id}'s audit",
+        until=lambda asset: asset["status"] != "processing",
+        interval=0.2,
+    )
 
 
 def test_multipart_upload_and_moonapix_upload(client: httpx.Client, media: dict[str, str], tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from .conftest import free_port
+from .waiting import wait_until
 
 
 def run(
@@ -72,13 +72,11 @@ def test_first_run_creates_an_admin_key(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200,
+            f"the server on port {port} to answer /readyz",
+            retry_on=(httpx.HTTPError,),
+        )
         secret = (tmp_path / "admin-key.txt").read_text().strip()
         url = f"http://127.0.0.1:{port}/api/v3/contents/generations/tasks"
         assert httpx.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 200

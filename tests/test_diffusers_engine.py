@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from seedgate.engines.base import RenderCancelled, RenderJob  # noqa: E402
 from .conftest import API_KEY, Database, MediaServer, Server, start_server, wait_status  # noqa: E402
 from .media import image_bytes, inspect_video, video_bytes  # noqa: E402
 from .tiny_pipelines import BUILDERS, save  # noqa: E402
+from .waiting import wait_until  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.gpu_engine]
 
@@ -335,14 +335,16 @@ def test_progress_is_reported_while_denoising(local_server: Server) -> None:
     assert created.status_code == 200, created.text
     video_id = created.json()["id"]
     seen: set[int] = set()
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        body = client.get(f"/v1/videos/{video_id}").json()
+
+    def poll() -> dict[str, Any]:
+        body: dict[str, Any] = client.get(f"/v1/videos/{video_id}").json()
         if body["status"] == "in_progress":
             seen.add(body["progress"])
-        if body["status"] in ("completed", "failed"):
-            break
-        time.sleep(0.1)
+        return body
+
+    body = wait_until(
+        poll, f"{video_id} to finish", until=lambda b: b["status"] in ("completed", "failed"), timeout=300
+    )
     assert body["status"] == "completed", body
     assert any(0 < p < 100 for p in seen), seen
 
@@ -393,9 +395,12 @@ def test_shutdown_stops_a_render_between_steps_and_requeues_it(weights: Path, tm
         client = srv.client()
         created = client.post("/v1/videos", json={"model": "wan2.1-t2v-1.3b", "prompt": "endless", "seconds": "4"})
         video_id = created.json()["id"]
-        deadline = time.monotonic() + 120
-        while client.get(f"/v1/videos/{video_id}").json()["progress"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_until(
+            lambda: client.get(f"/v1/videos/{video_id}").json()["progress"],
+            f"{video_id} to make progress",
+            timeout=120,
+            interval=0.2,
+        )
         assert 0 < client.get(f"/v1/videos/{video_id}").json()["progress"] < 90
     finally:
         # The worker waits out its grace period, then the render stops at the next step and the task is requeued.

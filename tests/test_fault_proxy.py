@@ -17,6 +17,8 @@ import pytest
 
 from tests.fault_proxy import FaultProxy
 
+from .waiting import wait_until
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from ark_standin import ArkStandin  # noqa: E402
 
@@ -53,13 +55,6 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server.server_close()
 
 
-def _wait(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def test_standin_lifecycle_with_the_ark_sdk(receiver: tuple[str, list[dict[str, Any]]]) -> None:
     hook, received = receiver
     with ArkStandin(run_seconds=(0.4, 0.4), queue_seconds=0.3, get_qps=None, list_qps=None) as standin:
@@ -78,8 +73,12 @@ def test_standin_lifecycle_with_the_ark_sdk(receiver: tuple[str, list[dict[str, 
         assert created.id.startswith("cgt-") and len(created.id) == len("cgt-20250331175019-68d9t")
         task = tasks.get(task_id=created.id)
         assert task.status == "queued" and task.safety_identifier == "user-1" and task.framespersecond == 24
-        _wait(lambda: tasks.get(task_id=created.id).status == "running")
-        _wait(lambda: tasks.get(task_id=created.id).status == "succeeded")
+
+        def status() -> str:
+            return str(tasks.get(task_id=created.id).status)
+
+        wait_until(status, f"{created.id} to run", until=lambda s: s == "running", interval=0.02)
+        wait_until(status, f"{created.id} to succeed", until=lambda s: s == "succeeded", interval=0.02)
         task = tasks.get(task_id=created.id)
         assert task.usage.completion_tokens == 1280 * 720 * 121 // 1024 == task.usage.total_tokens
         assert sent_at <= standin.completed_at[created.id] <= time.time()
@@ -103,7 +102,12 @@ def test_standin_lifecycle_with_the_ark_sdk(receiver: tuple[str, list[dict[str, 
         assert not_found.value.code == "ResourceNotFound"
         assert httpx.get(f"{standin.base_url}/contents/generations/tasks/x").status_code == 401
 
-        _wait(lambda: [b["status"] for b in received] == ["queued", "running", "succeeded"])
+        wait_until(
+            lambda: [b["status"] for b in received],
+            "the three callbacks",
+            until=lambda s: s == ["queued", "running", "succeeded"],
+            interval=0.02,
+        )
         assert received[-1]["content"]["video_url"] == task.content.video_url
         assert standin.calls["create"] == 2 and standin.calls["download"] == 2
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from .conftest import MediaServer, Server, wait_status
 from .media import image_bytes, inspect_video, video_bytes, wav_bytes
 from .seeds import json_objects, seed_file
+from .waiting import wait_until
 
 BASE = "/api/open-api/v1"
 STATUSES = {"queued", "processing", "completed", "failed", "cancelled"}
@@ -54,15 +54,17 @@ def assets(client: httpx.Client, media_server: MediaServer, tmp_path_factory: py
     assert data["failedItems"] == [] and [i["assetType"] for i in data["items"]] == ["Image", "Image", "Video", "Audio"]
     assert all(i["status"] == "submitted" and i["assetUrl"] == f"asset://{i['assetId']}" for i in data["items"])
     ids = [i["assetId"] for i in data["items"]]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = client.get(f"{BASE}/seedance/assets/status", params={"assetIds": ",".join(ids)}).json()["data"]
-        if all(i["status"] == "Active" for i in status["items"]):
-            break
+
+    def active(status: dict[str, Any]) -> bool:
         assert all(i["status"] in ("Processing", "Active") for i in status["items"]), status
-        time.sleep(0.2)
-    else:
-        raise AssertionError(status)
+        return all(i["status"] == "Active" for i in status["items"])
+
+    wait_until(
+        lambda: client.get(f"{BASE}/seedance/assets/status", params={"assetIds": ",".join(ids)}).json()["data"],
+        "the assets' audits",
+        until=active,
+        interval=0.2,
+    )
     return {name: f"asset://{asset_id}" for name, asset_id in zip(urls, ids, strict=True)}
 
 
@@ -191,12 +193,12 @@ def test_audit_errors(client: httpx.Client, media_server: MediaServer) -> None:
     data = client.post(f"{BASE}/seedance/assets/audit", json={"audio_urls": [bad, "file:///etc/passwd"]}).json()
     assert [f["originalUrl"] for f in data["data"]["failedItems"]] == ["file:///etc/passwd"]
     asset_id = data["data"]["items"][0]["assetId"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = client.post(f"{BASE}/seedance/assets/status", json={"assetIds": [asset_id]}).json()["data"]
-        if status["items"][0]["status"] != "Processing":
-            break
-        time.sleep(0.2)
+    status = wait_until(
+        lambda: client.post(f"{BASE}/seedance/assets/status", json={"assetIds": [asset_id]}).json()["data"],
+        f"asset {asset_id}'s audit",
+        until=lambda s: s["items"][0]["status"] != "Processing",
+        interval=0.2,
+    )
     assert status["items"][0]["status"] == "Failed"
     assert status["failedItems"][0]["assetId"] == asset_id and "image" in status["failedItems"][0]["errorMessage"]
     assert client.get(f"{BASE}/seedance/assets/status").json()["code"] == "20002"
@@ -209,12 +211,12 @@ def test_sp_asset_library(client: httpx.Client, media_server: MediaServer) -> No
     ).json()
     assert answer["code"] == 0 and answer["msg"] == "ok"
     asset_id = answer["data"]["asset_id"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        detail = client.post(f"{BASE}/seedance/sp/assets/detail", json={"asset_id": asset_id}).json()["data"]
-        if detail["status"] != "Processing":
-            break
-        time.sleep(0.2)
+    detail = wait_until(
+        lambda: client.post(f"{BASE}/seedance/sp/assets/detail", json={"asset_id": asset_id}).json()["data"],
+        f"asset {asset_id}'s audit",
+        until=lambda d: d["status"] != "Processing",
+        interval=0.2,
+    )
     assert detail["status"] == "Active" and detail["name"] == "reference-1"
     assert httpx.get(detail["image_url"]).content == httpx.get(url).content
     items = client.post(f"{BASE}/seedance/sp/assets/status", json={"asset_ids": [asset_id]}).json()["data"]["items"]

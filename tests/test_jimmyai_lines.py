@@ -7,7 +7,6 @@ The vendor's bodies are written inline (the docs' field names and shapes), so th
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from .conftest import MediaServer, Server, wait_status
 from .media import image_bytes, inspect_video, video_bytes, wav_bytes
+from .waiting import wait_until
 
 BASE = "/api/open-api/v1"
 TASKS = "/api/v3/contents/generations/tasks"  # the Ark list route, to count the key's tasks
@@ -78,14 +78,13 @@ def refused(client: httpx.Client, path: str, body: Any, status: int, field: str)
 
 
 def wait_active(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def data() -> dict[str, Any]:
         answer = client.post(f"{BASE}{path}", json=body).json()
         assert answer["code"] == 0, answer
-        if answer["data"]["status"] != "Processing":
-            return answer["data"]
-        time.sleep(0.2)
-    raise AssertionError(answer)
+        result: dict[str, Any] = answer["data"]
+        return result
+
+    return wait_until(data, f"{path} to leave Processing", until=lambda d: d["status"] != "Processing", interval=0.2)
 
 
 # -- product lines ---------------------------------------------------------------------------------------------

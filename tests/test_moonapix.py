@@ -5,7 +5,6 @@ the shared `POST /v1/videos`, and errors in MoonApiX's envelope."""
 from __future__ import annotations
 
 import io
-import time
 from typing import Any
 
 import av
@@ -22,6 +21,7 @@ from seedgate.dialects.openai_videos import body_dialect
 from .conftest import MediaServer, Server, WebhookReceiver, wait_status
 from .media import image_bytes, inspect_video, video_bytes, wav_bytes
 from .seeds import json_objects, replace_urls, seed_file
+from .waiting import wait_until
 
 CATALOG = load_catalog()
 STATUSES = {"pending", "submitted", "running", "succeeded", "failed", "cancelled"}
@@ -172,11 +172,13 @@ def seed_assets(server: Server, urls: dict[str, str], clip_and_sound: tuple[str,
             asset = client.post("/v1/assets/uploads", json={"url": url, "purpose": "reference"}).json()
             ids[name] = asset["asset_id"]
         for asset_id in ids.values():
-            deadline = time.monotonic() + 30
-            while client.get(f"/v1/assets/{asset_id}").json()["status"] == "processing":
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
-            assert client.get(f"/v1/assets/{asset_id}").json()["status"] == "ready"
+            asset = wait_until(
+                lambda a=asset_id: client.get(f"/v1/assets/{a}").json(),
+                f"asset {asset_id}'s audit",
+                until=lambda a: a["status"] != "processing",
+                interval=0.2,
+            )
+            assert asset["status"] == "ready"
     return {
         "Asset://asset_image_xxx": f"Asset://{ids['image']}",
         "Asset://asset_audio_xxx": f"Asset://{ids['audio']}",

@@ -6,7 +6,6 @@ create no task. Bodies are written inline in the create page's shape, so this su
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from seedgate.dialects import moonapix
 
 from .conftest import MediaServer, Server, wait_status
 from .media import image_bytes, inspect_video, video_bytes
+from .waiting import wait_until
 
 ROUTES = ("/v1/videos", "/v1/video/generations")
 TASKS = "/api/v3/contents/generations/tasks"  # the Ark list route, to count the key's tasks
@@ -76,12 +76,12 @@ def ready_asset(client: httpx.Client, body: dict[str, Any]) -> str:
     response = client.post("/v1/assets/uploads", json=body)
     assert response.status_code == 200, response.text
     asset_id = response.json()["asset_id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        asset = client.get(f"/v1/assets/{asset_id}").json()
-        if asset["status"] != "processing":
-            break
-        time.sleep(0.2)
+    asset = wait_until(
+        lambda: client.get(f"/v1/assets/{asset_id}").json(),
+        f"asset {asset_id}'s audit",
+        until=lambda a: a["status"] != "processing",
+        interval=0.2,
+    )
     assert asset["status"] == "ready", asset
     return asset_id
 

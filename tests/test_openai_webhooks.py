@@ -11,6 +11,7 @@ import pytest
 from openai import NotFoundError, OpenAI
 
 from .conftest import API_KEY, Server, WebhookReceiver
+from .waiting import wait_until
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -21,14 +22,11 @@ def client(server: Server) -> OpenAI:
 
 
 def events_for(webhooks: WebhookReceiver, video_id: str, timeout: float = 60) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def calls() -> list[Any]:
         with webhooks.lock:
-            calls = [c for c in webhooks.calls if c.body.get("data", {}).get("id") == video_id]
-        if calls:
-            return calls
-        time.sleep(0.1)
-    raise AssertionError(f"no webhook event for {video_id}")
+            return [c for c in webhooks.calls if c.body.get("data", {}).get("id") == video_id]
+
+    return wait_until(calls, f"a webhook event for {video_id}", timeout=timeout)
 
 
 def test_endpoint_lifecycle_and_signed_video_events(client: OpenAI, webhooks: WebhookReceiver) -> None:

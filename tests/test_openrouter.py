@@ -23,6 +23,7 @@ from seedgate.dialects import openrouter
 
 from .conftest import API_KEY, Database, MediaServer, Server, WebhookReceiver, execute_sql, start_server, wait_status
 from .media import image_bytes, inspect_video
+from .waiting import wait_until
 
 AUTH = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
 STATUSES = {"pending", "in_progress", "completed", "failed", "cancelled", "expired"}
@@ -91,13 +92,13 @@ def hooks_for(webhooks: WebhookReceiver, job_id: str) -> list[Any]:
 
 
 def wait_hook(webhooks: WebhookReceiver, job_id: str, event: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [c for c in hooks_for(webhooks, job_id) if c.body["type"] == event]
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no {event} callback for {job_id}; got {[c.body for c in hooks_for(webhooks, job_id)]}")
+    found = wait_until(
+        lambda: hooks_for(webhooks, job_id),
+        f"a {event} callback for {job_id}",
+        until=lambda hooks: any(c.body["type"] == event for c in hooks),
+        timeout=timeout,
+    )
+    return next(c for c in found if c.body["type"] == event)
 
 
 def task_count(server: Server) -> int:

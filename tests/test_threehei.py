@@ -3,7 +3,6 @@ sends (`doubao-seedance-2-0`, `doubao-seedance-2-0-fast`, ...) resolving to the 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from volcenginesdkarkruntime._exceptions import ArkNotFoundError
 from .conftest import MediaServer, Server, wait_status
 from .media import image_bytes, inspect_video, video_bytes, wav_bytes
 from .seeds import json_objects, replace_urls, seed_file
+from .waiting import wait_until
 
 ARK_TASKS = "/api/v3/contents/generations/tasks"
 PLACEHOLDER_ASSET = "asset://asset-xxxx"
@@ -58,12 +58,12 @@ def asset_id(server: Server, media_server: MediaServer) -> str:
     with server.client() as client:
         created = client.post("/api/v1/open/CreateAsset", json={"URL": url, "AssetType": "Image"}).json()
         asset = created["Result"]["Id"]
-        deadline = time.monotonic() + 60
-        while (
-            status := client.post("/api/v1/open/GetAsset", json={"Id": asset}).json()["Result"]["Status"]
-        ) == "Processing":
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        status = wait_until(
+            lambda: client.post("/api/v1/open/GetAsset", json={"Id": asset}).json()["Result"]["Status"],
+            f"asset {asset}'s audit",
+            until=lambda s: s != "Processing",
+            interval=0.2,
+        )
     assert status == "Active"
     return asset
 

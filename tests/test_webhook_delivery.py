@@ -30,6 +30,7 @@ from seedgate.store.store import Store, Webhook
 from seedgate.worker.webhooks import RETRY_SCHEDULE_S, WebhookSender, is_refusal, retry_delay
 
 from .conftest import API_KEY, Database, Server, downgrade_to, execute_sql, server_env, start_server, wait_status
+from .waiting import wait_until, wait_until_async
 
 PRO = "doubao-seedance-1-0-pro-250528"
 TASKS = "/api/v3/contents/generations/tasks"
@@ -133,15 +134,6 @@ class Receiver:
             self.httpd.shutdown()
 
 
-def wait_until(condition: Any, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     rec = Receiver().start()
@@ -219,10 +211,11 @@ def test_a_refused_address_is_not_retried(tmp_path: Path) -> None:
             sender = WebhookSender(store, "whsec_" + "A" * 44, client, interval_s=0.05)
             stopping = asyncio.Event()
             loop = asyncio.create_task(sender.run(stopping))
-            for _ in range(200):
-                if (await store.webhook_history("cgt-refused"))[0]["status"] != "pending":
-                    break
-                await asyncio.sleep(0.05)
+            await wait_until_async(
+                lambda: store.webhook_history("cgt-refused"),
+                "the refused delivery to settle",
+                until=lambda history: history[0]["status"] != "pending",
+            )
             stopping.set()
             await loop
             return await store.webhook_history("cgt-refused")
@@ -241,7 +234,9 @@ def test_a_refused_address_is_not_retried(tmp_path: Path) -> None:
 def test_each_tasks_callbacks_arrive_one_at_a_time_in_status_order(node: Server, receiver: Receiver) -> None:
     ids = [create(node, f"{receiver.url}/ok/{n}", prompt=f"order {n}") for n in range(12)]
     for task_id in ids:
-        wait_until(lambda t=task_id: "succeeded" in receiver.statuses(t), f"the final callback of {task_id}")
+        wait_until(
+            lambda t=task_id: "succeeded" in receiver.statuses(t), f"the final callback of {task_id}", timeout=120
+        )
     for task_id in ids:
         arrivals = receiver.for_task(task_id)
         assert [a.status for a in arrivals] == ["queued", "running", "succeeded"], (task_id, arrivals)
@@ -270,9 +265,11 @@ def test_a_hanging_receiver_does_not_delay_anyone_else(node: Server, receiver: R
     healthy = Receiver().start()
     try:
         slow_ids = [create(node, f"{receiver.url}/hang/{n}", prompt=f"slow {n}") for n in range(8)]
-        wait_until(lambda: receiver.hanging >= 1, "the first attempt to the hanging receiver")
+        wait_until(lambda: receiver.hanging >= 1, "the first attempt to the hanging receiver", timeout=120)
         task_id = create(node, f"{healthy.url}/ok/h", prompt="healthy")
-        wait_until(lambda: "succeeded" in healthy.statuses(task_id), "the healthy receiver's final callback")
+        wait_until(
+            lambda: "succeeded" in healthy.statuses(task_id), "the healthy receiver's final callback", timeout=120
+        )
         # Everything reached the healthy receiver while the hanging one still held its attempts open, and the
         # sender had not given up on any of them (it was not waiting for them to time out).
         assert healthy.statuses(task_id) == ["queued", "running", "succeeded"]
@@ -283,7 +280,7 @@ def test_a_hanging_receiver_does_not_delay_anyone_else(node: Server, receiver: R
         receiver.release.set()
         healthy.stop()
     for slow in slow_ids:
-        wait_until(lambda t=slow: "succeeded" in receiver.statuses(t), f"the final callback of {slow}")
+        wait_until(lambda t=slow: "succeeded" in receiver.statuses(t), f"the final callback of {slow}", timeout=120)
         assert receiver.statuses(slow) == ["queued", "running", "succeeded"]
 
 
@@ -394,7 +391,9 @@ def test_a_node_that_stops_hearing_revocations_stops_caching_keys(node: Server) 
                 await conn.close()
 
         assert asyncio.run(cut_listener()) >= 1
-        wait_until(lambda: "keys are read on every request" in node.log(), "the node noticing its lost LISTEN")
+        wait_until(
+            lambda: "keys are read on every request" in node.log(), "the node noticing its lost LISTEN", timeout=120
+        )
     execute_sql(node, f"UPDATE api_keys SET revoked_at = 1 WHERE id = '{key_id}'")
     with node.client(secret) as http:
         assert http.get(f"{TASKS}?page_size=1").status_code == 401

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from .conftest import Database, start_server
-from .test_webhook_delivery import Receiver, create, history, wait_until
+from .test_webhook_delivery import Receiver, create, history
+from .waiting import wait_until
 
 
 @pytest.fixture
@@ -29,14 +30,16 @@ def test_kill_9_delays_only_the_attempts_in_flight(database: Database, tmp_path:
     try:
         ids = [create(doomed, f"{receiver.url}/hang/{n}", prompt=f"kill {n}") for n in range(12)]
         # Each node holds 4 attempts open (its per-receiver limit); the other 4 deliveries wait their turn.
-        wait_until(lambda: receiver.hanging == 8, "both nodes' attempts hanging")
+        wait_until(lambda: receiver.hanging == 8, "both nodes' attempts hanging", timeout=120)
         doomed.stop(signal.SIGKILL)
         receiver.release.set()  # from now on the receiver answers at once
 
         def states() -> Counter[tuple[str, int]]:
             return Counter((h["status"], h["attempts"]) for t in ids for h in history(survivor, t))
 
-        wait_until(lambda: states()[("delivered", 1)] == 8, "the survivor's deliveries and the waiting ones")
+        wait_until(
+            lambda: states()[("delivered", 1)] == 8, "the survivor's deliveries and the waiting ones", timeout=120
+        )
         # Delivered without waiting for anything, while the dead node's 4 attempts still wait for their lease.
         assert states()[("pending", 1)] == 4, states()
         # ... and are then sent again: nothing is lost.

@@ -111,7 +111,7 @@ async def make_due(store: Store, task_id: str, sender: WebhookSender) -> None:
     sender.wake.set()
 
 
-# -- ordering ---------------------------------------------------------------------------------------------------------
+# -- ordering --------------------------------------------------------------------------------------------------------
 
 
 async def test_one_task_s_callbacks_go_out_one_at_a_time_in_status_order(
@@ -151,7 +151,7 @@ async def test_each_attempt_is_signed_with_its_id_and_event_sequence(
     assert [h.headers["x-seedgate-event-seq"] for h in receivers.hits] == ["0", "1"]
 
 
-# -- isolation --------------------------------------------------------------------------------------------------------
+# -- isolation -------------------------------------------------------------------------------------------------------
 
 
 async def test_a_hanging_receiver_holds_only_its_own_slots(
@@ -180,7 +180,7 @@ async def test_a_hanging_receiver_holds_only_its_own_slots(
     assert len(receivers.seen("hangs.example")) == 5
 
 
-# -- retries and refusals ----------------------------------------------------------------------------------------------
+# -- retries and refusals ---------------------------------------------------------------------------------------------
 
 
 async def test_failed_attempts_back_off_on_the_schedule_then_give_up(

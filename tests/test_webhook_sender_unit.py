@@ -100,6 +100,11 @@ async def settled(store: Store, task_id: str, count: int, what: str) -> list[dic
     )
 
 
+def attempt_failed(index: int, attempt: int) -> Callable[[list[dict[str, Any]]], bool]:
+    """The task's `index`-th delivery has made its `attempt`-th attempt, and that attempt's outcome is recorded."""
+    return lambda rows: rows[index]["attempts"] == attempt and rows[index]["last_error"] is not None
+
+
 async def make_due(store: Store, task_id: str, sender: WebhookSender) -> None:
     """The retry clock moved on: the task's pending deliveries are due now."""
     async with store.engine.begin() as conn:
@@ -199,7 +204,7 @@ async def test_failed_attempts_back_off_on_the_schedule_then_give_up(
         [row] = await wait_until_async(
             lambda: history(store, "cgt-r"),
             f"attempt {attempt} to fail",
-            until=lambda rows, n=attempt: rows[0]["attempts"] == n and rows[0]["last_error"] is not None,
+            until=attempt_failed(0, attempt),
         )
         after = time.time()
         # Pending again, due after the schedule's wait for this attempt (stretched by up to 10 %), never sooner.
@@ -256,7 +261,7 @@ async def test_a_callback_that_keeps_failing_is_superseded_by_the_next_status(
         await wait_until_async(
             lambda: history(store, "cgt-x"),
             f"running's attempt {attempt}",
-            until=lambda rows, n=attempt: rows[1]["attempts"] == n and rows[1]["last_error"] is not None,
+            until=attempt_failed(1, attempt),
         )
         if attempt < SUPERSEDE_AFTER_ATTEMPTS:
             await clear_error(store, "cgt-x")

@@ -136,7 +136,7 @@ async def test_one_task_s_callbacks_go_out_one_at_a_time_in_status_order(
     # Task b's callbacks pass task a's held one on the same receiver; task a's later ones wait behind it.
     await settled(store, "cgt-b", 2, "task b's callbacks")
     assert sorted(receivers.seen()) == [("cgt-a", "queued"), ("cgt-b", "queued"), ("cgt-b", "running")]
-    assert receivers.seen("hooks.example")[-1] == ("cgt-b", "running")
+    assert [s for t, s in receivers.seen() if t == "cgt-b"] == ["queued", "running"]
     gate.set()
     rows = await settled(store, "cgt-a", 3, "task a's callbacks")
     assert [r["status"] for r in rows] == ["delivered"] * 3

@@ -64,18 +64,41 @@ FULL_LANE_MODULES = frozenset(
         "test_workers",
     }
 )
+# The fast lane's few real processes: one server, driven through the official SDKs.
+SMOKE_MODULES = frozenset({"test_smoke"})
+# Whether the test being set up or run may start seedgate processes (start_process checks it).
+_processes_allowed = True
+
+
+def _module_name(item: pytest.Item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1] if isinstance(item, pytest.Function) else ""
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A renamed suite must not fall into the fast lane unnoticed: every name in FULL_LANE_MODULES is a file."""
+    here = Path(__file__).parent
+    missing = sorted(name for name in FULL_LANE_MODULES | SMOKE_MODULES if not (here / f"{name}.py").exists())
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py names test files that do not exist: {', '.join(missing)}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the full lane's tests `e2e` (PostgreSQL runs also `postgres`); the fast lane is the rest."""
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if isinstance(item, pytest.Function) else ""
+        module = _module_name(item)
         callspec = getattr(item, "callspec", None)
         on_postgres = callspec is not None and callspec.params.get("database") == "postgres"
         if on_postgres:
             item.add_marker(pytest.mark.postgres)
         if on_postgres or module in FULL_LANE_MODULES:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Set before the test's fixtures (module-scoped servers included) are set up.
+    global _processes_allowed
+    _processes_allowed = item.get_closest_marker("e2e") is not None or _module_name(item) in SMOKE_MODULES
 
 
 def free_port() -> int:
@@ -187,6 +210,11 @@ def server_env(database: Database, data_dir: Path, **extra: str) -> dict[str, st
 
 
 def start_process(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    if not _processes_allowed:
+        pytest.fail(
+            "this test starts a seedgate process but is in the fast lane: name its file in tests/conftest.py's"
+            " FULL_LANE_MODULES (or keep it to the smoke tests)"
+        )
     log_file = log_path.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "seedgate.cli", *args], env=env, stdout=log_file, stderr=subprocess.STDOUT

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.engines.base import ProgressFn, RenderCancelled, RenderFailed, RenderJob, RenderResult, StopFn
@@ -87,7 +87,9 @@ async def hooks_for(task: Task) -> list[Webhook]:
 
 async def add_task(store: Store) -> Task:
     now = time.time()
-    spec = TaskSpec(model="m", model_id="m", engine="fake", width=64, height=64, frame_count=5, mode="text")
+    spec = TaskPlan.from_json(
+        {"model": "m", "model_id": "m", "engine": "fake", "width": 64, "height": 64, "frame_count": 5, "mode": "text"}
+    )
     task = Task(new_task_id(), "owner", "ark", "m", spec, created_at=now, updated_at=now, expires_at=now + 3600)
     await store.insert_task(task, await hooks_for(task))
     return task

@@ -17,6 +17,7 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark_schema as schema
+from .base import DEFAULT_RESULT_TTL_S, NoEvents
 from .common import create_task, read_task, require_model
 
 NAME = "ark"
@@ -262,3 +263,26 @@ def router() -> APIRouter:
         return JSONResponse({})
 
     return api
+
+
+class Ark(NoEvents):
+    """Ark's dialect: task objects, the callback URL of each task, Ark's error envelope."""
+
+    name = NAME
+    prefixes = (PREFIX,)
+    result_ttl_s = DEFAULT_RESULT_TTL_S
+
+    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
+        return render_task(task, links)
+
+    def callback_url(self, task: Task) -> str | None:
+        return callback_url(task)
+
+    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
+        return render_error(error, request_id)
+
+    def router(self) -> APIRouter:
+        return router()
+
+
+DIALECT = Ark()

@@ -30,6 +30,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
+from .base import NoEvents
 from .common import create_task, json_body, json_object, message_naming_param, read_task, require_model
 from .volc_assets import KIND_WORDS, STATUS_WORDS
 
@@ -511,3 +512,26 @@ def router() -> APIRouter:
         return await _status(request, await json_body(request))
 
     return api
+
+
+class JimmyAi(NoEvents):
+    """jimmyai: `{code: "20000", msg, data}` envelopes; its clients poll (no callbacks); links live 3 days."""
+
+    name = NAME
+    prefixes = (PREFIX,)
+    result_ttl_s = RESULT_TTL_S
+
+    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
+        return render_task(task, links)
+
+    def callback_url(self, task: Task) -> str | None:
+        return callback_url(task)
+
+    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
+        return render_error(error, request_id)
+
+    def router(self) -> APIRouter:
+        return router()
+
+
+DIALECT = JimmyAi()

@@ -22,7 +22,6 @@ import os
 import secrets
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,12 +38,13 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks
+from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks, threehei
+from .base import DEFAULT_RESULT_TTL_S, Dialect
 from .common import SMALL_INT, loads_json, openai_error_fields, request_id
 
 NAME = "openai"
 PREFIX = "/v1/videos"
-THREEHEI_NAME = "3hei"
+THREEHEI_NAME = threehei.NAME
 
 # The SDK sends no model unless given, and OpenAI's own default (sora-2) means nothing here; Seedance 2.0 is the
 # closest in spirit (text and image input, audio, 4-15 s) and is the model seedgate documents first.
@@ -285,19 +285,15 @@ def callback_url(task: Task) -> str | None:
     return None  # OpenAI sends events to the key's registered endpoints instead (openai_webhooks.py)
 
 
-PREFIXES = (PREFIX, openai_webhooks.PREFIX)
-event_type = openai_webhooks.event_type
-render_event = openai_webhooks.render_event
+# The other dialects whose bodies the shared create route takes: their tasks answer GETs here in their own shape.
+_SHARING_ROUTE: dict[str, Dialect] = {d.name: d for d in (threehei.DIALECT, moonapix.DIALECT)}
 
 
 def _render_any(task: Task, links: dict[str, str]) -> dict[str, Any]:
     """A GET answers in the task's own dialect: 3hei tasks as Ark task objects, MoonApiX tasks as MoonApiX's
-    objects, all others as `Video`."""
-    if task.dialect == THREEHEI_NAME:
-        return ark.render_task(task, links)
-    if task.dialect == moonapix.NAME:
-        return moonapix.render_task(task, links)
-    return render_task(task, links)
+    objects, all others (created on other routes too) as `Video`."""
+    sharing = _SHARING_ROUTE.get(task.dialect)
+    return sharing.render_task(task, links) if sharing is not None else render_task(task, links)
 
 
 def _polled(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -571,16 +567,30 @@ def router() -> APIRouter:
     return api
 
 
-def _no_routes() -> APIRouter:
-    return APIRouter()  # 3hei's only route is the shared `POST /v1/videos` above
+class OpenAIVideos:
+    """OpenAI's `Video` objects; no per-task callbacks, events to the endpoints each key subscribed."""
+
+    name = NAME
+    prefixes = (PREFIX, openai_webhooks.PREFIX)
+    result_ttl_s = DEFAULT_RESULT_TTL_S
+
+    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
+        return render_task(task, links)
+
+    def callback_url(self, task: Task) -> str | None:
+        return callback_url(task)
+
+    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
+        return render_error(error, request_id)
+
+    def event_type(self, task: Task) -> str | None:
+        return openai_webhooks.event_type(task)
+
+    def render_event(self, task: Task, event: str) -> dict[str, Any]:
+        return openai_webhooks.render_event(task, event)
+
+    def router(self) -> APIRouter:
+        return router()
 
 
-# 3hei tasks render (and would call back) exactly like Ark tasks; its route lives in `router` above.
-THREEHEI = SimpleNamespace(
-    NAME=THREEHEI_NAME,
-    PREFIX=PREFIX,
-    render_task=ark.render_task,
-    callback_url=ark.callback_url,
-    render_error=ark.render_error,
-    router=_no_routes,
-)
+DIALECT = OpenAIVideos()

@@ -35,6 +35,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
+from .base import DEFAULT_RESULT_TTL_S, NoEvents
 from .common import SMALL_INT, json_body, message_naming_param, read_task, require_model
 
 NAME = "openrouter"
@@ -389,3 +390,26 @@ def router() -> APIRouter:
         return await _content(request, job_id)
 
     return api
+
+
+class OpenRouter(NoEvents):
+    """OpenRouter: job objects to polls; a finished job POSTs a `video.generation.<status>` event to its callback."""
+
+    name = NAME
+    prefixes = (PREFIX,)
+    result_ttl_s = DEFAULT_RESULT_TTL_S
+
+    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
+        return render_callback(task, links)
+
+    def callback_url(self, task: Task) -> str | None:
+        return callback_url(task)
+
+    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
+        return render_error(error, request_id)
+
+    def router(self) -> APIRouter:
+        return router()
+
+
+DIALECT = OpenRouter()

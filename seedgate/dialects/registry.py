@@ -3,53 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from seedgate.core.errors import ApiError
 from seedgate.core.task import Task
 
-from . import aigeneration, ark, assets_api, jimmyai, maxapi, moonapix, openai_videos, openrouter, volc_assets
-
-DEFAULT_RESULT_TTL_S = 86400  # Ark's 24 h, which OpenAI also kept
-
-
-@dataclass(frozen=True)
-class Dialect:
-    name: str
-    prefixes: tuple[str, ...]  # requests under them get this dialect's error envelope
-    # The document a task's callback POSTs: the task object for most dialects, an event for OpenRouter's.
-    render_task: Callable[[Task, dict[str, str]], dict[str, Any]]
-    callback_url: Callable[[Task], str | None]
-    render_error: Callable[[ApiError, str], JSONResponse]
-    router: Callable[[], APIRouter]
-    # Dialects whose clients subscribe endpoints to events (OpenAI) rather than pass a URL per task.
-    event_type: Callable[[Task], str | None] | None = None
-    render_event: Callable[[Task, str], dict[str, Any]] | None = None
-    # How long result links live, as the vendor promises (a module's RESULT_TTL_S; operators override it).
-    result_ttl_s: int = DEFAULT_RESULT_TTL_S
-
-
-def _dialect(module: Any) -> Dialect:
-    return Dialect(
-        module.NAME,
-        getattr(module, "PREFIXES", (module.PREFIX,)),
-        getattr(module, "render_callback", module.render_task),
-        module.callback_url,
-        module.render_error,
-        module.router,
-        getattr(module, "event_type", None),
-        getattr(module, "render_event", None),
-        getattr(module, "RESULT_TTL_S", DEFAULT_RESULT_TTL_S),
-    )
-
+from . import aigeneration, ark, assets_api, jimmyai, maxapi, moonapix, openai_videos, openrouter, threehei, volc_assets
+from .base import Dialect
 
 DIALECTS: dict[str, Dialect] = {
-    module.NAME: _dialect(module)
-    for module in (ark, aigeneration, maxapi, jimmyai, moonapix, openai_videos, openai_videos.THREEHEI, openrouter)
+    dialect.name: dialect
+    for dialect in (
+        ark.DIALECT,
+        aigeneration.DIALECT,
+        maxapi.DIALECT,
+        jimmyai.DIALECT,
+        moonapix.DIALECT,
+        openai_videos.DIALECT,
+        threehei.DIALECT,
+        openrouter.DIALECT,
+    )
 }
 DEFAULT = DIALECTS[ark.NAME]
 

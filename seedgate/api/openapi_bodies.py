@@ -1,7 +1,9 @@
 """Request-body schemas in the OpenAPI document for the routes that read their bodies themselves.
 
 Most routes parse `await request.body()` in their dialect's own way (lenient where the vendor is, with errors in the
-vendor's envelope), so FastAPI cannot infer a body. These schemas only describe what each route reads, for clients,
+vendor's envelope), so FastAPI cannot infer a body. Every route that creates a task takes its schema from its
+dialect's one description of the body (dialects/wire.py tables, which tests/test_dialect_contract.py holds to what
+the parsers read); the asset and webhook-endpoint routes are described here. The schemas are for clients,
 generators and fuzzers (tests/test_campaign.py); they change nothing about what a route accepts. Open schemas
 (`additionalProperties` allowed) because every vendor tolerates extra fields.
 """
@@ -11,6 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+
+from seedgate.dialects import aigeneration, ark, jimmyai, maxapi, moonapix, openai_edits, openai_videos, openrouter
+from seedgate.dialects.wire import Body
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
@@ -30,34 +35,49 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-_TASK_OPTIONS = {
-    "duration": _INT,
-    "ratio": _STR,
-    "resolution": _STR,
-    "seed": _INT,
-    "generate_audio": _BOOL,
-    "watermark": _BOOL,
+def _json_or_form(*bodies: Body, files: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A route of OpenAI's that takes JSON (any of `bodies`) or multipart/form-data (the first body's fields as
+    form values, `files` as uploads). The SDKs send most of them as multipart, even without a file."""
+    schemas = [b.schema() for b in bodies]
+    first = bodies[0]
+    form: dict[str, Any] = {
+        f.name: {"type": "string", "format": "binary"}
+        if f.name in files
+        else {"type": "array", "items": _STR}
+        if f.name == "characters"  # `characters[]`, repeated
+        else _STR
+        for f in first.fields
+    }
+    form_schema: dict[str, Any] = {"type": "object", "properties": form}
+    if required := [f.name for f in first.fields if f.required]:
+        form_schema["required"] = required
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": schemas[0] if len(schemas) == 1 else {"anyOf": schemas}},
+            "multipart/form-data": {"schema": form_schema},
+        },
+    }
+
+
+_VIDEOS = openai_videos.PREFIX
+# (method, path) -> requestBody of every route that creates a task, from its dialect's description of the body.
+CREATE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", ark.PREFIX): ark.CREATE_BODY.request_body(),
+    ("post", aigeneration.PREFIX + "/createTask"): ark.CREATE_BODY.request_body(),
+    ("post", maxapi.PREFIX + "/submit"): maxapi.SUBMIT_BODY.request_body(),
+    ("post", jimmyai.PREFIX + "/seedance/videos"): jimmyai.CREATE_BODY.request_body(),
+    ("post", jimmyai.PREFIX + "/seedance25/videos"): jimmyai.CREATE_25_BODY.request_body(),
+    ("post", moonapix.PREFIX): moonapix.CREATE_BODY.request_body(),
+    ("post", openrouter.PREFIX): openrouter.CREATE_BODY.request_body(),
+    # The shared route: OpenAI's fields, a MoonApiX body, or 3hei's Ark body (openai_videos.body_dialect).
+    ("post", _VIDEOS): _json_or_form(
+        openai_videos.CREATE_BODY, moonapix.CREATE_BODY, ark.CREATE_BODY, files=("input_reference",)
+    ),
+    ("post", _VIDEOS + "/edits"): _json_or_form(openai_edits.EDIT_BODY, files=("video",)),
+    ("post", _VIDEOS + "/extensions"): _json_or_form(openai_edits.EXTEND_BODY, files=("video",)),
+    ("post", _VIDEOS + "/{video_id}/remix"): _json_or_form(openai_videos.REMIX_BODY),
 }
-_OPENAI_CREATE = _obj(
-    ("prompt",),
-    model=_STR,
-    prompt=_STR,
-    seconds=_STR,
-    size=_STR,
-    input_reference={"anyOf": [_URL, _obj(image_url=_URL)]},
-)
-_MOONAPIX_CREATE = _obj(
-    ("model", "prompt"),
-    model=_STR,
-    prompt=_STR,
-    callback_url=_STR,
-    web_search=_BOOL,
-    image_url=_URL,
-    input_reference_role=_STR,
-    metadata={"type": "object"},
-    references={"type": "array", "items": {"type": "object"}},
-    **_TASK_OPTIONS,
-)
 _ASSET_FROM_URL = _obj(
     ("url",),
     url=_URL,
@@ -81,39 +101,15 @@ _ASSET_UPLOAD = {
 }
 _ENDPOINT = _obj(url=_STR, event_types=_STRS, description=_STR, disabled=_BOOL)
 
-# (method, path) -> requestBody; `None` for a schema filled in from another operation below.
+# (method, path) -> requestBody of the other routes that read a body.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("post", "/api/v1/task/submit"): _json(
-        _obj(("model",), model=_STR, callBackUrl=_STR, input=_obj(prompt=_STR, image_urls=_STRS, **_TASK_OPTIONS))
-    ),
-    ("post", "/api/open-api/v1/seedance/videos"): _json(
-        _obj(("prompt",), model=_STR, prompt=_STR, orientation=_STR, type=_STR, **_TASK_OPTIONS)
-    ),
+    **CREATE_BODIES,
     ("post", "/api/open-api/v1/seedance/sp/assets/upload"): _json(_obj(("url",), url=_URL, name=_STR, type=_STR)),
     ("post", "/api/open-api/v1/seedance/sp/assets/detail"): _json(_obj(("asset_id",), asset_id=_STR)),
     ("post", "/api/open-api/v1/seedance/sp/assets/status"): _json(_obj(("asset_ids",), asset_ids=_STRS)),
     ("post", "/api/open-api/v1/seedance/assets/audit"): _json(_obj(imageUrls=_STRS, videoUrls=_STRS, audioUrls=_STRS)),
     ("post", "/api/open-api/v1/seedance/assets/status"): _json(_obj(assetIds=_STRS)),
-    ("post", "/v1/video/generations"): _json(_MOONAPIX_CREATE),
-    ("post", "/v1/videos"): {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"anyOf": [_OPENAI_CREATE, _MOONAPIX_CREATE]}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "model": _STR,
-                        "prompt": _STR,
-                        "seconds": _STR,
-                        "size": _STR,
-                        "input_reference": {"type": "string", "format": "binary"},
-                    },
-                }
-            },
-        },
-    },
-    ("post", "/v1/videos/{video_id}/remix"): _json(_obj(("prompt",), prompt=_STR)),
+    ("post", _VIDEOS + "/characters"): _json_or_form(openai_edits.CHARACTER_BODY, files=("video",)),
     ("post", "/v1/webhook_endpoints"): _json({**_ENDPOINT, "required": ["url"]}),
     ("post", "/v1/webhook_endpoints/{endpoint_id}"): _json(_ENDPOINT),
     ("post", "/api/v1/open/{action}"): _json(
@@ -153,12 +149,6 @@ def describe_request_bodies(app: FastAPI) -> None:
             operation = document.get("paths", {}).get(path, {}).get(method)
             if operation is not None and "requestBody" not in operation:
                 operation["requestBody"] = body
-        # The Ark dialects' shared create body (declared by their routes) is also what 3hei posts to /v1/videos.
-        ark = document.get("paths", {}).get("/api/v3/contents/generations/tasks", {}).get("post", {})
-        videos = document.get("paths", {}).get("/v1/videos", {}).get("post", {})
-        if "requestBody" in ark and "requestBody" in videos:
-            ark_schema = ark["requestBody"]["content"]["application/json"]["schema"]
-            videos["requestBody"]["content"]["application/json"]["schema"]["anyOf"].append(ark_schema)
         app.openapi_schema = document
         return document
 

@@ -76,11 +76,7 @@ def callback_url(task: Task) -> str | None:
 def router() -> APIRouter:
     api = APIRouter(tags=["AIGeneration platform"])
 
-    @api.post(
-        PREFIX + "/createTask",
-        summary="Create a Seedance task (Ark body)",
-        openapi_extra=ark.schema.request_body(ark.schema.CreateTaskRequest),
-    )
+    @api.post(PREFIX + "/createTask", summary="Create a Seedance task (Ark body)")
     async def create(request: Request) -> JSONResponse:
         task = await create_task(request, parse_create, NAME)
         return JSONResponse({"success": True, "data": render_task(task, {})})

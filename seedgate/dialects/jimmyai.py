@@ -33,6 +33,7 @@ from seedgate.core.validation import Soft
 from .base import NoEvents
 from .common import create_task, json_body, json_object, message_naming_param, read_task, require_model
 from .volc_assets import KIND_WORDS, STATUS_WORDS
+from .wire import BOOL, INT, STR, Body, Field, array, describe, enum
 
 NAME = "jimmyai"
 PREFIX = "/api/open-api/v1"
@@ -55,6 +56,35 @@ _AUDIT_LISTS = (
     ("audioUrls", "audio_urls", "audio"),
 )
 _AUDIT_MAX_ITEMS = 50
+
+_ASSET_URL = {"type": "string", "description": "asset://{assetId} (an audited asset) or a URL, as the line takes"}
+
+
+def _create_body(duration: str, duration_required: bool) -> Body:
+    return describe(
+        Field("model", STR, "The product line and model, e.g. sd2_mx_fast", required=True),
+        Field("prompt", STR, required=True),
+        Field("duration", INT, duration, required=duration_required),
+        Field("images", array(_ASSET_URL), "Reference images (or reference_images: one of the two)"),
+        Field("reference_images", array(_ASSET_URL), "Reference images, as the 933 line and seedance25 name them"),
+        Field("first_image", _ASSET_URL, "The first frame"),
+        Field("last_image", _ASSET_URL, "The last frame"),
+        Field("reference_videos", array(_ASSET_URL)),
+        Field("reference_audios", array(_ASSET_URL)),
+        Field("ratio", STR, "e.g. 16:9 or adaptive; wins over orientation"),
+        Field("orientation", enum(*_ORIENTATION), "landscape (16:9) or portrait (9:16), read when ratio is absent"),
+        Field("resolution", STR),
+        Field("seed", INT),
+        Field("generate_audio", BOOL),
+        Field("watermark", BOOL),
+        Field("omni_reference_task_type", enum("auto", "reference", "edit", "extend")),
+        Field("reference_mode", STR, "933 line; accepted and ignored (the media decide the mode)", ignored=True),
+        Field("face_processing", STR, "933 line; accepted and ignored", ignored=True),
+    )
+
+
+CREATE_BODY = _create_body("Seconds", duration_required=True)
+CREATE_25_BODY = _create_body("Seconds; left out, Seedance 2.5 chooses (-1)", duration_required=False)
 
 
 def _ok(data: Any) -> JSONResponse:

@@ -17,6 +17,7 @@ from seedgate.core.validation import Soft
 
 from .base import NoEvents
 from .common import create_task, read_task, require_model
+from .wire import BOOL, INT, STR, URL, Field, array, describe
 
 NAME = "maxapi"
 PREFIX = "/api/v1/task"
@@ -37,14 +38,24 @@ _AUDIO_SUFFIXES = (".mp3", ".wav")
 MAX_MEDIA_URLS = 12
 # "File URLs are valid for 7 days" (vendors.md §1.1): how long result links live (SEEDGATE_RESULT_TTL_MAXAPI).
 RESULT_TTL_S = 7 * 86400
-_INPUT_FIELDS = {
-    "ratio": "ratio",
-    "resolution": "resolution",
-    "duration": "duration",
-    "seed": "seed",
-    "watermark": "watermark",
-    "generate_audio": "generate_audio",
-}
+# The submit body; the options inside `input` are read by name from this table (as the spec's fields of that name).
+INPUT = describe(
+    Field("prompt", STR, "The prompt; `@1 @2 ...` address multi-reference media in order"),
+    Field("mediaUrls", array(URL), f"1 to {MAX_MEDIA_URLS} media URLs; images, videos and audio told apart by type"),
+    Field("imageUrls", array(URL), "The older name of mediaUrls, read when mediaUrls is absent"),
+    Field("ratio", STR),
+    Field("resolution", STR),
+    Field("duration", INT, "Seconds"),
+    Field("seed", INT),
+    Field("watermark", BOOL),
+    Field("generate_audio", BOOL),
+)
+SUBMIT_BODY = describe(
+    Field("model", STR, required=True),
+    Field("callBackUrl", STR, "Called with the query document once the task is finished"),
+    Field("input", INPUT.schema(), required=True),
+)
+_INPUT_FIELDS = {name: name for name in INPUT.names() if name not in ("prompt", "mediaUrls", "imageUrls")}
 
 
 def render_error(error: ApiError, request_id: str) -> JSONResponse:

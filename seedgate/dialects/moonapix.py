@@ -32,6 +32,7 @@ from seedgate.core.validation import Soft
 
 from .base import DEFAULT_RESULT_TTL_S, NoEvents
 from .common import json_body, message_naming_param, openai_error_fields, read_task, request_id, require_model
+from .wire import BOOL, INT, OBJECT, STR, URL, Field, any_of, array, describe, enum, obj
 
 NAME = "moonapix"
 PREFIX = "/v1/video/generations"
@@ -119,6 +120,61 @@ ONLY_FIELDS = frozenset(
 )
 # Options MoonApiX shares with Ark: without `content` the body is not Ark's, and OpenAI has none of them.
 OPTION_FIELDS = frozenset({"duration", "ratio", "resolution", "callback_url", "generate_audio", "watermark", "seed"})
+
+_LOCATORS = (
+    Field("url", URL),
+    Field("asset_url", STR, "Asset://asset_xxx, read when url is absent"),
+    Field("asset_ref", STR, "Asset://asset_xxx or a bare asset ID"),
+    Field("asset_id", STR, "A bare asset ID"),
+    Field("asset-id", STR, "A bare asset ID"),
+)
+_ROLE = Field("role", enum(*_ROLES), "Music and voice are audio references, style and character sheets images")
+_ALIAS = Field("alias", STR, "The name a prompt mentions the item by (@alias)")
+_TYPED_ITEM = any_of(URL, obj(*_LOCATORS, _ROLE, _ALIAS))
+_LEGACY_ITEM = any_of(URL, obj(*_LOCATORS))
+_CONTENT_ITEM = obj(
+    Field("type", enum("text", *_CONTENT_TYPES), required=True),
+    Field("text", STR),
+    *(Field(part, any_of(URL, obj(*_LOCATORS))) for part in _CONTENT_TYPES),
+    *_LOCATORS[1:],
+    _ROLE,
+    _ALIAS,
+)
+_WHOLE_SECONDS = any_of(INT, STR)
+# The create body, on POST /v1/video/generations and the shared POST /v1/videos.
+CREATE_BODY = describe(
+    Field("model", STR, required=True),
+    Field("prompt", STR, "Kept verbatim, @alias mentions included"),
+    Field(
+        "references",
+        array(obj(Field("media_type", enum(*_MEDIA_TYPES)), _ROLE, *_LOCATORS, _ALIAS)),
+        "The recommended way to send media; media_type or role is required",
+    ),
+    *(Field(field, array(_TYPED_ITEM)) for field, _ in _LISTS),
+    Field("content", array(_CONTENT_ITEM), "Ark-like parts; text parts add to the prompt"),
+    Field("input_reference_role", enum(*_ROLES), "The role of image / image_url"),
+    *(Field(field, any_of(_LEGACY_ITEM, array(_LEGACY_ITEM)), "Legacy single or list") for field, _, _ in _LEGACY),
+    Field("video_config", obj(Field("aspect_ratio", STR), Field("resolution_name", STR))),
+    Field("duration", _WHOLE_SECONDS, "Whole seconds"),
+    Field("seconds", _WHOLE_SECONDS, "Whole seconds (a string in OpenAI-like clients); must agree with duration"),
+    Field("ratio", STR),
+    Field("aspect_ratio", STR, "Must agree with ratio"),
+    Field("resolution", STR),
+    Field("generate_audio", BOOL),
+    Field("watermark", BOOL),
+    Field("seed", INT),
+    Field("web_search", BOOL),
+    Field("callback_url", STR, "Called with the query document once the task is finished"),
+    Field(
+        "metadata",
+        OBJECT,
+        f"Echoed back (at most {METADATA_MAX_BYTES // 1024} KiB); model parameters in it "
+        f"({', '.join(sorted(_FROM_METADATA))}) apply when the top level lacks them",
+    ),
+    Field("mode", STR, "Accepted and ignored: the media decide the mode", ignored=True),
+    Field("input_type", STR, "Accepted and ignored", ignored=True),
+    Field("generation_type", STR, "Accepted and ignored", ignored=True),
+)
 
 
 # -- errors -------------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from seedgate.media.resolve import MAX_BYTES, apply_info, resolve_refs
 from seedgate.media.storage import LocalStorage
 
 from .openai_forms import string_field
+from .wire import INT, STR, URL, Field, any_of, array, describe, obj
 
 if TYPE_CHECKING:  # the service imports the dialect registry, which imports this module
     from seedgate.api.service import TaskService
@@ -57,6 +58,33 @@ CHARACTER_MARK = {"openai_character": True}
 _MENTION = re.compile(r"@([\w-]+)")
 _MAX_MENTIONS = 10
 _CHUNK = 1024 * 1024
+
+_CHARACTER = any_of(STR, obj(Field("id", STR, required=True)))
+CHARACTERS = Field(
+    "characters",
+    any_of(_CHARACTER, array(_CHARACTER)),
+    f"Up to {_MAX_MENTIONS} character IDs (or {{id}}); each becomes a reference video. @ID or @name in the prompt "
+    "names one too",
+)
+_SOURCE = Field(
+    "video",
+    any_of(URL, obj(Field("id", STR, "A completed video of the same key", required=True))),
+    "The source: an uploaded file (multipart), {id} of a completed video, or a URL / asset:// reference",
+    required=True,
+)
+_MODEL = Field("model", STR, "A model that takes reference videos; the default when left out")
+EDIT_BODY = describe(Field("prompt", STR, required=True), _SOURCE, _MODEL, CHARACTERS)
+EXTEND_BODY = describe(
+    Field("prompt", STR, required=True),
+    _SOURCE,
+    Field("seconds", any_of(STR, INT), "The whole seconds to add", required=True),
+    _MODEL,
+    CHARACTERS,
+)
+CHARACTER_BODY = describe(
+    Field("name", STR, "The character's name, which a prompt may mention as @name", required=True),
+    Field("video", URL, "The character's video: an uploaded file (multipart) or an http(s) URL", required=True),
+)
 
 
 @dataclass

@@ -41,6 +41,7 @@ from seedgate.core.validation import Soft
 from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks, threehei
 from .base import DEFAULT_RESULT_TTL_S, Dialect
 from .common import SMALL_INT, loads_json, openai_error_fields, request_id
+from .wire import INT, STR, URL, Field, any_of, describe, obj
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -71,6 +72,28 @@ _THUMBNAIL = "thumbnail.webp"
 _SPRITESHEET = "spritesheet.jpg"
 _SPRITE_TILES, _SPRITE_COLUMNS, _SPRITE_TILE_WIDTH = 16, 4, 320
 _LIST_LIMIT_MAX = 100
+
+_IMAGE_URL = any_of(URL, obj(Field("url", URL, required=True)))
+# OpenAI's create fields (JSON, or multipart with `input_reference` as an uploaded image).
+CREATE_BODY = describe(
+    Field("model", STR, f"{DEFAULT_MODEL} when left out"),
+    Field("prompt", STR, required=True),
+    Field("seconds", any_of(STR, INT), 'Whole seconds, e.g. "4"'),
+    Field("size", STR, "WIDTHxHEIGHT, e.g. 1280x720: the model's size nearest to it"),
+    Field(
+        "input_reference",
+        any_of(
+            URL,
+            obj(
+                Field("image_url", _IMAGE_URL),
+                Field("file_id", STR, "Not supported (refused): upload the image or pass image_url"),
+            ),
+        ),
+        "The first frame (a reference image beside characters): an uploaded image, a URL or {image_url}",
+    ),
+    openai_edits.CHARACTERS,
+)
+REMIX_BODY = describe(Field("prompt", STR, "The new prompt; the rest is the source video's", required=True))
 
 
 def render_error(error: ApiError, request_id: str) -> JSONResponse:

@@ -35,8 +35,10 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
+from . import ark
 from .base import DEFAULT_RESULT_TTL_S, NoEvents
 from .common import SMALL_INT, json_body, message_naming_param, read_task, require_model
+from .wire import BOOL, INT, STR, URL, Field, any_of, array, describe, enum, obj
 
 NAME = "openrouter"
 PREFIX = "/api/v1/videos"
@@ -69,6 +71,47 @@ PASSTHROUGH: dict[str, str | None] = {
     "output_format": "output_formats",
 }
 _VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime"}
+
+_URL_PART = any_of(URL, obj(Field("url", URL, required=True)))
+_ARK_FIELDS = {f.name: f for f in ark.CREATE_BODY.fields}
+# The options a provider slug passes through: Ark's fields of those names (the models route offers them per model).
+_PARAMETERS = obj(*(_ARK_FIELDS[name] for name in PASSTHROUGH))
+CREATE_BODY = describe(
+    Field("model", STR, required=True),
+    Field("prompt", STR, required=True),
+    Field(
+        "frame_images",
+        array(
+            obj(
+                Field("type", enum("image_url")),
+                Field("frame_type", enum(*FRAME_TYPES), required=True),
+                Field("image_url", _URL_PART, required=True),
+            )
+        ),
+        "First and last frames; when given, input_references are ignored",
+    ),
+    Field(
+        "input_references",
+        array(
+            obj(
+                Field("type", enum(*_REFERENCE_PARTS), "image_url when left out"),
+                *(Field(part, _URL_PART) for part in _REFERENCE_PARTS),
+            )
+        ),
+        "Reference images (seedgate also takes video_url and audio_url parts)",
+    ),
+    Field("duration", INT, "Seconds"),
+    Field("resolution", STR, "e.g. 720p, 1080p, 4K (any case)"),
+    Field("aspect_ratio", STR, "e.g. 16:9"),
+    Field("seed", INT),
+    Field("generate_audio", BOOL),
+    Field("callback_url", STR, "An absolute http(s) URL; a finished job POSTs its event there"),
+    Field(
+        "provider",
+        obj(Field("options", obj(*(Field(slug, obj(Field("parameters", _PARAMETERS))) for slug in PROVIDER_SLUGS)))),
+        "Seedance options OpenRouter has no field for, under provider.options.<slug>.parameters",
+    ),
+)
 _DATED_ID = re.compile(r"-(\d{2})(\d{2})(\d{2})$")
 
 

@@ -17,7 +17,7 @@ from seedgate.api.openapi_bodies import CREATE_BODIES
 from seedgate.config import Settings
 from seedgate.core.catalog import load_catalog
 from seedgate.core.errors import ApiError
-from seedgate.core.spec import TaskSpec
+from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.dialects import (
@@ -51,7 +51,12 @@ def test_every_dialect_implements_the_protocol() -> None:
 def test_only_openai_raises_subscribed_events() -> None:
     for name, dialect in DIALECTS.items():
         task = Task(
-            id="cgt-1", owner="k", dialect=name, endpoint="m", spec=TaskSpec(model="m"), status=Status.SUCCEEDED
+            id="cgt-1",
+            owner="k",
+            dialect=name,
+            endpoint="m",
+            spec=TaskPlan.from_json({"model": "m"}),
+            status=Status.SUCCEEDED,
         )
         assert dialect_of(task) is dialect
         assert (dialect.event_type(task) is not None) == (name == openai_videos.NAME)

@@ -81,7 +81,7 @@ def frame_views(frame: av.VideoFrame) -> Planes:
     """Writable numpy views on a yuv420p frame's planes (skipping the line padding)."""
     views = []
     for plane in frame.planes:
-        flat = np.frombuffer(plane, dtype=np.uint8)
+        flat = np.frombuffer(memoryview(plane), dtype=np.uint8)
         views.append(flat[: plane.height * plane.line_size].reshape(plane.height, plane.line_size))
         views[-1] = views[-1][:, : plane.width]
     return Planes(*views)
@@ -109,6 +109,12 @@ def rgb_to_planes(rgb: np.ndarray | Image.Image) -> Planes:
         interpolation=Interpolation.BILINEAR | Interpolation.ACCURATE_RND,
     )
     return Planes(*(np.array(view) for view in frame_views(yuv)))
+
+
+def to_image(frame: av.VideoFrame) -> Image.Image:
+    """The frame as an RGB PIL image (PyAV's own method carries no type annotations)."""
+    image: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
+    return image
 
 
 def audio_frame(samples: np.ndarray, pts: int) -> av.AudioFrame:

@@ -19,7 +19,7 @@ import av
 import numpy as np
 
 from seedgate.engines.base import ProgressFn, RenderCancelled, RenderFailed, RenderJob, RenderResult, StopFn
-from seedgate.media.encode import AUDIO_RATE, audio_frame, frame_views, open_h264_output
+from seedgate.media.encode import AUDIO_RATE, audio_frame, frame_views, open_h264_output, to_image
 from seedgate.media.overlay import Overlay
 from seedgate.media.watermark import label_overlay, watermark_overlay
 
@@ -191,7 +191,7 @@ def _scene_frames(
         frame = scene.render(index / denom)
         if last_path is not None and index == job.frames - 1:
             # Saved before the label and the watermark: the last frame is meant to seed the next clip.
-            frame.to_image().save(last_path, format="PNG", compress_level=1)
+            to_image(frame).save(last_path, format="PNG", compress_level=1)
         label.blend(frame_views(frame), label_x, label_y)
         if watermark is not None:
             overlay, x, y = watermark

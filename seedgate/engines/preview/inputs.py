@@ -32,10 +32,11 @@ def _fit(img: Image.Image, width: int, height: int) -> Image.Image:
 
 def load_image(item: MediaInput, width: int, height: int) -> Image.Image:
     try:
-        with Image.open(item.path) as img:
+        with Image.open(item.path) as opened:
             # JPEG can decode at a reduced scale for next to nothing; ask in stored orientation.
-            rotated = img.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
-            img.draft("RGB", (height, width) if rotated else (width, height))
+            rotated = opened.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+            opened.draft("RGB", (height, width) if rotated else (width, height))
+            img: Image.Image = opened
             # Shrink before any conversion: a 6000x6000 RGBA PNG is 144 MB decoded, and every full-size copy below
             # cost as much again (550 MB in all). reduce() keeps at least the pixels _fit resizes from.
             want_w, want_h = (height, width) if rotated else (width, height)

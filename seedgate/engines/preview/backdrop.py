@@ -10,6 +10,7 @@ from PIL import Image
 
 
 def palette(rng: np.random.Generator, n: int) -> list[tuple[int, int, int]]:
+    """`n` related RGB colours: neighbouring hues, mid saturation, bright enough for white text on top."""
     base = float(rng.random())
     spread = float(rng.uniform(0.08, 0.3))
     colours = []

@@ -25,6 +25,7 @@ class View:
 
 
 def ease(t: float) -> float:
+    """Smoothstep: moves start and end at rest."""
     t = min(max(t, 0.0), 1.0)
     return t * t * (3.0 - 2.0 * t)
 
@@ -62,4 +63,5 @@ class Camera:
 
 
 def static_camera(plate: Planes) -> Callable[[float], av.VideoFrame]:
+    """A camera that never moves: a fresh copy of the plate for every t."""
     return lambda _t: planes_to_frame(plate)

@@ -14,4 +14,5 @@ def even_offset(value: float, limit: int) -> int:
 
 
 def with_margin(width: int, height: int, margin: float) -> tuple[int, int]:
+    """The plate size for a camera that needs room to move: the output grown by `margin`, kept even."""
     return even(width * margin), even(height * margin)

@@ -16,6 +16,7 @@ _EXIF_ORIENTATION = 0x0112
 
 
 def media_error(item: MediaInput, kind: str, exc: Exception) -> RenderFailed:
+    """The client-facing failure for an input that cannot be decoded."""
     # Decoder messages embed the server-side path; API clients should only see the file name.
     detail = str(exc).replace(str(item.path), item.path.name) or type(exc).__name__
     return RenderFailed(f"{item.role} {kind} could not be decoded: {detail}", code="InvalidParameter")
@@ -31,6 +32,7 @@ def _fit(img: Image.Image, width: int, height: int) -> Image.Image:
 
 
 def load_image(item: MediaInput, width: int, height: int) -> Image.Image:
+    """The input image upright, in RGB (transparency over black), centre-cropped and resized to width x height."""
     try:
         with Image.open(item.path) as opened:
             # JPEG can decode at a reduced scale for next to nothing; ask in stored orientation.

@@ -66,6 +66,7 @@ def _glow_image(size: int, colour: tuple[int, int, int], alpha: float) -> np.nda
 
 
 def make_sprites(rng: np.random.Generator, width: int, height: int, count: int) -> list[Sprite]:
+    """`count` coloured shapes on slow independent orbits."""
     colours = palette(rng, count)
     sprites = []
     for i in range(count):
@@ -89,6 +90,7 @@ def make_sprites(rng: np.random.Generator, width: int, height: int, count: int) 
 
 
 def light_sprite(rng: np.random.Generator, w: int, h: int) -> Sprite:
+    """A faint warm glow drifting over a still picture, so consecutive frames differ without moving it."""
     size = even(min(w, h) * 0.6)
     return Sprite(
         overlay=Overlay(_glow_image(size, (255, 250, 235), alpha=0.16)),

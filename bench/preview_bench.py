@@ -36,6 +36,7 @@ from docs_section import write_section  # noqa: E402 - bench/ is on sys.path whe
 
 from seedgate.engines import preview  # noqa: E402
 from seedgate.engines.base import MediaInput, RenderJob  # noqa: E402
+from seedgate.media import encode  # noqa: E402
 
 SIZES = {"480p": (864, 496), "720p": (1280, 720), "1080p": (1920, 1080)}
 FPS = 24
@@ -83,7 +84,7 @@ def _job(mode: str, width: int, height: int, out: Path, inputs: tuple[MediaInput
 
 
 def _raw_encode(frames: list[np.ndarray], width: int, height: int, path: Path) -> None:
-    container, stream, _ = preview.open_h264_output(path, width, height, FPS)
+    container, stream, _ = encode.open_h264_output(path, width, height, FPS)
     time_base = Fraction(1, FPS)
     for index, array in enumerate(frames):
         frame = av.VideoFrame.from_ndarray(array, format="yuv420p")
@@ -156,7 +157,7 @@ def markdown(rows: list[dict[str, Any]], repeats: int, command: str) -> str:
         "",
         f"5 s clips ({FRAMES} frames at {FPS} fps), best of {repeats}, on {os.cpu_count()} CPU cores "
         f"({cpu}, Python {platform.python_version()}, PyAV {av.__version__}). "
-        f"Codec: libx264 preset `{preview.X264_PRESET}`, crf {preview.X264_CRF}, yuv420p, "
+        f"Codec: libx264 preset `{encode.X264_PRESET}`, crf {encode.X264_CRF}, yuv420p, "
         "`movflags=+faststart`, threads auto.",
         "",
         "*raw* is the ceiling: PyAV encoding the same job's frames, pre-made as yuv420p numpy arrays, "

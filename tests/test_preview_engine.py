@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from seedgate.engines import preview
+from seedgate import engines
 from seedgate.engines.base import MediaInput, RenderCancelled, RenderFailed, RenderJob, RenderResult
 from seedgate.engines.preview import PreviewEngine
+from seedgate.engines.preview import text as preview_text
 
 W, H = 864, 496  # the 480p 16:9 catalog size
 FRAMES = 25
@@ -302,7 +303,7 @@ def test_any_unicode_prompt_renders(tmp_path: Path) -> None:
 
 
 CJK_PROMPT = "一只猫在阳光下打哈欠"
-BUNDLED_FONT = Path(preview.__file__).parent / "fonts" / "NotoSansCJKsc-Subset.otf"
+BUNDLED_FONT = Path(engines.__file__).parent / "fonts" / "NotoSansCJKsc-Subset.otf"
 
 
 def _ink(gray: np.ndarray) -> np.ndarray:
@@ -329,8 +330,8 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_cjk_prompt_is_drawn_with_the_shipped_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SEEDGATE_PREVIEW_FONT", raising=False)
-    preview._cjk_font_path.cache_clear()
-    preview._font.cache_clear()
+    preview_text._cjk_font_path.cache_clear()
+    preview_text._font.cache_clear()
     job = _job(tmp_path, "cjk", prompt=CJK_PROMPT, camera_fixed=True, frames=12)
     frames = _frames(_render(job).video_path)
     # The caption stays put while the sprites move: the darkest value each pixel takes keeps only the text.
@@ -346,7 +347,7 @@ def test_cjk_prompt_is_drawn_with_the_shipped_font(tmp_path: Path, monkeypatch: 
 
 
 def test_undrawable_script_is_logged_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    preview._warned.clear()
+    preview_text._warned.clear()
     caplog.set_level(logging.WARNING, logger="seedgate.engines.preview")
     _render(_job(tmp_path, "zh", prompt=CJK_PROMPT + " 纸船 かな 한국어", frames=2))
     assert not [r for r in caplog.records if "no glyph" in r.getMessage()]  # the shipped font covers these

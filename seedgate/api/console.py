@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
 import signal
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import av
@@ -27,6 +24,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.dialects.ark import render_task as ark_render
 from seedgate.dialects.common import json_object
+from seedgate.media.thumbnails import make_thumbnail
 from seedgate.store.schema import tasks as tasks_table
 from seedgate.store.store import ApiKey
 
@@ -96,28 +94,6 @@ def _thumb_url(service: Any, task: Task, base: str) -> str | None:
     if expires is None or not (task.result or {}).get("video"):
         return None
     return service.signer.sign(base, f"{PREFIX}/thumbs/{task.id}", int(expires))
-
-
-def make_thumbnail(video: Path, out: Path, width: int = _THUMB_WIDTH) -> None:
-    """A small JPEG of the frame a third into the video (the first frame is often a plain fade-in)."""
-    with av.open(str(video)) as container:
-        stream = container.streams.video[0]
-        seconds = float(container.duration or 0) / av.time_base if container.duration else 0.0
-        if seconds > 0 and stream.time_base:
-            container.seek(int(seconds / 3 / stream.time_base), stream=stream, any_frame=False, backward=True)
-        # Not a bare next(): a StopIteration cannot cross asyncio.to_thread (the awaiting request would hang).
-        frame = next(container.decode(stream), None)
-        if frame is None:
-            raise ValueError("the video has no frame to show")
-        image = frame.to_image()
-    height = max(1, round(image.height * width / image.width))
-    folder = out.parent.stat()
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}")  # two first views at once must not mix bytes
-    image.resize((width, height)).save(tmp, "JPEG", quality=80)
-    tmp.replace(out)
-    # The results folder's mtime decides when it is purged (LocalStorage.purge_results_older_than): a thumbnail
-    # made on a late first view must not extend the life of the task's files.
-    os.utime(out.parent, ns=(folder.st_atime_ns, folder.st_mtime_ns))
 
 
 def _like(text: str) -> str:
@@ -391,7 +367,7 @@ def router() -> APIRouter:
         out = video.parent / _THUMB_NAME
         if not out.is_file():  # made once, on first view, off the event loop
             try:
-                await asyncio.to_thread(make_thumbnail, video, out)
+                await asyncio.to_thread(make_thumbnail, video, out, _THUMB_WIDTH)
             except (av.FFmpegError, ValueError, OSError) as exc:
                 raise ApiError(404, "ResourceNotFound", f"no thumbnail: {type(exc).__name__}") from exc
         return FileResponse(out, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})

@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import secrets
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,6 +34,9 @@ from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
+from seedgate.media.thumbnails import SPRITESHEET as _SPRITESHEET
+from seedgate.media.thumbnails import THUMBNAIL as _THUMBNAIL
+from seedgate.media.thumbnails import render_stills
 
 from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks, threehei
 from .base import DEFAULT_RESULT_TTL_S, Dialect
@@ -68,9 +68,6 @@ _STATUS = {
     Status.CANCELLED: "failed",
 }
 _VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime"}
-_THUMBNAIL = "thumbnail.webp"
-_SPRITESHEET = "spritesheet.jpg"
-_SPRITE_TILES, _SPRITE_COLUMNS, _SPRITE_TILE_WIDTH = 16, 4, 320
 _LIST_LIMIT_MAX = 100
 
 _IMAGE_URL = any_of(URL, obj(Field("url", URL, required=True)))
@@ -325,46 +322,6 @@ def _polled(body: dict[str, Any], status: int = 200) -> JSONResponse:
 
 
 # -- content variants ---------------------------------------------------------------------------------------------
-
-
-def _write_atomic(path: Path, save: Any) -> None:
-    part = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    try:
-        save(part)
-        os.replace(part, path)  # concurrent first requests each render; the last rename wins, readers never see half
-    finally:
-        part.unlink(missing_ok=True)
-
-
-def render_stills(video: Path, out_dir: Path) -> None:
-    """The thumbnail (the middle frame, WebP) and the spritesheet (16 evenly spaced frames, a 4-column JPEG)."""
-    import av
-    from PIL import Image
-
-    with av.open(str(video)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        total = stream.frames or 1
-        count = max(1, min(_SPRITE_TILES, total))
-        tiles = sorted({i * (total - 1) // max(count - 1, 1) for i in range(count)})
-        # Keep only the frames used: a 4k 15 s video decoded whole would be gigabytes of pixels.
-        wanted = set(tiles) | {total // 2}
-        kept = {i: frame.to_image() for i, frame in enumerate(container.decode(stream)) if i in wanted}
-    if not kept:
-        raise ValueError(f"{video} has no frames")
-    # The container's frame count may be off by a few; fall back to the last frame decoded.
-    middle = kept.get(total // 2) or kept[max(kept)]
-    _write_atomic(out_dir / _THUMBNAIL, lambda p: middle.save(p, format="WEBP", quality=85))
-    picked = [kept[i] for i in tiles if i in kept] or [middle]
-    first = picked[0]
-    width = _SPRITE_TILE_WIDTH
-    height = max(1, round(width * first.height / first.width))
-    rows = -(-len(picked) // _SPRITE_COLUMNS)
-    sheet = Image.new("RGB", (width * min(len(picked), _SPRITE_COLUMNS), height * rows))
-    for index, image in enumerate(picked):
-        tile = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
-        sheet.paste(tile, ((index % _SPRITE_COLUMNS) * width, (index // _SPRITE_COLUMNS) * height))
-    _write_atomic(out_dir / _SPRITESHEET, lambda p: sheet.save(p, format="JPEG", quality=85))
 
 
 async def _content(request: Request, task: Task, variant: str) -> Response:

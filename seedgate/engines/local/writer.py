@@ -1,6 +1,7 @@
 """Writes model output as the MP4 the API promises: exact catalog size, 24 fps, optional AAC audio.
 
-Shares the preview engine's encoder settings and watermark so every engine's files look alike to clients.
+Uses the encoder settings and watermark every engine shares (seedgate.media.encode, .watermark), so every engine's
+files look alike to clients.
 """
 
 from __future__ import annotations
@@ -14,15 +15,8 @@ import numpy as np
 from PIL import Image
 
 from seedgate.engines.base import RenderCancelled, RenderJob
-from seedgate.engines.preview import (
-    AUDIO_RATE,
-    audio_frame,
-    frame_views,
-    open_h264_output,
-    planes_to_frame,
-    rgb_to_planes,
-    watermark_overlay,
-)
+from seedgate.media.encode import AUDIO_RATE, audio_frame, frame_views, open_h264_output, planes_to_frame, rgb_to_planes
+from seedgate.media.watermark import watermark_overlay
 
 from .frames import cover, resample, to_uint8
 

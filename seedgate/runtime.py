@@ -9,12 +9,11 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
-from seedgate.api.keys import ensure_key
-from seedgate.api.service import TaskService
 from seedgate.assets.auditor import Auditor
 from seedgate.assets.library import AssetLibrary
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog, load_catalog
+from seedgate.dialects.registry import DEFAULT, DIALECTS
 from seedgate.engines.local.config import LocalModels, load_local_models
 from seedgate.engines.local.serving import narrow_catalog
 from seedgate.engines.registry import build_engines
@@ -23,6 +22,8 @@ from seedgate.media.probe import shutdown_decoders
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store, wait_until_reachable
+from seedgate.tasks.keys import ensure_key
+from seedgate.tasks.service import TaskService
 from seedgate.upstream.channels import Channels, load_channels
 from seedgate.upstream.relay import Relay
 from seedgate.worker.maintenance import Maintenance
@@ -143,7 +144,8 @@ async def start_runtime(settings: Settings) -> Runtime:
     raw = await store.shared_secret("webhook_secret")
     webhook_secret = "whsec_" + base64.b64encode(raw.encode()[:32]).decode()
     assets = AssetLibrary(store.assets, storage, signer, retention_s=settings.asset_retention_s)
-    service = TaskService(settings, store, catalog, storage, fetcher, signer, assets)
+    # The service renders webhooks in each task's dialect; it is handed the registry rather than importing it.
+    service = TaskService(settings, store, catalog, storage, fetcher, signer, assets, DIALECTS, DEFAULT)
     if channels:
         service.relay = Relay(
             store,

@@ -11,8 +11,9 @@ import httpx
 import pytest
 from volcenginesdkarkruntime._exceptions import ArkBadRequestError
 
-from seedgate.api.service import TaskService
 from seedgate.config import Settings
+from seedgate.dialects.registry import DEFAULT, DIALECTS
+from seedgate.tasks.service import TaskService
 
 from .conftest import MediaServer, Server, wait_status
 from .media import image_bytes, inspect_video, video_bytes
@@ -177,7 +178,7 @@ def test_operator_overrides_result_link_lifetimes(monkeypatch: pytest.MonkeyPatc
         monkeypatch.delenv(key, raising=False)
 
     def ttl(dialect: str) -> int:
-        service = TaskService(Settings.from_env(data_dir=tmp_path), *([None] * 6))  # type: ignore[arg-type]
+        service = TaskService(Settings.from_env(data_dir=tmp_path), *([None] * 6), DIALECTS, DEFAULT)  # type: ignore[arg-type]
         return service.result_ttl_s(dialect)
 
     assert (ttl("maxapi"), ttl("jimmyai"), ttl("ark"), ttl("openai"), ttl("3hei")) == (7 * DAY, 3 * DAY, DAY, DAY, DAY)
@@ -185,5 +186,5 @@ def test_operator_overrides_result_link_lifetimes(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SEEDGATE_RESULT_TTL_MAXAPI", "3600")
     monkeypatch.setenv("SEEDGATE_RESULT_TTL_3HEI", "600")
     assert (ttl("maxapi"), ttl("jimmyai"), ttl("ark"), ttl("3hei")) == (3600, 7200, 7200, 600)
-    service = TaskService(Settings.from_env(data_dir=tmp_path), *([None] * 6))  # type: ignore[arg-type]
+    service = TaskService(Settings.from_env(data_dir=tmp_path), *([None] * 6), DIALECTS, DEFAULT)  # type: ignore[arg-type]
     assert service.longest_result_ttl_s() == 7200  # result files are kept while any link may point at them

@@ -338,7 +338,7 @@ def test_revocation_reaches_every_node_and_ends_the_keys_links(node: Server, dat
 def test_key_cache_is_bounded_and_never_serves_a_read_that_raced_a_revocation(tmp_path: Path) -> None:
     """The cache logic alone, on a real store: a revocation heard while a read is in flight is not overwritten by
     that read's stale answer, and random keys cannot grow the cache past its bound."""
-    from seedgate.api.keys import KeyCache, create_key, hash_secret
+    from seedgate.tasks.keys import KeyCache, create_key, hash_secret
 
     async def scenario() -> None:
         store = Store(f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}")

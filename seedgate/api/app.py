@@ -19,12 +19,12 @@ from seedgate.core.errors import ApiError, invalid
 from seedgate.dialects.common import request_id
 from seedgate.dialects.registry import ASSET_ROUTERS, DIALECTS, render_error_for_path
 from seedgate.runtime import start_runtime
+from seedgate.tasks.service import error_for_unexpected
 
 from . import console, ops
 from .guard import Guard
 from .openapi_bodies import describe_request_bodies
 from .request_ids import RequestIdMiddleware
-from .service import error_for_unexpected
 
 DESCRIPTION = """
 A self-hosted, Seedance-compatible video generation server.
@@ -75,8 +75,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(settings)
-        app.state.runtime = runtime
-        app.state.service = runtime.service
+        app.state.runtime = runtime  # read through api/deps.py
         await runtime.start_background(settings.workers if run_workers else 0)
         try:
             yield
@@ -123,8 +122,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     for dialect in DIALECTS.values():
         app.include_router(dialect.router())
     for asset_router in ASSET_ROUTERS:
-        app.include_router(asset_router())
-    app.include_router(ops.router())
-    app.include_router(console.router())
+        app.include_router(asset_router)
+    app.include_router(ops.router)
+    app.include_router(ops.metrics_router, include_in_schema=not ops.metrics_off())
+    app.include_router(console.router)
     describe_request_bodies(app)
     return app

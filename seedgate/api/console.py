@@ -12,23 +12,22 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
 import av
-import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
+from seedgate.api.deps import Caller, Service, authenticate, base_url, task_service
 from seedgate.core.errors import ApiError, invalid, not_found
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.dialects.ark import render_task as ark_render
 from seedgate.dialects.common import json_object
 from seedgate.media.thumbnails import make_thumbnail
-from seedgate.store.schema import tasks as tasks_table
 from seedgate.store.store import ApiKey
+from seedgate.tasks.service import TaskService
 
-from .keys import create_key
 from .snippets import snippets
 
 PREFIX = "/console"
@@ -36,9 +35,7 @@ _STATIC = resources.files("seedgate.console").joinpath("static")
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 _THUMB_NAME = "console-thumb.jpg"  # beside the task's result files, so deleting the task deletes it
 _THUMB_WIDTH = 192
-_SEARCH_MAX = 1000  # the newest matching tasks a search pages through
 _USAGE_MAX_DAYS = 92
-_USAGE_MAX_ROWS = 50_000
 _POLL_S = 1.0  # how often the event stream looks at the store
 _WINDOW = 100  # the newest tasks the event stream watches (the console lists fewer)
 _KEEPALIVE_S = 15.0
@@ -82,105 +79,18 @@ def timings(task: Task, links_expire_at: float | None = None) -> dict[str, float
     }
 
 
-def _links_expiry(service: Any, task: Task) -> float | None:
+def _links_expiry(service: TaskService, task: Task) -> float | None:
     if task.status is not Status.SUCCEEDED or not task.result:
         return None
     return float(int((task.finished_at or task.updated_at) + service.result_ttl_s(task.dialect)))
 
 
-def _thumb_url(service: Any, task: Task, base: str) -> str | None:
+def _thumb_url(service: TaskService, task: Task, base: str) -> str | None:
     """A signed link to the task's thumbnail (an <img> cannot send the key); it expires with the result links."""
     expires = _links_expiry(service, task)
     if expires is None or not (task.result or {}).get("video"):
         return None
     return service.signer.sign(base, f"{PREFIX}/thumbs/{task.id}", int(expires))
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern matching `text` as it appears inside the stored spec JSON (written with ensure_ascii=False,
-    so only quotes and backslashes change)."""
-    encoded = json.dumps(text.lower(), ensure_ascii=False)[1:-1]
-    return "%" + encoded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-async def _search_ids(service: Any, owner: str, query: str) -> list[str]:
-    """IDs of the owner's tasks whose ID, prompt or model contains `query` (case-insensitive, newest first, capped).
-    The database narrows by the spec's JSON text; the exact fields are then checked here (a match in another
-    field or a JSON key does not count)."""
-    since = time.time() - service.settings.task_retention_s
-    pattern, needle = _like(query), query.lower()
-    where = [
-        tasks_table.c.owner == owner,
-        tasks_table.c.created_at >= since,
-        sa.or_(
-            sa.func.lower(tasks_table.c.spec).like(pattern, escape="\\"),
-            sa.func.lower(tasks_table.c.id).like(pattern, escape="\\"),
-        ),
-    ]
-    select = (
-        sa.select(tasks_table.c.id, tasks_table.c.model, tasks_table.c.spec)
-        .where(*where)
-        .order_by(tasks_table.c.created_at.desc())
-        .limit(_SEARCH_MAX * 5)
-    )
-    async with service.store.engine.connect() as conn:
-        rows = (await conn.execute(select)).all()
-    found = []
-    for row in rows:
-        spec = json.loads(row.spec)
-        fields = (row.id, row.model, spec.get("model_name") or "", spec.get("prompt") or "")
-        if any(needle in str(value).lower() for value in fields):
-            found.append(row.id)
-    return found[:_SEARCH_MAX]
-
-
-def _seconds(spec: dict[str, Any]) -> float:
-    frames, fps = spec.get("frame_count"), spec.get("fps")
-    if frames and fps:
-        return float(frames) / float(fps)
-    duration = spec.get("duration")
-    return float(duration) if isinstance(duration, int | float) and duration > 0 else 0.0
-
-
-async def usage_report(service: Any, owner: str | None, days: int, tz_offset_min: int) -> dict[str, Any]:
-    """Counts, video seconds and tokens by day and model, from the tasks the store still holds (not money: prices
-    are another part's business). Days are the browser's local days (`tz_offset_min` as JavaScript's
-    getTimezoneOffset gives it)."""
-    since = time.time() - days * 86400
-    cols = (
-        tasks_table.c.model,
-        tasks_table.c.created_at,
-        tasks_table.c.status,
-        tasks_table.c.spec,
-        tasks_table.c.result,
-    )
-    where = [tasks_table.c.created_at >= since] + ([tasks_table.c.owner == owner] if owner else [])
-    select = sa.select(*cols).where(*where).order_by(tasks_table.c.created_at.desc()).limit(_USAGE_MAX_ROWS)
-    async with service.store.engine.connect() as conn:
-        rows = (await conn.execute(select)).all()
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        day = time.strftime("%Y-%m-%d", time.gmtime(row.created_at - tz_offset_min * 60))
-        spec = json.loads(row.spec)
-        model = spec.get("model_name") or row.model
-        g = groups.setdefault(
-            (day, model),
-            {"day": day, "model": model, "tasks": 0, "succeeded": 0, "failed": 0, "seconds": 0.0, "tokens": 0},
-        )
-        g["tasks"] += 1
-        if row.status == Status.SUCCEEDED.value:
-            g["succeeded"] += 1
-            g["seconds"] += _seconds(spec)
-            usage = (json.loads(row.result) if row.result else {}).get("usage") or {}
-            g["tokens"] += int(usage.get("completion_tokens") or usage.get("total_tokens") or 0)
-        elif row.status in (Status.FAILED.value, Status.EXPIRED.value):
-            g["failed"] += 1
-    items = sorted(groups.values(), key=lambda g: (g["day"], g["model"]), reverse=True)
-    for g in items:
-        g["seconds"] = round(g["seconds"], 1)
-    totals = {k: sum(g[k] for g in items) for k in ("tasks", "succeeded", "failed", "tokens")}
-    totals["seconds"] = round(sum(g["seconds"] for g in items), 1)
-    return {"days": days, "since": since, "items": items, "totals": totals, "truncated": len(rows) >= _USAGE_MAX_ROWS}
 
 
 def runnable_models(catalog: Any) -> list[dict[str, Any]]:
@@ -236,11 +146,13 @@ def _rerun(task: Task) -> dict[str, Any]:
     }
 
 
-async def _admin(request: Request) -> ApiKey:
-    key: ApiKey = await request.app.state.service.authenticate(request)
+async def _admin(key: Caller) -> ApiKey:
     if not key.admin:
         raise ApiError(403, "AccessDenied", "this needs an admin API key")
     return key
+
+
+Admin = Annotated[ApiKey, Depends(_admin)]
 
 
 def _key_view(key: ApiKey) -> dict[str, Any]:
@@ -272,8 +184,8 @@ def _server_exiting() -> bool:
 
 async def _events(request: Request, key: ApiKey) -> AsyncIterator[str]:
     """Server-Sent Events: `task` for each task that changed, `gone` for one deleted (or aged out of the window)."""
-    service = request.app.state.service
-    base = service.base_url(request)
+    service = task_service(request)
+    base = base_url(request)
     seen: dict[str, tuple[str, float, float]] = {}
     first = True
     quiet_since = time.monotonic()
@@ -299,195 +211,195 @@ async def _events(request: Request, key: ApiKey) -> AsyncIterator[str]:
         await asyncio.sleep(_POLL_S)
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["console"], include_in_schema=False)
+router = APIRouter(tags=["console"], include_in_schema=False)
 
-    @api.get(PREFIX)
-    @api.get(PREFIX + "/")
-    async def index() -> Response:
-        return _static("index.html")
 
-    @api.get(PREFIX + "/static/{name}")
-    async def static(name: str) -> Response:
-        return _static(name)
+@router.get(PREFIX)
+@router.get(PREFIX + "/")
+async def index() -> Response:
+    return _static("index.html")
 
-    @api.get(PREFIX + "/api/me")
-    async def me(request: Request) -> JSONResponse:
-        key = await request.app.state.service.authenticate(request)
-        return JSONResponse(_key_view(key))
 
-    @api.get("/favicon.ico")
-    async def favicon() -> Response:
-        return _static("favicon.svg")  # browsers that ask for /favicon.ico get the same mark
+@router.get(PREFIX + "/static/{name}")
+async def static(name: str) -> Response:
+    return _static(name)
 
-    @api.get(PREFIX + "/api/models")
-    async def models(request: Request) -> JSONResponse:
-        await request.app.state.service.authenticate(request)
-        return JSONResponse({"items": runnable_models(request.app.state.runtime.catalog)})
 
-    @api.get(PREFIX + "/api/tasks")
-    async def list_tasks(
-        request: Request, status: str = "", model: str = "", q: str = "", limit: int = 50, offset: int = 0
-    ) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        if status and status not in {s.value for s in Status}:
-            raise invalid("status", f"{status!r} is not a task status")
-        if not 1 <= limit <= 200 or offset < 0:
-            raise invalid("limit", "limit must be in [1, 200] and offset >= 0")
-        if len(q) > 200:
-            raise invalid("q", "q (the search text) must be at most 200 characters")
-        filters: dict[str, Any] = {"statuses": [status] if status else [], "endpoint": model or None}
-        if q.strip():
-            filters["ids"] = await _search_ids(service, key.id, q.strip())
-            if not filters["ids"]:
-                return JSONResponse({"total": 0, "offset": offset, "limit": limit, "items": []})
-        total, tasks = await service.list(key, offset=offset, limit=limit, **filters)
-        base = service.base_url(request)
-        return JSONResponse(
-            {
-                "total": total,
-                "offset": offset,
-                "limit": limit,
-                "items": [summary(t, _thumb_url(service, t, base)) for t in tasks],
-            }
-        )
+@router.get(PREFIX + "/api/me")
+async def me(key: Caller) -> JSONResponse:
+    return JSONResponse(_key_view(key))
 
-    @api.get(PREFIX + "/thumbs/{task_id}")
-    async def thumbnail(task_id: str, request: Request, expires: int = 0, signature: str = "") -> Response:
-        service = request.app.state.service
-        if not service.signer.verify(f"{PREFIX}/thumbs/{task_id}", expires, signature):
-            raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
-        task = await service.store.get_task(task_id)
-        if task is not None and await service.keys.is_revoked(task.owner):
-            raise ApiError(403, "AccessDenied", "the link is no longer valid: its key was revoked")
-        video = service.storage.result_file(task_id, (task.result or {}).get("video", "")) if task else None
-        if video is None:
-            raise ApiError(404, "ResourceNotFound", "the video no longer exists")
-        out = video.parent / _THUMB_NAME
-        if not out.is_file():  # made once, on first view, off the event loop
-            try:
-                await asyncio.to_thread(make_thumbnail, video, out, _THUMB_WIDTH)
-            except (av.FFmpegError, ValueError, OSError) as exc:
-                raise ApiError(404, "ResourceNotFound", f"no thumbnail: {type(exc).__name__}") from exc
-        return FileResponse(out, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
-    @api.get(PREFIX + "/api/usage")
-    async def usage(request: Request, days: int = 30, tz: int = 0, key_id: str = "") -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        if not 1 <= days <= _USAGE_MAX_DAYS:
-            raise invalid("days", f"days must be in [1, {_USAGE_MAX_DAYS}]")
-        if not -900 <= tz <= 900:
-            raise invalid("tz", "tz must be a UTC offset in minutes in [-900, 900]")
-        owner: str | None = key.id
-        if key_id and key_id != key.id:
-            if not key.admin:
-                raise ApiError(403, "AccessDenied", "only an admin key can see another key's usage")
-            owner = None if key_id == "all" else key_id
-        report = await usage_report(service, owner, days, tz)
-        return JSONResponse({"key_id": owner or "all", **report})
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return _static("favicon.svg")  # browsers that ask for /favicon.ico get the same mark
 
-    @api.get(PREFIX + "/api/events")
-    async def events(request: Request) -> StreamingResponse:
-        # The console reads this with fetch() so the key travels in the Authorization header, never in a URL
-        # (URLs end up in access logs; EventSource cannot set headers).
-        key = await request.app.state.service.authenticate(request)
-        return StreamingResponse(
-            _events(request, key),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
 
-    @api.get(PREFIX + "/api/tasks/{task_id}")
-    async def task_detail(task_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        task = await service.get(key, task_id)
-        base = service.base_url(request)
-        links = service.links(task, base)
-        result = task.result or {}
-        body = {
-            **summary(task, _thumb_url(service, task, base)),
-            "spec": _spec_view(task),
-            "links": links,
-            "timings": timings(task, _links_expiry(service, task)),
-            "rerun": _rerun(task),
-            "usage": result.get("usage"),
-            "engine": result.get("engine"),
-            "notice": result.get("notice"),
-            "result": {k: v for k, v in result.items() if k not in ("usage", "video", "last_frame")},
-            "webhooks": await service.store.webhook_history(task.id),
-            "snippets": snippets(task.spec, base),
-            "ark": ark_render(task, links),
+@router.get(PREFIX + "/api/models")
+async def models(key: Caller, service: Service) -> JSONResponse:
+    return JSONResponse({"items": runnable_models(service.catalog)})
+
+
+@router.get(PREFIX + "/api/tasks")
+async def list_tasks(
+    request: Request, status: str = "", model: str = "", q: str = "", limit: int = 50, offset: int = 0
+) -> JSONResponse:
+    # Not `Caller`: FastAPI refuses a non-integer limit or offset before the route runs, and so before the key.
+    key = await authenticate(request)
+    service = task_service(request)
+    if status and status not in {s.value for s in Status}:
+        raise invalid("status", f"{status!r} is not a task status")
+    if not 1 <= limit <= 200 or offset < 0:
+        raise invalid("limit", "limit must be in [1, 200] and offset >= 0")
+    if len(q) > 200:
+        raise invalid("q", "q (the search text) must be at most 200 characters")
+    filters: dict[str, Any] = {"statuses": [status] if status else [], "endpoint": model or None}
+    if q.strip():
+        filters["ids"] = await service.search(key, q.strip())
+        if not filters["ids"]:
+            return JSONResponse({"total": 0, "offset": offset, "limit": limit, "items": []})
+    total, tasks = await service.list(key, offset=offset, limit=limit, **filters)
+    base = base_url(request)
+    return JSONResponse(
+        {
+            "total": total,
+            "offset": offset,
+            "limit": limit,
+            "items": [summary(t, _thumb_url(service, t, base)) for t in tasks],
         }
-        return JSONResponse(body)
+    )
 
-    @api.get(PREFIX + "/api/groups")
-    async def list_groups(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        _, groups = await service.assets.store.list_groups(key.id, limit=200)
-        return JSONResponse({"items": [{"id": g.id, "name": g.name, "created_at": g.created_at} for g in groups]})
 
-    @api.post(PREFIX + "/api/groups")
-    async def new_group(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        body = await json_object(request)
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 64:
-            raise invalid("name", "name must be a non-empty string of at most 64 characters")
-        group = await service.assets.create_group(key.id, name.strip())
-        return JSONResponse({"id": group.id, "name": group.name, "created_at": group.created_at})
+@router.get(PREFIX + "/thumbs/{task_id}")
+async def thumbnail(task_id: str, service: Service, expires: int = 0, signature: str = "") -> Response:
+    if not service.signer.verify(f"{PREFIX}/thumbs/{task_id}", expires, signature):
+        raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
+    task = await service.linked_task(task_id)
+    if task is not None and await service.keys.is_revoked(task.owner):
+        raise ApiError(403, "AccessDenied", "the link is no longer valid: its key was revoked")
+    video = service.storage.result_file(task_id, (task.result or {}).get("video", "")) if task else None
+    if video is None:
+        raise ApiError(404, "ResourceNotFound", "the video no longer exists")
+    out = video.parent / _THUMB_NAME
+    if not out.is_file():  # made once, on first view, off the event loop
+        try:
+            await asyncio.to_thread(make_thumbnail, video, out, _THUMB_WIDTH)
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            raise ApiError(404, "ResourceNotFound", f"no thumbnail: {type(exc).__name__}") from exc
+    return FileResponse(out, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
-    @api.get(PREFIX + "/api/keys")
-    async def list_keys(request: Request) -> JSONResponse:
-        await _admin(request)
-        keys = await request.app.state.service.store.list_keys()
-        return JSONResponse({"items": [_key_view(k) for k in keys]})
 
-    @api.post(PREFIX + "/api/keys")
-    async def new_key(request: Request) -> JSONResponse:
-        await _admin(request)
-        body = await json_object(request)
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 100:
-            raise invalid("name", "name must be a non-empty string of at most 100 characters")
-        key, secret = await create_key(request.app.state.service.store, name.strip(), admin=bool(body.get("admin")))
-        # The only time the secret is shown: the store keeps a hash.
-        return JSONResponse({**_key_view(key), "secret": secret})
+@router.get(PREFIX + "/api/usage")
+async def usage(request: Request, days: int = 30, tz: int = 0, key_id: str = "") -> JSONResponse:
+    # Not `Caller`: FastAPI refuses a non-integer days or tz before the route runs, and so before the key.
+    key = await authenticate(request)
+    if not 1 <= days <= _USAGE_MAX_DAYS:
+        raise invalid("days", f"days must be in [1, {_USAGE_MAX_DAYS}]")
+    if not -900 <= tz <= 900:
+        raise invalid("tz", "tz must be a UTC offset in minutes in [-900, 900]")
+    owner: str | None = key.id
+    if key_id and key_id != key.id:
+        if not key.admin:
+            raise ApiError(403, "AccessDenied", "only an admin key can see another key's usage")
+        owner = None if key_id == "all" else key_id
+    report = await task_service(request).usage(owner, days, tz)
+    return JSONResponse({"key_id": owner or "all", **report})
 
-    @api.delete(PREFIX + "/api/keys/{key_id}")
-    async def revoke_key(key_id: str, request: Request) -> JSONResponse:
-        me = await _admin(request)
-        if key_id == me.id:
-            raise invalid("key_id", "a key cannot revoke itself from the console")
-        if not await request.app.state.service.store.revoke_key(key_id):
-            raise not_found("key", key_id, "key_id")
-        return JSONResponse({"id": key_id, "revoked": True})
 
-    @api.get(PREFIX + "/api/channels")
-    async def channels(request: Request) -> JSONResponse:
-        await _admin(request)
-        relay = request.app.state.service.relay
-        items = (
-            []
-            if relay is None
-            else [
-                {
-                    "name": c.name,
-                    "kind": c.kind,
-                    "base_url": c.base_url,
-                    "models": c.models,
-                    "priority": c.priority,
-                    "weight": c.weight,
-                    "concurrency": c.concurrency,
-                    "key_env": c.key_env,
-                }
-                for c in relay.channels.channels
-            ]
-        )
-        return JSONResponse({"items": items})
+@router.get(PREFIX + "/api/events")
+async def events(request: Request, key: Caller) -> StreamingResponse:
+    # The console reads this with fetch() so the key travels in the Authorization header, never in a URL
+    # (URLs end up in access logs; EventSource cannot set headers).
+    return StreamingResponse(
+        _events(request, key),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
-    return api
+
+@router.get(PREFIX + "/api/tasks/{task_id}")
+async def task_detail(task_id: str, request: Request, key: Caller, service: Service) -> JSONResponse:
+    task = await service.get(key, task_id)
+    base = base_url(request)
+    links = service.links(task, base)
+    result = task.result or {}
+    body = {
+        **summary(task, _thumb_url(service, task, base)),
+        "spec": _spec_view(task),
+        "links": links,
+        "timings": timings(task, _links_expiry(service, task)),
+        "rerun": _rerun(task),
+        "usage": result.get("usage"),
+        "engine": result.get("engine"),
+        "notice": result.get("notice"),
+        "result": {k: v for k, v in result.items() if k not in ("usage", "video", "last_frame")},
+        "webhooks": await service.webhook_history(task),
+        "snippets": snippets(task.spec, base),
+        "ark": ark_render(task, links),
+    }
+    return JSONResponse(body)
+
+
+@router.get(PREFIX + "/api/groups")
+async def list_groups(key: Caller, service: Service) -> JSONResponse:
+    _, groups = await service.assets.store.list_groups(key.id, limit=200)
+    return JSONResponse({"items": [{"id": g.id, "name": g.name, "created_at": g.created_at} for g in groups]})
+
+
+@router.post(PREFIX + "/api/groups")
+async def new_group(request: Request, key: Caller, service: Service) -> JSONResponse:
+    body = await json_object(request)
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 64:
+        raise invalid("name", "name must be a non-empty string of at most 64 characters")
+    group = await service.assets.create_group(key.id, name.strip())
+    return JSONResponse({"id": group.id, "name": group.name, "created_at": group.created_at})
+
+
+@router.get(PREFIX + "/api/keys")
+async def list_keys(_: Admin, service: Service) -> JSONResponse:
+    keys = await service.list_keys()
+    return JSONResponse({"items": [_key_view(k) for k in keys]})
+
+
+@router.post(PREFIX + "/api/keys")
+async def new_key(request: Request, _: Admin, service: Service) -> JSONResponse:
+    body = await json_object(request)
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise invalid("name", "name must be a non-empty string of at most 100 characters")
+    key, secret = await service.create_key(name.strip(), admin=bool(body.get("admin")))
+    # The only time the secret is shown: the store keeps a hash.
+    return JSONResponse({**_key_view(key), "secret": secret})
+
+
+@router.delete(PREFIX + "/api/keys/{key_id}")
+async def revoke_key(key_id: str, me: Admin, service: Service) -> JSONResponse:
+    if key_id == me.id:
+        raise invalid("key_id", "a key cannot revoke itself from the console")
+    if not await service.revoke_key(key_id):
+        raise not_found("key", key_id, "key_id")
+    return JSONResponse({"id": key_id, "revoked": True})
+
+
+@router.get(PREFIX + "/api/channels")
+async def channels(_: Admin, service: Service) -> JSONResponse:
+    relay = service.relay
+    items = (
+        []
+        if relay is None
+        else [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "base_url": c.base_url,
+                "models": c.models,
+                "priority": c.priority,
+                "weight": c.weight,
+                "concurrency": c.concurrency,
+                "key_env": c.key_env,
+            }
+            for c in relay.channels.channels
+        ]
+    )
+    return JSONResponse({"items": items})

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hmac
 import os
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from seedgate.api.deps import Caller, Service
 from seedgate.core.errors import ApiError
 from seedgate.core.status import Status
 from seedgate.media.probe import sniff_mime
@@ -37,112 +37,123 @@ def _revoked_link() -> ApiError:
     return ApiError(403, "AccessDenied", "the link is revoked: the API key it was issued to was revoked")
 
 
-def router() -> APIRouter:
-    api = APIRouter()
+router = APIRouter()
 
-    @api.head("/files/assets/{asset_id}", include_in_schema=False)  # players and download managers ask first
-    @api.get("/files/assets/{asset_id}", tags=["files"], summary="Download an asset (signed, expiring link)")
-    async def asset_file(asset_id: str, request: Request, expires: int = 0, signature: str = "") -> Response:
-        runtime = request.app.state.runtime
-        if not runtime.service.signer.verify(f"/files/assets/{asset_id}", expires, signature):
-            raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
-        asset = await runtime.store.assets.get(asset_id)
-        if asset is not None and await runtime.service.keys.is_revoked(asset.owner):
-            raise _revoked_link()
-        path = runtime.storage.blob_path(asset.blob) if asset and asset.blob else None
-        if path is None or not path.is_file():
-            raise ApiError(404, "ResourceNotFound", "the asset no longer exists")
-        media_type = _ASSET_TYPES.get(str(asset.info.get("format")), "application/octet-stream")
-        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
-    @api.head("/files/blobs/{digest}", include_in_schema=False)  # players and download managers ask first
-    @api.get("/files/blobs/{digest}", tags=["files"], summary="Download a task input (signed link for upstreams)")
-    async def blob_file(digest: str, request: Request, expires: int = 0, signature: str = "") -> Response:
-        runtime = request.app.state.runtime
-        if not runtime.service.signer.verify(f"/files/blobs/{digest}", expires, signature):
-            raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
-        path = runtime.storage.blob_path(digest) if digest.isalnum() else None
-        if path is None or not path.is_file():
-            raise ApiError(404, "ResourceNotFound", "the file no longer exists")
-        return FileResponse(path, media_type=sniff_mime(path), headers={"Cache-Control": "private, max-age=3600"})
+@router.head("/files/assets/{asset_id}", include_in_schema=False)  # players and download managers ask first
+@router.get("/files/assets/{asset_id}", tags=["files"], summary="Download an asset (signed, expiring link)")
+async def asset_file(asset_id: str, service: Service, expires: int = 0, signature: str = "") -> Response:
+    if not service.signer.verify(f"/files/assets/{asset_id}", expires, signature):
+        raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
+    asset = await service.assets.store.get(asset_id)
+    if asset is not None and await service.keys.is_revoked(asset.owner):
+        raise _revoked_link()
+    path = service.storage.blob_path(asset.blob) if asset and asset.blob else None
+    if path is None or not path.is_file():
+        raise ApiError(404, "ResourceNotFound", "the asset no longer exists")
+    media_type = _ASSET_TYPES.get(str(asset.info.get("format")), "application/octet-stream")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
-    @api.post(
-        "/upstream/callback/{task_id}",
-        tags=["upstream"],
-        summary="Where upstream channels report task changes (signed link seedgate gave them)",
-    )
-    async def upstream_callback(task_id: str, request: Request, expires: int = 0, signature: str = "") -> Response:
-        relay = request.app.state.runtime.service.relay
-        if relay is None or not relay.signer.verify(callback_path(task_id), expires, signature):
-            raise ApiError(403, "AccessDenied", "the callback link is invalid or has expired")
-        # The body is not trusted for the outcome: the task is read back from the upstream at once.
-        await relay.on_callback(task_id)
-        return JSONResponse({})
 
-    @api.head("/files/{task_id}/{name}", include_in_schema=False)  # players and download managers ask first
-    @api.get("/files/{task_id}/{name}", tags=["files"], summary="Download a result (signed, expiring link)")
-    async def result_file(task_id: str, name: str, request: Request, expires: int = 0, signature: str = "") -> Response:
-        runtime = request.app.state.runtime
-        if not runtime.service.signer.verify(f"/files/{task_id}/{name}", expires, signature):
-            raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
-        task = await runtime.store.get_task(task_id)
-        if task is not None and await runtime.service.keys.is_revoked(task.owner):
-            raise _revoked_link()
-        path = runtime.storage.result_file(task_id, name)
-        if path is None:
-            raise ApiError(404, "ResourceNotFound", "the file no longer exists")
-        media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
-        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+@router.head("/files/blobs/{digest}", include_in_schema=False)  # players and download managers ask first
+@router.get("/files/blobs/{digest}", tags=["files"], summary="Download a task input (signed link for upstreams)")
+async def blob_file(digest: str, service: Service, expires: int = 0, signature: str = "") -> Response:
+    if not service.signer.verify(f"/files/blobs/{digest}", expires, signature):
+        raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
+    path = service.storage.blob_path(digest) if digest.isalnum() else None
+    if path is None or not path.is_file():
+        raise ApiError(404, "ResourceNotFound", "the file no longer exists")
+    return FileResponse(path, media_type=sniff_mime(path), headers={"Cache-Control": "private, max-age=3600"})
 
-    @api.get(
-        "/v1/tasks/{task_id}/queue",
-        tags=["tasks"],
-        summary="Where a queued task stands in the queue (any dialect's task ID)",
-    )
-    async def queue_position(task_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        task = await service.get(await service.authenticate(request), task_id)
-        # Read on demand, not in every task answer: a count per read would slow the hot GET path.
-        position = await service.store.queue_position(task) if task.status is Status.QUEUED else None
-        return JSONResponse({"id": task.id, "status": task.status.value, "queue_position": position})
 
-    @api.get("/v1/models", tags=["catalog"], summary="Models this server knows, with what each can do")
-    async def models(request: Request) -> JSONResponse:
-        catalog = request.app.state.runtime.catalog
-        data = [{"object": "model", "owned_by": "seedgate", **m.summary()} for m in catalog.models.values()]
-        return JSONResponse({"object": "list", "data": data})
+@router.post(
+    "/upstream/callback/{task_id}",
+    tags=["upstream"],
+    summary="Where upstream channels report task changes (signed link seedgate gave them)",
+)
+async def upstream_callback(task_id: str, service: Service, expires: int = 0, signature: str = "") -> Response:
+    relay = service.relay
+    if relay is None or not relay.signer.verify(callback_path(task_id), expires, signature):
+        raise ApiError(403, "AccessDenied", "the callback link is invalid or has expired")
+    # The body is not trusted for the outcome: the task is read back from the upstream at once.
+    await relay.on_callback(task_id)
+    return JSONResponse({})
 
-    @api.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
-    @api.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
-    async def readyz(request: Request) -> JSONResponse:
-        store = request.app.state.runtime.store
-        try:
-            async with store.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-        except Exception as exc:
-            return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
-        return JSONResponse({"status": "ready"})
+@router.head("/files/{task_id}/{name}", include_in_schema=False)  # players and download managers ask first
+@router.get("/files/{task_id}/{name}", tags=["files"], summary="Download a result (signed, expiring link)")
+async def result_file(task_id: str, name: str, service: Service, expires: int = 0, signature: str = "") -> Response:
+    if not service.signer.verify(f"/files/{task_id}/{name}", expires, signature):
+        raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
+    task = await service.linked_task(task_id)
+    if task is not None and await service.keys.is_revoked(task.owner):
+        raise _revoked_link()
+    path = service.storage.result_file(task_id, name)
+    if path is None:
+        raise ApiError(404, "ResourceNotFound", "the file no longer exists")
+    media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
-    # Server-wide counts are the operator's business: SEEDGATE_METRICS=off removes the route, and
-    # SEEDGATE_METRICS_TOKEN puts it behind `Authorization: Bearer <token>` (docs/operations.md).
-    metrics_mode = os.environ.get("SEEDGATE_METRICS", "on").strip().lower()
+
+@router.get(
+    "/v1/tasks/{task_id}/queue",
+    tags=["tasks"],
+    summary="Where a queued task stands in the queue (any dialect's task ID)",
+)
+async def queue_position(task_id: str, key: Caller, service: Service) -> JSONResponse:
+    task = await service.get(key, task_id)
+    # Read on demand, not in every task answer: a count per read would slow the hot GET path.
+    position = await service.queue_position(task)
+    return JSONResponse({"id": task.id, "status": task.status.value, "queue_position": position})
+
+
+@router.get("/v1/models", tags=["catalog"], summary="Models this server knows, with what each can do")
+async def models(service: Service) -> JSONResponse:
+    catalog = service.catalog
+    data = [{"object": "model", "owned_by": "seedgate", **m.summary()} for m in catalog.models.values()]
+    return JSONResponse({"object": "list", "data": data})
+
+
+@router.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
+async def readyz(service: Service) -> JSONResponse:
+    try:
+        await service.check_database()
+    except Exception as exc:
+        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+# Server-wide counts are the operator's business: SEEDGATE_METRICS=off removes the route, and
+# SEEDGATE_METRICS_TOKEN puts it behind `Authorization: Bearer <token>` (docs/operations.md). Read when asked, not
+# at import, so the app (create_app) and each request see the environment of the process serving them.
+metrics_router = APIRouter()
+
+
+def _metrics_mode() -> str:
+    return os.environ.get("SEEDGATE_METRICS", "on").strip().lower()
+
+
+def metrics_off() -> bool:
+    """Whether /metrics is hidden from the OpenAPI document (only the exact word `off`, as before)."""
+    return _metrics_mode() == "off"
+
+
+@metrics_router.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+async def metrics(request: Request, service: Service) -> Response:
     metrics_token = os.environ.get("SEEDGATE_METRICS_TOKEN", "").strip()
-
-    @api.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=metrics_mode != "off")
-    async def metrics(request: Request) -> Response:
-        if metrics_mode in ("off", "0", "false", "no"):
-            raise ApiError(404, "NotFound", "no route for GET /metrics")
-        if metrics_token:
-            scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), metrics_token.encode()):
-                raise ApiError(401, "AuthenticationError", "/metrics needs `Authorization: Bearer <metrics token>`")
-        counts = await request.app.state.runtime.store.count_by_status()
-        for status in Status:
-            TASKS.labels(status.value).set(counts.get(status.value, 0))
-        QUEUE_DEPTH.set(counts.get(Status.QUEUED.value, 0))
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return api
+    if _metrics_mode() in ("off", "0", "false", "no"):
+        raise ApiError(404, "NotFound", "no route for GET /metrics")
+    if metrics_token:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), metrics_token.encode()):
+            raise ApiError(401, "AuthenticationError", "/metrics needs `Authorization: Bearer <metrics token>`")
+    counts = await service.status_counts()
+    for status in Status:
+        TASKS.labels(status.value).set(counts.get(status.value, 0))
+    QUEUE_DEPTH.set(counts.get(Status.QUEUED.value, 0))
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

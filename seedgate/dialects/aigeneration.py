@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from seedgate.api.deps import Caller
 from seedgate.core.errors import ApiError
 from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status
@@ -73,19 +74,18 @@ def callback_url(task: Task) -> str | None:
     return task.spec.callback_url
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["AIGeneration platform"])
+router = APIRouter(tags=["AIGeneration platform"])
 
-    @api.post(PREFIX + "/createTask", summary="Create a Seedance task (Ark body)")
-    async def create(request: Request) -> JSONResponse:
-        task = await create_task(request, parse_create, NAME)
-        return JSONResponse({"success": True, "data": render_task(task, {})})
 
-    @api.get(PREFIX + "/taskStatus/{task_id}", summary="Query a Seedance task")
-    async def task_status(task_id: str, request: Request) -> JSONResponse:
-        return JSONResponse({"success": True, "data": render_task(*await read_task(request, task_id))})
+@router.post(PREFIX + "/createTask", summary="Create a Seedance task (Ark body)")
+async def create(request: Request, key: Caller) -> JSONResponse:
+    task = await create_task(request, key, parse_create, NAME)
+    return JSONResponse({"success": True, "data": render_task(task, {})})
 
-    return api
+
+@router.get(PREFIX + "/taskStatus/{task_id}", summary="Query a Seedance task")
+async def task_status(task_id: str, request: Request, key: Caller) -> JSONResponse:
+    return JSONResponse({"success": True, "data": render_task(*await read_task(request, key, task_id))})
 
 
 class AIGeneration(NoEvents):
@@ -105,7 +105,7 @@ class AIGeneration(NoEvents):
         return render_error(error, request_id)
 
     def router(self) -> APIRouter:
-        return router()
+        return router
 
 
 DIALECT = AIGeneration()

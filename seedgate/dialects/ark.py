@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from seedgate.api.deps import Caller, Service, base_url
 from seedgate.core.errors import ApiError, invalid, missing
 from seedgate.core.plan import TaskPlan
 from seedgate.core.prompt_commands import split_commands
@@ -221,62 +222,59 @@ def _int_param(raw: str | None, name: str, default: int, low: int, high: int) ->
     return value
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["Ark (Volcengine / BytePlus)"])
+router = APIRouter(tags=["Ark (Volcengine / BytePlus)"])
 
-    @api.post(
-        PREFIX,
-        summary="Create a video generation task",
-        response_model=schema.TaskId,
-        responses=schema.ERRORS,
+
+@router.post(
+    PREFIX,
+    summary="Create a video generation task",
+    response_model=schema.TaskId,
+    responses=schema.ERRORS,
+)
+async def create(request: Request, key: Caller) -> JSONResponse:
+    task = await create_task(request, key, parse_create, NAME)
+    return JSONResponse({"id": task.id})
+
+
+@router.get(PREFIX, summary="List video generation tasks", response_model=schema.TaskList, responses=schema.ERRORS)
+async def list_tasks(request: Request, key: Caller, service: Service) -> JSONResponse:
+    query = request.query_params
+    page_num = _int_param(query.get("page_num"), "page_num", 1, 1, 500)
+    page_size = _int_param(query.get("page_size"), "page_size", 20, 1, 500)
+    status = query.get("filter.status")
+    if status and status not in {s.value for s in Status}:
+        raise invalid("filter.status", f"{status!r} is not a task status")
+    tier = query.get("filter.service_tier")
+    if tier and tier not in ("default", "flex"):
+        raise invalid("filter.service_tier", f"{tier!r} is not default or flex")
+    total, tasks = await service.list(
+        key,
+        statuses=[status] if status else [],
+        ids=query.getlist("filter.task_ids"),
+        endpoint=query.get("filter.model") or None,
+        service_tier=tier or None,
+        offset=(page_num - 1) * page_size,
+        limit=page_size,
     )
-    async def create(request: Request) -> JSONResponse:
-        task = await create_task(request, parse_create, NAME)
-        return JSONResponse({"id": task.id})
+    base = base_url(request)
+    return JSONResponse({"total": total, "items": [render_task(t, service.links(t, base)) for t in tasks]})
 
-    @api.get(PREFIX, summary="List video generation tasks", response_model=schema.TaskList, responses=schema.ERRORS)
-    async def list_tasks(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        query = request.query_params
-        page_num = _int_param(query.get("page_num"), "page_num", 1, 1, 500)
-        page_size = _int_param(query.get("page_size"), "page_size", 20, 1, 500)
-        status = query.get("filter.status")
-        if status and status not in {s.value for s in Status}:
-            raise invalid("filter.status", f"{status!r} is not a task status")
-        tier = query.get("filter.service_tier")
-        if tier and tier not in ("default", "flex"):
-            raise invalid("filter.service_tier", f"{tier!r} is not default or flex")
-        total, tasks = await service.list(
-            key,
-            statuses=[status] if status else [],
-            ids=query.getlist("filter.task_ids"),
-            endpoint=query.get("filter.model") or None,
-            service_tier=tier or None,
-            offset=(page_num - 1) * page_size,
-            limit=page_size,
-        )
-        base = service.base_url(request)
-        return JSONResponse({"total": total, "items": [render_task(t, service.links(t, base)) for t in tasks]})
 
-    @api.get(
-        PREFIX + "/{task_id}",
-        summary="Retrieve a video generation task",
-        response_model=schema.TaskObject,
-        responses=schema.ERRORS,
-    )
-    async def get_task(task_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(render_task(*await read_task(request, task_id)))
+@router.get(
+    PREFIX + "/{task_id}",
+    summary="Retrieve a video generation task",
+    response_model=schema.TaskObject,
+    responses=schema.ERRORS,
+)
+async def get_task(task_id: str, request: Request, key: Caller) -> JSONResponse:
+    return JSONResponse(render_task(*await read_task(request, key, task_id)))
 
-    @api.delete(PREFIX + "/{task_id}", summary="Cancel a queued task or delete a finished one", responses=schema.ERRORS)
-    async def delete_task(task_id: str, request: Request) -> Response:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        await service.cancel_or_delete(key, task_id)
-        # The Ark SDK parses the DELETE answer as JSON: an empty JSON body would crash it.
-        return JSONResponse({})
 
-    return api
+@router.delete(PREFIX + "/{task_id}", summary="Cancel a queued task or delete a finished one", responses=schema.ERRORS)
+async def delete_task(task_id: str, key: Caller, service: Service) -> Response:
+    await service.cancel_or_delete(key, task_id)
+    # The Ark SDK parses the DELETE answer as JSON: an empty JSON body would crash it.
+    return JSONResponse({})
 
 
 class Ark(NoEvents):
@@ -296,7 +294,7 @@ class Ark(NoEvents):
         return render_error(error, request_id)
 
     def router(self) -> APIRouter:
-        return router()
+        return router
 
 
 DIALECT = Ark()

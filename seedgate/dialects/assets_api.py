@@ -14,10 +14,13 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from seedgate.api.deps import Caller, Service, authenticate, base_url, task_service
 from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_kind, check_name, check_source_url
 from seedgate.assets.pools import pool_metadata
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing, model_not_found
+from seedgate.store.store import ApiKey
+from seedgate.tasks.service import TaskService
 
 from .common import check_json_value, json_body, loads_json
 
@@ -75,16 +78,14 @@ def _line_pool(request: Request, fields: dict[str, Any], extras: dict[str, Any])
     model = _optional_text(fields, "model") or (extras.get("metadata") or {}).get("model")
     if model is None:
         return extras
-    catalog = request.app.state.service.catalog
+    catalog = task_service(request).catalog
     if not isinstance(model, str) or catalog.find(model) is None:
         raise model_not_found(str(model))
     return {**extras, **pool_metadata(catalog, model)}
 
 
-async def _create(request: Request) -> JSONResponse:
-    service = request.app.state.service
+async def _create(request: Request, key: ApiKey, service: TaskService) -> JSONResponse:
     lib: AssetLibrary = service.assets
-    key = await service.authenticate(request)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
         length = request.headers.get("content-length", "")
@@ -115,7 +116,7 @@ async def _create(request: Request) -> JSONResponse:
             )
         finally:
             await form.close()
-        return JSONResponse(render_asset(asset, lib, service.base_url(request)))
+        return JSONResponse(render_asset(asset, lib, base_url(request)))
     body = await json_body(request)
     if not isinstance(body, dict):
         raise invalid("body", "the request body must be a JSON object, or multipart/form-data with a file")
@@ -136,63 +137,62 @@ async def _from_url(
         group_id=_optional_text(fields, "group_id"),
         metadata=extras,
     )
-    return JSONResponse(render_asset(asset, lib, request.app.state.service.base_url(request)))
+    return JSONResponse(render_asset(asset, lib, base_url(request)))
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["assets"])
+router = APIRouter(tags=["assets"])
 
-    @api.post(PREFIX, summary="Create an asset from a URL (JSON) or an uploaded file (multipart `file`)")
-    async def create(request: Request) -> JSONResponse:
-        return await _create(request)
 
-    @api.post(PREFIX + "/uploads", summary="Create an asset (MoonApiX's route; same as POST /v1/assets)")
-    async def upload(request: Request) -> JSONResponse:
-        return await _create(request)
+@router.post(PREFIX, summary="Create an asset from a URL (JSON) or an uploaded file (multipart `file`)")
+async def create(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _create(request, key, service)
 
-    @api.get(PREFIX, summary="List your assets, newest first")
-    async def list_assets(
-        request: Request,
-        limit: int = 20,
-        offset: int = 0,
-        status: str | None = None,
-        kind: str | None = None,
-        group_id: str | None = None,
-    ) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        if not 1 <= limit <= _LIMIT_MAX:
-            raise invalid("limit", f"limit must be in [1, {_LIMIT_MAX}]")
-        if not 0 <= offset <= _OFFSET_MAX:
-            raise invalid("offset", f"offset must be in [0, {_OFFSET_MAX}]")
-        statuses = [s for s, word in STATUS.items() if word == status]
-        if status and not statuses:
-            raise invalid("status", f"{status!r} is not processing, ready or failed")
-        total, found = await service.assets.store.list(
-            key.id,
-            statuses=statuses,
-            kinds=[check_kind(kind, "kind") or ""] if kind else [],
-            group_ids=[group_id] if group_id else [],
-            offset=offset,
-            limit=limit,
-        )
-        base = service.base_url(request)
-        return JSONResponse(
-            {"object": "list", "data": [render_asset(a, service.assets, base) for a in found], "total": total}
-        )
 
-    @api.get(PREFIX + "/{asset_id}", summary="Retrieve an asset and its audit status")
-    async def retrieve(asset_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        asset = await service.assets.get(key.id, asset_id, "asset_id")
-        return JSONResponse(render_asset(asset, service.assets, service.base_url(request)))
+@router.post(PREFIX + "/uploads", summary="Create an asset (MoonApiX's route; same as POST /v1/assets)")
+async def upload(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _create(request, key, service)
 
-    @api.delete(PREFIX + "/{asset_id}", summary="Delete an asset")
-    async def delete(asset_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        await service.assets.delete(key.id, asset_id)
-        return JSONResponse({"id": asset_id, "object": "asset.deleted", "deleted": True})
 
-    return api
+@router.get(PREFIX, summary="List your assets, newest first")
+async def list_assets(
+    request: Request,
+    limit: int = 20,
+    offset: int = 0,
+    status: str | None = None,
+    kind: str | None = None,
+    group_id: str | None = None,
+) -> JSONResponse:
+    # Not `Caller`: FastAPI refuses a non-integer limit or offset before the route runs, and so before the key.
+    key = await authenticate(request)
+    service = task_service(request)
+    if not 1 <= limit <= _LIMIT_MAX:
+        raise invalid("limit", f"limit must be in [1, {_LIMIT_MAX}]")
+    if not 0 <= offset <= _OFFSET_MAX:
+        raise invalid("offset", f"offset must be in [0, {_OFFSET_MAX}]")
+    statuses = [s for s, word in STATUS.items() if word == status]
+    if status and not statuses:
+        raise invalid("status", f"{status!r} is not processing, ready or failed")
+    total, found = await service.assets.store.list(
+        key.id,
+        statuses=statuses,
+        kinds=[check_kind(kind, "kind") or ""] if kind else [],
+        group_ids=[group_id] if group_id else [],
+        offset=offset,
+        limit=limit,
+    )
+    base = base_url(request)
+    return JSONResponse(
+        {"object": "list", "data": [render_asset(a, service.assets, base) for a in found], "total": total}
+    )
+
+
+@router.get(PREFIX + "/{asset_id}", summary="Retrieve an asset and its audit status")
+async def retrieve(asset_id: str, request: Request, key: Caller, service: Service) -> JSONResponse:
+    asset = await service.assets.get(key.id, asset_id, "asset_id")
+    return JSONResponse(render_asset(asset, service.assets, base_url(request)))
+
+
+@router.delete(PREFIX + "/{asset_id}", summary="Delete an asset")
+async def delete(asset_id: str, key: Caller, service: Service) -> JSONResponse:
+    await service.assets.delete(key.id, asset_id)
+    return JSONResponse({"id": asset_id, "object": "asset.deleted", "deleted": True})

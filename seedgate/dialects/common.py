@@ -11,10 +11,12 @@ from typing import Any
 
 from fastapi import Request
 
+from seedgate.api.deps import base_url, task_service
 from seedgate.core.errors import ApiError, invalid, missing
 from seedgate.core.spec import TaskSpec
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
+from seedgate.store.store import ApiKey
 
 Parser = Callable[[Any], tuple[TaskSpec, Soft]]
 
@@ -162,16 +164,14 @@ async def json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-async def create_task(request: Request, parse: Parser, dialect: str) -> Task:
-    service = request.app.state.service
-    key = await service.authenticate(request)
+async def create_task(request: Request, key: ApiKey, parse: Parser, dialect: str) -> Task:
+    """Parse the body (after the caller's key was checked) and create the task in `dialect`."""
     spec, soft = parse(await json_body(request))
-    return await service.create(spec, soft, owner=key.id, dialect=dialect)
+    return await task_service(request).create(spec, soft, owner=key.id, dialect=dialect)
 
 
-async def read_task(request: Request, task_id: str) -> tuple[Task, dict[str, str]]:
+async def read_task(request: Request, key: ApiKey, task_id: str) -> tuple[Task, dict[str, str]]:
     """The caller's task and its signed result links (404 for unknown or foreign IDs)."""
-    service = request.app.state.service
-    key = await service.authenticate(request)
+    service = task_service(request)
     task = await service.get(key, task_id)
-    return task, service.links(task, service.base_url(request))
+    return task, service.links(task, base_url(request))

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from seedgate.api.deps import Caller, Service, authenticate, base_url, task_service
 from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_name, check_source_url
 from seedgate.assets.pools import POOL_KEY
 from seedgate.core.asset import Asset, AssetStatus, new_asset_id
@@ -29,6 +30,8 @@ from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
+from seedgate.store.store import ApiKey
+from seedgate.tasks.service import TaskService
 
 from .base import NoEvents
 from .common import create_task, json_body, json_object, message_naming_param, read_task, require_model
@@ -255,9 +258,7 @@ def _asset_item(asset: Asset) -> dict[str, Any]:
     }
 
 
-async def _audit(request: Request) -> JSONResponse:
-    service = request.app.state.service
-    key = await service.authenticate(request)
+async def _audit(request: Request, key: ApiKey, service: TaskService) -> JSONResponse:
     lib: AssetLibrary = service.assets
     accepted, failed = [], []
     for kind, url, param in _audit_lists(await json_body(request)):
@@ -289,9 +290,7 @@ def _status_ids(request: Request, body: Any) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-async def _status(request: Request, body: Any = None) -> JSONResponse:
-    service = request.app.state.service
-    key = await service.authenticate(request)
+async def _status(request: Request, key: ApiKey, service: TaskService, body: Any = None) -> JSONResponse:
     ids = _status_ids(request, body)
     _, found = await service.assets.store.list(key.id, ids=ids, limit=len(ids))
     by_id = {asset.id: asset for asset in found}
@@ -348,9 +347,7 @@ async def _text_asset(lib: AssetLibrary, owner: str, url: str, name: str) -> Ass
     return asset
 
 
-async def _sp_upload(request: Request) -> JSONResponse:
-    service = request.app.state.service
-    key = await service.authenticate(request)
+async def _sp_upload(request: Request, key: ApiKey, service: TaskService) -> JSONResponse:
     body = await json_object(request)
     kind = body.get("type")
     if kind not in _SP_TYPES:
@@ -384,9 +381,7 @@ def _person(asset: Asset) -> dict[str, Any]:
     }
 
 
-async def _realperson_submit(request: Request) -> JSONResponse:
-    service = request.app.state.service
-    key = await service.authenticate(request)
+async def _realperson_submit(request: Request, key: ApiKey, service: TaskService) -> JSONResponse:
     body = await json_object(request)
     if body.get("url") is None:
         raise missing("url")
@@ -400,9 +395,7 @@ async def _realperson_submit(request: Request) -> JSONResponse:
     return JSONResponse({"code": 0, "msg": "ok", "data": _person(asset)})
 
 
-async def _realperson_status(request: Request, many: bool) -> JSONResponse:
-    service = request.app.state.service
-    key = await service.authenticate(request)
+async def _realperson_status(request: Request, key: ApiKey, service: TaskService, many: bool) -> JSONResponse:
     body = await json_object(request)
     field = "asset_ids" if many else "asset_id"
     wanted = body.get(field)
@@ -431,11 +424,9 @@ async def _realperson_status(request: Request, many: bool) -> JSONResponse:
 # -- files/upload: a local file in, a URL any media field can take out ---------------------------------------------
 
 
-async def _files_upload(request: Request) -> JSONResponse:
+async def _files_upload(request: Request, key: ApiKey, service: TaskService) -> JSONResponse:
     """Multipart `file` -> `data{url, filename, size, mime_type}`. The bytes are kept as an asset of the caller's
     (so they live as long as assets do); `url` is a signed link to them, valid until then."""
-    service = request.app.state.service
-    key = await service.authenticate(request)
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise invalid("file", "send the file as multipart/form-data in the field `file`")
     length = request.headers.get("content-length", "")
@@ -459,14 +450,12 @@ async def _files_upload(request: Request) -> JSONResponse:
     finally:
         await form.close()
     digest = asset.blob or ""
-    url = service.signer.sign(service.base_url(request), f"/files/blobs/{digest}", int(asset.expires_at))
+    url = service.signer.sign(base_url(request), f"/files/blobs/{digest}", int(asset.expires_at))
     size = service.storage.blob_path(digest).stat().st_size
     return _ok({"url": url, "filename": filename, "size": size, "mime_type": mime})
 
 
-async def _sp_detail(request: Request, many: bool) -> JSONResponse:
-    service = request.app.state.service
-    key = await service.authenticate(request)
+async def _sp_detail(request: Request, key: ApiKey, service: TaskService, many: bool) -> JSONResponse:
     body = await json_body(request)
     field = "asset_ids" if many else "asset_id"
     wanted = body.get(field) if isinstance(body, dict) else None
@@ -475,7 +464,7 @@ async def _sp_detail(request: Request, many: bool) -> JSONResponse:
     ids = wanted if many else [wanted]
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise invalid(field, f"{field} must be {'a list of asset IDs' if many else 'an asset ID'}")
-    base = service.base_url(request)
+    base = base_url(request)
     if not many:
         data = _sp_item(await service.assets.get(key.id, ids[0], field), service.assets, base)
     else:
@@ -486,62 +475,73 @@ async def _sp_detail(request: Request, many: bool) -> JSONResponse:
     return JSONResponse({"code": 0, "msg": "ok", "data": data})
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["jimmyai"])
+router = APIRouter(tags=["jimmyai"])
 
-    @api.post(PREFIX + "/seedance/sp/assets/upload", summary="SP library: add an asset from a URL")
-    async def sp_upload(request: Request) -> JSONResponse:
-        return await _sp_upload(request)
 
-    @api.post(PREFIX + "/seedance/sp/assets/detail", summary="SP library: one asset ({asset_id})")
-    async def sp_detail(request: Request) -> JSONResponse:
-        return await _sp_detail(request, many=False)
+@router.post(PREFIX + "/seedance/sp/assets/upload", summary="SP library: add an asset from a URL")
+async def sp_upload(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _sp_upload(request, key, service)
 
-    @api.post(PREFIX + "/seedance/sp/assets/status", summary="SP library: several assets ({asset_ids})")
-    async def sp_status(request: Request) -> JSONResponse:
-        return await _sp_detail(request, many=True)
 
-    @api.post(PREFIX + "/seedance/sp/realperson/submit", summary="SP real-person whitelist: submit {name, url}")
-    async def realperson_submit(request: Request) -> JSONResponse:
-        return await _realperson_submit(request)
+@router.post(PREFIX + "/seedance/sp/assets/detail", summary="SP library: one asset ({asset_id})")
+async def sp_detail(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _sp_detail(request, key, service, many=False)
 
-    @api.post(PREFIX + "/seedance/sp/realperson/status", summary="SP real-person whitelist: one ({asset_id})")
-    async def realperson_status(request: Request) -> JSONResponse:
-        return await _realperson_status(request, many=False)
 
-    @api.post(PREFIX + "/seedance/sp/realperson/batch-status", summary="SP real-person whitelist: several")
-    async def realperson_batch(request: Request) -> JSONResponse:
-        return await _realperson_status(request, many=True)
+@router.post(PREFIX + "/seedance/sp/assets/status", summary="SP library: several assets ({asset_ids})")
+async def sp_status(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _sp_detail(request, key, service, many=True)
 
-    @api.post(PREFIX + "/files/upload", summary="Upload a file (multipart `file`); answers its URL")
-    async def files_upload(request: Request) -> JSONResponse:
-        return await _files_upload(request)
 
-    @api.post(PREFIX + "/seedance/videos", summary="Create a Seedance video task (every product line)")
-    async def create(request: Request) -> JSONResponse:
-        return _created(await create_task(request, parse_create, NAME))
+@router.post(PREFIX + "/seedance/sp/realperson/submit", summary="SP real-person whitelist: submit {name, url}")
+async def realperson_submit(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _realperson_submit(request, key, service)
 
-    @api.post(PREFIX + "/seedance25/videos", summary="Create a Seedance 2.5 video task")
-    async def create_25(request: Request) -> JSONResponse:
-        return _created(await create_task(request, parse_create_25, NAME))
 
-    @api.get(PREFIX + "/videos/{task_id}", summary="Query a video task")
-    async def query(task_id: str, request: Request) -> JSONResponse:
-        return _ok(render_task(*await read_task(request, task_id)))
+@router.post(PREFIX + "/seedance/sp/realperson/status", summary="SP real-person whitelist: one ({asset_id})")
+async def realperson_status(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _realperson_status(request, key, service, many=False)
 
-    @api.post(PREFIX + "/seedance/assets/audit", summary="Submit image, video and audio URLs for audit")
-    async def audit(request: Request) -> JSONResponse:
-        return await _audit(request)
 
-    @api.get(PREFIX + "/seedance/assets/status", summary="Audit status of assets (assetIds=a,b,...)")
-    async def status(request: Request) -> JSONResponse:
-        return await _status(request)
+@router.post(PREFIX + "/seedance/sp/realperson/batch-status", summary="SP real-person whitelist: several")
+async def realperson_batch(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _realperson_status(request, key, service, many=True)
 
-    @api.post(PREFIX + "/seedance/assets/status", summary="Audit status of assets ({assetIds: [...]})")
-    async def status_post(request: Request) -> JSONResponse:
-        return await _status(request, await json_body(request))
 
-    return api
+@router.post(PREFIX + "/files/upload", summary="Upload a file (multipart `file`); answers its URL")
+async def files_upload(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _files_upload(request, key, service)
+
+
+@router.post(PREFIX + "/seedance/videos", summary="Create a Seedance video task (every product line)")
+async def create(request: Request, key: Caller) -> JSONResponse:
+    return _created(await create_task(request, key, parse_create, NAME))
+
+
+@router.post(PREFIX + "/seedance25/videos", summary="Create a Seedance 2.5 video task")
+async def create_25(request: Request, key: Caller) -> JSONResponse:
+    return _created(await create_task(request, key, parse_create_25, NAME))
+
+
+@router.get(PREFIX + "/videos/{task_id}", summary="Query a video task")
+async def query(task_id: str, request: Request, key: Caller) -> JSONResponse:
+    return _ok(render_task(*await read_task(request, key, task_id)))
+
+
+@router.post(PREFIX + "/seedance/assets/audit", summary="Submit image, video and audio URLs for audit")
+async def audit(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _audit(request, key, service)
+
+
+@router.get(PREFIX + "/seedance/assets/status", summary="Audit status of assets (assetIds=a,b,...)")
+async def status(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _status(request, key, service)
+
+
+@router.post(PREFIX + "/seedance/assets/status", summary="Audit status of assets ({assetIds: [...]})")
+async def status_post(request: Request) -> JSONResponse:
+    body = await json_body(request)  # read before the key is checked: a malformed body answers 400 whoever asks
+    return await _status(request, await authenticate(request), task_service(request), body)
 
 
 class JimmyAi(NoEvents):
@@ -561,7 +561,7 @@ class JimmyAi(NoEvents):
         return render_error(error, request_id)
 
     def router(self) -> APIRouter:
-        return router()
+        return router
 
 
 DIALECT = JimmyAi()

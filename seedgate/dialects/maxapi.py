@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from seedgate.api.deps import Caller, Service
 from seedgate.core.errors import ApiError, conflict, invalid, missing
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
@@ -152,26 +153,26 @@ def callback_url(task: Task) -> str | None:
     return task.spec.callback_url if task.status.terminal else None
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["maxapi"])
+router = APIRouter(tags=["maxapi"])
 
-    @api.post(PREFIX + "/submit", summary="Submit a task")
-    async def submit(request: Request) -> JSONResponse:
-        task = await create_task(request, parse_create, NAME)
-        return JSONResponse({"code": 0, "msg": "ok", "data": {"taskId": task.id}})
 
-    @api.get(PREFIX + "/{task_id}", summary="Query a task")
-    async def query(task_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(render_task(*await read_task(request, task_id)))
+@router.post(PREFIX + "/submit", summary="Submit a task")
+async def submit(request: Request, key: Caller) -> JSONResponse:
+    task = await create_task(request, key, parse_create, NAME)
+    return JSONResponse({"code": 0, "msg": "ok", "data": {"taskId": task.id}})
 
-    @api.post(PREFIX + "/{task_id}/cancel", summary="Cancel a pending task")
-    async def cancel(task_id: str, request: Request) -> JSONResponse:
-        task, _ = await read_task(request, task_id)
-        if task.status is not Status.QUEUED or not await request.app.state.service.cancel(task):
-            raise conflict(f"the task {task_id} is {_STATUS[task.status]} and can no longer be cancelled")
-        return JSONResponse({"code": 0, "msg": "ok"})
 
-    return api
+@router.get(PREFIX + "/{task_id}", summary="Query a task")
+async def query(task_id: str, request: Request, key: Caller) -> JSONResponse:
+    return JSONResponse(render_task(*await read_task(request, key, task_id)))
+
+
+@router.post(PREFIX + "/{task_id}/cancel", summary="Cancel a pending task")
+async def cancel(task_id: str, key: Caller, service: Service) -> JSONResponse:
+    task = await service.get(key, task_id)
+    if task.status is not Status.QUEUED or not await service.cancel(task):
+        raise conflict(f"the task {task_id} is {_STATUS[task.status]} and can no longer be cancelled")
+    return JSONResponse({"code": 0, "msg": "ok"})
 
 
 class MaxApi(NoEvents):
@@ -191,7 +192,7 @@ class MaxApi(NoEvents):
         return render_error(error, request_id)
 
     def router(self) -> APIRouter:
-        return router()
+        return router
 
 
 DIALECT = MaxApi()

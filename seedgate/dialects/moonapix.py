@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from seedgate.api.deps import Caller, authenticate, task_service
 from seedgate.core.errors import ApiError, invalid
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
@@ -604,9 +605,9 @@ def callback_url(task: Task) -> str | None:
 
 async def create(request: Request, body: Any) -> JSONResponse:
     """Create from a parsed body; errors answer in MoonApiX's envelope whichever route the body came by."""
-    service = request.app.state.service
+    service = task_service(request)
     try:
-        key = await service.authenticate(request)
+        key = await authenticate(request)
         spec, soft = parse_create(body)
         task = await service.create(spec, soft, owner=key.id, dialect=NAME)
     except ApiError as error:
@@ -614,22 +615,21 @@ async def create(request: Request, body: Any) -> JSONResponse:
     return JSONResponse(render_created(task))
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["MoonApiX"])
+router = APIRouter(tags=["MoonApiX"])
 
-    @api.post(PREFIX, summary="Create a video task (MoonApiX body; also accepted on POST /v1/videos)")
-    async def create_task(request: Request) -> JSONResponse:
-        try:
-            await request.app.state.service.authenticate(request)  # before the body is read
-        except ApiError as error:
-            return render_error(error, request_id(request))
-        return await create(request, await json_body(request))
 
-    @api.get(PREFIX + "/{task_id}", summary="Query a video task (any of the caller's tasks, in MoonApiX's shape)")
-    async def query(task_id: str, request: Request) -> JSONResponse:
-        return JSONResponse(render_task(*await read_task(request, task_id)))
+@router.post(PREFIX, summary="Create a video task (MoonApiX body; also accepted on POST /v1/videos)")
+async def create_task(request: Request) -> JSONResponse:
+    try:
+        await authenticate(request)  # before the body is read; refusals in MoonApiX's envelope, as below
+    except ApiError as error:
+        return render_error(error, request_id(request))
+    return await create(request, await json_body(request))
 
-    return api
+
+@router.get(PREFIX + "/{task_id}", summary="Query a video task (any of the caller's tasks, in MoonApiX's shape)")
+async def query(task_id: str, request: Request, key: Caller) -> JSONResponse:
+    return JSONResponse(render_task(*await read_task(request, key, task_id)))
 
 
 class MoonApiX(NoEvents):
@@ -649,7 +649,7 @@ class MoonApiX(NoEvents):
         return render_error(error, request_id)
 
     def router(self) -> APIRouter:
-        return router()
+        return router
 
 
 DIALECT = MoonApiX()

@@ -40,8 +40,8 @@ from seedgate.media.storage import LocalStorage
 from .openai_forms import string_field
 from .wire import INT, STR, URL, Field, any_of, array, describe, obj
 
-if TYPE_CHECKING:  # the service imports the dialect registry, which imports this module
-    from seedgate.api.service import TaskService
+if TYPE_CHECKING:
+    from seedgate.tasks.service import TaskService
 
 EDIT, EXTEND = "edit", "extend"
 # Errors about the source name the field the client sent it in.

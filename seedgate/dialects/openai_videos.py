@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
+from seedgate.api.deps import Caller, Service, authenticate, base_url, task_service
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found, shown
 from seedgate.core.geometry import nearest_ratio
@@ -37,6 +38,8 @@ from seedgate.core.validation import Soft
 from seedgate.media.thumbnails import SPRITESHEET as _SPRITESHEET
 from seedgate.media.thumbnails import THUMBNAIL as _THUMBNAIL
 from seedgate.media.thumbnails import render_stills
+from seedgate.store.store import ApiKey
+from seedgate.tasks.service import TaskService
 
 from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks, threehei
 from .base import DEFAULT_RESULT_TTL_S, Dialect
@@ -243,7 +246,7 @@ async def _read_uploads(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _with_characters(service: Any, owner: str, values: dict[str, Any], spec: TaskSpec) -> TaskSpec:
+async def _with_characters(service: TaskService, owner: str, values: dict[str, Any], spec: TaskSpec) -> TaskSpec:
     """Add the characters the request names or mentions as reference media; beside them an `input_reference`
     is a reference image (Ark does not mix first frames with references)."""
     refs = await openai_edits.character_refs(service, owner, values, spec.prompt)
@@ -324,8 +327,7 @@ def _polled(body: dict[str, Any], status: int = 200) -> JSONResponse:
 # -- content variants ---------------------------------------------------------------------------------------------
 
 
-async def _content(request: Request, task: Task, variant: str) -> Response:
-    service = request.app.state.service
+async def _content(service: TaskService, task: Task, variant: str) -> Response:
     if task.status is not Status.SUCCEEDED or not task.result:
         raise ApiError(
             404,
@@ -358,10 +360,10 @@ def _int_query(raw: str | None, name: str, default: int, low: int, high: int) ->
 
 
 async def _create(request: Request) -> JSONResponse:
-    service = request.app.state.service
+    service = task_service(request)
     content_type = request.headers.get("content-type", "").lower()
     if openai_forms.is_form(content_type):
-        key = await service.authenticate(request)
+        key = await authenticate(request)
         async with openai_forms.fields(request) as values:
             values = await _read_uploads(values)
             spec, soft = parse_openai(values, service.catalog)
@@ -371,7 +373,7 @@ async def _create(request: Request) -> JSONResponse:
     # The key is checked before the body is read, so a stranger's body costs nothing. Which envelope a refusal
     # answers in depends on the body, though, so a small body is still read to pick it; a large one gets OpenAI's.
     try:
-        await service.authenticate(request)
+        await authenticate(request)
     except ApiError:
         length = request.headers.get("content-length", "")
         if not (SMALL_INT.fullmatch(length) and int(length) <= _PEEK_BYTES):
@@ -386,13 +388,13 @@ async def _create(request: Request) -> JSONResponse:
         return await moonapix.create(request, body)  # errors in MoonApiX's envelope
     if dialect == THREEHEI_NAME:
         try:
-            key = await service.authenticate(request)
+            key = await authenticate(request)
             spec, soft = ark.parse_create(body)
             task = await service.create(spec, soft, owner=key.id, dialect=THREEHEI_NAME)
         except ApiError as error:
             return ark.render_error(error, request_id(request))  # 3hei clients expect Ark's envelope
         return JSONResponse({"id": task.id})
-    key = await service.authenticate(request)
+    key = await authenticate(request)
     if not isinstance(body, dict):
         raise invalid("body", "the request body must be a JSON object or multipart/form-data")
     spec, soft = parse_openai(body, service.catalog)
@@ -401,10 +403,8 @@ async def _create(request: Request) -> JSONResponse:
     return _polled(render_task(task, {}))
 
 
-async def _derived(request: Request, task_type: str) -> JSONResponse:
+async def _derived(request: Request, key: ApiKey, service: TaskService, task_type: str) -> JSONResponse:
     """An edit or an extension of a video (openai_edits.py says how they map onto Seedance)."""
-    service = request.app.state.service
-    key = await service.authenticate(request)
     async with openai_forms.fields(request) as values:
         added = _seconds(values.get("seconds")) if task_type == openai_edits.EXTEND else None
         spec = await openai_edits.derived_spec(service, key.id, values, task_type, added, DEFAULT_MODEL)
@@ -412,139 +412,114 @@ async def _derived(request: Request, task_type: str) -> JSONResponse:
     return _polled(render_task(task, {}))
 
 
-async def _remix(request: Request, video_id: str) -> JSONResponse:
-    service = request.app.state.service
-    key = await service.authenticate(request)
+async def _remix(request: Request, key: ApiKey, service: TaskService, video_id: str) -> JSONResponse:
     async with openai_forms.fields(request) as body:  # JSON, or multipart from openai-node's maybe-multipart
         prompt = body.get("prompt")
     if prompt is None:
         raise missing("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise invalid("prompt", "prompt must be a non-empty string")
-    source = await service.get(key, video_id)
-    if source.status is not Status.SUCCEEDED:
-        raise invalid(
-            "video_id", f"the video {video_id} is {_STATUS[source.status]}; only a completed video can be remixed"
-        )
-    old = source.spec
-    # Reuse the fetched media when its blob is still stored, so a remix does not depend on the original URLs.
-    media = [
-        replace(m, blob=m.blob if m.blob and service.storage.blob_path(m.blob).is_file() else None) for m in old.media
-    ]
-    spec = TaskSpec(
-        model=old.model_name or old.model_id or old.model,
-        prompt=prompt,
-        media=media,
-        resolution=old.resolution,
-        ratio=old.ratio,
-        duration=None if old.frames_requested else old.duration,
-        frames=old.frame_count if old.frames_requested else None,
-        generate_audio=old.generate_audio,
-        camera_fixed=old.camera_fixed,
-        watermark=old.watermark,
-        remix_of=source.id,
+    task = await service.remix(
+        key,
+        video_id,
+        prompt,
+        dialect=NAME,
+        status_word=_STATUS.__getitem__,
         wire_names={"duration": "seconds", "resolution": "size", "ratio": "size"},
     )
-    task = await service.create(spec, (), owner=key.id, dialect=NAME)
     return _polled(render_task(task, {}))
 
 
-async def _delete(request: Request, video_id: str) -> JSONResponse:
-    service = request.app.state.service
-    key = await service.authenticate(request)
-    task = await service.get(key, video_id)
-    if task.status is Status.CANCELLED:
-        # A cancelled job reads as `failed` here, and OpenAI deletes failed videos: delete rather than refuse.
-        await service.store.delete_task(task.id)
-        service.storage.delete_results(task.id)
-    else:
-        await service.cancel_or_delete(key, video_id)  # queued: cancelled; finished: deleted; running: 409
+async def _delete(key: ApiKey, service: TaskService, video_id: str) -> JSONResponse:
+    task = await service.delete_or_cancel_video(key, video_id)
     if task.dialect == THREEHEI_NAME:
         return JSONResponse({})  # Ark's DELETE answer
     return JSONResponse({"id": video_id, "deleted": True, "object": "video.deleted"})
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["OpenAI videos / 3hei / MoonApiX"])
+router = APIRouter(tags=["OpenAI videos / 3hei / MoonApiX"])
 
-    @api.post(PREFIX, summary="Create a video (OpenAI multipart or JSON body; 3hei Ark body; MoonApiX body)")
-    async def create(request: Request) -> JSONResponse:
-        return await _create(request)
 
-    @api.post(PREFIX + "/edits", summary="Edit a video (Seedance reference-video editing)")
-    async def edit(request: Request) -> JSONResponse:
-        return await _derived(request, openai_edits.EDIT)
+@router.post(PREFIX, summary="Create a video (OpenAI multipart or JSON body; 3hei Ark body; MoonApiX body)")
+async def create(request: Request) -> JSONResponse:
+    return await _create(request)
 
-    @api.post(PREFIX + "/extensions", summary="Extend a video (Seedance reference-video extension)")
-    async def extend(request: Request) -> JSONResponse:
-        return await _derived(request, openai_edits.EXTEND)
 
-    @api.post(PREFIX + "/characters", summary="Create a character from a video (an asset in the library)")
-    async def create_character(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        async with openai_forms.fields(request) as values:
-            asset = await openai_edits.create_character(service, key.id, values)
-        return JSONResponse(openai_edits.render_character(asset))
+@router.post(PREFIX + "/edits", summary="Edit a video (Seedance reference-video editing)")
+async def edit(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _derived(request, key, service, openai_edits.EDIT)
 
-    # Before `/{video_id}/content`, which `/characters/content` would otherwise match.
-    @api.get(PREFIX + "/characters/{character_id}", summary="Retrieve a character")
-    async def get_character(character_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        asset = await openai_edits.get_character(service, key.id, character_id)
-        return JSONResponse(openai_edits.render_character(asset))
 
-    @api.get(PREFIX, summary="List videos (cursor pagination)")
-    async def list_videos(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        query = request.query_params
-        limit = _int_query(query.get("limit"), "limit", 20, 1, _LIST_LIMIT_MAX)
-        order = query.get("order") or "desc"
-        if order not in ("asc", "desc"):
-            raise invalid("order", f"{order!r} is not asc or desc")
-        # One extra row says whether another page follows.
-        _, tasks = await service.list(
-            key, limit=limit + 1, newest_first=order == "desc", after_id=query.get("after") or None
-        )
-        page, more = tasks[:limit], len(tasks) > limit
-        base = service.base_url(request)
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": [render_task(t, service.links(t, base)) for t in page],
-                "first_id": page[0].id if page else None,
-                "last_id": page[-1].id if page else None,
-                "has_more": more,
-            }
-        )
+@router.post(PREFIX + "/extensions", summary="Extend a video (Seedance reference-video extension)")
+async def extend(request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _derived(request, key, service, openai_edits.EXTEND)
 
-    @api.get(PREFIX + "/{video_id}", summary="Retrieve a video (3hei and MoonApiX tasks answer in their own shape)")
-    async def retrieve(video_id: str, request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        task = await service.get(key, video_id)
-        return _polled(_render_any(task, service.links(task, service.base_url(request))))
 
-    @api.delete(PREFIX + "/{video_id}", summary="Delete a video, or cancel a queued one")
-    async def delete(video_id: str, request: Request) -> JSONResponse:
-        return await _delete(request, video_id)
+@router.post(PREFIX + "/characters", summary="Create a character from a video (an asset in the library)")
+async def create_character(request: Request, key: Caller, service: Service) -> JSONResponse:
+    async with openai_forms.fields(request) as values:
+        asset = await openai_edits.create_character(service, key.id, values)
+    return JSONResponse(openai_edits.render_character(asset))
 
-    @api.get(PREFIX + "/{video_id}/content", summary="Download the video, its thumbnail or its spritesheet")
-    async def content(video_id: str, request: Request, variant: str = "video") -> Response:
-        if variant not in ("video", "thumbnail", "spritesheet"):
-            raise invalid("variant", f"{variant!r} is not video, thumbnail or spritesheet")
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        return await _content(request, await service.get(key, video_id), variant)
 
-    @api.post(PREFIX + "/{video_id}/remix", summary="Remix a completed video with a new prompt")
-    async def remix(video_id: str, request: Request) -> JSONResponse:
-        return await _remix(request, video_id)
+# Before `/{video_id}/content`, which `/characters/content` would otherwise match.
+@router.get(PREFIX + "/characters/{character_id}", summary="Retrieve a character")
+async def get_character(character_id: str, key: Caller, service: Service) -> JSONResponse:
+    asset = await openai_edits.get_character(service, key.id, character_id)
+    return JSONResponse(openai_edits.render_character(asset))
 
-    api.include_router(openai_webhooks.router())
-    return api
+
+@router.get(PREFIX, summary="List videos (cursor pagination)")
+async def list_videos(request: Request, key: Caller, service: Service) -> JSONResponse:
+    query = request.query_params
+    limit = _int_query(query.get("limit"), "limit", 20, 1, _LIST_LIMIT_MAX)
+    order = query.get("order") or "desc"
+    if order not in ("asc", "desc"):
+        raise invalid("order", f"{order!r} is not asc or desc")
+    # One extra row says whether another page follows.
+    _, tasks = await service.list(
+        key, limit=limit + 1, newest_first=order == "desc", after_id=query.get("after") or None
+    )
+    page, more = tasks[:limit], len(tasks) > limit
+    base = base_url(request)
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": [render_task(t, service.links(t, base)) for t in page],
+            "first_id": page[0].id if page else None,
+            "last_id": page[-1].id if page else None,
+            "has_more": more,
+        }
+    )
+
+
+@router.get(PREFIX + "/{video_id}", summary="Retrieve a video (3hei and MoonApiX tasks answer in their own shape)")
+async def retrieve(video_id: str, request: Request, key: Caller, service: Service) -> JSONResponse:
+    task = await service.get(key, video_id)
+    return _polled(_render_any(task, service.links(task, base_url(request))))
+
+
+@router.delete(PREFIX + "/{video_id}", summary="Delete a video, or cancel a queued one")
+async def delete(video_id: str, key: Caller, service: Service) -> JSONResponse:
+    return await _delete(key, service, video_id)
+
+
+@router.get(PREFIX + "/{video_id}/content", summary="Download the video, its thumbnail or its spritesheet")
+async def content(video_id: str, request: Request, variant: str = "video") -> Response:
+    if variant not in ("video", "thumbnail", "spritesheet"):
+        raise invalid("variant", f"{variant!r} is not video, thumbnail or spritesheet")
+    # The variant is checked before the key (a bad one answers 400 whoever asks), so no `Caller` here.
+    key = await authenticate(request)
+    service = task_service(request)
+    return await _content(service, await service.get(key, video_id), variant)
+
+
+@router.post(PREFIX + "/{video_id}/remix", summary="Remix a completed video with a new prompt")
+async def remix(video_id: str, request: Request, key: Caller, service: Service) -> JSONResponse:
+    return await _remix(request, key, service, video_id)
+
+
+router.include_router(openai_webhooks.router)
 
 
 class OpenAIVideos:
@@ -570,7 +545,7 @@ class OpenAIVideos:
         return openai_webhooks.render_event(task, event)
 
     def router(self) -> APIRouter:
-        return router()
+        return router
 
 
 DIALECT = OpenAIVideos()

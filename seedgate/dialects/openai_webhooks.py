@@ -8,7 +8,6 @@ status the endpoint answered; an endpoint that cannot be reached is a 400 naming
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import secrets
 import time
@@ -19,7 +18,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from seedgate import __version__
-from seedgate.core.errors import invalid, missing, not_found
+from seedgate.api.deps import Caller, Service
+from seedgate.core.errors import invalid, missing
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.media.fetch import FetchError, FetchPolicy, guarded_client
@@ -102,10 +102,6 @@ async def send_test(endpoint: Endpoint, event: str, *, allow_private: bool) -> i
         ) from None
 
 
-def _new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 def _render(endpoint: Endpoint, with_secret: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": endpoint.id,
@@ -150,112 +146,84 @@ def _check(body: dict[str, Any], partial: bool) -> dict[str, Any]:
     return values
 
 
-async def _owned(request: Request, endpoint_id: str) -> tuple[Any, Endpoint]:
-    service = request.app.state.service
-    key = await service.authenticate(request)
-    found = next((e for e in await service.store.list_endpoints(key.id) if e.id == endpoint_id), None)
-    if found is None:
-        raise not_found("webhook endpoint", endpoint_id, "webhook_endpoint_id")
-    return key, found
+router = APIRouter(tags=["OpenAI webhook endpoints"])
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["OpenAI webhook endpoints"])
+@router.post(PREFIX, summary="Subscribe a URL to video.completed / video.failed")
+async def create(request: Request, key: Caller, service: Service) -> JSONResponse:
+    values = _check(await json_object(request), partial=False)
+    endpoint = await service.endpoints.create(key.id, **values)
+    return JSONResponse(_render(endpoint, with_secret=True))
 
-    @api.post(PREFIX, summary="Subscribe a URL to video.completed / video.failed")
-    async def create(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        values = _check(await json_object(request), partial=False)
-        now = time.time()
-        endpoint = Endpoint(
-            id=f"we_{secrets.token_hex(12)}",
-            owner=key.id,
-            secret=_new_secret(),
-            created_at=now,
-            updated_at=now,
-            **values,
-        )
-        await service.store.insert_endpoint(endpoint)
-        return JSONResponse(_render(endpoint, with_secret=True))
 
-    @api.get(PREFIX, summary="List webhook endpoints (cursor pagination: after, limit)")
-    async def list_endpoints(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        raw_limit = request.query_params.get("limit") or "20"
-        if not SMALL_INT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 100:
-            raise invalid("limit", "limit must be an integer in [1, 100]")
-        endpoints = await service.store.list_endpoints(key.id)  # a key has a handful; paged here
-        after = request.query_params.get("after")
-        if after:
-            ids = [e.id for e in endpoints]
-            endpoints = endpoints[ids.index(after) + 1 :] if after in ids else []
-        page = endpoints[: int(raw_limit)]
-        data = [_render(e) for e in page]
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": data,
-                "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None,
-                "has_more": len(endpoints) > len(page),
-            }
-        )
+@router.get(PREFIX, summary="List webhook endpoints (cursor pagination: after, limit)")
+async def list_endpoints(request: Request, key: Caller, service: Service) -> JSONResponse:
+    raw_limit = request.query_params.get("limit") or "20"
+    if not SMALL_INT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 100:
+        raise invalid("limit", "limit must be an integer in [1, 100]")
+    endpoints = await service.endpoints.list(key.id)
+    after = request.query_params.get("after")
+    if after:
+        ids = [e.id for e in endpoints]
+        endpoints = endpoints[ids.index(after) + 1 :] if after in ids else []
+    page = endpoints[: int(raw_limit)]
+    data = [_render(e) for e in page]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+            "has_more": len(endpoints) > len(page),
+        }
+    )
 
-    @api.get(PREFIX + "/{endpoint_id}", summary="Retrieve a webhook endpoint")
-    async def retrieve(endpoint_id: str, request: Request) -> JSONResponse:
-        _, endpoint = await _owned(request, endpoint_id)
-        return JSONResponse(_render(endpoint))
 
-    @api.post(PREFIX + "/{endpoint_id}", summary="Update a webhook endpoint")
-    async def update(endpoint_id: str, request: Request) -> JSONResponse:
-        key, _ = await _owned(request, endpoint_id)
-        store = request.app.state.service.store
-        await store.update_endpoint(key.id, endpoint_id, **_check(await json_object(request), partial=True))
-        _, endpoint = await _owned(request, endpoint_id)
-        return JSONResponse(_render(endpoint))
+@router.get(PREFIX + "/{endpoint_id}", summary="Retrieve a webhook endpoint")
+async def retrieve(endpoint_id: str, key: Caller, service: Service) -> JSONResponse:
+    return JSONResponse(_render(await service.endpoints.get(key.id, endpoint_id)))
 
-    @api.post(PREFIX + "/{endpoint_id}/rotate_secret", summary="Replace the signing secret")
-    async def rotate_secret(endpoint_id: str, request: Request) -> JSONResponse:
-        key, old = await _owned(request, endpoint_id)
-        option = "keep_old_secret_active_for_24_hours"
-        keep = (await json_object(request) if await request.body() else {}).get(option)
-        if keep is not None and not isinstance(keep, bool):
-            raise invalid(option, f"{option} must be a boolean")
-        # Without `keep`, the old secret stops at once (OpenAI's default); with it, deliveries carry both signatures.
-        until = time.time() + 24 * 3600 if keep else None
-        rollover = {"previous_secret": old.secret if keep else None, "previous_secret_until": until}
-        await request.app.state.service.store.update_endpoint(key.id, endpoint_id, secret=_new_secret(), **rollover)
-        _, endpoint = await _owned(request, endpoint_id)
-        return JSONResponse(_render(endpoint, with_secret=True))
 
-    @api.post(PREFIX + "/{endpoint_id}/test", summary="Send a signed sample event to the endpoint now")
-    async def test(endpoint_id: str, request: Request) -> JSONResponse:
-        _, endpoint = await _owned(request, endpoint_id)
-        event = (await json_object(request)).get("event_type")
-        if event is None:
-            raise missing("event_type")
-        if event not in EVENT_TYPES:
-            raise invalid(
-                "event_type", f"{event!r} is not an event this server sends; use one of {', '.join(EVENT_TYPES)}"
-            )
-        allow_private = request.app.state.service.settings.allow_private_urls
-        status = await send_test(endpoint, event, allow_private=allow_private)
-        return JSONResponse(
-            {
-                "object": "webhook_endpoint.test",
-                "event_type": event,
-                "status_code": status,
-                "success": True,
-                "webhook_endpoint_id": endpoint.id,
-            }
-        )
+@router.post(PREFIX + "/{endpoint_id}", summary="Update a webhook endpoint")
+async def update(endpoint_id: str, request: Request, key: Caller, service: Service) -> JSONResponse:
+    await service.endpoints.get(key.id, endpoint_id)  # 404 before the body is looked at
+    values = _check(await json_object(request), partial=True)
+    return JSONResponse(_render(await service.endpoints.update(key.id, endpoint_id, values)))
 
-    @api.delete(PREFIX + "/{endpoint_id}", summary="Delete a webhook endpoint")
-    async def delete(endpoint_id: str, request: Request) -> JSONResponse:
-        key, _ = await _owned(request, endpoint_id)
-        await request.app.state.service.store.delete_endpoint(key.id, endpoint_id)
-        return JSONResponse({"id": endpoint_id, "object": "webhook_endpoint.deleted", "deleted": True})
 
-    return api
+@router.post(PREFIX + "/{endpoint_id}/rotate_secret", summary="Replace the signing secret")
+async def rotate_secret(endpoint_id: str, request: Request, key: Caller, service: Service) -> JSONResponse:
+    old = await service.endpoints.get(key.id, endpoint_id)
+    option = "keep_old_secret_active_for_24_hours"
+    keep = (await json_object(request) if await request.body() else {}).get(option)
+    if keep is not None and not isinstance(keep, bool):
+        raise invalid(option, f"{option} must be a boolean")
+    endpoint = await service.endpoints.rotate_secret(old, keep_old=bool(keep))
+    return JSONResponse(_render(endpoint, with_secret=True))
+
+
+@router.post(PREFIX + "/{endpoint_id}/test", summary="Send a signed sample event to the endpoint now")
+async def test(endpoint_id: str, request: Request, key: Caller, service: Service) -> JSONResponse:
+    endpoint = await service.endpoints.get(key.id, endpoint_id)
+    event = (await json_object(request)).get("event_type")
+    if event is None:
+        raise missing("event_type")
+    if event not in EVENT_TYPES:
+        raise invalid("event_type", f"{event!r} is not an event this server sends; use one of {', '.join(EVENT_TYPES)}")
+    status = await send_test(endpoint, event, allow_private=service.settings.allow_private_urls)
+    return JSONResponse(
+        {
+            "object": "webhook_endpoint.test",
+            "event_type": event,
+            "status_code": status,
+            "success": True,
+            "webhook_endpoint_id": endpoint.id,
+        }
+    )
+
+
+@router.delete(PREFIX + "/{endpoint_id}", summary="Delete a webhook endpoint")
+async def delete(endpoint_id: str, key: Caller, service: Service) -> JSONResponse:
+    await service.endpoints.get(key.id, endpoint_id)
+    await service.endpoints.delete(key.id, endpoint_id)
+    return JSONResponse({"id": endpoint_id, "object": "webhook_endpoint.deleted", "deleted": True})

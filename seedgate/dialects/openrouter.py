@@ -28,12 +28,14 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from seedgate.api.deps import Caller, Service, authenticate, base_url, task_service
 from seedgate.core.catalog import Catalog, ModelProfile
 from seedgate.core.errors import ApiError, invalid, missing, not_found, shown
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
+from seedgate.store.store import ApiKey
 
 from . import ark
 from .base import DEFAULT_RESULT_TTL_S, NoEvents
@@ -384,9 +386,9 @@ def _index(raw: str | None) -> int:
     return int(raw)
 
 
-async def _content(request: Request, job_id: str) -> Response:
-    index = _index(request.query_params.get("index"))
-    task, _ = await read_task(request, job_id)
+async def _content(request: Request, key: ApiKey, job_id: str, index: int) -> Response:
+    service = task_service(request)
+    task = await service.get(key, job_id)
     if task.status is not Status.SUCCEEDED or not task.result:
         raise ApiError(
             404,
@@ -396,43 +398,43 @@ async def _content(request: Request, job_id: str) -> Response:
         )
     if index != 0:
         raise not_found("output", f"{index} of video job {job_id} (it has one, index 0)", "index")
-    service = request.app.state.service
     video = service.storage.result_file(task.id, task.result.get("video", ""))
     if video is None:
         raise not_found("content of video job", job_id, "jobId")
     return FileResponse(video, media_type=_VIDEO_TYPES.get(video.suffix, "application/octet-stream"))
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["OpenRouter videos"])
+router = APIRouter(tags=["OpenRouter videos"])
 
-    @api.post(PREFIX, summary="Submit a video generation request (202 with a polling URL)", status_code=202)
-    async def create(request: Request) -> JSONResponse:
-        service = request.app.state.service
-        key = await service.authenticate(request)
-        spec, soft = parse_create(await json_body(request), service.catalog)
-        task = await service.create(spec, soft, owner=key.id, dialect=NAME)
-        base = service.base_url(request)
-        return JSONResponse(
-            {"id": task.id, "polling_url": f"{base}{PREFIX}/{task.id}", "status": "pending"}, status_code=202
-        )
 
-    # Before `/{job_id}`, which would otherwise take "models" for a job ID.
-    @api.get(PREFIX + "/models", summary="List the video models and what each accepts")
-    async def models(request: Request) -> JSONResponse:
-        catalog = request.app.state.service.catalog
-        return JSONResponse({"data": [render_model(p) for p in catalog.models.values()]})
+@router.post(PREFIX, summary="Submit a video generation request (202 with a polling URL)", status_code=202)
+async def create(request: Request, key: Caller, service: Service) -> JSONResponse:
+    spec, soft = parse_create(await json_body(request), service.catalog)
+    task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+    base = base_url(request)
+    return JSONResponse(
+        {"id": task.id, "polling_url": f"{base}{PREFIX}/{task.id}", "status": "pending"}, status_code=202
+    )
 
-    @api.get(PREFIX + "/{job_id}", summary="Poll a video job (any of the key's tasks, in OpenRouter's shape)")
-    async def poll(job_id: str, request: Request) -> JSONResponse:
-        task, links = await read_task(request, job_id)
-        return JSONResponse(render_task(task, links, request.app.state.service.base_url(request)))
 
-    @api.get(PREFIX + "/{job_id}/content", summary="Download a completed job's video (index 0)")
-    async def content(job_id: str, request: Request) -> Response:
-        return await _content(request, job_id)
+# Before `/{job_id}`, which would otherwise take "models" for a job ID.
+@router.get(PREFIX + "/models", summary="List the video models and what each accepts")
+async def models(service: Service) -> JSONResponse:
+    catalog = service.catalog
+    return JSONResponse({"data": [render_model(p) for p in catalog.models.values()]})
 
-    return api
+
+@router.get(PREFIX + "/{job_id}", summary="Poll a video job (any of the key's tasks, in OpenRouter's shape)")
+async def poll(job_id: str, request: Request, key: Caller) -> JSONResponse:
+    task, links = await read_task(request, key, job_id)
+    return JSONResponse(render_task(task, links, base_url(request)))
+
+
+@router.get(PREFIX + "/{job_id}/content", summary="Download a completed job's video (index 0)")
+async def content(job_id: str, request: Request) -> Response:
+    # The index is checked before the key (a bad index answers 400 whoever asks), so no `Caller` here.
+    index = _index(request.query_params.get("index"))
+    return await _content(request, await authenticate(request), job_id, index)
 
 
 class OpenRouter(NoEvents):
@@ -452,7 +454,7 @@ class OpenRouter(NoEvents):
         return render_error(error, request_id)
 
     def router(self) -> APIRouter:
-        return router()
+        return router
 
 
 DIALECT = OpenRouter()

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from seedgate.api.deps import authenticate, base_url, task_service
 from seedgate.assets.library import MAX_NAME_CHARS, AssetLibrary, check_kind, check_source_url
 from seedgate.core.asset import Asset, AssetGroup, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing
@@ -110,10 +111,6 @@ def _strings(value: Any, param: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise invalid(param, f"{param} must be a list of strings")
     return value
-
-
-def _base_url(request: Request) -> str:
-    return request.app.state.service.base_url(request)
 
 
 # -- actions ------------------------------------------------------------------------------------------------------
@@ -230,25 +227,23 @@ ACTIONS: dict[str, Handler] = {
 }
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["assets (Volcengine actions)"])
+router = APIRouter(tags=["assets (Volcengine actions)"])
 
-    @api.post(PREFIX + "/{action}", summary="Asset and asset-group actions: " + ", ".join(ACTIONS))
-    async def act(action: str, request: Request) -> JSONResponse:
-        rid = request_id(request)  # the X-Request-Id of the answer too
-        try:
-            handler = ACTIONS.get(action)
-            if handler is None:
-                raise ApiError(
-                    404,
-                    "InvalidActionOrVersion",
-                    f"the action {action!r} does not exist; known actions: {', '.join(ACTIONS)}",
-                )
-            key = await request.app.state.service.authenticate(request)
-            body = await json_object(request)
-            result = await handler(request.app.state.service.assets, key, body, _base_url(request))
-        except ApiError as error:
-            return render_error(error, rid, action)
-        return JSONResponse({"ResponseMetadata": _metadata(action, rid), "Result": result})
 
-    return api
+@router.post(PREFIX + "/{action}", summary="Asset and asset-group actions: " + ", ".join(ACTIONS))
+async def act(action: str, request: Request) -> JSONResponse:
+    rid = request_id(request)  # the X-Request-Id of the answer too
+    try:
+        handler = ACTIONS.get(action)
+        if handler is None:
+            raise ApiError(
+                404,
+                "InvalidActionOrVersion",
+                f"the action {action!r} does not exist; known actions: {', '.join(ACTIONS)}",
+            )
+        key = await authenticate(request)  # inside: a refusal answers in this action's envelope
+        body = await json_object(request)
+        result = await handler(task_service(request).assets, key, body, base_url(request))
+    except ApiError as error:
+        return render_error(error, rid, action)
+    return JSONResponse({"ResponseMetadata": _metadata(action, rid), "Result": result})

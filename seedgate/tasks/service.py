@@ -1,14 +1,19 @@
-"""Task operations shared by every dialect: authenticate, create, read, list, cancel, delete."""
+"""Task operations shared by every dialect: authenticate, create, read, list, cancel, delete, remix.
+
+Nothing here knows HTTP: routes hand in the Authorization header's value and their base URL, and get tasks or
+`ApiError`s back. What the service needs of the dialects (how a task renders for its webhooks, how long its links
+live) is handed in at construction (runtime.py), so this module does not import the dialect registry."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from fastapi import Request
+import sqlalchemy as sa
 
 from seedgate.assets.library import AssetLibrary
 from seedgate.assets.pools import check_asset_pools
@@ -19,15 +24,20 @@ from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.core.validation import Soft, check_resolved_media, settle_geometry, validate
-from seedgate.dialects.registry import DEFAULT, DIALECTS, dialect_of
 from seedgate.media.fetch import Fetcher
 from seedgate.media.resolve import resolve_media
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import ApiKey, Store, Webhook
-from seedgate.upstream.relay import Relay
+from seedgate.worker.settle import settle
 
-from .keys import KeyCache, hash_secret
+from .endpoints import EndpointService
+from .keys import KeyCache, create_key, hash_secret
+from .removal import delete_task_and_files
+from .reports import search_ids, usage_report
+
+if TYPE_CHECKING:
+    from seedgate.upstream.relay import Relay
 
 log = logging.getLogger("seedgate.tasks")
 
@@ -49,6 +59,25 @@ def _auth_hint(header: str) -> str:
     return f"the Authorization scheme `{scheme}` is not supported; send `Authorization: Bearer <key>`"
 
 
+class DialectView(Protocol):
+    """What the service needs of a task's dialect: its webhook documents and how long its result links live."""
+
+    @property
+    def result_ttl_s(self) -> int: ...
+
+    @property
+    def render_task(self) -> Callable[[Task, dict[str, str]], dict[str, Any]]: ...
+
+    @property
+    def callback_url(self) -> Callable[[Task], str | None]: ...
+
+    @property
+    def event_type(self) -> Callable[[Task], str | None] | None: ...
+
+    @property
+    def render_event(self) -> Callable[[Task, str], dict[str, Any]] | None: ...
+
+
 class TaskService:
     def __init__(
         self,
@@ -59,8 +88,12 @@ class TaskService:
         fetcher: Fetcher,
         signer: UrlSigner,
         assets: AssetLibrary,
+        dialects: Mapping[str, DialectView],
+        default_dialect: DialectView,
     ) -> None:
         self.settings = settings
+        self.dialects = dialects  # by name; a task of an unknown dialect renders in `default_dialect`
+        self.default_dialect = default_dialect
         self.store = store
         self.catalog = catalog
         self.storage = storage
@@ -70,11 +103,12 @@ class TaskService:
         self.relay: Relay | None = None  # set when upstream channels are configured
         self.queue_signal = asyncio.Event()  # wakes in-process workers at once
         self.keys = KeyCache(store)  # revocations reach it at once (keys.py)
+        self.endpoints = EndpointService(store)
 
     # -- callers ------------------------------------------------------------------------------------------------
 
-    async def authenticate(self, request: Request) -> ApiKey:
-        header = request.headers.get("authorization", "")
+    async def authenticate(self, header: str) -> ApiKey:
+        """The key an `Authorization` header value names; 401 when it names none, or a revoked one."""
         scheme, _, secret = header.partition(" ")
         secret = secret.strip()
         if scheme.lower() != "bearer" or not secret:
@@ -82,13 +116,13 @@ class TaskService:
         key = await self.keys.by_secret_hash(hash_secret(secret))
         if key is None or key.revoked_at is not None:
             raise unauthorized("the API key is invalid or revoked")
-        request.state.key = key
         return key
 
-    def base_url(self, request: Request | None) -> str:
-        if self.settings.public_url or request is None:
+    def base_url(self, request_base: str | None) -> str:
+        """Where links point: the operator's public URL when set, else the base URL the request came in on."""
+        if self.settings.public_url or request_base is None:
             return self.settings.base_url
-        return str(request.base_url).rstrip("/")
+        return request_base.rstrip("/")
 
     # -- create -------------------------------------------------------------------------------------------------
 
@@ -174,11 +208,11 @@ class TaskService:
             return settings.result_ttl_by_dialect[dialect]
         if settings.result_ttl_s is not None:
             return settings.result_ttl_s
-        return DIALECTS.get(dialect, DEFAULT).result_ttl_s
+        return self.dialects.get(dialect, self.default_dialect).result_ttl_s
 
     def longest_result_ttl_s(self) -> int:
         """Result files are kept as long as any dialect's links may still point at them."""
-        return max(self.result_ttl_s(name) for name in DIALECTS)
+        return max(self.result_ttl_s(name) for name in self.dialects)
 
     def links(self, task: Task, base_url: str) -> dict[str, str]:
         """Signed URLs of a finished task's files; they expire the task's dialect's result TTL after it finished.
@@ -195,7 +229,7 @@ class TaskService:
 
     async def webhooks_for(self, task: Task) -> list[Webhook]:
         """The deliveries a task in this state causes: its own callback URL, and the owner's subscribed endpoints."""
-        dialect = dialect_of(task)
+        dialect = self.dialects.get(task.dialect, self.default_dialect)
         hooks = []
         if url := dialect.callback_url(task):
             hooks.append(Webhook(url=url, payload=dialect.render_task(task, self.links(task, self.settings.base_url))))
@@ -213,14 +247,19 @@ class TaskService:
     # -- cancel and delete --------------------------------------------------------------------------------------
 
     async def cancel(self, task: Task) -> bool:
-        """Cancel a queued task; False when it left the queue meanwhile."""
-        cancelled = replace(task, status=Status.CANCELLED, updated_at=time.time())
-        if await self.store.transition(
-            task, Status.CANCELLED, webhooks=await self.webhooks_for(cancelled), now=cancelled.updated_at
-        ):
+        """Cancel a queued task; False when it left the queue meanwhile. Through `settle`, like every status
+        change, so the record and the webhooks agree on when it finished."""
+        if await settle(self.store, self.webhooks_for, task, Status.CANCELLED):
             log.info("task %s cancelled", task.id)
             return True
         return False
+
+    async def delete(self, task: Task) -> None:
+        """Delete a task that is no longer running, upstream too (best effort), with its files."""
+        if self.relay is not None:
+            await self.relay.forget(task.id)
+        await delete_task_and_files(self.store, self.storage, task.id)
+        log.info("task %s deleted", task.id)
 
     async def cancel_or_delete(self, key: ApiKey, task_id: str) -> Status | None:
         """Ark's DELETE: cancel a queued task, delete a finished one, refuse running or cancelled ones.
@@ -242,12 +281,102 @@ class TaskService:
                 f"the task {task_id} is {task.status.value} and cannot be cancelled or deleted",
                 code=f"InvalidAction.Task{task.status.value.capitalize()}",
             )
-        if self.relay is not None:
-            await self.relay.forget(task.id)
-        await self.store.delete_task(task.id)
-        self.storage.delete_results(task.id)
-        log.info("task %s deleted", task.id)
+        await self.delete(task)
         return None
+
+    async def delete_or_cancel_video(self, key: ApiKey, task_id: str) -> Task:
+        """OpenAI's DELETE: like Ark's, but a cancelled task is deleted too (a cancelled job reads as `failed` to
+        OpenAI clients, and OpenAI deletes failed videos). Returns the task as it was found."""
+        task = await self.get(key, task_id)
+        if task.status is Status.CANCELLED:
+            await self.delete(task)
+        else:
+            await self.cancel_or_delete(key, task_id)  # queued: cancelled; finished: deleted; running: 409
+        return task
+
+    # -- remix --------------------------------------------------------------------------------------------------
+
+    async def remix(
+        self,
+        key: ApiKey,
+        source_id: str,
+        prompt: str,
+        *,
+        dialect: str,
+        status_word: Callable[[Status], str],
+        wire_names: dict[str, str],
+    ) -> Task:
+        """A new task that repeats a succeeded one (model, media, geometry, audio) with a new prompt.
+
+        `status_word` names a status in the caller's dialect; `wire_names` maps spec fields to its field names."""
+        source = await self.get(key, source_id)
+        if source.status is not Status.SUCCEEDED:
+            raise invalid(
+                "video_id",
+                f"the video {source_id} is {status_word(source.status)}; only a completed video can be remixed",
+            )
+        old = source.spec
+        # Reuse the fetched media when its blob is still stored, so a remix does not depend on the original URLs.
+        media = [
+            replace(m, blob=m.blob if m.blob and self.storage.blob_path(m.blob).is_file() else None) for m in old.media
+        ]
+        spec = TaskSpec(
+            model=old.model_name or old.model_id or old.model,
+            prompt=prompt,
+            media=media,
+            resolution=old.resolution,
+            ratio=old.ratio,
+            duration=None if old.frames_requested else old.duration,
+            frames=old.frame_count if old.frames_requested else None,
+            generate_audio=old.generate_audio,
+            camera_fixed=old.camera_fixed,
+            watermark=old.watermark,
+            remix_of=source.id,
+            wire_names=wire_names,
+        )
+        return await self.create(spec, (), owner=key.id, dialect=dialect)
+
+    # -- keys ---------------------------------------------------------------------------------------------------
+
+    async def list_keys(self) -> list[ApiKey]:
+        return await self.store.list_keys()
+
+    async def create_key(self, name: str, *, admin: bool) -> tuple[ApiKey, str]:
+        """A new key and its secret (the only time the secret is available: the store keeps a hash)."""
+        return await create_key(self.store, name, admin=admin)
+
+    async def revoke_key(self, key_id: str) -> bool:
+        return await self.store.revoke_key(key_id)
+
+    # -- small reads routes need --------------------------------------------------------------------------------
+
+    async def linked_task(self, task_id: str) -> Task | None:
+        """Any owner's task, for signed links (the signature, not a key, says who may read it)."""
+        return await self.store.get_task(task_id)
+
+    async def check_database(self) -> None:
+        """Raises when the database does not answer (readiness)."""
+        async with self.store.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def status_counts(self) -> dict[str, int]:
+        """How many tasks the store holds in each status, all owners together (metrics)."""
+        return await self.store.count_by_status()
+
+    async def queue_position(self, task: Task) -> int | None:
+        """Where a queued task stands (None once it left the queue); read on demand, never in every answer."""
+        return await self.store.queue_position(task) if task.status is Status.QUEUED else None
+
+    async def webhook_history(self, task: Task) -> list[dict[str, Any]]:
+        return await self.store.webhook_history(task.id)
+
+    async def search(self, key: ApiKey, text: str) -> list[str]:
+        """IDs of the caller's tasks (within retention) whose ID, prompt or model contains `text`, newest first."""
+        return await search_ids(self.store, key.id, text, since=time.time() - self.settings.task_retention_s)
+
+    async def usage(self, owner: str | None, days: int, tz_offset_min: int) -> dict[str, Any]:
+        """Counts, seconds and tokens by day and model for one owner (None: everyone)."""
+        return await usage_report(self.store, owner, days, tz_offset_min)
 
 
 def error_for_unexpected(exc: Exception) -> ApiError:

@@ -10,7 +10,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -409,12 +409,19 @@ class Store:
         return changed
 
     async def claim(
-        self, worker_id: str, engines: Sequence[str], lease_s: float, models: Sequence[str] | None = None
+        self,
+        worker_id: str,
+        engines: Sequence[str],
+        lease_s: float,
+        models: Sequence[str] | None = None,
+        *,
+        webhooks_for: Callable[[Task], Awaitable[list[Webhook]]] | None = None,
     ) -> Task | None:
         """Take the next task: queued ones by tier, priority and age, or running ones whose lease ran out.
 
         `models` narrows the claim to tasks of those models (the upstream relay takes only what a channel with room
-        serves)."""
+        serves). With `webhooks_for`, a first claim queues the `running` webhooks in the same transaction, so a
+        task never runs without them (a later claim after a lost worker does not repeat them)."""
         now = time.time()
         ready = sa.or_(
             tasks.c.status == Status.QUEUED.value,
@@ -448,7 +455,14 @@ class Store:
         )
         async with self.engine.begin() as conn:
             row = (await conn.execute(claim)).first()
-        return _task_from_row(row) if row else None
+            task = _task_from_row(row) if row else None
+            if task is not None and webhooks_for is not None and task.attempts == 1:
+                webhooks = await webhooks_for(task)
+                rows = await _newer_only(conn, task.id, [_webhook_row(task.id, w, now, task.status) for w in webhooks])
+                if rows:
+                    await _supersede_stale(conn, task.id, [row["url"] for row in rows], now)
+                    await conn.execute(webhook_deliveries.insert(), rows)
+        return task
 
     async def heartbeat(self, task_id: str, worker_id: str, lease_s: float, progress: float) -> bool:
         """Extend the lease and record progress; False means the lease is lost (or the task ended)."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from seedgate.core.status import Status
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store
+from seedgate.tasks.removal import delete_task_and_files
 
 from .settle import WebhooksFor, settle
 
@@ -79,10 +80,9 @@ class Maintenance:
         now = self.clock()
         finished = (Status.SUCCEEDED, Status.FAILED, Status.EXPIRED)
         for task in await self.store.finished_before(finished, now - self.retention_s):
-            await self.store.delete_task(task.id)
-            self.storage.delete_results(task.id)
+            await delete_task_and_files(self.store, self.storage, task.id)
         for task in await self.store.finished_before((Status.CANCELLED,), now - CANCELLED_KEPT_S):
-            await self.store.delete_task(task.id)
+            await delete_task_and_files(self.store, self.storage, task.id)
         await self.store.purge_deliveries(now - self.retention_s)
         # Result links die after result_ttl; the files go with them, the task record stays for its retention.
         await asyncio.to_thread(self.storage.purge_results_older_than, now - self.result_ttl_s)

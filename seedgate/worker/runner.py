@@ -19,7 +19,7 @@ from seedgate.engines.base import Engine, MediaInput, RenderCancelled, RenderFai
 from seedgate.media.remux import remux
 from seedgate.media.storage import LocalStorage
 from seedgate.metrics import ENGINE_SECONDS
-from seedgate.store.store import Store
+from seedgate.store.store import Store, Webhook
 
 from .settle import WebhooksFor, settle
 
@@ -75,7 +75,9 @@ class Worker:
             # A lease names one claim, not the worker: two slots of one worker can never pass for each other.
             lease = f"{self.id}-{secrets.token_hex(4)}"
             try:
-                task = await self.store.claim(lease, list(self.engines), self.lease_s)
+                task = await self.store.claim(
+                    lease, list(self.engines), self.lease_s, webhooks_for=self._running_webhooks
+                )
             except Exception:
                 log.exception("claim failed; retrying")
                 task = None
@@ -89,6 +91,15 @@ class Worker:
                 await self._execute(task, lease)
             except Exception:
                 log.exception("task %s: unexpected worker error", task.id)
+
+    async def _running_webhooks(self, task: Task) -> list[Webhook]:
+        """The `running` webhooks, which the claim writes in its own transaction."""
+        try:
+            return await self.webhooks_for(task)
+        except Exception:
+            # Not worth losing the render over; the final status change still sends its webhook.
+            log.exception("task %s: could not render the running webhook", task.id)
+            return []
 
     async def _settle(self, task: Task, lease: str, target: Status, **fields: Any) -> bool:
         return await settle(self.store, self.webhooks_for, task, target, lease_owner=lease, **fields)
@@ -104,12 +115,6 @@ class Worker:
                 error_message="the task was interrupted repeatedly and was given up",
             )
             return
-        try:
-            if task.attempts == 1 and (webhooks := await self.webhooks_for(task)):
-                await self.store.add_webhooks(task.id, webhooks, status=task.status, now=task.updated_at)
-        except Exception:
-            # Not worth losing the render over; the final status change still sends its webhook.
-            log.exception("task %s: could not queue the running webhook", task.id)
         engine = self.engines[task.spec.engine]
         spec = task.spec
         output_dir = self.storage.result_dir(task.id)

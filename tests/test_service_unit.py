@@ -1,0 +1,323 @@
+"""The task service on its own: a real SQLite store in a temporary directory, no HTTP and no server process.
+
+Create, read, cancel, delete, draft expansion, remix and webhook endpoints, and the errors each answers with."""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seedgate.assets.library import AssetLibrary
+from seedgate.config import Settings
+from seedgate.core.catalog import load_catalog
+from seedgate.core.errors import ApiError
+from seedgate.core.spec import TaskSpec
+from seedgate.core.status import Status
+from seedgate.core.task import Task
+from seedgate.core.validation import Soft
+from seedgate.dialects import ark, moonapix
+from seedgate.dialects.registry import DEFAULT, DIALECTS
+from seedgate.media.fetch import Fetcher, FetchPolicy
+from seedgate.media.signing import UrlSigner
+from seedgate.media.storage import LocalStorage
+from seedgate.store.store import ApiKey, Store
+from seedgate.tasks.keys import create_key
+from seedgate.tasks.service import TaskService
+from seedgate.worker.settle import settle
+
+PRO = "doubao-seedance-1-0-pro-250528"
+PRO_15 = "seedance-1-5-pro-251215"
+CALLBACK = "http://127.0.0.1:9/callback"
+
+
+@dataclass
+class Node:
+    service: TaskService
+    store: Store
+    storage: LocalStorage
+    key: ApiKey
+    secret: str
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    settings = Settings.from_env(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'unit.db'}")
+    store = Store(settings.db_url)
+    await store.migrate()
+    storage = LocalStorage(tmp_path)
+    fetcher = Fetcher(FetchPolicy(allow_private=False, timeout_s=5))
+    signer = UrlSigner("unit-test-secret")
+    assets = AssetLibrary(store.assets, storage, signer, retention_s=3600)
+    service = TaskService(
+        settings, store, load_catalog(settings.catalog_path), storage, fetcher, signer, assets, DIALECTS, DEFAULT
+    )
+    key, secret = await create_key(store, "unit")
+    yield Node(service, store, storage, key, secret)
+    await fetcher.aclose()
+    await store.close()
+
+
+def ark_spec(**body: Any) -> tuple[TaskSpec, Soft]:
+    return ark.parse_create({"model": PRO, "content": [{"type": "text", "text": "a lighthouse at dusk"}], **body})
+
+
+async def create(node: Node, dialect: str = ark.NAME, **body: Any) -> Task:
+    spec, soft = ark_spec(**body)
+    return await node.service.create(spec, soft, owner=node.key.id, dialect=dialect)
+
+
+async def succeed(node: Node, task: Task) -> Task:
+    """What a worker does: claim the task, leave a result file, settle it as succeeded."""
+    claimed = await node.store.claim("unit-worker", ["preview"], 30)
+    assert claimed is not None and claimed.id == task.id
+    folder = node.storage.result_dir(task.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "video.mp4").write_bytes(b"not really a video")
+    assert await settle(
+        node.store,
+        node.service.webhooks_for,
+        claimed,
+        Status.SUCCEEDED,
+        lease_owner="unit-worker",
+        result={"video": "video.mp4"},
+        progress=1.0,
+    )
+    return await node.service.get(node.key, task.id)
+
+
+# -- the boundary ---------------------------------------------------------------------------------------------------
+
+
+def test_the_task_package_knows_no_http() -> None:
+    package = Path(__file__).parents[1] / "seedgate" / "tasks"
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                assert not any(n.split(".")[0] in ("fastapi", "starlette") for n in names), source.name
+                assert not any(n.startswith(("seedgate.api", "seedgate.dialects")) for n in names), source.name
+
+
+# -- authenticate -------------------------------------------------------------------------------------------------
+
+
+async def test_authenticate_finds_the_key_behind_a_bearer_header(node: Node) -> None:
+    key = await node.service.authenticate(f"Bearer {node.secret}")
+    assert key.id == node.key.id
+
+
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        ("", "the API key is missing"),
+        ("Bearer ", "no key follows"),
+        ("sk-sg-bare", "bare key"),
+        ("Basic abc", "scheme `Basic` is not supported"),
+        ("Bearer sk-sg-unknown", "invalid or revoked"),
+    ],
+)
+async def test_authenticate_refusals_say_what_is_wrong(node: Node, header: str, hint: str) -> None:
+    with pytest.raises(ApiError) as refused:
+        await node.service.authenticate(header)
+    assert refused.value.status == 401 and hint in refused.value.message
+    assert "sk-sg-unknown" not in refused.value.message  # never echoes a key
+
+
+async def test_a_revoked_key_is_refused(node: Node) -> None:
+    assert await node.service.revoke_key(node.key.id)
+    with pytest.raises(ApiError) as refused:
+        await node.service.authenticate(f"Bearer {node.secret}")
+    assert refused.value.status == 401
+
+
+def test_base_url_prefers_the_public_url(node: Node) -> None:
+    assert node.service.base_url("http://seen-by-request:8000/") == "http://seen-by-request:8000"
+    assert node.service.base_url(None) == node.service.settings.base_url
+
+
+# -- create and read ----------------------------------------------------------------------------------------------
+
+
+async def test_create_queues_a_validated_task(node: Node) -> None:
+    task = await create(node, duration=5)
+    stored = await node.service.get(node.key, task.id)
+    assert stored.status is Status.QUEUED and stored.dialect == ark.NAME
+    assert stored.spec.width and stored.spec.height and stored.spec.frame_count  # planned by validation
+    assert node.service.queue_signal.is_set()
+    assert await node.service.queue_position(stored) == 1  # first in line
+    total, listed = await node.service.list(node.key)
+    assert total == 1 and [t.id for t in listed] == [task.id]
+
+
+async def test_create_refuses_an_unknown_model(node: Node) -> None:
+    spec, soft = ark.parse_create({"model": "no-such-model", "content": [{"type": "text", "text": "x"}]})
+    with pytest.raises(ApiError) as refused:
+        await node.service.create(spec, soft, owner=node.key.id, dialect=ark.NAME)
+    assert refused.value.status == 404
+    assert (await node.service.list(node.key))[0] == 0
+
+
+async def test_another_keys_task_is_not_found(node: Node) -> None:
+    task = await create(node)
+    other, _ = await create_key(node.store, "other")
+    with pytest.raises(ApiError) as refused:
+        await node.service.get(other, task.id)
+    assert refused.value.status == 404
+
+
+# -- cancel and delete --------------------------------------------------------------------------------------------
+
+
+async def test_cancel_finishes_the_task_and_its_webhook_says_when(node: Node) -> None:
+    """A cancel goes through `settle`: the record's finished_at and the webhook's completion time agree."""
+    spec, soft = moonapix.parse_create({"model": PRO, "prompt": "a lighthouse", "callback_url": CALLBACK})
+    task = await node.service.create(spec, soft, owner=node.key.id, dialect=moonapix.NAME)
+    assert await node.service.cancel_or_delete(node.key, task.id) is Status.CANCELLED
+    cancelled = await node.service.get(node.key, task.id)
+    assert cancelled.status is Status.CANCELLED and cancelled.finished_at is not None
+    [delivery] = await node.service.webhook_history(cancelled)
+    assert delivery["url"] == CALLBACK
+    answered = moonapix.render_task(cancelled, {})
+    assert delivery["payload"]["completed_at"] == answered["completed_at"] == int(cancelled.finished_at)
+
+
+async def test_cancel_is_false_once_the_task_finished(node: Node) -> None:
+    task = await create(node)
+    await succeed(node, task)
+    assert not await node.service.cancel(task)  # the stale copy still says queued
+    assert (await node.service.get(node.key, task.id)).status is Status.SUCCEEDED
+    assert [d["payload"]["status"] for d in await node.service.webhook_history(task)] == []  # no callback URL
+
+
+async def test_running_and_cancelled_tasks_cannot_be_deleted(node: Node) -> None:
+    running = await create(node)
+    await node.store.claim("unit-worker", ["preview"], 30)
+    with pytest.raises(ApiError) as refused:
+        await node.service.cancel_or_delete(node.key, running.id)
+    assert refused.value.status == 409 and refused.value.code == "InvalidAction.TaskRunning"
+    cancelled = await create(node)
+    await node.service.cancel_or_delete(node.key, cancelled.id)
+    with pytest.raises(ApiError) as refused:
+        await node.service.cancel_or_delete(node.key, cancelled.id)
+    assert refused.value.code == "InvalidAction.TaskCancelled"
+
+
+async def test_deleting_a_finished_task_removes_its_record_and_files(node: Node) -> None:
+    task = await succeed(node, await create(node))
+    assert node.storage.result_file(task.id, "video.mp4") is not None
+    assert await node.service.cancel_or_delete(node.key, task.id) is None
+    assert await node.store.get_task(task.id) is None
+    assert not node.storage.result_dir(task.id).exists()
+
+
+async def test_openai_delete_also_removes_a_cancelled_task(node: Node) -> None:
+    task = await create(node)
+    await node.service.cancel_or_delete(node.key, task.id)
+    found = await node.service.delete_or_cancel_video(node.key, task.id)
+    assert found.status is Status.CANCELLED and await node.store.get_task(task.id) is None
+
+
+# -- drafts -------------------------------------------------------------------------------------------------------
+
+
+async def test_a_final_video_takes_its_drafts_settings(node: Node) -> None:
+    draft = await succeed(node, await create(node, model=PRO_15, draft=True, seed=7, duration=4))
+    assert draft.spec.draft
+    spec, soft = ark.parse_create(
+        {"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": draft.id}}], "resolution": "720p"}
+    )
+    final = await node.service.create(spec, soft, owner=node.key.id, dialect=ark.NAME)
+    assert final.spec.draft_task_id == draft.id and not final.spec.draft
+    assert (final.spec.seed, final.spec.duration, final.spec.prompt) == (7, 4, draft.spec.prompt)
+    assert final.spec.resolution == "720p"
+
+
+@pytest.mark.parametrize("state", ["missing", "not-a-draft", "queued", "too-old"])
+async def test_a_final_video_needs_a_fresh_succeeded_draft(node: Node, state: str) -> None:
+    if state == "missing":
+        draft_id = "cgt-20250101000000-nosuch"
+    else:
+        source = await create(node, model=PRO_15, draft=state != "not-a-draft")
+        if state != "queued":
+            source = await succeed(node, source)
+        if state == "too-old":
+            async with node.store.engine.begin() as conn:
+                await conn.exec_driver_sql(f"UPDATE tasks SET created_at = {time.time() - 8 * 86400}")
+        draft_id = source.id
+    spec, soft = ark.parse_create(
+        {"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": draft_id}}]}
+    )
+    with pytest.raises(ApiError) as refused:
+        await node.service.create(spec, soft, owner=node.key.id, dialect=ark.NAME)
+    assert refused.value.status == 400 and draft_id in refused.value.message
+
+
+async def test_a_final_video_cannot_itself_be_a_draft(node: Node) -> None:
+    spec, soft = ark.parse_create(
+        {"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": "cgt-x"}}], "draft": True}
+    )
+    with pytest.raises(ApiError) as refused:
+        await node.service.create(spec, soft, owner=node.key.id, dialect=ark.NAME)
+    assert "cannot itself be a draft" in refused.value.message
+
+
+# -- remix --------------------------------------------------------------------------------------------------------
+
+
+async def test_remix_repeats_a_succeeded_task_with_a_new_prompt(node: Node) -> None:
+    source = await succeed(node, await create(node, duration=5))
+    remix = await node.service.remix(
+        node.key, source.id, "the same, at night", dialect="openai", status_word=str, wire_names={}
+    )
+    assert remix.spec.remix_of == source.id and remix.spec.prompt == "the same, at night"
+    assert (remix.spec.model, remix.spec.duration) == (source.spec.model, 5)
+
+
+async def test_only_a_succeeded_task_can_be_remixed(node: Node) -> None:
+    source = await create(node)
+    with pytest.raises(ApiError) as refused:
+        await node.service.remix(
+            node.key, source.id, "again", dialect="openai", status_word=lambda s: f"<{s.value}>", wire_names={}
+        )
+    assert refused.value.status == 400 and "<queued>" in refused.value.message
+
+
+# -- webhook endpoints --------------------------------------------------------------------------------------------
+
+
+async def test_endpoints_belong_to_their_owner_and_rotate_their_secret(node: Node) -> None:
+    endpoints = node.service.endpoints
+    made = await endpoints.create(node.key.id, name="hook", url=CALLBACK, event_types=["video.completed"])
+    assert [e.id for e in await endpoints.list(node.key.id)] == [made.id]
+    with pytest.raises(ApiError) as refused:
+        await endpoints.get("someone-else", made.id)
+    assert refused.value.status == 404
+    rotated = await endpoints.rotate_secret(made, keep_old=True)
+    assert rotated.secret != made.secret and rotated.previous_secret == made.secret
+    assert rotated.signing_secrets(time.time()) == f"{rotated.secret} {made.secret}"
+    updated = await endpoints.update(node.key.id, made.id, {"name": "renamed"})
+    assert updated.name == "renamed"
+    assert await endpoints.delete(node.key.id, made.id)
+    assert await endpoints.list(node.key.id) == []
+
+
+# -- the running webhook --------------------------------------------------------------------------------------------
+
+
+async def test_a_first_claim_queues_the_running_webhook_with_it(node: Node) -> None:
+    task = await create(node, callback_url=CALLBACK)
+    claimed = await node.store.claim("unit-worker", ["preview"], 0.0, webhooks_for=node.service.webhooks_for)
+    assert claimed is not None and claimed.id == task.id
+    [queued, running] = await node.service.webhook_history(claimed)  # Ark calls back on every status
+    assert queued["payload"]["status"] == "queued"
+    assert running["url"] == CALLBACK and running["payload"]["status"] == "running"
+    # The lease (0 s) has run out: a second claim takes the task again but does not announce it twice.
+    again = await node.store.claim("other-worker", ["preview"], 30, webhooks_for=node.service.webhooks_for)
+    assert again is not None and again.attempts == 2
+    assert len(await node.service.webhook_history(again)) == 2

@@ -49,7 +49,7 @@ async def asset_file(asset_id: str, service: Service, expires: int = 0, signatur
     if asset is not None and await service.keys.is_revoked(asset.owner):
         raise _revoked_link()
     path = service.storage.blob_path(asset.blob) if asset and asset.blob else None
-    if path is None or not path.is_file():
+    if asset is None or path is None or not path.is_file():
         raise ApiError(404, "ResourceNotFound", "the asset no longer exists")
     media_type = _ASSET_TYPES.get(str(asset.info.get("format")), "application/octet-stream")
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})

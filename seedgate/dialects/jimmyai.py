@@ -412,7 +412,7 @@ async def _realperson_status(request: Request, key: ApiKey, service: TaskService
         raise invalid(field, "asset_ids must be a list of asset IDs")
     if len(wanted) > _AUDIT_MAX_ITEMS:
         raise invalid(field, f"at most {_AUDIT_MAX_ITEMS} asset IDs per request")
-    found = []
+    found: list[Asset] = []
     if wanted:  # an empty list asks for nothing (the store reads no ID filter as "all of them")
         _, found = await service.assets.store.list(key.id, ids=wanted, limit=_AUDIT_MAX_ITEMS)
     by_id = {a.id: a for a in found if a.metadata.get("realperson")}
@@ -468,7 +468,7 @@ async def _sp_detail(request: Request, key: ApiKey, service: TaskService, many: 
     if not many:
         data = _sp_item(await service.assets.get(key.id, ids[0], field), service.assets, base)
     else:
-        found = []
+        found: list[Asset] = []
         if ids:  # an empty list asks for nothing (the store reads no ID filter as "all of them")
             _, found = await service.assets.store.list(key.id, ids=ids[:_AUDIT_MAX_ITEMS], limit=_AUDIT_MAX_ITEMS)
         data = {"items": [_sp_item(a, service.assets, base) for a in found]}

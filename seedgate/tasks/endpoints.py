@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import secrets
 import time
 from typing import Any
@@ -36,7 +37,7 @@ class EndpointService:
         await self.store.insert_endpoint(endpoint)
         return endpoint
 
-    async def list(self, owner: str) -> list[Endpoint]:
+    async def list(self, owner: str) -> builtins.list[Endpoint]:
         """Oldest first; a key has a handful, so callers page the list themselves."""
         return await self.store.list_endpoints(owner)
 

@@ -7,6 +7,7 @@ live) is handed in at construction (runtime.py), so this module does not import 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -197,7 +198,7 @@ class TaskService:
             raise not_found("task", task_id, "id")
         return task
 
-    async def list(self, key: ApiKey, **filters: Any) -> tuple[int, list[Task]]:
+    async def list(self, key: ApiKey, **filters: Any) -> tuple[int, builtins.list[Task]]:
         since = time.time() - self.settings.task_retention_s
         return await self.store.list_tasks(key.id, since=since, **filters)
 
@@ -227,7 +228,7 @@ class TaskService:
                 links[field] = self.signer.sign(base_url, f"/files/{task.id}/{name}", expires)
         return links
 
-    async def webhooks_for(self, task: Task) -> list[Webhook]:
+    async def webhooks_for(self, task: Task) -> builtins.list[Webhook]:
         """The deliveries a task in this state causes: its own callback URL, and the owner's subscribed endpoints."""
         dialect = self.dialects.get(task.dialect, self.default_dialect)
         hooks = []
@@ -338,7 +339,7 @@ class TaskService:
 
     # -- keys ---------------------------------------------------------------------------------------------------
 
-    async def list_keys(self) -> list[ApiKey]:
+    async def list_keys(self) -> builtins.list[ApiKey]:
         return await self.store.list_keys()
 
     async def create_key(self, name: str, *, admin: bool) -> tuple[ApiKey, str]:
@@ -367,10 +368,10 @@ class TaskService:
         """Where a queued task stands (None once it left the queue); read on demand, never in every answer."""
         return await self.store.queue_position(task) if task.status is Status.QUEUED else None
 
-    async def webhook_history(self, task: Task) -> list[dict[str, Any]]:
+    async def webhook_history(self, task: Task) -> builtins.list[dict[str, Any]]:
         return await self.store.webhook_history(task.id)
 
-    async def search(self, key: ApiKey, text: str) -> list[str]:
+    async def search(self, key: ApiKey, text: str) -> builtins.list[str]:
         """IDs of the caller's tasks (within retention) whose ID, prompt or model contains `text`, newest first."""
         return await search_ids(self.store, key.id, text, since=time.time() - self.settings.task_retention_s)
 

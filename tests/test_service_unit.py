@@ -9,9 +9,12 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from seedgate.assets.library import AssetLibrary
 from seedgate.config import Settings
@@ -321,3 +324,22 @@ async def test_a_first_claim_queues_the_running_webhook_with_it(node: Node) -> N
     again = await node.store.claim("other-worker", ["preview"], 30, webhooks_for=node.service.webhooks_for)
     assert again is not None and again.attempts == 2
     assert len(await node.service.webhook_history(again)) == 2
+
+
+# -- a router on its own --------------------------------------------------------------------------------------------
+
+
+async def test_a_dialect_router_serves_alone_on_the_service(node: Node) -> None:
+    """Module-level routers need nothing but a runtime with a service in the app state (api/deps.py)."""
+    app = FastAPI()
+    app.state.runtime = SimpleNamespace(service=node.service)
+    app.include_router(ark.router)
+    app.add_exception_handler(ApiError, lambda _, error: ark.render_error(error, "rid"))  # type: ignore[arg-type]
+    body = {"model": PRO, "content": [{"type": "text", "text": "a lighthouse"}]}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://unit") as http:
+        refused = await http.post(ark.PREFIX, json=body)
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "AuthenticationError"
+        made = await http.post(ark.PREFIX, json=body, headers={"Authorization": f"Bearer {node.secret}"})
+        assert made.status_code == 200
+        read = await http.get(f"{ark.PREFIX}/{made.json()['id']}", headers={"Authorization": f"Bearer {node.secret}"})
+    assert read.json()["status"] == "queued"

@@ -334,7 +334,7 @@ async def test_a_dialect_router_serves_alone_on_the_service(node: Node) -> None:
     app = FastAPI()
     app.state.runtime = SimpleNamespace(service=node.service)
     app.include_router(ark.router)
-    app.add_exception_handler(ApiError, lambda _, error: ark.render_error(error, "rid"))  # type: ignore[arg-type]
+    app.add_exception_handler(ApiError, lambda _, error: ark.render_error(error, "rid"))
     body = {"model": PRO, "content": [{"type": "text", "text": "a lighthouse"}]}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://unit") as http:
         refused = await http.post(ark.PREFIX, json=body)

@@ -61,22 +61,19 @@ def _auth_hint(header: str) -> str:
 
 
 class DialectView(Protocol):
-    """What the service needs of a task's dialect: its webhook documents and how long its result links live."""
+    """What the service needs of a task's dialect (dialects/base.py's `Dialect` has it): its webhook documents
+    and how long its result links live."""
 
     @property
     def result_ttl_s(self) -> int: ...
 
-    @property
-    def render_task(self) -> Callable[[Task, dict[str, str]], dict[str, Any]]: ...
+    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]: ...
 
-    @property
-    def callback_url(self) -> Callable[[Task], str | None]: ...
+    def callback_url(self, task: Task) -> str | None: ...
 
-    @property
-    def event_type(self) -> Callable[[Task], str | None] | None: ...
+    def event_type(self, task: Task) -> str | None: ...
 
-    @property
-    def render_event(self) -> Callable[[Task, str], dict[str, Any]] | None: ...
+    def render_event(self, task: Task, event: str) -> dict[str, Any]: ...
 
 
 class TaskService:
@@ -234,7 +231,7 @@ class TaskService:
         hooks = []
         if url := dialect.callback_url(task):
             hooks.append(Webhook(url=url, payload=dialect.render_task(task, self.links(task, self.settings.base_url))))
-        if dialect.event_type and dialect.render_event and (event := dialect.event_type(task)):
+        if event := dialect.event_type(task):
             for endpoint in await self.store.endpoints_for(task.owner, event):
                 hooks.append(
                     Webhook(

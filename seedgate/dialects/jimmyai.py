@@ -280,9 +280,9 @@ def _status_ids(request: Request, body: Any) -> list[str]:
             ids += [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(body, dict):
         for name in ("assetIds", "asset_ids"):
-            value = body.get(name)
-            if isinstance(value, list):
-                ids += [v for v in value if isinstance(v, str)]
+            listed = body.get(name)
+            if isinstance(listed, list):
+                ids += [v for v in listed if isinstance(v, str)]
     if not ids:
         raise missing("assetIds")
     if len(ids) > _AUDIT_MAX_ITEMS:

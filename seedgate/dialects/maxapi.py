@@ -122,7 +122,7 @@ def _iso(stamp: float) -> str:
 
 def _data(task: Task, links: dict[str, str]) -> dict[str, Any]:
     spec = task.spec
-    echoed = {"model": task.endpoint, "prompt": spec.prompt}
+    echoed: dict[str, Any] = {"model": task.endpoint, "prompt": spec.prompt}
     if spec.media:
         echoed[spec.wire_names.get("media", "imageUrls")] = [m.url for m in spec.media]
     echoed.update({"ratio": spec.ratio, "resolution": spec.resolution, "duration": spec.duration})

@@ -218,13 +218,13 @@ def _media_url(value: Any, param: str) -> str:
     """A media URL as sent, except that asset references (`Asset://asset_xxx`, any case) become `asset://<id>`."""
     if not isinstance(value, str) or not value.strip():
         raise invalid(param, "must be a non-empty URL string")
-    value = value.strip()
-    scheme, sep, rest = value.partition("://")
+    url: str = value.strip()
+    scheme, sep, rest = url.partition("://")
     if sep and scheme.lower() == "asset":
         if not rest.strip("/"):
-            raise invalid(param, f"{value!r} names no asset; expected Asset://asset_xxx")
+            raise invalid(param, f"{url!r} names no asset; expected Asset://asset_xxx")
         return f"asset://{rest}"
-    return value
+    return url
 
 
 def _asset_ref(value: Any, param: str) -> str:

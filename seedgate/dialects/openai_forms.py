@@ -55,7 +55,8 @@ def put(fields: dict[str, Any], path: list[str], value: Any) -> None:
         return
     node: Any = fields
     for step, after in zip(path, path[1:], strict=False):
-        kind = list if after == "" else dict
+        kind: type = list if after == "" else dict
+        child: Any
         if step == "":  # node is a list
             last = node[-1] if node else None
             if kind is dict and isinstance(last, dict) and after not in last:

@@ -261,7 +261,8 @@ class Store:
         first_write = insert(settings).values(key=key, value=secrets.token_urlsafe(32)).on_conflict_do_nothing()
         async with self.engine.begin() as conn:
             await conn.execute(first_write)
-            return (await conn.execute(sa.select(settings.c.value).where(settings.c.key == key))).scalar_one()
+            value = (await conn.execute(sa.select(settings.c.value).where(settings.c.key == key))).scalar_one()
+            return str(value)
 
     # -- tasks --------------------------------------------------------------------------------------------------
 

@@ -10,12 +10,12 @@ import secrets
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.usage import usage
-from seedgate.engines.base import Engine, MediaInput, RenderCancelled, RenderFailed, RenderJob
+from seedgate.engines.base import Engine, MediaInput, MediaKind, RenderCancelled, RenderFailed, RenderJob
 from seedgate.media.remux import remux
 from seedgate.media.storage import LocalStorage
 from seedgate.metrics import ENGINE_SECONDS
@@ -132,7 +132,11 @@ class Worker:
             watermark=spec.watermark,
             generate_audio=bool(spec.generate_audio),
             return_last_frame=spec.return_last_frame,
-            inputs=tuple(MediaInput(m.kind, m.role or "", self.storage.blob_path(m.blob or "")) for m in spec.media),
+            # Validation admits only these kinds (core.validation); MediaRef keeps a plain str for the parsers.
+            inputs=tuple(
+                MediaInput(cast(MediaKind, m.kind), m.role or "", self.storage.blob_path(m.blob or ""))
+                for m in spec.media
+            ),
             output_dir=output_dir,
         )
         lease_lost = threading.Event()

@@ -149,8 +149,8 @@ def _bind(host: str, port: int) -> socket.socket:
 
 async def _first_run_key(settings: Settings) -> None:
     """With no SEEDGATE_API_KEY and no keys yet, make one admin key so a new user is never locked out."""
-    from seedgate.api.keys import create_key
     from seedgate.store.store import Store
+    from seedgate.tasks.keys import create_key
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.db_url)
@@ -355,7 +355,7 @@ def keys_create(
         made = _admin_call(url, key, "POST", "/console/api/keys", {"name": name, "admin": admin})
         key_id, secret = made["id"], made["secret"]
     else:
-        from seedgate.api.keys import create_key
+        from seedgate.tasks.keys import create_key
 
         async def work(store: Any) -> tuple[str, str]:
             made, secret = await create_key(store, name, admin=admin)

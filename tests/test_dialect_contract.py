@@ -32,8 +32,8 @@ from seedgate.dialects import (
     threehei,
 )
 from seedgate.dialects.base import Dialect
+from seedgate.dialects.bodies import Body
 from seedgate.dialects.registry import DEFAULT, DIALECTS, dialect_of
-from seedgate.dialects.wire import Body
 
 CATALOG = load_catalog()
 

@@ -32,7 +32,7 @@ from seedgate.media.storage import LocalStorage
 from seedgate.store.store import ApiKey, Store
 from seedgate.tasks.keys import create_key
 from seedgate.tasks.service import TaskService
-from seedgate.worker.settle import settle
+from seedgate.tasks.settle import settle
 
 PRO = "doubao-seedance-1-0-pro-250528"
 PRO_15 = "seedance-1-5-pro-251215"

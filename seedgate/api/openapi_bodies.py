@@ -2,7 +2,7 @@
 
 Most routes parse `await request.body()` in their dialect's own way (lenient where the vendor is, with errors in the
 vendor's envelope), so FastAPI cannot infer a body. Every route that creates a task takes its schema from its
-dialect's one description of the body (dialects/wire.py tables, which tests/test_dialect_contract.py holds to what
+dialect's one description of the body (dialects/bodies.py tables, which tests/test_dialect_contract.py holds to what
 the parsers read); the asset and webhook-endpoint routes are described here. The schemas are for clients,
 generators and fuzzers (tests/test_campaign.py); they change nothing about what a route accepts. Open schemas
 (`additionalProperties` allowed) because every vendor tolerates extra fields.
@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from seedgate.dialects import aigeneration, ark, jimmyai, maxapi, moonapix, openai_edits, openai_videos, openrouter
-from seedgate.dialects.wire import Body
+from seedgate.dialects.bodies import Body
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}

@@ -19,8 +19,8 @@ from seedgate.core.validation import Soft
 
 from . import ark_schema as schema
 from .base import DEFAULT_RESULT_TTL_S, NoEvents
+from .bodies import BOOL, INT, OBJECT, STR, URL, Field, array, describe, enum, int_range, obj
 from .common import create_task, read_task, require_model
-from .wire import BOOL, INT, OBJECT, STR, URL, Field, array, describe, enum, int_range, obj
 
 NAME = "ark"
 PREFIX = "/api/v3/contents/generations/tasks"

@@ -2,7 +2,8 @@
 
 A dialect module holds its codec as plain functions (parse_*, render_*, callback_url) and one class implementing
 `Dialect` over them; registry.py collects the instances. Routes parse and render with the module's functions
-directly; the service reaches a task's dialect through `registry.dialect_of` (webhooks, result-link lifetimes).
+directly; the task service (tasks/service.py) is handed the instances by runtime.py and renders webhooks and picks
+result-link lifetimes through them.
 """
 
 from __future__ import annotations

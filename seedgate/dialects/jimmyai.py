@@ -34,9 +34,9 @@ from seedgate.store.store import ApiKey
 from seedgate.tasks.service import TaskService
 
 from .base import NoEvents
+from .bodies import BOOL, INT, STR, Body, Field, array, describe, enum
 from .common import create_task, json_body, json_object, message_naming_param, read_task, require_model
 from .volc_assets import KIND_WORDS, STATUS_WORDS
-from .wire import BOOL, INT, STR, Body, Field, array, describe, enum
 
 NAME = "jimmyai"
 PREFIX = "/api/open-api/v1"

@@ -17,8 +17,8 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from .base import NoEvents
+from .bodies import BOOL, INT, STR, URL, Field, array, describe
 from .common import create_task, read_task, require_model
-from .wire import BOOL, INT, STR, URL, Field, array, describe
 
 NAME = "maxapi"
 PREFIX = "/api/v1/task"

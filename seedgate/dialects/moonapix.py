@@ -32,8 +32,8 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from .base import DEFAULT_RESULT_TTL_S, NoEvents
+from .bodies import BOOL, INT, OBJECT, STR, URL, Field, any_of, array, describe, enum, obj
 from .common import json_body, message_naming_param, openai_error_fields, read_task, request_id, require_model
-from .wire import BOOL, INT, OBJECT, STR, URL, Field, any_of, array, describe, enum, obj
 
 NAME = "moonapix"
 PREFIX = "/v1/video/generations"

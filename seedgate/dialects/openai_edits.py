@@ -37,8 +37,8 @@ from seedgate.media.probe import MediaRejected, audit_media_bounded
 from seedgate.media.resolve import MAX_BYTES, apply_info, resolve_refs
 from seedgate.media.storage import LocalStorage
 
+from .bodies import INT, STR, URL, Field, any_of, array, describe, obj
 from .openai_forms import string_field
-from .wire import INT, STR, URL, Field, any_of, array, describe, obj
 
 if TYPE_CHECKING:
     from seedgate.tasks.service import TaskService

@@ -43,8 +43,8 @@ from seedgate.tasks.service import TaskService
 
 from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks, threehei
 from .base import DEFAULT_RESULT_TTL_S, Dialect
+from .bodies import INT, STR, URL, Field, any_of, describe, obj
 from .common import SMALL_INT, loads_json, openai_error_fields, request_id
-from .wire import INT, STR, URL, Field, any_of, describe, obj
 
 NAME = "openai"
 PREFIX = "/v1/videos"

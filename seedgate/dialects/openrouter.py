@@ -39,8 +39,8 @@ from seedgate.store.store import ApiKey
 
 from . import ark
 from .base import DEFAULT_RESULT_TTL_S, NoEvents
+from .bodies import BOOL, INT, STR, URL, Field, any_of, array, describe, enum, obj
 from .common import SMALL_INT, json_body, message_naming_param, read_task, require_model
-from .wire import BOOL, INT, STR, URL, Field, any_of, array, describe, enum, obj
 
 NAME = "openrouter"
 PREFIX = "/api/v1/videos"

@@ -30,12 +30,12 @@ from seedgate.media.resolve import resolve_media
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import ApiKey, Store, Webhook
-from seedgate.worker.settle import settle
 
 from .endpoints import EndpointService
 from .keys import KeyCache, create_key, hash_secret
 from .removal import delete_task_and_files
 from .reports import search_ids, usage_report
+from .settle import settle
 
 if TYPE_CHECKING:
     from seedgate.upstream.relay import Relay

@@ -42,7 +42,7 @@ from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store
 from seedgate.store.upstream import POKED, UpstreamRecord
-from seedgate.worker.settle import WebhooksFor, settle
+from seedgate.tasks.settle import WebhooksFor, settle
 
 from .ark_client import ArkClient
 from .channels import Channel, Channels

@@ -13,8 +13,7 @@ from seedgate.core.status import Status
 from seedgate.media.storage import LocalStorage
 from seedgate.store.store import Store
 from seedgate.tasks.removal import delete_task_and_files
-
-from .settle import WebhooksFor, settle
+from seedgate.tasks.settle import WebhooksFor, settle
 
 log = logging.getLogger("seedgate.maintenance")
 

@@ -20,8 +20,7 @@ from seedgate.media.remux import remux
 from seedgate.media.storage import LocalStorage
 from seedgate.metrics import ENGINE_SECONDS
 from seedgate.store.store import Store, Webhook
-
-from .settle import WebhooksFor, settle
+from seedgate.tasks.settle import WebhooksFor, settle
 
 log = logging.getLogger("seedgate.worker")
 

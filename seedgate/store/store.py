@@ -246,6 +246,11 @@ class Store:
 
     # -- schema -------------------------------------------------------------------------------------------------
 
+    async def ping(self) -> None:
+        """Raises when the database does not answer (readiness)."""
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
     async def migrate(self) -> None:
         """Bring the schema to head. On PostgreSQL an advisory lock lets many nodes start at once."""
         async with self.engine.begin() as conn:

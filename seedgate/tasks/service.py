@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-import sqlalchemy as sa
-
 from seedgate.assets.library import AssetLibrary
 from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings
@@ -29,12 +27,12 @@ from seedgate.media.fetch import Fetcher
 from seedgate.media.resolve import resolve_media
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
+from seedgate.store.reports import search_ids, usage_report
 from seedgate.store.store import ApiKey, Store, Webhook
 
 from .endpoints import EndpointService
 from .keys import KeyCache, create_key, hash_secret
 from .removal import delete_task_and_files
-from .reports import search_ids, usage_report
 from .settle import settle
 
 if TYPE_CHECKING:
@@ -354,8 +352,7 @@ class TaskService:
 
     async def check_database(self) -> None:
         """Raises when the database does not answer (readiness)."""
-        async with self.store.engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        await self.store.ping()
 
     async def status_counts(self) -> dict[str, int]:
         """How many tasks the store holds in each status, all owners together (metrics)."""

@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from seedgate.core.status import Status
-from seedgate.store.schema import tasks as tasks_table
-from seedgate.store.store import Store
+
+from .schema import tasks as tasks_table
+from .store import Store
 
 SEARCH_MAX = 1000  # the newest matching tasks a search pages through
 USAGE_MAX_ROWS = 50_000

@@ -16,7 +16,7 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark
-from .base import DEFAULT_RESULT_TTL_S, NoEvents
+from .base import CodecDialect
 from .common import create_task, read_task
 
 NAME = "aigeneration"
@@ -88,24 +88,12 @@ async def task_status(task_id: str, request: Request, key: Caller) -> JSONRespon
     return JSONResponse({"success": True, "data": render_task(*await read_task(request, key, task_id))})
 
 
-class AIGeneration(NoEvents):
-    """The AIGeneration platform: Ark bodies in, `{success, data}` task documents out and in callbacks."""
-
-    name = NAME
-    prefixes = (PREFIX,)
-    result_ttl_s = DEFAULT_RESULT_TTL_S
-
-    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
-        return render_task(task, links)
-
-    def callback_url(self, task: Task) -> str | None:
-        return callback_url(task)
-
-    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
-        return render_error(error, request_id)
-
-    def router(self) -> APIRouter:
-        return router
-
-
-DIALECT = AIGeneration()
+# The AIGeneration platform: Ark bodies in, `{success, data}` task documents out and in callbacks.
+DIALECT = CodecDialect(
+    name=NAME,
+    prefixes=(PREFIX,),
+    render_task=render_task,
+    callback_url=callback_url,
+    render_error=render_error,
+    routes=router,
+)

@@ -18,7 +18,7 @@ from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
 from . import ark_schema as schema
-from .base import DEFAULT_RESULT_TTL_S, NoEvents
+from .base import CodecDialect
 from .bodies import BOOL, INT, OBJECT, STR, URL, Field, array, describe, enum, int_range, obj
 from .common import create_task, read_task, require_model
 
@@ -277,24 +277,12 @@ async def delete_task(task_id: str, key: Caller, service: Service) -> Response:
     return JSONResponse({})
 
 
-class Ark(NoEvents):
-    """Ark's dialect: task objects, the callback URL of each task, Ark's error envelope."""
-
-    name = NAME
-    prefixes = (PREFIX,)
-    result_ttl_s = DEFAULT_RESULT_TTL_S
-
-    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
-        return render_task(task, links)
-
-    def callback_url(self, task: Task) -> str | None:
-        return callback_url(task)
-
-    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
-        return render_error(error, request_id)
-
-    def router(self) -> APIRouter:
-        return router
-
-
-DIALECT = Ark()
+# Ark's dialect: task objects, the callback URL of each task, Ark's error envelope.
+DIALECT = CodecDialect(
+    name=NAME,
+    prefixes=(PREFIX,),
+    render_task=render_task,
+    callback_url=callback_url,
+    render_error=render_error,
+    routes=router,
+)

@@ -8,6 +8,8 @@ result-link lifetimes through them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from fastapi import APIRouter
@@ -72,3 +74,20 @@ class NoEvents:
 
     def render_event(self, task: Task, event: str) -> dict[str, Any]:
         raise LookupError(f"the {task.dialect} dialect raises no events, not even {event!r}")
+
+
+@dataclass(frozen=True)
+class CodecDialect(NoEvents):
+    """A dialect made of its module's codec functions, named one by one (most dialects: per-task callbacks or
+    polling, no subscribed events). Dialects with events implement `Dialect` themselves (openai_videos.py)."""
+
+    name: str
+    prefixes: tuple[str, ...]
+    render_task: Callable[[Task, dict[str, str]], dict[str, Any]]
+    callback_url: Callable[[Task], str | None]
+    render_error: Callable[[ApiError, str], JSONResponse]
+    routes: APIRouter
+    result_ttl_s: int = DEFAULT_RESULT_TTL_S
+
+    def router(self) -> APIRouter:
+        return self.routes

@@ -33,7 +33,7 @@ from seedgate.core.validation import Soft
 from seedgate.store.store import ApiKey
 from seedgate.tasks.service import TaskService
 
-from .base import NoEvents
+from .base import CodecDialect
 from .bodies import BOOL, INT, STR, Body, Field, array, describe, enum
 from .common import create_task, json_body, json_object, message_naming_param, read_task, require_model
 from .volc_assets import KIND_WORDS, STATUS_WORDS
@@ -544,24 +544,13 @@ async def status_post(request: Request) -> JSONResponse:
     return await _status(request, await authenticate(request), task_service(request), body)
 
 
-class JimmyAi(NoEvents):
-    """jimmyai: `{code: "20000", msg, data}` envelopes; its clients poll (no callbacks); links live 3 days."""
-
-    name = NAME
-    prefixes = (PREFIX,)
-    result_ttl_s = RESULT_TTL_S
-
-    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
-        return render_task(task, links)
-
-    def callback_url(self, task: Task) -> str | None:
-        return callback_url(task)
-
-    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
-        return render_error(error, request_id)
-
-    def router(self) -> APIRouter:
-        return router
-
-
-DIALECT = JimmyAi()
+# jimmyai: `{code: "20000", msg, data}` envelopes; its clients poll (no callbacks); links live 3 days.
+DIALECT = CodecDialect(
+    name=NAME,
+    prefixes=(PREFIX,),
+    render_task=render_task,
+    callback_url=callback_url,
+    render_error=render_error,
+    routes=router,
+    result_ttl_s=RESULT_TTL_S,
+)

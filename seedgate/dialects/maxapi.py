@@ -16,7 +16,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from .base import NoEvents
+from .base import CodecDialect
 from .bodies import BOOL, INT, STR, URL, Field, array, describe
 from .common import create_task, read_task, require_model
 
@@ -175,24 +175,13 @@ async def cancel(task_id: str, key: Caller, service: Service) -> JSONResponse:
     return JSONResponse({"code": 0, "msg": "ok"})
 
 
-class MaxApi(NoEvents):
-    """maxapi: `{code, msg, data}` documents, called back on terminal states only; links live 7 days."""
-
-    name = NAME
-    prefixes = (PREFIX,)
-    result_ttl_s = RESULT_TTL_S
-
-    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
-        return render_task(task, links)
-
-    def callback_url(self, task: Task) -> str | None:
-        return callback_url(task)
-
-    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
-        return render_error(error, request_id)
-
-    def router(self) -> APIRouter:
-        return router
-
-
-DIALECT = MaxApi()
+# maxapi: `{code, msg, data}` documents, called back on terminal states only; links live 7 days.
+DIALECT = CodecDialect(
+    name=NAME,
+    prefixes=(PREFIX,),
+    render_task=render_task,
+    callback_url=callback_url,
+    render_error=render_error,
+    routes=router,
+    result_ttl_s=RESULT_TTL_S,
+)

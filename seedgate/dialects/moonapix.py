@@ -31,7 +31,7 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 
-from .base import DEFAULT_RESULT_TTL_S, NoEvents
+from .base import CodecDialect
 from .bodies import BOOL, INT, OBJECT, STR, URL, Field, any_of, array, describe, enum, obj
 from .common import json_body, message_naming_param, openai_error_fields, read_task, request_id, require_model
 
@@ -632,24 +632,12 @@ async def query(task_id: str, request: Request, key: Caller) -> JSONResponse:
     return JSONResponse(render_task(*await read_task(request, key, task_id)))
 
 
-class MoonApiX(NoEvents):
-    """MoonApiX: bare task objects with its status words, called back (the query JSON) on terminal states."""
-
-    name = NAME
-    prefixes = PREFIXES
-    result_ttl_s = DEFAULT_RESULT_TTL_S
-
-    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
-        return render_task(task, links)
-
-    def callback_url(self, task: Task) -> str | None:
-        return callback_url(task)
-
-    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
-        return render_error(error, request_id)
-
-    def router(self) -> APIRouter:
-        return router
-
-
-DIALECT = MoonApiX()
+# MoonApiX: bare task objects with its status words, called back (the query JSON) on terminal states.
+DIALECT = CodecDialect(
+    name=NAME,
+    prefixes=PREFIXES,
+    render_task=render_task,
+    callback_url=callback_url,
+    render_error=render_error,
+    routes=router,
+)

@@ -38,7 +38,7 @@ from seedgate.core.validation import Soft
 from seedgate.store.store import ApiKey
 
 from . import ark
-from .base import DEFAULT_RESULT_TTL_S, NoEvents
+from .base import CodecDialect
 from .bodies import BOOL, INT, STR, URL, Field, any_of, array, describe, enum, obj
 from .common import SMALL_INT, json_body, message_naming_param, read_task, require_model
 
@@ -437,24 +437,12 @@ async def content(job_id: str, request: Request) -> Response:
     return await _content(request, await authenticate(request), job_id, index)
 
 
-class OpenRouter(NoEvents):
-    """OpenRouter: job objects to polls; a finished job POSTs a `video.generation.<status>` event to its callback."""
-
-    name = NAME
-    prefixes = (PREFIX,)
-    result_ttl_s = DEFAULT_RESULT_TTL_S
-
-    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
-        return render_callback(task, links)
-
-    def callback_url(self, task: Task) -> str | None:
-        return callback_url(task)
-
-    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
-        return render_error(error, request_id)
-
-    def router(self) -> APIRouter:
-        return router
-
-
-DIALECT = OpenRouter()
+# OpenRouter: job objects to polls; a finished job POSTs a `video.generation.<status>` event to its callback.
+DIALECT = CodecDialect(
+    name=NAME,
+    prefixes=(PREFIX,),
+    render_task=render_callback,
+    callback_url=callback_url,
+    render_error=render_error,
+    routes=router,
+)

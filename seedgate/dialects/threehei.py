@@ -5,39 +5,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
-
-from seedgate.core.errors import ApiError
-from seedgate.core.task import Task
 
 from . import ark
-from .base import DEFAULT_RESULT_TTL_S, NoEvents
+from .base import CodecDialect
 
 NAME = "3hei"
 PREFIX = "/v1/videos"  # shared with OpenAI, whose envelope the registry gives errors outside 3hei's own create
 
 
-class ThreeHei(NoEvents):
-    """Ark's task objects, callbacks and errors, for tasks created through the shared OpenAI route."""
-
-    name = NAME
-    prefixes = (PREFIX,)
-    result_ttl_s = DEFAULT_RESULT_TTL_S
-
-    def render_task(self, task: Task, links: dict[str, str]) -> dict[str, Any]:
-        return ark.render_task(task, links)
-
-    def callback_url(self, task: Task) -> str | None:
-        return ark.callback_url(task)
-
-    def render_error(self, error: ApiError, request_id: str) -> JSONResponse:
-        return ark.render_error(error, request_id)
-
-    def router(self) -> APIRouter:
-        return APIRouter()  # its only route is openai_videos.py's `POST /v1/videos`
-
-
-DIALECT = ThreeHei()
+# Ark's task objects, callbacks and errors, for tasks created through the shared OpenAI route; its only route is
+# openai_videos.py's `POST /v1/videos`, so it brings no router of its own.
+DIALECT = CodecDialect(
+    name=NAME,
+    prefixes=(PREFIX,),
+    render_task=ark.render_task,
+    callback_url=ark.callback_url,
+    render_error=ark.render_error,
+    routes=APIRouter(),
+)

@@ -277,7 +277,7 @@ async def thumbnail(task_id: str, service: Service, expires: int = 0, signature:
     task = await service.linked_task(task_id)
     if task is not None and await service.keys.is_revoked(task.owner):
         raise ApiError(403, "AccessDenied", "the link is no longer valid: its key was revoked")
-    video = service.storage.result_file(task_id, (task.result or {}).get("video", "")) if task else None
+    video = service.video_file(task) if task else None
     if video is None:
         raise ApiError(404, "ResourceNotFound", "the video no longer exists")
     out = video.parent / _THUMB_NAME
@@ -342,7 +342,7 @@ async def task_detail(task_id: str, request: Request, key: Caller, service: Serv
 
 @router.get(PREFIX + "/api/groups")
 async def list_groups(key: Caller, service: Service) -> JSONResponse:
-    _, groups = await service.assets.store.list_groups(key.id, limit=200)
+    _, groups = await service.assets.list_groups(key.id, limit=200)
     return JSONResponse({"items": [{"id": g.id, "name": g.name, "created_at": g.created_at} for g in groups]})
 
 

@@ -45,11 +45,11 @@ router = APIRouter()
 async def asset_file(asset_id: str, service: Service, expires: int = 0, signature: str = "") -> Response:
     if not service.signer.verify(f"/files/assets/{asset_id}", expires, signature):
         raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
-    asset = await service.assets.store.get(asset_id)
+    asset = await service.assets.lookup(asset_id)
     if asset is not None and await service.keys.is_revoked(asset.owner):
         raise _revoked_link()
-    path = service.storage.blob_path(asset.blob) if asset and asset.blob else None
-    if asset is None or path is None or not path.is_file():
+    path = service.blob_file(asset.blob) if asset and asset.blob else None
+    if asset is None or path is None:
         raise ApiError(404, "ResourceNotFound", "the asset no longer exists")
     media_type = _ASSET_TYPES.get(str(asset.info.get("format")), "application/octet-stream")
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
@@ -60,8 +60,8 @@ async def asset_file(asset_id: str, service: Service, expires: int = 0, signatur
 async def blob_file(digest: str, service: Service, expires: int = 0, signature: str = "") -> Response:
     if not service.signer.verify(f"/files/blobs/{digest}", expires, signature):
         raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
-    path = service.storage.blob_path(digest) if digest.isalnum() else None
-    if path is None or not path.is_file():
+    path = service.blob_file(digest)
+    if path is None:
         raise ApiError(404, "ResourceNotFound", "the file no longer exists")
     return FileResponse(path, media_type=sniff_mime(path), headers={"Cache-Control": "private, max-age=3600"})
 
@@ -88,7 +88,7 @@ async def result_file(task_id: str, name: str, service: Service, expires: int = 
     task = await service.linked_task(task_id)
     if task is not None and await service.keys.is_revoked(task.owner):
         raise _revoked_link()
-    path = service.storage.result_file(task_id, name)
+    path = service.result_file(task_id, name)
     if path is None:
         raise ApiError(404, "ResourceNotFound", "the file no longer exists")
     media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")

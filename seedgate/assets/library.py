@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,25 @@ class AssetLibrary:
             owner, kind=kind, name=name or upload.filename or "", group_id=group_id, metadata=metadata, blob=blob
         )
 
+    async def add_record(self, owner: str, url: str, name: str, metadata: dict[str, Any]) -> Asset:
+        """An asset that holds no media, only a reference (its URL): Active at once, with nothing to fetch or audit,
+        so a video task cannot use it as an image, video or audio."""
+        now = time.time()
+        asset = Asset(
+            id=new_asset_id(now),
+            owner=owner,
+            kind=None,
+            name=name,
+            status=AssetStatus.ACTIVE,
+            source_url=url,
+            metadata=metadata,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.retention_s,
+        )
+        await self.store.insert(asset)
+        return asset
+
     # -- read ---------------------------------------------------------------------------------------------------
 
     async def get(self, owner: str, asset_id: str, param: str = "Id") -> Asset:
@@ -158,6 +178,43 @@ class AssetLibrary:
         if asset is None:
             raise not_found("asset", asset_id, param)
         return asset
+
+    async def find(self, owner: str, asset_id: str) -> Asset | None:
+        """The owner's asset, or None (where a missing asset is no 404 of its own)."""
+        return await self.store.get(asset_id, owner)
+
+    async def lookup(self, asset_id: str) -> Asset | None:
+        """Any owner's asset, for signed links (the signature, not a key, says who may read it)."""
+        return await self.store.get(asset_id)
+
+    async def list_assets(
+        self,
+        owner: str,
+        *,
+        group_ids: Sequence[str] = (),
+        statuses: Sequence[AssetStatus] = (),
+        kinds: Sequence[str] = (),
+        name: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> tuple[int, list[Asset]]:
+        """One page of the owner's assets, newest first, and how many match in all; an empty filter matches all."""
+        return await self.store.list(
+            owner, group_ids=group_ids, statuses=statuses, kinds=kinds, name=name, offset=offset, limit=limit
+        )
+
+    async def by_ids(self, owner: str, ids: Sequence[str], limit: int) -> list[Asset]:
+        """The owner's assets among `ids` (at most `limit`, newest first); unknown IDs are left out. No IDs ask for
+        nothing (the store reads no ID filter as "all of them")."""
+        if not ids:
+            return []
+        _, found = await self.store.list(owner, ids=ids, limit=limit)
+        return found
+
+    async def by_name(self, owner: str, text: str, kinds: Sequence[str], limit: int) -> list[Asset]:
+        """The owner's assets of these kinds whose name contains `text` (any case), at most `limit`, newest first."""
+        _, found = await self.store.list(owner, name=text, kinds=kinds, limit=limit)
+        return found
 
     async def settled(self, owner: str, asset_id: str) -> Asset | None:
         """The asset for a task's `asset://` reference, waiting a bounded time while its audit is still running."""
@@ -199,6 +256,12 @@ class AssetLibrary:
         group = AssetGroup(new_group_id(now), owner, name, description, group_type, now, now)
         await self.store.insert_group(group)
         return group
+
+    async def list_groups(
+        self, owner: str, *, ids: Sequence[str] = (), name: str | None = None, offset: int = 0, limit: int = 20
+    ) -> tuple[int, list[AssetGroup]]:
+        """One page of the owner's groups, newest first, and how many match in all."""
+        return await self.store.list_groups(owner, ids=ids, name=name, offset=offset, limit=limit)
 
     async def get_group(self, owner: str, group_id: str) -> AssetGroup:
         group = await self.store.get_group(group_id, owner)

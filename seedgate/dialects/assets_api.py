@@ -172,7 +172,7 @@ async def list_assets(
     statuses = [s for s, word in STATUS.items() if word == status]
     if status and not statuses:
         raise invalid("status", f"{status!r} is not processing, ready or failed")
-    total, found = await service.assets.store.list(
+    total, found = await service.assets.list_assets(
         key.id,
         statuses=statuses,
         kinds=[check_kind(kind, "kind") or ""] if kind else [],

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import mimetypes
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,7 +23,7 @@ from starlette.exceptions import HTTPException
 from seedgate.api.deps import Caller, Service, authenticate, base_url, task_service
 from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_name, check_source_url
 from seedgate.assets.pools import POOL_KEY
-from seedgate.core.asset import Asset, AssetStatus, new_asset_id
+from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing, not_found
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
@@ -292,7 +291,7 @@ def _status_ids(request: Request, body: Any) -> list[str]:
 
 async def _status(request: Request, key: ApiKey, service: TaskService, body: Any = None) -> JSONResponse:
     ids = _status_ids(request, body)
-    _, found = await service.assets.store.list(key.id, ids=ids, limit=len(ids))
+    found = await service.assets.by_ids(key.id, ids, limit=len(ids))
     by_id = {asset.id: asset for asset in found}
     items, failed = [], []
     for asset_id in ids:
@@ -330,21 +329,7 @@ def _sp_item(asset: Asset, lib: AssetLibrary, base_url: str) -> dict[str, Any]:
 async def _text_asset(lib: AssetLibrary, owner: str, url: str, name: str) -> Asset:
     """An SP `text` asset: a record of the caller's text reference (its URL), Active at once. It holds no media,
     so there is nothing to fetch or audit, and a video task cannot use it as an image, video or audio."""
-    now = time.time()
-    asset = Asset(
-        id=new_asset_id(now),
-        owner=owner,
-        kind=None,
-        name=name,
-        status=AssetStatus.ACTIVE,
-        source_url=url,
-        metadata={POOL_KEY: SP_POOL, "type": "text"},
-        created_at=now,
-        updated_at=now,
-        expires_at=now + lib.retention_s,
-    )
-    await lib.store.insert(asset)
-    return asset
+    return await lib.add_record(owner, url, name, {POOL_KEY: SP_POOL, "type": "text"})
 
 
 async def _sp_upload(request: Request, key: ApiKey, service: TaskService) -> JSONResponse:
@@ -412,9 +397,7 @@ async def _realperson_status(request: Request, key: ApiKey, service: TaskService
         raise invalid(field, "asset_ids must be a list of asset IDs")
     if len(wanted) > _AUDIT_MAX_ITEMS:
         raise invalid(field, f"at most {_AUDIT_MAX_ITEMS} asset IDs per request")
-    found: list[Asset] = []
-    if wanted:  # an empty list asks for nothing (the store reads no ID filter as "all of them")
-        _, found = await service.assets.store.list(key.id, ids=wanted, limit=_AUDIT_MAX_ITEMS)
+    found = await service.assets.by_ids(key.id, wanted, limit=_AUDIT_MAX_ITEMS)
     by_id = {a.id: a for a in found if a.metadata.get("realperson")}
     return JSONResponse(
         {"code": 0, "msg": "ok", "data": {"items": [_person(by_id[i]) for i in dict.fromkeys(wanted) if i in by_id]}}
@@ -451,7 +434,8 @@ async def _files_upload(request: Request, key: ApiKey, service: TaskService) -> 
         await form.close()
     digest = asset.blob or ""
     url = service.signer.sign(base_url(request), f"/files/blobs/{digest}", int(asset.expires_at))
-    size = service.storage.blob_path(digest).stat().st_size
+    blob = service.blob_file(digest)
+    size = blob.stat().st_size if blob else 0
     return _ok({"url": url, "filename": filename, "size": size, "mime_type": mime})
 
 
@@ -468,9 +452,7 @@ async def _sp_detail(request: Request, key: ApiKey, service: TaskService, many: 
     if not many:
         data = _sp_item(await service.assets.get(key.id, ids[0], field), service.assets, base)
     else:
-        found: list[Asset] = []
-        if ids:  # an empty list asks for nothing (the store reads no ID filter as "all of them")
-            _, found = await service.assets.store.list(key.id, ids=ids[:_AUDIT_MAX_ITEMS], limit=_AUDIT_MAX_ITEMS)
+        found = await service.assets.by_ids(key.id, ids[:_AUDIT_MAX_ITEMS], limit=_AUDIT_MAX_ITEMS)
         data = {"items": [_sp_item(a, service.assets, base) for a in found]}
     return JSONResponse({"code": 0, "msg": "ok", "data": data})
 

@@ -18,24 +18,19 @@ This module builds specs and reads assets; openai_videos.py owns the routes and 
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import UploadFile
 
-from seedgate.assets.library import check_name, check_source_url, spool_upload
+from seedgate.assets.library import check_name, check_source_url
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.catalog import Catalog, ModelProfile
 from seedgate.core.errors import invalid, missing, model_not_found, not_found
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
-from seedgate.media.fetch import FetchedFile, PartFile
-from seedgate.media.probe import MediaRejected, audit_media_bounded
-from seedgate.media.resolve import MAX_BYTES, apply_info, resolve_refs
-from seedgate.media.storage import LocalStorage
+from seedgate.media.resolve import MAX_BYTES
 
 from .bodies import INT, STR, URL, Field, any_of, array, describe, obj
 from .openai_forms import string_field
@@ -96,40 +91,8 @@ class Source:
 # -- the source video ---------------------------------------------------------------------------------------------
 
 
-async def _audited(storage: LocalStorage, part: FetchedFile, param: str) -> MediaRef:
-    try:
-        # In the memory-capped decode pool, like every other audit: a hostile video never grows this process.
-        info = await audit_media_bounded("video", part.path)
-    except MediaRejected as exc:
-        part.path.unlink(missing_ok=True)
-        raise invalid(param, str(exc)) from None
-    except BaseException:
-        part.path.unlink(missing_ok=True)
-        raise
-    digest = storage.adopt_blob(part.path, part.sha256)
-    # Not a web URL: an upstream gets it as a signed link to the blob (upstream/relay.py), the preview reads it.
-    ref = MediaRef("video", f"blob:sha256:{digest}", "reference_video", param, blob=digest)
-    apply_info(ref, info)
-    return ref
-
-
-async def _from_upload(storage: LocalStorage, upload: UploadFile, param: str) -> MediaRef:
-    spooled = await spool_upload(storage.tmp, upload, MAX_BYTES["video"], param, "video")
-    return await _audited(storage, spooled, param)
-
-
-def _copy(storage: LocalStorage, path: Path) -> FetchedFile:
-    with (
-        PartFile(storage.tmp, MAX_BYTES["video"], "the video exceeds {limit} bytes") as sink,
-        path.open("rb") as source,
-    ):
-        while chunk := source.read(_CHUNK):
-            sink.write(chunk)
-    return sink.result
-
-
 async def _from_task(service: TaskService, owner: str, video_id: str) -> Source:
-    task = await service.store.get_task(video_id, owner=owner)
+    task = await service.owned_task(owner, video_id)
     if task is None:
         raise not_found("video", video_id, "video.id")
     if task.status is not Status.SUCCEEDED or not task.result:
@@ -138,7 +101,7 @@ async def _from_task(service: TaskService, owner: str, video_id: str) -> Source:
             f"the video {video_id} has not completed (it is {task.status.value}); only a "
             "completed video can be edited or extended",
         )
-    path = service.storage.result_file(task.id, task.result.get("video", ""))
+    path = service.video_file(task)
     if path is None:
         raise invalid("video.id", f"the content of video {video_id} is no longer stored")
     size = path.stat().st_size
@@ -149,7 +112,7 @@ async def _from_task(service: TaskService, owner: str, video_id: str) -> Source:
             f"at most {MAX_BYTES['video'] // (1024 * 1024)} MB",
         )
     # The task needs bytes of its own: the source's results may be deleted or expire before it runs.
-    ref = await _audited(service.storage, await asyncio.to_thread(_copy, service.storage, path), "video.id")
+    ref = await service.video_from_result(path, "video.id")
     return Source(ref, task.spec.model_name or task.spec.model_id or task.model)
 
 
@@ -158,7 +121,7 @@ async def source_video(service: TaskService, owner: str, value: Any) -> Source:
     if value is None:
         raise missing("video")
     if isinstance(value, UploadFile):
-        return Source(await _from_upload(service.storage, value, "video"), None)
+        return Source(await service.video_from_upload(value, "video"), None)
     if isinstance(value, dict):
         video_id = value.get("id")
         if not isinstance(video_id, str) or not video_id.strip():
@@ -172,12 +135,7 @@ async def source_video(service: TaskService, owner: str, value: Any) -> Source:
         if "://" not in text:
             return await _from_task(service, owner, text)
         ref = MediaRef("video", text, "reference_video", "video")  # a URL or an asset:// reference
-        (ref,) = await resolve_refs(
-            [ref],
-            service.fetcher,
-            service.storage,
-            lambda asset_id: service.assets.settled(owner, asset_id),
-        )
+        (ref,) = await service.resolve_refs(owner, [ref])
         return Source(ref, None)
     raise invalid("video", 'video must be a video file, {"id": "<video id>"} or a video URL')
 
@@ -294,7 +252,7 @@ async def create_character(service: TaskService, owner: str, values: dict[str, A
     library = service.assets
     if isinstance(video, UploadFile):
         # Audit it now, so a file that is no usable video is refused here rather than left as a failed asset.
-        await _from_upload(service.storage, video, "video")
+        await service.video_from_upload(video, "video")
         await video.seek(0)
         asset = await library.create_from_upload(
             owner, video, kind="video", name=name, metadata=dict(CHARACTER_MARK), param="video"
@@ -320,7 +278,7 @@ async def get_character(service: TaskService, owner: str, character_id: str) -> 
 
 
 async def _by_name(service: TaskService, owner: str, name: str) -> Asset | None:
-    _, found = await service.assets.store.list(owner, name=name, kinds=("video", "image"), limit=20)
+    found = await service.assets.by_name(owner, name, kinds=("video", "image"), limit=20)
     return next(
         (
             a
@@ -344,13 +302,13 @@ async def character_refs(service: TaskService, owner: str, values: dict[str, Any
             ident = item.get("id") if isinstance(item, dict) else item
             if not isinstance(ident, str) or not ident.strip():
                 raise invalid(param, 'each character must be a character ID or {"id": "<character ID>"}')
-            asset = await service.assets.store.get(ident.strip(), owner)
+            asset = await service.assets.find(owner, ident.strip())
             if asset is None:
                 raise invalid(param, f"the character {ident.strip()} was not found")
             chosen.setdefault(asset.id, (asset, param))
     mentions = list(dict.fromkeys(_MENTION.findall(prompt)))[:_MAX_MENTIONS]
     for mention in mentions:
-        asset = await service.assets.store.get(mention, owner) or await _by_name(service, owner, mention)
+        asset = await service.assets.find(owner, mention) or await _by_name(service, owner, mention)
         if asset is not None:
             chosen.setdefault(asset.id, (asset, "prompt"))
     refs = []

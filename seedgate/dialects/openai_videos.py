@@ -335,16 +335,16 @@ async def _content(service: TaskService, task: Task, variant: str) -> Response:
             f"the video {task.id} is {_STATUS[task.status]}; its content is available once it is completed",
             "video_id",
         )
-    video = service.storage.result_file(task.id, task.result.get("video", ""))
+    video = service.video_file(task)
     if video is None:
         raise not_found("content of video", task.id, "video_id")
     if variant == "video":
         return FileResponse(video, media_type=_VIDEO_TYPES.get(video.suffix, "application/octet-stream"))
     name = _THUMBNAIL if variant == "thumbnail" else _SPRITESHEET
-    path = service.storage.result_file(task.id, name)
+    path = service.result_file(task.id, name)
     if path is None:
-        await asyncio.to_thread(render_stills, video, service.storage.result_dir(task.id))
-        path = service.storage.result_dir(task.id) / name
+        await asyncio.to_thread(render_stills, video, service.result_dir(task.id))
+        path = service.result_dir(task.id) / name
     return FileResponse(path, media_type="image/webp" if variant == "thumbnail" else "image/jpeg")
 
 

@@ -398,7 +398,7 @@ async def _content(request: Request, key: ApiKey, job_id: str, index: int) -> Re
         )
     if index != 0:
         raise not_found("output", f"{index} of video job {job_id} (it has one, index 0)", "index")
-    video = service.storage.result_file(task.id, task.result.get("video", ""))
+    video = service.video_file(task)
     if video is None:
         raise not_found("content of video job", job_id, "jobId")
     return FileResponse(video, media_type=_VIDEO_TYPES.get(video.suffix, "application/octet-stream"))

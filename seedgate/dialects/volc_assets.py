@@ -130,7 +130,7 @@ async def _get_group(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], _: st
 async def _list_groups(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], _: str) -> dict[str, Any]:
     number, size = _page(body)
     where = _filter(body)
-    total, groups = await lib.store.list_groups(
+    total, groups = await lib.list_groups(
         key.id,
         ids=_strings(where.get("GroupIds"), "Filter.GroupIds"),
         name=where.get("Name") or None,
@@ -181,7 +181,7 @@ async def _list_assets(lib: AssetLibrary, key: ApiKey, body: dict[str, Any], bas
     if unknown := [s for s in wanted if s.lower() not in statuses]:
         raise invalid("Filter.Statuses", f"{unknown[0]!r} is not Processing, Active or Failed")
     kinds = [check_kind(k, "Filter.AssetTypes") or "" for k in _strings(where.get("AssetTypes"), "Filter.AssetTypes")]
-    total, found = await lib.store.list(
+    total, found = await lib.list_assets(
         key.id,
         group_ids=_strings(where.get("GroupIds"), "Filter.GroupIds"),
         statuses=[statuses[s.lower()] for s in wanted],

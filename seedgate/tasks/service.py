@@ -10,26 +10,30 @@ import asyncio
 import builtins
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from starlette.datastructures import UploadFile
 
 from seedgate.assets.library import AssetLibrary
 from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, conflict, internal, invalid, not_found, unauthorized
-from seedgate.core.spec import TaskSpec
+from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.core.validation import Soft, check_resolved_media, settle_geometry, validate
 from seedgate.media.fetch import Fetcher
-from seedgate.media.resolve import resolve_media
+from seedgate.media.resolve import resolve_media, resolve_refs
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
 from seedgate.store.reports import search_ids, usage_report
 from seedgate.store.store import ApiKey, Store, Webhook
 
+from . import intake
 from .endpoints import EndpointService
 from .keys import KeyCache, create_key, hash_secret
 from .removal import delete_task_and_files
@@ -349,6 +353,45 @@ class TaskService:
     async def linked_task(self, task_id: str) -> Task | None:
         """Any owner's task, for signed links (the signature, not a key, says who may read it)."""
         return await self.store.get_task(task_id)
+
+    async def owned_task(self, owner: str, task_id: str) -> Task | None:
+        """The owner's task, or None (where a missing task is no 404 of its own); like `get`, within no retention."""
+        return await self.store.get_task(task_id, owner=owner)
+
+    # -- files: the one place routes learn where bytes live (issue 18 swaps local disk for object storage here) -
+
+    def result_file(self, task_id: str, name: str) -> Path | None:
+        """A task's result file, if `name` is a plain file name and the file is still stored."""
+        return self.storage.result_file(task_id, name)
+
+    def video_file(self, task: Task) -> Path | None:
+        """A task's result video, if it has one and it is still stored."""
+        return self.storage.result_file(task.id, (task.result or {}).get("video", ""))
+
+    def result_dir(self, task_id: str) -> Path:
+        """Where files made later from a task's results (thumbnails, sprite sheets) are written."""
+        return self.storage.result_dir(task_id)
+
+    async def video_from_upload(self, upload: UploadFile, param: str) -> MediaRef:
+        """An uploaded reference video, audited and stored as a blob of its own."""
+        return await intake.video_from_upload(self.storage, upload, param)
+
+    async def video_from_result(self, path: Path, param: str) -> MediaRef:
+        """A copy of a stored result video as a reference video: the source's results may be deleted or expire
+        before the new task runs."""
+        part = await asyncio.to_thread(intake.copy_to_part, self.storage, path)
+        return await intake.adopt_audited(self.storage, part, param)
+
+    async def resolve_refs(self, owner: str, refs: Sequence[MediaRef]) -> tuple[MediaRef, ...]:
+        """URL and `asset://` references fetched (or found) and audited, as task creation does it."""
+        return await resolve_refs(
+            refs, self.fetcher, self.storage, lambda asset_id: self.assets.settled(owner, asset_id)
+        )
+
+    def blob_file(self, digest: str) -> Path | None:
+        """A stored input (an asset's or a task's bytes) by content hash, if `digest` is one and still stored."""
+        path = self.storage.blob_path(digest) if digest.isalnum() else None
+        return path if path is not None and path.is_file() else None
 
     async def check_database(self) -> None:
         """Raises when the database does not answer (readiness)."""

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from seedgate.assets.library import AssetLibrary
 from seedgate.config import Settings
+from seedgate.core.asset import AssetStatus
 from seedgate.core.catalog import load_catalog
 from seedgate.core.errors import ApiError
 from seedgate.core.spec import TaskSpec
@@ -343,3 +344,109 @@ async def test_a_dialect_router_serves_alone_on_the_service(node: Node) -> None:
         assert made.status_code == 200
         read = await http.get(f"{ark.PREFIX}/{made.json()['id']}", headers={"Authorization": f"Bearer {node.secret}"})
     assert read.json()["status"] == "queued"
+
+
+# -- reads and files routes use instead of the store and the storage ----------------------------------------------
+
+
+async def other_key(node: Node) -> ApiKey:
+    key, _ = await create_key(node.store, "other")
+    return key
+
+
+async def test_owned_task_is_the_owners_or_none(node: Node) -> None:
+    task = await create(node)
+    owned = await node.service.owned_task(node.key.id, task.id)
+    assert owned is not None and owned.id == task.id
+    assert await node.service.owned_task((await other_key(node)).id, task.id) is None
+    assert await node.service.owned_task(node.key.id, "cgt-20250101000000-nope") is None
+
+
+async def test_result_files_are_plain_names_of_stored_files(node: Node) -> None:
+    task = await succeed(node, await create(node))
+    video = node.service.video_file(task)
+    assert video is not None and video.read_bytes() == b"not really a video"
+    assert node.service.result_file(task.id, "video.mp4") == video
+    assert video.parent == node.service.result_dir(task.id)
+    for name in ("../video.mp4", ".hidden", "missing.mp4", ""):
+        assert node.service.result_file(task.id, name) is None
+    assert node.service.video_file(await create(node)) is None  # queued: no result yet
+
+
+async def test_blob_file_is_a_stored_blob_by_its_hash(node: Node) -> None:
+    part = node.storage.tmp / "part"
+    part.write_bytes(b"bytes")
+    digest = node.storage.adopt_blob(part, "ab" * 32)
+    blob = node.service.blob_file(digest)
+    assert blob is not None and blob.read_bytes() == b"bytes"
+    assert node.service.blob_file("cd" * 32) is None  # never stored
+    assert node.service.blob_file("../" + digest) is None  # not a hash
+
+
+async def test_a_result_that_is_no_video_is_refused_as_a_reference_and_leaves_nothing(node: Node) -> None:
+    task = await succeed(node, await create(node))
+    video = node.service.video_file(task)
+    assert video is not None
+    with pytest.raises(ApiError) as refused:
+        await node.service.video_from_result(video, "video.id")
+    assert refused.value.status == 400 and refused.value.param == "video.id"
+    assert list(node.storage.tmp.iterdir()) == [] and list(node.storage.blobs.iterdir()) == []
+
+
+async def test_asset_reads_are_the_owners_and_lookup_is_anyones(node: Node) -> None:
+    library = node.service.assets
+    mine = await library.create_from_url(node.key.id, "https://example.com/a.png", kind="image", name="Lighthouse")
+    other = await other_key(node)
+    found = await library.find(node.key.id, mine.id)
+    assert found is not None and found.name == "Lighthouse"
+    assert await library.find(other.id, mine.id) is None
+    looked_up = await library.lookup(mine.id)
+    assert looked_up is not None and looked_up.owner == node.key.id
+    assert await library.lookup("asset-nope") is None
+
+
+async def test_by_ids_keeps_to_the_owner_and_asks_nothing_of_no_ids(node: Node) -> None:
+    library = node.service.assets
+    first = await library.create_from_url(node.key.id, "https://example.com/1.png", kind="image")
+    second = await library.create_from_url(node.key.id, "https://example.com/2.png", kind="image")
+    theirs = await library.create_from_url((await other_key(node)).id, "https://example.com/3.png", kind="image")
+    assert await library.by_ids(node.key.id, [], limit=10) == []  # not "all of them"
+    found = await library.by_ids(node.key.id, [first.id, second.id, theirs.id, "asset-nope"], limit=10)
+    assert {a.id for a in found} == {first.id, second.id}
+    assert len(await library.by_ids(node.key.id, [first.id, second.id], limit=1)) == 1
+
+
+async def test_by_name_matches_part_of_a_name_in_any_case_and_kind(node: Node) -> None:
+    library = node.service.assets
+    video = await library.create_from_url(node.key.id, "https://example.com/v.mp4", kind="video", name="Captain Mo")
+    await library.create_from_url(node.key.id, "https://example.com/a.wav", kind="audio", name="Captain's theme")
+    found = await library.by_name(node.key.id, "captain", kinds=("video", "image"), limit=20)
+    assert [a.id for a in found] == [video.id]
+
+
+async def test_asset_and_group_pages_filter_count_and_page(node: Node) -> None:
+    library = node.service.assets
+    group = await library.create_group(node.key.id, "Cast")
+    made = [
+        await library.create_from_url(node.key.id, f"https://example.com/{i}.png", kind="image", group_id=group.id)
+        for i in range(3)
+    ]
+    await library.create_from_url(node.key.id, "https://example.com/v.mp4", kind="video")
+    total, page = await library.list_assets(node.key.id, group_ids=[group.id], offset=1, limit=1)
+    assert total == 3 and [a.id for a in page] == [made[1].id]  # newest first
+    total, _ = await library.list_assets(node.key.id, kinds=["video"])
+    assert total == 1
+    await library.create_group(node.key.id, "Props")
+    total, groups = await library.list_groups(node.key.id, name="cas")
+    assert total == 1 and [g.id for g in groups] == [group.id]
+    total, _ = await library.list_groups((await other_key(node)).id)
+    assert total == 0
+
+
+async def test_a_record_asset_is_active_at_once_and_holds_no_media(node: Node) -> None:
+    library = node.service.assets
+    asset = await library.add_record(node.key.id, "https://example.com/script.txt", "script", {"type": "text"})
+    stored = await library.find(node.key.id, asset.id)
+    assert stored is not None and stored.status is AssetStatus.ACTIVE and stored.kind is None and stored.blob is None
+    assert stored.source_url == "https://example.com/script.txt" and stored.metadata == {"type": "text"}
+    assert stored.expires_at == pytest.approx(stored.created_at + 3600)

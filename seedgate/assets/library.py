@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.datastructures import UploadFile
 
@@ -61,7 +61,14 @@ def check_source_url(url: Any, param: str) -> str:
     return text
 
 
-async def spool_upload(tmp: Path, upload: UploadFile, limit: int, param: str, what: str) -> FetchedFile:
+class Upload(Protocol):
+    """What spooling needs of an uploaded file (Starlette's `UploadFile` has it), so code that knows no HTTP can
+    take one."""
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+async def spool_upload(tmp: Path, upload: Upload, limit: int, param: str, what: str) -> FetchedFile:
     """An uploaded file streamed to a temporary file (capped at `limit`, hashed); refusals are 400s naming `param`."""
     try:
         with PartFile(tmp, limit, f"the uploaded {what} exceeds {{limit}} bytes") as sink:

@@ -52,7 +52,6 @@ WIRE_NAMES = {
 CHARACTER_MARK = {"openai_character": True}
 _MENTION = re.compile(r"@([\w-]+)")
 _MAX_MENTIONS = 10
-_CHUNK = 1024 * 1024
 
 _CHARACTER = any_of(STR, obj(Field("id", STR, required=True)))
 CHARACTERS = Field(

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.datastructures import UploadFile
-
-from seedgate.assets.library import spool_upload
+from seedgate.assets.library import Upload, spool_upload
 from seedgate.core.errors import invalid
 from seedgate.core.spec import MediaRef
 from seedgate.media.fetch import FetchedFile, PartFile
@@ -35,7 +33,7 @@ async def adopt_audited(storage: LocalStorage, part: FetchedFile, param: str) ->
     return ref
 
 
-async def video_from_upload(storage: LocalStorage, upload: UploadFile, param: str) -> MediaRef:
+async def video_from_upload(storage: LocalStorage, upload: Upload, param: str) -> MediaRef:
     spooled = await spool_upload(storage.tmp, upload, MAX_BYTES["video"], param, "video")
     return await adopt_audited(storage, spooled, param)
 

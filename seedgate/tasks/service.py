@@ -15,9 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from starlette.datastructures import UploadFile
 
-from seedgate.assets.library import AssetLibrary
+from seedgate.assets.library import AssetLibrary, Upload
 from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
@@ -372,7 +371,7 @@ class TaskService:
         """Where files made later from a task's results (thumbnails, sprite sheets) are written."""
         return self.storage.result_dir(task_id)
 
-    async def video_from_upload(self, upload: UploadFile, param: str) -> MediaRef:
+    async def video_from_upload(self, upload: Upload, param: str) -> MediaRef:
         """An uploaded reference video, audited and stored as a blob of its own."""
         return await intake.video_from_upload(self.storage, upload, param)
 

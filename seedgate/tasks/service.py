@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-
 from seedgate.assets.library import AssetLibrary, Upload
 from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings

@@ -309,3 +309,28 @@ async def set_attempts(store: Store, task_id: str, attempts: int) -> None:
             .where(webhook_deliveries.c.task_id == task_id, webhook_deliveries.c.status == "pending")
             .values(attempts=attempts, last_error=None)
         )
+
+
+# -- leases ----------------------------------------------------------------------------------------------------------
+
+
+async def test_a_late_outcome_does_not_undo_another_node_s_attempt(store: Store) -> None:
+    """A node whose lease ran out mid-attempt reports late: its failure must not reschedule the attempt another node
+    leased since, and a final outcome is never overwritten."""
+    await queue(store, "t-late", "http://a.example/hook", Status.SUCCEEDED)
+    (first,) = await store.due_webhooks(time.time())
+    assert await store.lease_webhook(first, time.time() - 1)  # node A's lease, already run out
+    (again,) = await store.due_webhooks(time.time())
+    assert await store.lease_webhook(again, time.time() + 60)  # node B leases it for the next attempt
+
+    # Node A's failure arrives late: nothing changes, and it hears the row is still pending under B's lease.
+    assert await store.fail_webhook(first, time.time() + 5, "HTTP 500", supersede=False) == "pending"
+    (row,) = await history(store, "t-late")
+    assert row["attempts"] == 2 and row["last_error"] is None
+
+    # B's delivery is a fact; a failure from either attempt afterwards leaves it delivered.
+    await store.settle_webhook(again.id, "delivered", time.time(), None)
+    assert await store.fail_webhook(again, None, "HTTP 500", supersede=False) == "delivered"
+    await store.settle_webhook(first.id, "refused", time.time(), "late")
+    (row,) = await history(store, "t-late")
+    assert row["status"] == "delivered" and row["last_error"] is None

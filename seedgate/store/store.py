@@ -598,9 +598,11 @@ class Store:
             return (await conn.execute(query)).rowcount > 0
 
     async def settle_webhook(self, delivery_id: str, status: str, next_attempt_at: float, error: str | None) -> None:
+        """Record a final outcome (delivered, refused). It is a fact whichever node's attempt it was, so it is written
+        over a later lease too, but never over another final outcome."""
         query = (
             webhook_deliveries.update()
-            .where(webhook_deliveries.c.id == delivery_id)
+            .where(webhook_deliveries.c.id == delivery_id, webhook_deliveries.c.status == "pending")
             .values(status=status, next_attempt_at=next_attempt_at, last_error=error, leased_until=None)
         )
         async with self.engine.begin() as conn:
@@ -608,7 +610,11 @@ class Store:
 
     async def fail_webhook(self, delivery: Delivery, retry_at: float | None, error: str, *, supersede: bool) -> str:
         """Record a failed attempt; returns the delivery's new status. `superseded` when `supersede` and a later
-        delivery of the same task to the same URL waits; else `pending` again at `retry_at`, or `dead` (None)."""
+        delivery of the same task to the same URL waits; else `pending` again at `retry_at`, or `dead` (None).
+
+        `delivery` is the row as it was leased (lease_webhook counted this attempt). When the lease ran out and
+        another node leased the delivery since, or it was settled meanwhile, nothing is written and the row's status
+        as it stands is returned: a late failure must not reschedule another node's attempt or undo an outcome."""
         wd = webhook_deliveries
         later = webhook_deliveries.alias("later")
         waiting = (
@@ -632,11 +638,14 @@ class Store:
                 status, next_at = "dead", time.time()
             else:
                 status, next_at = "pending", retry_at
-            await conn.execute(
+            written = await conn.execute(
                 wd.update()
-                .where(wd.c.id == delivery.id)
+                .where(wd.c.id == delivery.id, wd.c.status == "pending", wd.c.attempts == delivery.attempts + 1)
                 .values(status=status, next_attempt_at=next_at, last_error=error, leased_until=None)
             )
+            if written.rowcount == 0:
+                current = (await conn.execute(sa.select(wd.c.status).where(wd.c.id == delivery.id))).scalar()
+                return str(current or "gone")
         return status
 
     async def release_webhooks(self, delivery_ids: Sequence[str]) -> None:

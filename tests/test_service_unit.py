@@ -327,6 +327,21 @@ async def test_a_first_claim_queues_the_running_webhook_with_it(node: Node) -> N
     assert len(await node.service.webhook_history(again)) == 2
 
 
+async def test_an_unreadable_task_does_not_stall_the_queue(node: Node) -> None:
+    """A row no plan can be read from (written by a newer version, edited by hand) fails its own claim, but it is
+    taken off the queue all the same, so the next claim gets the next task."""
+    broken = await create(node)
+    behind = await create(node)
+    async with node.store.engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "UPDATE tasks SET spec = ? WHERE id = ?", ('{"model": "m", "media": [{"not_a_field": 1}]}', broken.id)
+        )
+    with pytest.raises(TypeError):
+        await node.store.claim("unit-worker", ["preview"], 30, webhooks_for=node.service.webhooks_for)
+    claimed = await node.store.claim("unit-worker", ["preview"], 30, webhooks_for=node.service.webhooks_for)
+    assert claimed is not None and claimed.id == behind.id
+
+
 # -- a router on its own --------------------------------------------------------------------------------------------
 
 

@@ -188,6 +188,17 @@ def _earlier_pending(row: Any) -> Any:
     )
 
 
+async def _queue_webhooks(conn: Any, task_id: str, webhooks: Sequence[Webhook], now: float, status: Status) -> None:
+    """Queue the deliveries a status change causes, inside its transaction: only those newer than what each URL
+    already has, superseding that URL's stale pending ones."""
+    if not webhooks:
+        return
+    rows = await _newer_only(conn, task_id, [_webhook_row(task_id, w, now, status) for w in webhooks])
+    if rows:
+        await _supersede_stale(conn, task_id, [row["url"] for row in rows], now)
+        await conn.execute(webhook_deliveries.insert(), rows)
+
+
 async def _newer_only(conn: Any, task_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop deliveries of a status older than one this task already has for the same URL (say a `running` recorded
     after the task expired meanwhile): a receiver never hears a task go back."""
@@ -407,11 +418,8 @@ class Store:
             query = query.where(tasks.c.lease_owner == lease_owner)
         async with self.engine.begin() as conn:
             changed = (await conn.execute(query.values(**values))).rowcount > 0
-            if changed and webhooks:
-                rows = await _newer_only(conn, task.id, [_webhook_row(task.id, w, now, target) for w in webhooks])
-                if rows:
-                    await _supersede_stale(conn, task.id, [row["url"] for row in rows], now)
-                    await conn.execute(webhook_deliveries.insert(), rows)
+            if changed:
+                await _queue_webhooks(conn, task.id, webhooks, now, target)
         return changed
 
     async def claim(
@@ -427,7 +435,8 @@ class Store:
 
         `models` narrows the claim to tasks of those models (the upstream relay takes only what a channel with room
         serves). With `webhooks_for`, a first claim queues the `running` webhooks in the same transaction, so a
-        task never runs without them (a later claim after a lost worker does not repeat them)."""
+        task never runs without them (a later claim after a lost worker does not repeat them); it runs inside the
+        claim's write transaction, so it must not use the store itself."""
         now = time.time()
         ready = sa.or_(
             tasks.c.status == Status.QUEUED.value,
@@ -459,15 +468,23 @@ class Store:
             )
             .returning(*tasks.c)
         )
+        unreadable: Exception | None = None
+        task = None
         async with self.engine.begin() as conn:
             row = (await conn.execute(claim)).first()
-            task = _task_from_row(row) if row else None
-            if task is not None and webhooks_for is not None and task.attempts == 1:
-                webhooks = await webhooks_for(task)
-                rows = await _newer_only(conn, task.id, [_webhook_row(task.id, w, now, task.status) for w in webhooks])
-                if rows:
-                    await _supersede_stale(conn, task.id, [row["url"] for row in rows], now)
-                    await conn.execute(webhook_deliveries.insert(), rows)
+            if row is None:
+                return None
+            try:
+                task = _task_from_row(row)
+            except Exception as exc:
+                # Committed as running all the same and raised below: its lease runs out and it alone is retried,
+                # while a rollback would leave it first in line for every slot and stall the whole queue.
+                unreadable = exc
+            else:
+                if webhooks_for is not None and task.attempts == 1:
+                    await _queue_webhooks(conn, task.id, await webhooks_for(task), now, task.status)
+        if unreadable is not None:
+            raise unreadable
         return task
 
     async def heartbeat(self, task_id: str, worker_id: str, lease_s: float, progress: float) -> bool:
@@ -555,13 +572,11 @@ class Store:
     async def add_webhooks(
         self, task_id: str, webhooks: Sequence[Webhook], status: Status = Status.RUNNING, now: float | None = None
     ) -> None:
-        """Deliveries for a status change recorded apart from it (a worker's `running`); `now`: when it happened."""
+        """Deliveries for a status change recorded apart from it (tests that stage deliveries); `now`: when it
+        happened. Status changes queue theirs in their own transaction (transition, claim)."""
         now = time.time() if now is None else now
         async with self.engine.begin() as conn:
-            rows = await _newer_only(conn, task_id, [_webhook_row(task_id, w, now, status) for w in webhooks])
-            if rows:
-                await _supersede_stale(conn, task_id, [row["url"] for row in rows], now)
-                await conn.execute(webhook_deliveries.insert(), rows)
+            await _queue_webhooks(conn, task_id, webhooks, now, status)
 
     async def due_webhooks(self, now: float, limit: int = 50, skip_receivers: Sequence[str] = ()) -> list[Delivery]:
         """Deliveries to send now, oldest first: pending, due, not being sent, the first of their task's deliveries

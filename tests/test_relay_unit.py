@@ -484,3 +484,23 @@ async def test_a_node_that_stalled_past_its_lease_changes_nothing(rig: Rig) -> N
     assert len(primary.creates) == 1
     await step(stalled)  # and it takes nothing back while the other node keeps its lease
     assert await rig.store.upstream.due(stalled.id, rig.clock() + 3600) == []
+
+
+async def test_a_step_the_table_forbids_fails_the_task_instead_of_retrying(rig: Rig) -> None:
+    """A relay bug (a step states.py forbids) is not retried every few seconds until the task expires."""
+    relay = rig.relay()
+    task = await rig.add_task()
+    await step(relay)
+    record = await rig.row(task.id)
+
+    async def buggy_step() -> None:
+        await rig.store.upstream.update(record, relay.id, rig.clock(), state=UpstreamState.WAITING, channel=None)
+
+    relay._spawn(record, buggy_step())
+    await relay.finish_jobs()
+    failed = await rig.task(task.id)
+    assert failed.status is Status.FAILED and failed.error == {
+        "code": "InternalServiceError",
+        "message": "the upstream relay lost track of it",
+    }
+    assert (await rig.row(task.id)).state is UpstreamState.DONE

@@ -6,7 +6,8 @@ route (api/openapi_bodies.py); where a parser reads fields by name from a list (
 table's; and tests/test_dialect_contract.py checks that every parser reads exactly the fields its table describes,
 nested objects included, so the two cannot drift apart.
 
-Schemas are open (`additionalProperties` allowed): every vendor tolerates fields it does not know.
+Schemas are open (`additionalProperties` allowed): every vendor tolerates fields it does not know. An optional
+field may also be `null`, which means absent (the official Ark SDK sends every unset option as null).
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ class Field:
     ignored: bool = False
 
     def json_schema(self) -> dict[str, Any]:
-        schema = dict(self.schema)
+        schema: dict[str, Any] = dict(self.schema)
+        if not self.required:
+            schema = {"anyOf": [schema, {"type": "null"}]}
         if self.doc:
             schema["description"] = self.doc
         return schema

@@ -48,7 +48,7 @@ from .ark_client import ArkClient
 from .channels import Channel, Channels
 from .openai_client import MODES as OPENAI_MODES
 from .openai_client import OpenAIVideosClient
-from .states import UpstreamState
+from .states import StateError, UpstreamState
 from .wire import Outgoing, Refused, Rejected, Unavailable, Unsure, Upstream, UpstreamTask
 
 log = logging.getLogger("seedgate.upstream")
@@ -167,6 +167,13 @@ class Relay:
         async def guarded() -> None:
             try:
                 await work
+            except StateError:
+                # A step the table forbids is a bug here, not a passing upstream trouble: retrying would repeat it
+                # every few seconds until the task expires, so the task fails now and says so.
+                log.exception("task %s: the relay took a step its state table forbids", record.task_id)
+                with contextlib.suppress(Exception):
+                    fresh = await self.rows.get(record.task_id)
+                    await self._fail(fresh or record, "InternalServiceError", "the upstream relay lost track of it")
             except Exception:
                 log.exception("task %s: upstream step failed; retrying later", record.task_id)
                 with contextlib.suppress(Exception):

@@ -24,11 +24,6 @@ class UpstreamState(StrEnum):
     FETCHING = "fetching"  # it succeeded upstream: the result is being brought home
     DONE = "done"  # nothing more to do upstream
 
-    @property
-    def in_flight(self) -> bool:
-        """A row in this state holds a place in its channel's concurrency."""
-        return self in IN_FLIGHT
-
 
 IN_FLIGHT = frozenset({UpstreamState.SENDING, UpstreamState.UNSURE, UpstreamState.ACCEPTED, UpstreamState.FETCHING})
 

@@ -48,7 +48,7 @@ def summary(task: Task, thumb_url: str | None = None) -> dict[str, Any]:
         "id": task.id,
         "status": task.status.value,
         "progress": round(task.progress, 3),
-        "model": spec.model_name or task.model,
+        "model": spec.model_name,
         "mode": spec.mode,
         "prompt": spec.prompt[:200],
         "resolution": spec.resolution,
@@ -132,7 +132,7 @@ def _rerun(task: Task) -> dict[str, Any]:
     spec = task.spec
     media = [{"kind": m.kind, "role": m.role, "url": "" if _not_reusable(m.url) else m.url} for m in spec.media]
     return {
-        "model": spec.model_name or task.model,
+        "model": spec.model_name,
         "mode": spec.mode,
         "prompt": spec.prompt,
         "resolution": spec.resolution,
@@ -140,8 +140,8 @@ def _rerun(task: Task) -> dict[str, Any]:
         "duration": spec.duration,
         "seed": spec.seed,
         "generate_audio": spec.generate_audio,
-        "draft": bool(spec.draft),
-        "return_last_frame": bool(spec.return_last_frame),
+        "draft": spec.draft,
+        "return_last_frame": spec.return_last_frame,
         "media": media,
     }
 

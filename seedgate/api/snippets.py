@@ -30,7 +30,7 @@ def _media_url(url: str) -> str:
 def ark_body(spec: TaskPlan) -> dict[str, Any]:
     """The Ark create body that asks for exactly this task. Without its callback_url, on purpose: a rerun from a
     laptop should not call the original app's webhook."""
-    body = create_body(spec, spec.model_name or spec.model, [_media_url(m.url) for m in spec.media])
+    body = create_body(spec, spec.model_name, [_media_url(m.url) for m in spec.media])
     if spec.safety_identifier:
         body["safety_identifier"] = spec.safety_identifier
     if body.get("service_tier") == "default":
@@ -107,7 +107,7 @@ def openai_sdk(spec: TaskPlan, base_url: str) -> str:
         lines = head + [
             "# OpenAI's fields carry no seed: this run draws a new one (the Ark request repeats the seed too).",
             "video = client.videos.create(",
-            f"    model={spec.model_name or spec.model!r},",
+            f"    model={spec.model_name!r},",
             f"    prompt={spec.prompt!r},",
             f"    seconds={str(spec.duration)!r},",
             f"    size={f'{spec.width}x{spec.height}'!r},",

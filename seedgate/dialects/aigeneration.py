@@ -59,7 +59,7 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
     return {
         "id": task.id,
         "status": _STATUS.get(task.status, task.status.value),
-        "model": task.spec.model_name or task.model,
+        "model": task.spec.model_name,
         "result_url": links.get("video_url"),
         "last_frame_url": links.get("last_frame_url"),
         "error_message": error,

@@ -167,7 +167,7 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
     spec = task.spec
     body: dict[str, Any] = {
         "id": task.id,
-        "model": spec.model_name or task.model,
+        "model": spec.model_name,
         "status": task.status.value,
         "created_at": int(task.created_at),
         "updated_at": int(task.updated_at),
@@ -177,7 +177,7 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
         "resolution": spec.resolution,
         "ratio": spec.ratio,
         "framespersecond": spec.fps,
-        "draft": bool(spec.draft),
+        "draft": spec.draft,
         "priority": spec.priority,
     }
     if spec.frames_requested:

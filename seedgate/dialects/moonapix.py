@@ -540,7 +540,7 @@ def render_created(task: Task) -> dict[str, Any]:
         "task_id": task.id,
         "object": "task",
         "status": "submitted",
-        "model": task.spec.model_name or task.model,
+        "model": task.spec.model_name,
         "created_at": int(task.created_at),
     }
 
@@ -573,7 +573,7 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
         "id": task.id,
         "task_id": task.id,
         "object": "video",
-        "model": spec.model_name or task.model,
+        "model": spec.model_name,
         "status": _STATUS[task.status],
         "progress": progress,
         "created_at": int(task.created_at),

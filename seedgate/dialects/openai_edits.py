@@ -112,7 +112,7 @@ async def _from_task(service: TaskService, owner: str, video_id: str) -> Source:
         )
     # The task needs bytes of its own: the source's results may be deleted or expire before it runs.
     ref = await service.video_from_result(path, "video.id")
-    return Source(ref, task.spec.model_name or task.spec.model_id or task.model)
+    return Source(ref, task.spec.model_name)
 
 
 async def source_video(service: TaskService, owner: str, value: Any) -> Source:

@@ -48,7 +48,6 @@ from .common import SMALL_INT, loads_json, openai_error_fields, request_id
 
 NAME = "openai"
 PREFIX = "/v1/videos"
-THREEHEI_NAME = threehei.NAME
 
 # The SDK sends no model unless given, and OpenAI's own default (sora-2) means nothing here; Seedance 2.0 is the
 # closest in spirit (text and image input, audio, 4-15 s) and is the model seedgate documents first.
@@ -125,7 +124,7 @@ def body_dialect(content_type: str, body: Any, catalog: Catalog | None = None) -
     profile = catalog.find(model.strip()) if catalog is not None and isinstance(model, str) else None
     vendor_model = profile is not None and profile.dialect == moonapix.NAME
     if isinstance(body.get("content"), list):
-        return moonapix.NAME if vendor_model else THREEHEI_NAME
+        return moonapix.NAME if vendor_model else threehei.NAME
     if present & {"size", "input_reference"}:
         return NAME
     if vendor_model or present & moonapix.OPTION_FIELDS:
@@ -290,7 +289,7 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
     return {
         "id": task.id,
         "object": "video",
-        "model": spec.model_name or task.model,
+        "model": spec.model_name,
         "status": status,
         "progress": progress,
         "created_at": int(task.created_at),
@@ -386,11 +385,11 @@ async def _create(request: Request) -> JSONResponse:
     dialect = body_dialect(content_type or "application/json", body, service.catalog)
     if dialect == moonapix.NAME:
         return await moonapix.create(request, body)  # errors in MoonApiX's envelope
-    if dialect == THREEHEI_NAME:
+    if dialect == threehei.NAME:
         try:
             key = await authenticate(request)
             spec, soft = ark.parse_create(body)
-            task = await service.create(spec, soft, owner=key.id, dialect=THREEHEI_NAME)
+            task = await service.create(spec, soft, owner=key.id, dialect=threehei.NAME)
         except ApiError as error:
             return ark.render_error(error, request_id(request))  # 3hei clients expect Ark's envelope
         return JSONResponse({"id": task.id})
@@ -432,7 +431,7 @@ async def _remix(request: Request, key: ApiKey, service: TaskService, video_id: 
 
 async def _delete(key: ApiKey, service: TaskService, video_id: str) -> JSONResponse:
     task = await service.delete_or_cancel_video(key, video_id)
-    if task.dialect == THREEHEI_NAME:
+    if task.dialect == threehei.NAME:
         return JSONResponse({})  # Ark's DELETE answer
     return JSONResponse({"id": video_id, "deleted": True, "object": "video.deleted"})
 

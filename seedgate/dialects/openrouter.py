@@ -294,7 +294,7 @@ def render_task(task: Task, links: dict[str, str], base: str | None = None) -> d
         "id": task.id,
         "polling_url": f"{base}{PREFIX}/{task.id}",
         "status": status,
-        "model": task.spec.model_name or task.model,
+        "model": task.spec.model_name,
         "created_at": int(task.created_at),
         # OpenRouter's generation record exists once the job was processed; here it is the task itself.
         "generation_id": task.id if task.status is not Status.QUEUED else None,

@@ -137,7 +137,7 @@ class TaskService:
         if draft.created_at < time.time() - DRAFT_VALID_S:
             raise invalid(param, f"the draft task {draft_id} is older than 7 days")
         reused: dict[str, Any] = {name: getattr(draft.spec, name) for name in _FROM_DRAFT}
-        reused["model"] = draft.spec.model_name or draft.spec.model
+        reused["model"] = draft.spec.model_name
         if draft.spec.frames_requested:
             reused["duration"] = None
         else:
@@ -319,7 +319,7 @@ class TaskService:
             replace(m, blob=m.blob if m.blob and self.storage.blob_path(m.blob).is_file() else None) for m in old.media
         ]
         spec = TaskSpec(
-            model=old.model_name or old.model_id or old.model,
+            model=old.model_name,
             prompt=prompt,
             media=media,
             resolution=old.resolution,
@@ -353,7 +353,7 @@ class TaskService:
         return await self.store.get_task(task_id)
 
     async def owned_task(self, owner: str, task_id: str) -> Task | None:
-        """The owner's task, or None (where a missing task is no 404 of its own); like `get`, within no retention."""
+        """The owner's task, or None: `get` for callers whose missing task is no 404 of its own."""
         return await self.store.get_task(task_id, owner=owner)
 
     # -- files: the one place routes learn where bytes live (issue 18 swaps local disk for object storage here) -

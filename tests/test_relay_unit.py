@@ -18,6 +18,7 @@ import pytest
 from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
+from seedgate.core.upstream_states import StateError, UpstreamState, can_move, sources_of
 from seedgate.media.fetch import Fetcher, FetchPolicy
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import LocalStorage
@@ -25,7 +26,6 @@ from seedgate.store.store import Store, Webhook
 from seedgate.store.upstream import UpstreamRecord
 from seedgate.upstream.channels import Channel, Channels
 from seedgate.upstream.relay import Relay
-from seedgate.upstream.states import StateError, UpstreamState, can_move, sources_of
 from seedgate.upstream.wire import Outgoing, RateLimiter, Refused, Rejected, Unsure, Upstream, UpstreamTask
 
 from .media import video_bytes

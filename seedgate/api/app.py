@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -15,16 +16,17 @@ from starlette.routing import Match
 
 from seedgate import __version__
 from seedgate.config import Settings
-from seedgate.core.errors import ApiError, invalid
+from seedgate.core.errors import ApiError, internal, invalid
 from seedgate.dialects.common import request_id
 from seedgate.dialects.registry import ASSET_ROUTERS, DIALECTS, render_error_for_path
 from seedgate.runtime import start_runtime
-from seedgate.tasks.service import error_for_unexpected
 
 from . import console, ops
 from .guard import Guard
 from .openapi_bodies import describe_request_bodies
 from .request_ids import RequestIdMiddleware
+
+log = logging.getLogger("seedgate.api")
 
 DESCRIPTION = """
 A self-hosted, Seedance-compatible video generation server.
@@ -107,7 +109,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        return answer(request, error_for_unexpected(exc))
+        log.exception("unexpected error", exc_info=exc)
+        return answer(request, internal())
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

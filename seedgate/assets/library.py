@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from starlette.datastructures import UploadFile
-
 from seedgate.core.asset import KINDS, Asset, AssetGroup, AssetStatus, new_asset_id, new_group_id
 from seedgate.core.errors import invalid, not_found
 from seedgate.media.fetch import FetchedFile, FetchError, PartFile
@@ -64,6 +62,9 @@ def check_source_url(url: Any, param: str) -> str:
 class Upload(Protocol):
     """What spooling needs of an uploaded file (Starlette's `UploadFile` has it), so code that knows no HTTP can
     take one."""
+
+    @property
+    def filename(self) -> str | None: ...
 
     async def read(self, size: int = -1) -> bytes: ...
 
@@ -143,7 +144,7 @@ class AssetLibrary:
     async def create_from_upload(
         self,
         owner: str,
-        upload: UploadFile,
+        upload: Upload,
         *,
         kind: str | None = None,
         name: str = "",

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from fastapi.responses import JSONResponse
 
 from seedgate.core.errors import ApiError
-from seedgate.core.task import Task
 
 from . import aigeneration, ark, assets_api, jimmyai, maxapi, moonapix, openai_videos, openrouter, threehei, volc_assets
 from .base import Dialect
@@ -26,10 +25,6 @@ DIALECTS: dict[str, Dialect] = {
     )
 }
 DEFAULT = DIALECTS[ark.NAME]
-
-
-def dialect_of(task: Task) -> Dialect:
-    return DIALECTS.get(task.dialect, DEFAULT)
 
 
 # Routers that serve assets rather than tasks; the Volcengine actions answer errors in their own envelope.

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from seedgate.core.status import Status
-from seedgate.upstream.states import IN_FLIGHT, UpstreamState, check_move, sources_of
+from seedgate.core.upstream_states import IN_FLIGHT, UpstreamState, check_move, sources_of
 
 from .schema import tasks, upstream_tasks
 
@@ -193,7 +193,7 @@ class UpstreamStore:
     ) -> bool:
         """Write the columns given (and mirror them on `record`) if this node still holds the row; False when it
         does not (another node took it over) or, with a `state`, when the row is no longer in a state that may
-        move there (a cancel ended it meanwhile). A step the table in upstream/states.py does not allow from the
+        move there (a cancel ended it meanwhile). A step the table in core/upstream_states.py does not allow from the
         record's state is a bug: StateError, nothing written."""
         changes: dict[str, Any] = {
             name: value

@@ -19,7 +19,7 @@ from seedgate.assets.library import AssetLibrary, Upload
 from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
-from seedgate.core.errors import ApiError, conflict, internal, invalid, not_found, unauthorized
+from seedgate.core.errors import conflict, invalid, not_found, unauthorized
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
@@ -413,8 +413,3 @@ class TaskService:
     async def usage(self, owner: str | None, days: int, tz_offset_min: int) -> dict[str, Any]:
         """Counts, seconds and tokens by day and model for one owner (None: everyone)."""
         return await usage_report(self.store, owner, days, tz_offset_min)
-
-
-def error_for_unexpected(exc: Exception) -> ApiError:
-    log.exception("unexpected error", exc_info=exc)
-    return internal()

@@ -2,7 +2,7 @@
 results home.
 
 Each task handed over gets an `upstream_tasks` row, leased by one node at a time; the row's state is where the
-task stands with its upstream (the states and the steps between them: states.py).
+task stands with its upstream (the states and the steps between them: core/upstream_states.py).
 
 `sending` is written before the request leaves, so a node that dies mid-send leaves a row that says so, and the
 next node looks the task up instead of sending it again. A create is only sent to another channel when the first
@@ -35,6 +35,7 @@ from seedgate.core.errors import invalid
 from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task
+from seedgate.core.upstream_states import StateError, UpstreamState
 from seedgate.core.usage import usage
 from seedgate.media.fetch import Fetcher, FetchError
 from seedgate.media.probe import sniff_mime
@@ -48,7 +49,6 @@ from .ark_client import ArkClient
 from .channels import Channel, Channels
 from .openai_client import MODES as OPENAI_MODES
 from .openai_client import OpenAIVideosClient
-from .states import StateError, UpstreamState
 from .wire import Outgoing, Refused, Rejected, Unavailable, Unsure, Upstream, UpstreamTask
 
 log = logging.getLogger("seedgate.upstream")

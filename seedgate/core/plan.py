@@ -101,7 +101,8 @@ class TaskPlan(CheckedSpec):
 
 
 # What a stored row means where it lacks a field: None for the optional ones, and for those validation always sets,
-# the defaults readers applied before the plan made them required, so an old row reads exactly as it did.
+# the defaults readers applied before the plan made them required. Every row validation ever wrote has the required
+# ones (the old TaskSpec had them all from the first release); these only keep a hand-made or partial row readable.
 _ROW_DEFAULTS: dict[str, Any] = {
     "model": "",
     "prompt": "",

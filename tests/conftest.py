@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from .s3 import S3Server, s3_unavailable, start_s3_server
 from .waiting import wait_until
 
 PG_ADMIN_URL = os.environ.get("SEEDGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -162,6 +163,22 @@ def database(request: pytest.FixtureRequest) -> Iterator[Database]:
         yield Database("postgres", f"{base}/{name}")
     finally:
         _pg_statement(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 server (SeaweedFS, tests/s3.py) for the session: skipped where `weed` is missing, a failure under
+    CI (SEEDGATE_REQUIRE_S3, set by .ci/run). A process, so only for the full lane (FULL_LANE_MODULES)."""
+    if not _processes_allowed:
+        pytest.fail("this test starts an S3 server but is in the fast lane: name its file in FULL_LANE_MODULES")
+    reason = s3_unavailable()
+    if reason:
+        if os.environ.get("SEEDGATE_REQUIRE_S3"):
+            pytest.fail(f"SEEDGATE_REQUIRE_S3 is set but {reason}")
+        pytest.skip(reason)
+    server = start_s3_server(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()
 
 
 @dataclass

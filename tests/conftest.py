@@ -53,6 +53,7 @@ FULL_LANE_MODULES = frozenset(
         "test_maxapi",
         "test_moonapix",
         "test_moonapix_rules",
+        "test_objects_s3",
         "test_openai_node",
         "test_openai_videos",
         "test_openai_webhooks",

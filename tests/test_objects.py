@@ -136,3 +136,22 @@ def test_plain_http_is_allowed_on_loopback_or_when_asked() -> None:
     ObjectStore.from_url("s3://bucket/p", {"AWS_ENDPOINT_URL": "http://127.0.0.1:8333"})
     ObjectStore.from_url("s3://bucket/p", {"AWS_ENDPOINT_URL": "http://localhost:8333"})
     ObjectStore.from_url("s3://bucket/p", {"AWS_ENDPOINT_URL": "http://s3.internal:8333", "AWS_ALLOW_HTTP": "true"})
+
+
+def test_s3_settings_come_from_the_aws_variables() -> None:
+    from obstore.store import S3Store
+
+    env = {
+        "AWS_ENDPOINT_URL": "https://s3.example.test",
+        "AWS_REGION": "cn-beijing",
+        "AWS_ACCESS_KEY_ID": "AK",
+        "AWS_SECRET_ACCESS_KEY": "SK",
+        "AWS_SESSION_TOKEN": "ST",
+    }
+    backend = ObjectStore.from_url("s3://videos/seedgate/prod", env).backend
+    assert isinstance(backend, S3Store)
+    assert backend.prefix == "seedgate/prod"
+    config = backend.config
+    assert config["bucket"] == "videos" and config["endpoint"] == "https://s3.example.test"
+    assert config["region"] == "cn-beijing"
+    assert (config["access_key_id"], config["secret_access_key"], config["session_token"]) == ("AK", "SK", "ST")

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
+    from obstore import GetOptions
     from obstore.store import ObjectStore as Backend
+    from obstore.store import S3Config
 
 # S3's smallest part is 5 MiB; four parts in flight bound an upload's memory to ~20 MiB whatever the file size.
 PART_SIZE = 5 * 1024 * 1024
@@ -91,12 +93,12 @@ class ObjectStore:
         range request answers. Raises FileNotFoundError when there is no such object."""
         import obstore
 
-        options: dict[str, object] = {}
+        options: GetOptions = {}
         if end is not None:
             options["range"] = (start, end)
         elif start:
             options["range"] = {"offset": start}
-        result = await obstore.get_async(self.backend, key, options=options or None)  # type: ignore[arg-type]
+        result = await obstore.get_async(self.backend, key, options=options)
         async for chunk in result.stream(min_chunk_size=READ_CHUNK):
             yield bytes(chunk)
 
@@ -144,27 +146,21 @@ def _s3_backend(bucket: str, prefix: str, env: Mapping[str, str]) -> Backend:
     endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
     allow_http = False
     if endpoint and urlsplit(endpoint).scheme == "http":
-        allow_http = _loopback(urlsplit(endpoint).hostname or "") or env.get("AWS_ALLOW_HTTP", "").lower() in (
-            "1",
-            "true",
-        )
+        asked = env.get("AWS_ALLOW_HTTP", "").lower() in ("1", "true")
+        allow_http = asked or _loopback(urlsplit(endpoint).hostname or "")
         if not allow_http:
             raise ValueError(f"{endpoint} is plain http: use https, or set AWS_ALLOW_HTTP=true on a private network")
-    config: dict[str, str] = {"region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION}
-    for name, variable in (
-        ("endpoint", endpoint),
-        ("access_key_id", env.get("AWS_ACCESS_KEY_ID")),
-        ("secret_access_key", env.get("AWS_SECRET_ACCESS_KEY")),
-        ("token", env.get("AWS_SESSION_TOKEN")),
-    ):
-        if variable:
-            config[name] = variable
-    return S3Store(
-        bucket,
-        prefix=prefix or None,
-        config=config,  # type: ignore[arg-type]
-        client_options={"allow_http": allow_http},
-    )
+    config: S3Config = {"region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION}
+    if endpoint:
+        config["endpoint"] = endpoint
+    # Unset credentials are left to obstore's own chain (instance profile, web identity, ...).
+    if key_id := env.get("AWS_ACCESS_KEY_ID"):
+        config["access_key_id"] = key_id
+    if secret := env.get("AWS_SECRET_ACCESS_KEY"):
+        config["secret_access_key"] = secret
+    if token := env.get("AWS_SESSION_TOKEN"):
+        config["session_token"] = token
+    return S3Store(bucket, prefix=prefix or None, config=config, client_options={"allow_http": allow_http})
 
 
 def _loopback(host: str) -> bool:

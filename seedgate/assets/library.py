@@ -106,7 +106,9 @@ class AssetLibrary:
         metadata: dict[str, Any] | None,
         source_url: str | None = None,
         blob: str | None = None,
+        status: AssetStatus = AssetStatus.PROCESSING,
     ) -> Asset:
+        """Store a new asset; one still Processing is queued for the auditor."""
         if group_id is not None and await self.store.get_group(group_id, owner) is None:
             raise not_found("asset group", group_id, "GroupId")
         now = time.time()
@@ -119,11 +121,14 @@ class AssetLibrary:
             source_url=source_url,
             blob=blob,
             metadata=metadata or {},
+            status=status,
             created_at=now,
             updated_at=now,
             expires_at=now + self.retention_s,
         )
         await self.store.insert(asset)
+        if status is not AssetStatus.PROCESSING:
+            return asset
         self.audit_signal.set()
         log.info("asset %s accepted (%s, %s)", asset.id, kind or "kind to be sniffed", "upload" if blob else "to fetch")
         return asset
@@ -163,21 +168,9 @@ class AssetLibrary:
     async def add_record(self, owner: str, url: str, name: str, metadata: dict[str, Any]) -> Asset:
         """An asset that holds no media, only a reference (its URL): Active at once, with nothing to fetch or audit,
         so a video task cannot use it as an image, video or audio."""
-        now = time.time()
-        asset = Asset(
-            id=new_asset_id(now),
-            owner=owner,
-            kind=None,
-            name=name,
-            status=AssetStatus.ACTIVE,
-            source_url=url,
-            metadata=metadata,
-            created_at=now,
-            updated_at=now,
-            expires_at=now + self.retention_s,
+        return await self._new(
+            owner, kind=None, name=name, group_id=None, metadata=metadata, source_url=url, status=AssetStatus.ACTIVE
         )
-        await self.store.insert(asset)
-        return asset
 
     # -- read ---------------------------------------------------------------------------------------------------
 

@@ -66,20 +66,11 @@ class Dialect(Protocol):
         ...
 
 
-class NoEvents:
-    """For the dialects whose clients pass a callback URL per task, or poll: they raise no subscribed events."""
-
-    def event_type(self, task: Task) -> str | None:
-        return None
-
-    def render_event(self, task: Task, event: str) -> dict[str, Any]:
-        raise LookupError(f"the {task.dialect} dialect raises no events, not even {event!r}")
-
-
 @dataclass(frozen=True)
-class CodecDialect(NoEvents):
-    """A dialect made of its module's codec functions, named one by one (most dialects: per-task callbacks or
-    polling, no subscribed events). Dialects with events implement `Dialect` themselves (openai_videos.py)."""
+class CodecDialect:
+    """A dialect made of its module's codec functions, named one by one: its clients pass a callback URL per task,
+    or poll, so it raises no subscribed events. Dialects with events implement `Dialect` themselves
+    (openai_videos.py)."""
 
     name: str
     prefixes: tuple[str, ...]
@@ -91,3 +82,9 @@ class CodecDialect(NoEvents):
 
     def router(self) -> APIRouter:
         return self.routes
+
+    def event_type(self, task: Task) -> str | None:
+        return None
+
+    def render_event(self, task: Task, event: str) -> dict[str, Any]:
+        raise LookupError(f"the {task.dialect} dialect raises no events, not even {event!r}")

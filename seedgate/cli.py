@@ -79,7 +79,15 @@ DataDir = Annotated[
 
 
 def _settings(**overrides: object) -> Settings:
-    settings = Settings.from_env(**overrides)
+    from seedgate.media.objects import ObjectStore
+
+    try:
+        settings = Settings.from_env(**overrides)
+        if settings.storage_url:  # a bad URL or endpoint is one line now, not a failed start-up later
+            ObjectStore.from_url(settings.storage_url)
+    except ValueError as exc:
+        error_line(f"configuration: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
     setup_logging(settings.log_level, settings.log_format)
     return settings
 

@@ -56,6 +56,12 @@ class Settings:
     engines: tuple[str, ...] = field(default_factory=lambda: ("preview",))
     # The operator's local-models file (docs/local-models.md); setting it adds the `diffusers` engine.
     local_models_path: Path | None = None
+    # Where inputs and results are stored: None, the data directory; `s3://bucket/prefix` (credentials and endpoint
+    # from the AWS_* variables), object storage every node reads, so nodes share no disk (docs/deploy.md).
+    storage_url: str | None = None
+    # How answers link to results: "proxy" (seedgate's signed /files links, bytes streamed by any API node) or
+    # "presigned" (links straight to the object store; S3 only).
+    result_links: str = "proxy"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -84,6 +90,8 @@ class Settings:
             log_format=env.get("SEEDGATE_LOG_FORMAT", "text"),
             log_level=env.get("SEEDGATE_LOG_LEVEL", "INFO").upper(),
             local_models_path=Path(env["SEEDGATE_LOCAL_MODELS"]) if env.get("SEEDGATE_LOCAL_MODELS") else None,
+            storage_url=env.get("SEEDGATE_STORAGE_URL") or None,
+            result_links=env.get("SEEDGATE_RESULT_LINKS", "proxy").strip().lower(),
         )
         if env.get("SEEDGATE_ENGINES"):
             settings.engines = tuple(e.strip() for e in env["SEEDGATE_ENGINES"].split(",") if e.strip())
@@ -93,6 +101,12 @@ class Settings:
             if value is not None:
                 setattr(settings, key, value)
         settings.data_dir = Path(settings.data_dir)
+        if settings.result_links not in ("proxy", "presigned"):
+            raise ValueError(f"SEEDGATE_RESULT_LINKS is {settings.result_links!r}; use proxy or presigned")
+        if settings.result_links == "presigned" and not (settings.storage_url or "").startswith("s3://"):
+            raise ValueError(
+                "SEEDGATE_RESULT_LINKS=presigned needs object storage: SEEDGATE_STORAGE_URL=s3://bucket/prefix"
+            )
         return settings
 
     @property

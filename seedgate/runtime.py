@@ -18,9 +18,10 @@ from seedgate.engines.local.config import LocalModels, load_local_models
 from seedgate.engines.local.serving import narrow_catalog
 from seedgate.engines.registry import build_engines
 from seedgate.media.fetch import Fetcher, FetchPolicy, guarded_client
+from seedgate.media.objects import ObjectStore
 from seedgate.media.probe import shutdown_decoders
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store.store import Store, wait_until_reachable
 from seedgate.tasks.keys import ensure_key
 from seedgate.tasks.service import TaskService
@@ -39,7 +40,7 @@ class Runtime:
     settings: Settings
     store: Store
     catalog: Catalog
-    storage: LocalStorage
+    storage: Storage
     fetcher: Fetcher
     service: TaskService
     webhook_secret: str
@@ -128,6 +129,12 @@ def route_to_channels(catalog: Catalog, channels: Channels) -> None:
         catalog.models[model_id] = replace(catalog.models[model_id], engine="upstream", served_modes=None)
 
 
+def open_storage(settings: Settings, store: Store) -> Storage:
+    """The data directory, or the object store SEEDGATE_STORAGE_URL names; blob use is recorded in the database."""
+    objects = ObjectStore.from_url(settings.storage_url) if settings.storage_url else None
+    return Storage(settings.data_dir, objects, store.blobs)
+
+
 async def start_runtime(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(settings.catalog_path)
@@ -138,7 +145,7 @@ async def start_runtime(settings: Settings) -> Runtime:
     store = Store(settings.db_url)
     await wait_until_reachable(store)
     await store.migrate()
-    storage = LocalStorage(settings.data_dir)
+    storage = open_storage(settings, store)
     fetcher = Fetcher(FetchPolicy(allow_private=settings.allow_private_urls, timeout_s=settings.fetch_timeout_s))
     signer = UrlSigner(await store.shared_secret("url_signing"))
     raw = await store.shared_secret("webhook_secret")
@@ -161,9 +168,10 @@ async def start_runtime(settings: Settings) -> Runtime:
         await ensure_key(store, settings.api_key, name="SEEDGATE_API_KEY", admin=True)
     await service.keys.follow_revocations()
     log.info(
-        "store %s ready; %d models in the catalog; data in %s",
+        "store %s ready; %d models in the catalog; data in %s%s",
         "SQLite" if store.is_sqlite else "PostgreSQL",
         len(catalog.models),
         settings.data_dir.resolve(),
+        f", files in {settings.storage_url}" if settings.storage_url else "",
     )
     return Runtime(settings, store, catalog, storage, fetcher, service, webhook_secret, local_models)

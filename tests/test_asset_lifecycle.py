@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.media.fetch import Fetcher, FetchPolicy
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store.store import Store
 from seedgate.worker.maintenance import BLOB_GRACE_S, Maintenance
 
@@ -47,25 +46,22 @@ async def fetcher() -> AsyncIterator[Fetcher]:
         yield f
 
 
-def put_blob(storage: LocalStorage, data: bytes, age_s: float = 0) -> str:
+async def put_blob(storage: Storage, data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
     part = storage.tmp / f"{digest}.part"
     part.write_bytes(data)
-    storage.adopt_blob(part, digest)
-    stamp = time.time() - age_s
-    os.utime(storage.blob_path(digest), (stamp, stamp))
-    return digest
+    return await storage.adopt_blob(part, digest)
 
 
 async def uploaded(
-    store: Store, storage: LocalStorage, data: bytes, *, expires_in: float = DAY, kind: str | None = None
+    store: Store, storage: Storage, data: bytes, *, expires_in: float = DAY, kind: str | None = None
 ) -> Asset:
     now = time.time()
     asset = Asset(
         id=new_asset_id(now),
         owner="k1",
         kind=kind,
-        blob=put_blob(storage, data),
+        blob=await put_blob(storage, data),
         created_at=now,
         updated_at=now,
         expires_at=now + expires_in,
@@ -81,7 +77,7 @@ async def no_webhooks(_task: Task) -> list[Any]:
 async def test_an_interrupted_audit_is_taken_over_after_its_lease(
     store: Store, tmp_path: Path, fetcher: Fetcher
 ) -> None:
-    storage = LocalStorage(tmp_path / "data")
+    storage = Storage(tmp_path / "data")
     asset = await uploaded(store, storage, image_bytes(640, 480))
     now = time.time()
     crashed = await store.assets.claim_audit("node-a", lease_s=60, now=now)
@@ -105,7 +101,7 @@ async def test_an_interrupted_audit_is_taken_over_after_its_lease(
 async def test_an_audit_that_keeps_crashing_fails_instead_of_looping(
     store: Store, tmp_path: Path, fetcher: Fetcher
 ) -> None:
-    storage = LocalStorage(tmp_path / "data")
+    storage = Storage(tmp_path / "data")
     asset = await uploaded(store, storage, image_bytes(640, 480))
     now = time.time()
     claimed = None
@@ -120,15 +116,15 @@ async def test_an_audit_that_keeps_crashing_fails_instead_of_looping(
 
 
 async def test_retention_with_a_fake_clock(store: Store, tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path / "data")
     now = time.time()
-    clock = [now]
+    clock = [now - 2 * BLOB_GRACE_S]  # every blob below is stored (claimed) long enough ago to be collectable
+    storage = Storage(tmp_path / "data", None, store.blobs, clock=lambda: clock[0])
     upkeep = Maintenance(store, storage, no_webhooks, retention_s=7 * DAY, result_ttl_s=DAY, clock=lambda: clock[0])
 
-    short = await uploaded(store, storage, b"short-lived asset", expires_in=3600)
+    short = await uploaded(store, storage, b"short-lived asset", expires_in=2 * BLOB_GRACE_S + 3600)
     kept = await uploaded(store, storage, b"long-lived asset", expires_in=30 * DAY)
-    task_blob = put_blob(storage, b"a task's input")
-    orphan = put_blob(storage, b"left behind by a failed create", age_s=2 * BLOB_GRACE_S)
+    task_blob = await put_blob(storage, b"a task's input")
+    orphan = await put_blob(storage, b"left behind by a failed create")
     input_image = {
         "kind": "image",
         "url": "https://example.com/a.png",
@@ -149,31 +145,32 @@ async def test_retention_with_a_fake_clock(store: Store, tmp_path: Path) -> None
     )
     await store.insert_task(task)
     await store.transition(task, Status.CANCELLED, now=now)  # finished: kept for its retention, then deleted
-    for blob in (short.blob, kept.blob, task_blob):
-        os.utime(storage.blob_path(blob or ""), (now - 2 * BLOB_GRACE_S,) * 2)
 
+    async def stored(digest: str | None) -> bool:
+        return await storage.blob(digest or "") is not None
+
+    clock[0] = now
     await upkeep.sweep()  # nothing has expired yet; only the unreferenced, old orphan goes
-    assert not storage.blob_path(orphan).exists()
-    assert all(storage.blob_path(b or "").exists() for b in (short.blob, kept.blob, task_blob))
+    assert not await stored(orphan)
+    assert [await stored(b) for b in (short.blob, kept.blob, task_blob)] == [True] * 3
 
     clock[0] = now + 2 * 3600  # the short-lived asset expired: its record, then its bytes, go
     await upkeep.sweep()
-    assert await store.assets.get(short.id) is None and not storage.blob_path(short.blob or "").exists()
-    assert await store.assets.get(kept.id) is not None and storage.blob_path(task_blob).exists()
+    assert await store.assets.get(short.id) is None and not await stored(short.blob)
+    assert await store.assets.get(kept.id) is not None and await stored(task_blob)
 
     clock[0] = now + 2 * DAY  # cancelled tasks are dropped after a day; the task's input is then unreferenced
     await upkeep.sweep()
-    assert await store.get_task(task.id) is None and not storage.blob_path(task_blob).exists()
-    assert storage.blob_path(kept.blob or "").exists()
+    assert await store.get_task(task.id) is None and not await stored(task_blob)
+    assert await stored(kept.blob)
 
-    fresh = put_blob(storage, b"adopted a moment ago, row not committed yet")
-    clock[0] = time.time()
+    fresh = await put_blob(storage, b"claimed a moment ago, its task not committed yet")
     await upkeep.sweep()
-    assert storage.blob_path(fresh).exists()  # inside the grace period
+    assert await stored(fresh)  # inside the grace period
 
     clock[0] = now + 31 * DAY
     await upkeep.sweep()
-    assert await store.assets.get(kept.id) is None and not storage.blob_path(kept.blob or "").exists()
+    assert await store.assets.get(kept.id) is None and not await stored(kept.blob)
 
 
 async def test_upgrading_indexes_the_inputs_of_existing_tasks(tmp_path: Path) -> None:

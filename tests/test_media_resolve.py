@@ -15,7 +15,7 @@ from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.validation import settle_geometry, validate
 from seedgate.media.fetch import Fetcher, FetchPolicy
 from seedgate.media.resolve import resolve_media
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 
 CATALOG = load_catalog()
 
@@ -26,18 +26,18 @@ async def fetcher() -> AsyncIterator[Fetcher]:
         yield f
 
 
-def _stored(storage: LocalStorage, data: bytes) -> str:
+async def _stored(storage: Storage, data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
     part = storage.tmp / f"{digest}.part"
     part.write_bytes(data)
-    return storage.adopt_blob(part, digest)
+    return await storage.adopt_blob(part, digest)
 
 
 async def test_resolution_returns_new_references_and_leaves_the_checked_request_alone(
     tmp_path: Path, fetcher: Fetcher
 ) -> None:
-    storage = LocalStorage(tmp_path)
-    blob = _stored(storage, b"an audited portrait image")
+    storage = Storage(tmp_path)
+    blob = await _stored(storage, b"an audited portrait image")
     asset = Asset("asset_1", "k1", "image", status=AssetStatus.ACTIVE, blob=blob, info={"width": 600, "height": 1000})
 
     async def find(asset_id: str) -> Asset | None:
@@ -65,5 +65,5 @@ async def test_an_unknown_asset_names_the_item(tmp_path: Path, fetcher: Fetcher)
         media=[MediaRef("image", "asset://asset_9", None, "content[1].image_url.url")],
     )
     with pytest.raises(ApiError) as caught:
-        await resolve_media(validate(request, CATALOG), fetcher, LocalStorage(tmp_path), None)
+        await resolve_media(validate(request, CATALOG), fetcher, Storage(tmp_path), None)
     assert caught.value.param == "content[1].image_url.url" and "asset_9 is not found" in caught.value.message

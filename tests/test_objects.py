@@ -104,7 +104,7 @@ async def test_list_by_prefix_matches_whole_segments(store: ObjectStore, tmp_pat
 async def test_only_s3_signs_links(store: ObjectStore, tmp_path: Path) -> None:
     sample(tmp_path / "in.bin", 10)
     await store.put_file("s/obj", tmp_path / "in.bin")
-    assert await store.sign("s/obj", 60) is None  # local and memory: the caller serves the bytes itself
+    assert store.sign("s/obj", 60) is None  # local and memory: the caller serves the bytes itself
 
 
 async def test_a_local_store_is_the_directory_itself(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from seedgate.core.task import Task, new_task_id
 from seedgate.core.upstream_states import StateError, UpstreamState, can_move, sources_of
 from seedgate.media.fetch import Fetcher, FetchPolicy
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store.store import Store, Webhook
 from seedgate.store.upstream import UpstreamRecord
 from seedgate.upstream.channels import Channel, Channels
@@ -134,7 +134,7 @@ def channel(name: str, priority: int = 0, **options: object) -> Channel:
 @dataclass
 class Rig:
     store: Store
-    storage: LocalStorage
+    storage: Storage
     clock: Clock
     upstreams: dict[str, FakeUpstream]
     relays: list[Relay] = field(default_factory=list)
@@ -198,7 +198,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     upstreams = {
         name: FakeUpstream(channel(name, priority), video) for name, priority in (("primary", 1), ("backup", 0))
     }
-    yield Rig(store, LocalStorage(tmp_path / "data"), Clock(), upstreams)
+    yield Rig(store, Storage(tmp_path / "data"), Clock(), upstreams)
     await store.close()
 
 
@@ -341,7 +341,8 @@ async def test_a_succeeded_task_is_fetched_and_the_result_stored(rig: Rig) -> No
     assert done.status is Status.SUCCEEDED and done.result is not None
     assert done.result["frames"] == 24 and done.result["usage"] == {"completion_tokens": 7}
     assert done.result["upstream"] == {"channel": "primary", "id": "primary-1"}
-    assert (rig.storage.result_dir(task.id) / done.result["video"]).read_bytes() == primary.video
+    stored = await rig.storage.result_path(task.id, done.result["video"])
+    assert stored is not None and stored.read_bytes() == primary.video
     record = await rig.row(task.id)
     assert (record.state, record.upstream_status) == (UpstreamState.DONE, "succeeded")
 

@@ -29,7 +29,7 @@ from seedgate.dialects import ark, moonapix
 from seedgate.dialects.registry import DEFAULT, DIALECTS
 from seedgate.media.fetch import Fetcher, FetchPolicy
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store.store import ApiKey, Store
 from seedgate.tasks.keys import create_key
 from seedgate.tasks.service import TaskService
@@ -44,7 +44,7 @@ CALLBACK = "http://127.0.0.1:9/callback"
 class Node:
     service: TaskService
     store: Store
-    storage: LocalStorage
+    storage: Storage
     key: ApiKey
     secret: str
 
@@ -54,7 +54,7 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
     settings = Settings.from_env(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'unit.db'}")
     store = Store(settings.db_url)
     await store.migrate()
-    storage = LocalStorage(tmp_path)
+    storage = Storage(tmp_path)
     fetcher = Fetcher(FetchPolicy(allow_private=False, timeout_s=5))
     signer = UrlSigner("unit-test-secret")
     assets = AssetLibrary(store.assets, storage, signer, retention_s=3600)
@@ -80,9 +80,9 @@ async def succeed(node: Node, task: Task) -> Task:
     """What a worker does: claim the task, leave a result file, settle it as succeeded."""
     claimed = await node.store.claim("unit-worker", ["preview"], 30)
     assert claimed is not None and claimed.id == task.id
-    folder = node.storage.result_dir(task.id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = node.storage.scratch(task.id)
     (folder / "video.mp4").write_bytes(b"not really a video")
+    await node.storage.store_results(task.id, folder)
     assert await settle(
         node.store,
         node.service.webhooks_for,
@@ -214,10 +214,10 @@ async def test_running_and_cancelled_tasks_cannot_be_deleted(node: Node) -> None
 
 async def test_deleting_a_finished_task_removes_its_record_and_files(node: Node) -> None:
     task = await succeed(node, await create(node))
-    assert node.storage.result_file(task.id, "video.mp4") is not None
+    assert await node.storage.result(task.id, "video.mp4") is not None
     assert await node.service.cancel_or_delete(node.key, task.id) is None
     assert await node.store.get_task(task.id) is None
-    assert not node.storage.result_dir(task.id).exists()
+    assert await node.storage.result(task.id, "video.mp4") is None
 
 
 async def test_openai_delete_also_removes_a_cancelled_task(node: Node) -> None:
@@ -379,33 +379,32 @@ async def test_owned_task_is_the_owners_or_none(node: Node) -> None:
 
 async def test_result_files_are_plain_names_of_stored_files(node: Node) -> None:
     task = await succeed(node, await create(node))
-    video = node.service.video_file(task)
-    assert video is not None and video.read_bytes() == b"not really a video"
-    assert node.service.result_file(task.id, "video.mp4") == video
-    assert video.parent == node.service.result_dir(task.id)
+    video = await node.service.video_file(task)
+    assert video is not None and video.size == len(b"not really a video")
+    assert await node.service.result_file(task.id, "video.mp4") == video
     for name in ("../video.mp4", ".hidden", "missing.mp4", ""):
-        assert node.service.result_file(task.id, name) is None
-    assert node.service.video_file(await create(node)) is None  # queued: no result yet
+        assert await node.service.result_file(task.id, name) is None
+    assert await node.service.video_file(await create(node)) is None  # queued: no result yet
 
 
 async def test_blob_file_is_a_stored_blob_by_its_hash(node: Node) -> None:
     part = node.storage.tmp / "part"
     part.write_bytes(b"bytes")
-    digest = node.storage.adopt_blob(part, "ab" * 32)
-    blob = node.service.blob_file(digest)
-    assert blob is not None and blob.read_bytes() == b"bytes"
-    assert node.service.blob_file("cd" * 32) is None  # never stored
-    assert node.service.blob_file("../" + digest) is None  # not a hash
+    digest = await node.storage.adopt_blob(part, "ab" * 32)
+    blob = await node.service.blob_file(digest)
+    assert blob is not None and blob.size == 5 and (await node.storage.blob_path(digest)).read_bytes() == b"bytes"
+    assert await node.service.blob_file("cd" * 32) is None  # never stored
+    assert await node.service.blob_file("../" + digest) is None  # not a hash
 
 
 async def test_a_result_that_is_no_video_is_refused_as_a_reference_and_leaves_nothing(node: Node) -> None:
     task = await succeed(node, await create(node))
-    video = node.service.video_file(task)
-    assert video is not None
+    assert await node.service.video_file(task) is not None
     with pytest.raises(ApiError) as refused:
-        await node.service.video_from_result(video, "video.id")
+        await node.service.video_from_result(task, "video.id")
     assert refused.value.status == 400 and refused.value.param == "video.id"
-    assert list(node.storage.tmp.iterdir()) == [] and list(node.storage.blobs.iterdir()) == []
+    assert [p for p in node.storage.tmp.rglob("*") if p.is_file()] == []
+    assert [d async for d in node.storage.blob_digests()] == []
 
 
 async def test_asset_reads_are_the_owners_and_lookup_is_anyones(node: Node) -> None:

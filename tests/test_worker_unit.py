@@ -21,7 +21,7 @@ from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.engines.base import ProgressFn, RenderCancelled, RenderFailed, RenderJob, RenderResult, StopFn
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store.schema import tasks as tasks_table
 from seedgate.store.store import Store, Webhook
 from seedgate.worker.runner import MAX_ATTEMPTS, Worker
@@ -98,7 +98,7 @@ async def add_task(store: Store) -> Task:
 class Running:
     """A worker running in the background for one test; `stop()` is what a shutdown does."""
 
-    def __init__(self, store: Store, storage: LocalStorage, engine: FakeEngine, **options: Any) -> None:
+    def __init__(self, store: Store, storage: Storage, engine: FakeEngine, **options: Any) -> None:
         options = {"lease_s": 3.0, "poll_interval_s": 0.05, "grace_s": 30.0, **options}
         self.worker = Worker(store, storage, {"fake": engine}, hooks_for, **options)
         self.loop = asyncio.create_task(self.worker.run())
@@ -110,7 +110,7 @@ class Running:
 
 @pytest.fixture
 async def run_worker(store: Store, tmp_path: Path) -> AsyncIterator[Callable[..., Running]]:
-    storage = LocalStorage(tmp_path / "data")
+    storage = Storage(tmp_path / "data")
     started: list[Running] = []
 
     def start(engine: FakeEngine, **options: Any) -> Running:

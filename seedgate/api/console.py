@@ -12,6 +12,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any
 
 import av
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from seedgate.api.deps import Caller, Service, authenticate, base_url, task_service
+from seedgate.api.files import stored_response
 from seedgate.core.errors import ApiError, invalid, not_found
 from seedgate.core.status import Status
 from seedgate.core.task import Task
@@ -277,16 +279,17 @@ async def thumbnail(task_id: str, service: Service, expires: int = 0, signature:
     task = await service.linked_task(task_id)
     if task is not None and await service.keys.is_revoked(task.owner):
         raise ApiError(403, "AccessDenied", "the link is no longer valid: its key was revoked")
-    video = service.video_file(task) if task else None
-    if video is None:
+    try:  # made once, on first view, off the event loop
+        stored = await service.still(task, _THUMB_NAME, _make_thumbnail) if task else None
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise ApiError(404, "ResourceNotFound", f"no thumbnail: {type(exc).__name__}") from exc
+    if stored is None:
         raise ApiError(404, "ResourceNotFound", "the video no longer exists")
-    out = video.parent / _THUMB_NAME
-    if not out.is_file():  # made once, on first view, off the event loop
-        try:
-            await asyncio.to_thread(make_thumbnail, video, out, _THUMB_WIDTH)
-        except (av.FFmpegError, ValueError, OSError) as exc:
-            raise ApiError(404, "ResourceNotFound", f"no thumbnail: {type(exc).__name__}") from exc
-    return FileResponse(out, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+    return stored_response(service.storage, stored, "image/jpeg", {"Cache-Control": "private, max-age=3600"})
+
+
+def _make_thumbnail(video: Path, folder: Path) -> None:
+    make_thumbnail(video, folder / _THUMB_NAME, _THUMB_WIDTH)
 
 
 @router.get(PREFIX + "/api/usage")

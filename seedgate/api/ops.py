@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hmac
 import os
+from pathlib import PurePath
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from seedgate.api.deps import Caller, Service
+from seedgate.api.files import stored_response
 from seedgate.core.errors import ApiError
 from seedgate.core.status import Status
-from seedgate.media.probe import sniff_mime
+from seedgate.media.probe import HEAD_BYTES, mime_of_head
 from seedgate.metrics import QUEUE_DEPTH, TASKS
 from seedgate.upstream.relay import callback_path
 
@@ -32,6 +34,9 @@ _ASSET_TYPES = {
 }
 
 
+_PRIVATE_CACHE = {"Cache-Control": "private, max-age=3600"}
+
+
 def _revoked_link() -> ApiError:
     # Links are signed for a while (24 h by default); revoking the key that owns the task or asset ends them now.
     return ApiError(403, "AccessDenied", "the link is revoked: the API key it was issued to was revoked")
@@ -48,11 +53,11 @@ async def asset_file(asset_id: str, service: Service, expires: int = 0, signatur
     asset = await service.assets.lookup(asset_id)
     if asset is not None and await service.keys.is_revoked(asset.owner):
         raise _revoked_link()
-    path = service.blob_file(asset.blob) if asset and asset.blob else None
-    if asset is None or path is None:
+    stored = await service.blob_file(asset.blob) if asset and asset.blob else None
+    if asset is None or stored is None:
         raise ApiError(404, "ResourceNotFound", "the asset no longer exists")
     media_type = _ASSET_TYPES.get(str(asset.info.get("format")), "application/octet-stream")
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+    return stored_response(service.storage, stored, media_type, _PRIVATE_CACHE)
 
 
 @router.head("/files/blobs/{digest}", include_in_schema=False)  # players and download managers ask first
@@ -60,10 +65,11 @@ async def asset_file(asset_id: str, service: Service, expires: int = 0, signatur
 async def blob_file(digest: str, service: Service, expires: int = 0, signature: str = "") -> Response:
     if not service.signer.verify(f"/files/blobs/{digest}", expires, signature):
         raise ApiError(403, "AccessDenied", "the link is invalid or has expired")
-    path = service.blob_file(digest)
-    if path is None:
+    stored = await service.blob_file(digest)
+    if stored is None:
         raise ApiError(404, "ResourceNotFound", "the file no longer exists")
-    return FileResponse(path, media_type=sniff_mime(path), headers={"Cache-Control": "private, max-age=3600"})
+    media_type = mime_of_head(await service.storage.head_bytes(stored, HEAD_BYTES))
+    return stored_response(service.storage, stored, media_type, _PRIVATE_CACHE)
 
 
 @router.post(
@@ -88,11 +94,11 @@ async def result_file(task_id: str, name: str, service: Service, expires: int = 
     task = await service.linked_task(task_id)
     if task is not None and await service.keys.is_revoked(task.owner):
         raise _revoked_link()
-    path = service.result_file(task_id, name)
-    if path is None:
+    stored = await service.result_file(task_id, name)
+    if stored is None:
         raise ApiError(404, "ResourceNotFound", "the file no longer exists")
-    media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+    media_type = _MEDIA_TYPES.get(PurePath(name).suffix, "application/octet-stream")
+    return stored_response(service.storage, stored, media_type, _PRIVATE_CACHE)
 
 
 @router.get(

@@ -17,7 +17,7 @@ from pathlib import Path
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.media.fetch import Fetcher, FetchError
 from seedgate.media.probe import MediaRejected, audit_media_bounded, sniff_kind
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store.assets import AssetStore
 
 from .library import MAX_UPLOAD_BYTES
@@ -40,7 +40,7 @@ class Auditor:
     def __init__(
         self,
         store: AssetStore,
-        storage: LocalStorage,
+        storage: Storage,
         fetcher: Fetcher,
         *,
         wake: asyncio.Event,
@@ -119,9 +119,11 @@ class Auditor:
 
     async def _check(self, asset: Asset) -> tuple[str, str, dict[str, object]]:
         if asset.blob is not None:
-            path = self.storage.blob_path(asset.blob)
-            if not path.is_file():
-                raise _Failed("InternalServiceError", "the uploaded file is no longer stored; upload it again")
+            try:
+                path = await self.storage.blob_path(asset.blob)
+            except FileNotFoundError:
+                gone = "the uploaded file is no longer stored; upload it again"
+                raise _Failed("InternalServiceError", gone) from None
             kind, info = await self._measure(asset, path)
             return kind, asset.blob, info
         try:
@@ -133,7 +135,7 @@ class Auditor:
         except BaseException:
             fetched.path.unlink(missing_ok=True)
             raise
-        return kind, self.storage.adopt_blob(fetched.path, fetched.sha256), info
+        return kind, await self.storage.adopt_blob(fetched.path, fetched.sha256), info
 
     async def _measure(self, asset: Asset, path: Path) -> tuple[str, dict[str, object]]:
         sniffed = await asyncio.to_thread(sniff_kind, path)

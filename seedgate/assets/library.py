@@ -15,7 +15,7 @@ from seedgate.core.errors import invalid, not_found
 from seedgate.media.fetch import FetchedFile, FetchError, PartFile
 from seedgate.media.resolve import MAX_BYTES
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store.assets import AssetStore
 
 log = logging.getLogger("seedgate.assets")
@@ -85,7 +85,7 @@ async def spool_upload(tmp: Path, upload: Upload, limit: int, param: str, what: 
 
 class AssetLibrary:
     def __init__(
-        self, store: AssetStore, storage: LocalStorage, signer: UrlSigner, *, retention_s: float, wait_s: float = 5.0
+        self, store: AssetStore, storage: Storage, signer: UrlSigner, *, retention_s: float, wait_s: float = 5.0
     ) -> None:
         self.store = store
         self.storage = storage
@@ -160,7 +160,7 @@ class AssetLibrary:
         """Store the uploaded bytes (streamed, capped, hashed) and queue the audit."""
         limit = MAX_BYTES[kind] if kind else MAX_UPLOAD_BYTES
         spooled = await spool_upload(self.storage.tmp, upload, limit, param, "file")
-        blob = self.storage.adopt_blob(spooled.path, spooled.sha256)
+        blob = await self.storage.adopt_blob(spooled.path, spooled.sha256)
         return await self._new(
             owner, kind=kind, name=name or upload.filename or "", group_id=group_id, metadata=metadata, blob=blob
         )

@@ -434,8 +434,8 @@ async def _files_upload(request: Request, key: ApiKey, service: TaskService) -> 
         await form.close()
     digest = asset.blob or ""
     url = service.signer.sign(base_url(request), f"/files/blobs/{digest}", int(asset.expires_at))
-    blob = service.blob_file(digest)
-    size = blob.stat().st_size if blob else 0
+    blob = await service.blob_file(digest)
+    size = blob.size if blob else 0
     return _ok({"url": url, "filename": filename, "size": size, "mime_type": mime})
 
 

@@ -100,10 +100,10 @@ async def _from_task(service: TaskService, owner: str, video_id: str) -> Source:
             f"the video {video_id} has not completed (it is {task.status.value}); only a "
             "completed video can be edited or extended",
         )
-    path = service.video_file(task)
-    if path is None:
+    stored = await service.video_file(task)
+    if stored is None:
         raise invalid("video.id", f"the content of video {video_id} is no longer stored")
-    size = path.stat().st_size
+    size = stored.size
     if size > MAX_BYTES["video"]:
         raise invalid(
             "video.id",
@@ -111,7 +111,9 @@ async def _from_task(service: TaskService, owner: str, video_id: str) -> Source:
             f"at most {MAX_BYTES['video'] // (1024 * 1024)} MB",
         )
     # The task needs bytes of its own: the source's results may be deleted or expire before it runs.
-    ref = await service.video_from_result(path, "video.id")
+    ref = await service.video_from_result(task, "video.id")
+    if ref is None:
+        raise invalid("video.id", f"the content of video {video_id} is no longer stored")
     return Source(ref, task.spec.model_name)
 
 

@@ -16,17 +16,18 @@ OpenAI sends no per-request callbacks: events go to the endpoints a key register
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from dataclasses import replace
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from seedgate.api.deps import Caller, Service, authenticate, base_url, task_service
+from seedgate.api.files import stored_response
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, invalid, missing, model_not_found, not_found, shown
 from seedgate.core.geometry import nearest_ratio
@@ -334,17 +335,15 @@ async def _content(service: TaskService, task: Task, variant: str) -> Response:
             f"the video {task.id} is {_STATUS[task.status]}; its content is available once it is completed",
             "video_id",
         )
-    video = service.video_file(task)
-    if video is None:
-        raise not_found("content of video", task.id, "video_id")
     if variant == "video":
-        return FileResponse(video, media_type=_VIDEO_TYPES.get(video.suffix, "application/octet-stream"))
-    name = _THUMBNAIL if variant == "thumbnail" else _SPRITESHEET
-    path = service.result_file(task.id, name)
-    if path is None:
-        await asyncio.to_thread(render_stills, video, service.result_dir(task.id))
-        path = service.result_dir(task.id) / name
-    return FileResponse(path, media_type="image/webp" if variant == "thumbnail" else "image/jpeg")
+        stored = await service.video_file(task)
+        media_type = _VIDEO_TYPES.get(PurePath(stored.name).suffix if stored else "", "application/octet-stream")
+    else:
+        stored = await service.still(task, _THUMBNAIL if variant == "thumbnail" else _SPRITESHEET, render_stills)
+        media_type = "image/webp" if variant == "thumbnail" else "image/jpeg"
+    if stored is None:
+        raise not_found("content of video", task.id, "video_id")
+    return stored_response(service.storage, stored, media_type)
 
 
 # -- routes -------------------------------------------------------------------------------------------------------

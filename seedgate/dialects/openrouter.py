@@ -22,13 +22,15 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from seedgate.api.deps import Caller, Service, authenticate, base_url, task_service
+from seedgate.api.files import stored_response
 from seedgate.core.catalog import Catalog, ModelProfile
 from seedgate.core.errors import ApiError, invalid, missing, not_found, shown
 from seedgate.core.spec import MediaRef, TaskSpec
@@ -398,10 +400,11 @@ async def _content(request: Request, key: ApiKey, job_id: str, index: int) -> Re
         )
     if index != 0:
         raise not_found("output", f"{index} of video job {job_id} (it has one, index 0)", "index")
-    video = service.video_file(task)
+    video = await service.video_file(task)
     if video is None:
         raise not_found("content of video job", job_id, "jobId")
-    return FileResponse(video, media_type=_VIDEO_TYPES.get(video.suffix, "application/octet-stream"))
+    media_type = _VIDEO_TYPES.get(PurePath(video.name).suffix, "application/octet-stream")
+    return stored_response(service.storage, video, media_type)
 
 
 router = APIRouter(tags=["OpenRouter videos"])

@@ -1,11 +1,8 @@
-"""Where bytes will live: one async object store over obstore, backed by a local directory, memory, or S3.
+"""One async object store over obstore, backed by a local directory, memory, or S3 (storage.py decides what goes
+where). Keys are slash-separated paths ("results/<task>/video.mp4"); files move through the store in chunks, so no
+operation holds a whole video in memory.
 
-Not wired in yet (issue 18): storage.py's LocalStorage still serves every read and write. Keys are
-slash-separated paths ("results/<task>/video.mp4"); files move through the store in chunks, so no operation
-holds a whole video in memory.
-
-obstore is imported here only, and lazily: it is the `s3` extra (a 5.6 MB wheel, no Python dependencies), and
-nothing in the default install imports this module yet.
+obstore is imported here only (a 5.6 MB wheel with no Python dependencies: Rust's object_store crate).
 """
 
 from __future__ import annotations
@@ -13,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -79,7 +77,8 @@ class ObjectStore:
 
     async def get_file(self, key: str, target: Path) -> None:
         """Write the object to `target`, chunk by chunk; a failed download leaves no partial `target`."""
-        partial = target.with_name(f".{target.name}.part")
+        # A name of its own: two requests on one node may fetch the same object at once.
+        partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
         try:
             with partial.open("wb") as out:
                 async for chunk in self.read(key):
@@ -127,15 +126,16 @@ class ObjectStore:
             for meta in batch:
                 yield ObjectInfo(meta["path"], meta["size"])
 
-    async def sign(self, key: str, expires_s: int) -> str | None:
+    def sign(self, key: str, expires_s: int) -> str | None:
         """A presigned GET link to the object, valid for `expires_s` seconds; None for a store that cannot sign
-        (local, memory), whose bytes the caller serves itself."""
+        (local, memory), whose bytes the caller serves itself. Computed locally (no request) with static
+        credentials, so answers can carry links without waiting on the network."""
         import obstore
         from obstore.store import S3Store
 
         if not isinstance(self.backend, S3Store):
             return None
-        return await obstore.sign_async(self.backend, "GET", key, timedelta(seconds=expires_s))
+        return obstore.sign(self.backend, "GET", key, timedelta(seconds=expires_s))
 
 
 def _s3_backend(bucket: str, prefix: str, env: Mapping[str, str]) -> Backend:

@@ -133,7 +133,10 @@ class AudioInfo:
 # --------------------------------------------------------------------------- content sniffing
 
 
-def _head(path: Path, n: int = 512) -> bytes:
+HEAD_BYTES = 512  # what sniffing a file's type reads of it
+
+
+def _head(path: Path, n: int = HEAD_BYTES) -> bytes:
     with open(path, "rb") as fh:
         return fh.read(n)
 
@@ -240,7 +243,12 @@ _MIME = {
 
 def sniff_mime(path: Path) -> str:
     """The content type of a stored file, read from its bytes (for data: URLs sent to an upstream)."""
-    found = _sniff(_head(path))
+    return mime_of_head(_head(path))
+
+
+def mime_of_head(head: bytes) -> str:
+    """The content type the first HEAD_BYTES of a file show."""
+    found = _sniff(head)
     return _MIME.get(found[1], "application/octet-stream") if found else "application/octet-stream"
 
 

@@ -19,7 +19,7 @@ from seedgate.core.spec import MediaRef
 
 from .fetch import Fetcher, FetchError
 from .probe import MediaRejected, audit_media_bounded
-from .storage import LocalStorage
+from .storage import Storage
 
 MAX_BYTES = {"image": 30 * 1024 * 1024, "video": 200 * 1024 * 1024, "audio": 15 * 1024 * 1024}
 
@@ -66,16 +66,14 @@ async def _use_asset(ref: MediaRef, asset_id: str, find_asset: AssetLookup | Non
     return replace(ref, blob=asset.blob, **measured(asset.info))
 
 
-async def _resolve_one(
-    ref: MediaRef, fetcher: Fetcher, storage: LocalStorage, find_asset: AssetLookup | None
-) -> MediaRef:
+async def _resolve_one(ref: MediaRef, fetcher: Fetcher, storage: Storage, find_asset: AssetLookup | None) -> MediaRef:
     if ref.blob is not None:
         return ref
     asset_id = asset_id_of(ref.url)
     if asset_id is not None:
         resolved = await _use_asset(ref, asset_id, find_asset)
-        # The task now needs these bytes too; a fresh mark keeps the collector off them until its row is stored.
-        if not storage.touch_blob(resolved.blob or ""):
+        # The task now needs these bytes too; the claim keeps the collector off them until its row is stored.
+        if not await storage.reuse_blob(resolved.blob or ""):
             raise invalid(ref.param, f"the bytes of asset {asset_id} are no longer stored; upload it again")
         return resolved
     scheme = ref.url.split(":", 1)[0].lower()
@@ -90,14 +88,14 @@ async def _resolve_one(
     except MediaRejected as exc:
         fetched.path.unlink(missing_ok=True)
         raise invalid(ref.param, str(exc)) from None
-    blob = storage.adopt_blob(fetched.path, fetched.sha256)
+    blob = await storage.adopt_blob(fetched.path, fetched.sha256)
     # The bytes of a data: URL now live in the blob store; a base64 copy in the task record would bloat every read.
     url = f"blob:sha256:{fetched.sha256}" if scheme == "data" else ref.url
     return replace(ref, url=url, blob=blob, **measured(info))
 
 
 async def resolve_refs(
-    refs: Sequence[MediaRef], fetcher: Fetcher, storage: LocalStorage, find_asset: AssetLookup | None = None
+    refs: Sequence[MediaRef], fetcher: Fetcher, storage: Storage, find_asset: AssetLookup | None = None
 ) -> tuple[MediaRef, ...]:
     """Resolved copies of `refs`, in order: every not-yet-resolved item fetched and audited concurrently; the first
     failure (in request order) wins."""
@@ -113,7 +111,7 @@ async def resolve_refs(
 
 
 async def resolve_media(
-    checked: CheckedSpec, fetcher: Fetcher, storage: LocalStorage, find_asset: AssetLookup | None = None
+    checked: CheckedSpec, fetcher: Fetcher, storage: Storage, find_asset: AssetLookup | None = None
 ) -> CheckedSpec:
     """The checked request with its media resolved to audited blobs (sizes and lengths measured)."""
     return replace(checked, media=await resolve_refs(checked.media, fetcher, storage, find_asset))

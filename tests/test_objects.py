@@ -14,7 +14,6 @@ import pytest
 
 from seedgate.media.objects import PART_SIZE, ObjectInfo, ObjectStore
 
-pytest.importorskip("obstore", reason="obstore is the s3 extra")
 
 
 @pytest.fixture(params=["local", "memory"])

@@ -60,24 +60,24 @@ class BlobIndex:
         """Mark up to `limit` blobs deleting (deleting_since = `now`) and return them: rows touched before `cutoff`,
         not already deleting, that no task (task_blobs) and no asset (assets.blob) references.
 
-        One statement, WITH picked AS (SELECT ... NOT EXISTS ... FOR UPDATE SKIP LOCKED) UPDATE ... RETURNING: on
-        SQLite it runs alone (one writer); on PostgreSQL two collectors never mark the same row, since a row
-        another collector has locked is skipped and the UPDATE's WHERE re-checks deleting_since on the newest row
-        version.
+        The marking is one statement, WITH picked AS (SELECT ... NOT EXISTS ... FOR UPDATE SKIP LOCKED) UPDATE ...
+        RETURNING: on SQLite it runs alone (one writer); on PostgreSQL two collectors never mark the same row, since
+        a row another collector has locked is skipped and the UPDATE's WHERE re-checks deleting_since on the newest
+        row version.
 
         Why a create is never undercut, on PostgreSQL under READ COMMITTED: a create touches its blobs before it
         inserts its task. If that touch has not committed yet, it holds the row lock (the upsert), so the row is
         skipped here (or, for a new row, not visible at all). If it has committed, the row's touched_at is the
-        touch's time: the locking re-read (and the outer WHERE, re-evaluated on the newest version) sees it is not
+        touch's time: the locking re-read (and the UPDATE's WHERE, re-evaluated on the newest version) sees it is not
         before `cutoff`, so the row is not marked until the grace period (now - cutoff) has passed since the touch.
         By then the create has committed its task, on the assumption this relies on: a create commits the task
         that references a blob within the grace period of its touch (and clocks across nodes agree to well within
         it). This statement's snapshot, taken after that commit, then sees the task_blobs row. SQLite serializes
         writers, so the same holds there trivially.
 
-        Rows found still referenced are renewed (touched_at = `now`) in the same pass: they leave the range this
-        scan reads until the grace period passes again, so each call reads about `limit` rows however many old,
-        referenced blobs a large store keeps."""
+        Rows found still referenced are renewed (touched_at = `now`) in the same transaction: they leave the range
+        this scan reads until the grace period passes again, so each call reads about `limit` rows however many
+        old, referenced blobs a large store keeps."""
         idle = sa.and_(blobs.c.deleting_since.is_(None), blobs.c.touched_at < cutoff)
         unreferenced = sa.and_(
             ~sa.exists().where(task_blobs.c.digest == blobs.c.digest),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from seedgate.core.status import Status
+
 metadata = sa.MetaData()
 
 tasks = sa.Table(
@@ -33,10 +35,20 @@ tasks = sa.Table(
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_expires_at", sa.Float),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("files_deleted_at", sa.Float),  # when retention removed its result files (the row stays)
     sa.Index("ix_tasks_claim", "status", "engine", "tier_rank", "priority", "created_at"),
     sa.Index("ix_tasks_owner_created", "owner", "created_at"),
     sa.Index("ix_tasks_status_expires", "status", "expires_at"),
 )
+
+# Succeeded tasks whose result files are still stored. A literal, not a bound parameter, in the index and in the
+# query alike: SQLite (and a PostgreSQL generic plan) only uses a partial index for a query whose WHERE visibly
+# implies the index's own. The index holds only these rows, so finding the next results to delete stays one short
+# range read however many tasks (and already purged results) the table keeps.
+SUCCEEDED = tasks.c.status == sa.literal_column(f"'{Status.SUCCEEDED.value}'")
+FILES_KEPT = tasks.c.files_deleted_at.is_(None)
+RESULTS_KEPT = sa.and_(SUCCEEDED, FILES_KEPT)
+sa.Index("ix_tasks_results_kept", tasks.c.finished_at, sqlite_where=RESULTS_KEPT, postgresql_where=RESULTS_KEPT)
 
 api_keys = sa.Table(
     "api_keys",
@@ -113,6 +125,7 @@ assets = sa.Table(
     sa.Index("ix_assets_owner_created", "owner", "created_at"),
     sa.Index("ix_assets_status", "status", "lease_expires_at"),
     sa.Index("ix_assets_expires", "expires_at"),
+    sa.Index("ix_assets_blob", "blob"),  # the blob collector asks whether any asset references a blob
 )
 
 asset_groups = sa.Table(
@@ -160,6 +173,19 @@ task_blobs = sa.Table(
     sa.Column("task_id", sa.String(64), primary_key=True),
     sa.Column("digest", sa.String(64), primary_key=True),
     sa.Index("ix_task_blobs_digest", "digest"),
+)
+
+# Every stored input blob, for collection without file times (object stores have none). A node touches a blob's
+# row before it stores or reuses it; a collector marks unreferenced rows untouched for a grace period as deleting,
+# deletes their objects, then forgets the rows (store/blobs.py has the protocol).
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("touched_at", sa.Float, nullable=False),
+    sa.Column("deleting_since", sa.Float),
+    # Leads with deleting_since: doom reads (NULL, touched_at < cutoff), stale_doomed (deleting_since < before).
+    sa.Index("ix_blobs_collect", "deleting_since", "touched_at"),
 )
 
 # Small shared values every node must agree on (URL signing and webhook secrets).

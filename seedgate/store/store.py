@@ -30,8 +30,19 @@ from seedgate.core.task import Task
 
 from .assets import AssetStore
 from .batching import GroupCommit
+from .blobs import BlobIndex
 from .postgres_fast import KEYS_CHANNEL, PostgresFastPath
-from .schema import api_keys, settings, task_blobs, tasks, upstream_tasks, webhook_deliveries, webhook_endpoints
+from .schema import (
+    FILES_KEPT,
+    SUCCEEDED,
+    api_keys,
+    settings,
+    task_blobs,
+    tasks,
+    upstream_tasks,
+    webhook_deliveries,
+    webhook_endpoints,
+)
 from .sqlite_fast import SqliteFastPath
 from .upstream import UpstreamStore
 
@@ -244,6 +255,7 @@ class Store:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._inserts = GroupCommit(self._insert_rows)
         self.assets = AssetStore(self.engine)
+        self.blobs = BlobIndex(self.engine, self.is_sqlite)
         self.upstream = UpstreamStore(self.engine, self.is_sqlite)
         self._fast: SqliteFastPath | PostgresFastPath = (
             SqliteFastPath(make_url(url).database or "")
@@ -547,6 +559,28 @@ class Store:
         )
         async with self.engine.connect() as conn:
             return [_task_from_row(r) for r in (await conn.execute(query)).all()]
+
+    async def results_to_delete(self, before: float, limit: int = 500) -> list[str]:
+        """Succeeded tasks finished before `before` whose result files are still stored, oldest first: a range read
+        of the partial index ix_tasks_results_kept, which holds only such tasks. SQLite without statistics takes
+        the equality on status for a selective one and would read every succeeded task through
+        ix_tasks_status_expires; likely() tells it otherwise (and still lets it match the index's WHERE)."""
+        succeeded = sa.func.likely(SUCCEEDED) if self.is_sqlite else SUCCEEDED
+        query = (
+            sa.select(tasks.c.id)
+            .where(succeeded, FILES_KEPT, tasks.c.finished_at < before)
+            .order_by(tasks.c.finished_at)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def mark_results_deleted(self, task_ids: Sequence[str], now: float) -> None:
+        """Record that these tasks' result files are gone (the rows stay, for their history and webhooks)."""
+        async with self.engine.begin() as conn:
+            for start in range(0, len(task_ids), 500):
+                chunk = list(task_ids[start : start + 500])
+                await conn.execute(tasks.update().where(tasks.c.id.in_(chunk)).values(files_deleted_at=now))
 
     async def blobs_in_use(self, digests: set[str]) -> set[str]:
         """Which of these blobs some stored task's inputs use."""

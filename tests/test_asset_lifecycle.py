@@ -121,7 +121,7 @@ async def test_retention_with_a_fake_clock(store: Store, tmp_path: Path) -> None
     storage = Storage(tmp_path / "data", None, store.blobs, clock=lambda: clock[0])
     upkeep = Maintenance(store, storage, no_webhooks, retention_s=7 * DAY, result_ttl_s=DAY, clock=lambda: clock[0])
 
-    short = await uploaded(store, storage, b"short-lived asset", expires_in=2 * BLOB_GRACE_S + 3600)
+    short = await uploaded(store, storage, b"short-lived asset", expires_in=3600)
     kept = await uploaded(store, storage, b"long-lived asset", expires_in=30 * DAY)
     task_blob = await put_blob(storage, b"a task's input")
     orphan = await put_blob(storage, b"left behind by a failed create")

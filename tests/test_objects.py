@@ -15,7 +15,6 @@ import pytest
 from seedgate.media.objects import PART_SIZE, ObjectInfo, ObjectStore
 
 
-
 @pytest.fixture(params=["local", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "local":

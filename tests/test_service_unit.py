@@ -73,7 +73,7 @@ def ark_spec(**body: Any) -> tuple[TaskSpec, Soft]:
 
 async def create(node: Node, dialect: str = ark.NAME, **body: Any) -> Task:
     spec, soft = ark_spec(**body)
-    return await node.service.create(spec, soft, owner=node.key.id, dialect=dialect)
+    return await node.service.create(spec, soft, key=node.key, dialect=dialect)
 
 
 async def succeed(node: Node, task: Task) -> Task:
@@ -162,7 +162,7 @@ async def test_create_queues_a_validated_task(node: Node) -> None:
 async def test_create_refuses_an_unknown_model(node: Node) -> None:
     spec, soft = ark.parse_create({"model": "no-such-model", "content": [{"type": "text", "text": "x"}]})
     with pytest.raises(ApiError) as refused:
-        await node.service.create(spec, soft, owner=node.key.id, dialect=ark.NAME)
+        await node.service.create(spec, soft, key=node.key, dialect=ark.NAME)
     assert refused.value.status == 404
     assert (await node.service.list(node.key))[0] == 0
 
@@ -181,7 +181,7 @@ async def test_another_keys_task_is_not_found(node: Node) -> None:
 async def test_cancel_finishes_the_task_and_its_webhook_says_when(node: Node) -> None:
     """A cancel goes through `settle`: the record's finished_at and the webhook's completion time agree."""
     spec, soft = moonapix.parse_create({"model": PRO, "prompt": "a lighthouse", "callback_url": CALLBACK})
-    task = await node.service.create(spec, soft, owner=node.key.id, dialect=moonapix.NAME)
+    task = await node.service.create(spec, soft, key=node.key, dialect=moonapix.NAME)
     assert await node.service.cancel_or_delete(node.key, task.id) is Status.CANCELLED
     cancelled = await node.service.get(node.key, task.id)
     assert cancelled.status is Status.CANCELLED and cancelled.finished_at is not None
@@ -236,7 +236,7 @@ async def test_a_final_video_takes_its_drafts_settings(node: Node) -> None:
     spec, soft = ark.parse_create(
         {"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": draft.id}}], "resolution": "720p"}
     )
-    final = await node.service.create(spec, soft, owner=node.key.id, dialect=ark.NAME)
+    final = await node.service.create(spec, soft, key=node.key, dialect=ark.NAME)
     assert final.spec.draft_task_id == draft.id and not final.spec.draft
     assert (final.spec.seed, final.spec.duration, final.spec.prompt) == (7, 4, draft.spec.prompt)
     assert final.spec.resolution == "720p"
@@ -258,7 +258,7 @@ async def test_a_final_video_needs_a_fresh_succeeded_draft(node: Node, state: st
         {"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": draft_id}}]}
     )
     with pytest.raises(ApiError) as refused:
-        await node.service.create(spec, soft, owner=node.key.id, dialect=ark.NAME)
+        await node.service.create(spec, soft, key=node.key, dialect=ark.NAME)
     assert refused.value.status == 400 and draft_id in refused.value.message
 
 
@@ -267,7 +267,7 @@ async def test_a_final_video_cannot_itself_be_a_draft(node: Node) -> None:
         {"model": PRO_15, "content": [{"type": "draft_task", "draft_task": {"id": "cgt-x"}}], "draft": True}
     )
     with pytest.raises(ApiError) as refused:
-        await node.service.create(spec, soft, owner=node.key.id, dialect=ark.NAME)
+        await node.service.create(spec, soft, key=node.key, dialect=ark.NAME)
     assert "cannot itself be a draft" in refused.value.message
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .limits import LimitExceeded, Refused
 from .suggest import did_you_mean
+
+_LIMIT_CODES = {
+    Refused.BUDGET: (429, "SetLimitExceeded"),
+    Refused.CURRENCY: (429, "SetLimitExceeded"),
+    Refused.RATE: (429, "APIAccountRpmRateLimitExceeded"),
+    Refused.QUEUED: (429, "QuotaExceeded"),
+    Refused.MODEL: (403, "AccessDenied"),
+    Refused.EXPIRED: (403, "AccessDenied"),
+}
 
 
 class ApiError(Exception):
@@ -21,6 +31,13 @@ class ApiError(Exception):
 def shown(text: str, limit: int = 120) -> str:
     """A caller's value as an error message repeats it: cut short, so a 10 MB name is not echoed back."""
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def limit_error(refused: LimitExceeded) -> ApiError:
+    """A create a budget or limit refused, in Ark's words: 429 QuotaExceeded for too many queued tasks (Ark's own
+    answer past its queue limit), 429 for a rate or spend limit, 403 for a model or expiry the budget rules out."""
+    status, code = _LIMIT_CODES[refused.reason]
+    return ApiError(status, code, refused.message)
 
 
 def invalid(param: str, detail: str) -> ApiError:

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .limits import Billing
 from .plan import TaskPlan
 from .status import Status
 
@@ -36,6 +37,7 @@ class Task:
     result: dict[str, Any] | None = None  # video / last_frame storage keys, frames, usage, has_audio
     error: dict[str, str] | None = None  # {"code", "message"}
     attempts: int = 0
+    billing: Billing | None = None  # what its create reserved, and against which budgets: closed at the end
 
     @property
     def model(self) -> str:

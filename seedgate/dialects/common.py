@@ -167,7 +167,7 @@ async def json_object(request: Request) -> dict[str, Any]:
 async def create_task(request: Request, key: ApiKey, parse: Parser, dialect: str) -> Task:
     """Parse the body (after the caller's key was checked) and create the task in `dialect`."""
     spec, soft = parse(await json_body(request))
-    return await task_service(request).create(spec, soft, owner=key.id, dialect=dialect)
+    return await task_service(request).create(spec, soft, key=key, dialect=dialect)
 
 
 async def read_task(request: Request, key: ApiKey, task_id: str) -> tuple[Task, dict[str, str]]:

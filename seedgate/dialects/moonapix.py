@@ -609,7 +609,7 @@ async def create(request: Request, body: Any) -> JSONResponse:
     try:
         key = await authenticate(request)
         spec, soft = parse_create(body)
-        task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+        task = await service.create(spec, soft, key=key, dialect=NAME)
     except ApiError as error:
         return render_error(error, request_id(request))
     return JSONResponse(render_created(task))

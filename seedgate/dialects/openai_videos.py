@@ -366,7 +366,7 @@ async def _create(request: Request) -> JSONResponse:
             values = await _read_uploads(values)
             spec, soft = parse_openai(values, service.catalog)
             spec = await _with_characters(service, key.id, values, spec)
-        task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+        task = await service.create(spec, soft, key=key, dialect=NAME)
         return _polled(render_task(task, {}))
     # The key is checked before the body is read, so a stranger's body costs nothing. Which envelope a refusal
     # answers in depends on the body, though, so a small body is still read to pick it; a large one gets OpenAI's.
@@ -388,7 +388,7 @@ async def _create(request: Request) -> JSONResponse:
         try:
             key = await authenticate(request)
             spec, soft = ark.parse_create(body)
-            task = await service.create(spec, soft, owner=key.id, dialect=threehei.NAME)
+            task = await service.create(spec, soft, key=key, dialect=threehei.NAME)
         except ApiError as error:
             return ark.render_error(error, request_id(request))  # 3hei clients expect Ark's envelope
         return JSONResponse({"id": task.id})
@@ -397,7 +397,7 @@ async def _create(request: Request) -> JSONResponse:
         raise invalid("body", "the request body must be a JSON object or multipart/form-data")
     spec, soft = parse_openai(body, service.catalog)
     spec = await _with_characters(service, key.id, body, spec)
-    task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+    task = await service.create(spec, soft, key=key, dialect=NAME)
     return _polled(render_task(task, {}))
 
 
@@ -406,7 +406,7 @@ async def _derived(request: Request, key: ApiKey, service: TaskService, task_typ
     async with openai_forms.fields(request) as values:
         added = _seconds(values.get("seconds")) if task_type == openai_edits.EXTEND else None
         spec = await openai_edits.derived_spec(service, key.id, values, task_type, added, DEFAULT_MODEL)
-    task = await service.create(spec, (), owner=key.id, dialect=NAME)
+    task = await service.create(spec, (), key=key, dialect=NAME)
     return _polled(render_task(task, {}))
 
 

@@ -413,7 +413,7 @@ router = APIRouter(tags=["OpenRouter videos"])
 @router.post(PREFIX, summary="Submit a video generation request (202 with a polling URL)", status_code=202)
 async def create(request: Request, key: Caller, service: Service) -> JSONResponse:
     spec, soft = parse_create(await json_body(request), service.catalog)
-    task = await service.create(spec, soft, owner=key.id, dialect=NAME)
+    task = await service.create(spec, soft, key=key, dialect=NAME)
     base = base_url(request)
     return JSONResponse(
         {"id": task.id, "polling_url": f"{base}{PREFIX}/{task.id}", "status": "pending"}, status_code=202

@@ -8,10 +8,13 @@ from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Waiting = list[tuple[Item, asyncio.Future[None]]]
+# What a write may answer: nothing (every item committed), or per item None (committed) or the error to raise to
+# its caller (left out of the committed transaction, as a create refused by a budget is).
+Outcomes = list[BaseException | None] | None
 
 
 class GroupCommit(Generic[Item]):
-    def __init__(self, write: Callable[[list[Item]], Awaitable[None]], max_batch: int = 256) -> None:
+    def __init__(self, write: Callable[[list[Item]], Awaitable[Outcomes]], max_batch: int = 256) -> None:
         self._write = write
         self._max_batch = max_batch
         self._pending: Waiting[Item] = []
@@ -40,20 +43,20 @@ class GroupCommit(Generic[Item]):
     async def _write_batch(self, batch: Waiting[Item]) -> None:
         if len(batch) > 1:
             try:
-                await self._write([item for item, _ in batch])
+                outcomes = await self._write([item for item, _ in batch])
             except Exception:
                 pass  # one bad row must not fail its neighbours: write them one by one below
             else:
-                for _, future in batch:
-                    _resolve(future, None)
+                for (_, future), outcome in zip(batch, outcomes or [None] * len(batch), strict=True):
+                    _resolve(future, outcome)
                 return
         for item, future in batch:
             try:
-                await self._write([item])
+                outcome = (await self._write([item]) or [None])[0]
             except Exception as exc:
                 _resolve(future, exc)
             else:
-                _resolve(future, None)
+                _resolve(future, outcome)
 
 
 def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:

@@ -36,6 +36,8 @@ tasks = sa.Table(
     sa.Column("lease_expires_at", sa.Float),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("files_deleted_at", sa.Float),  # when retention removed its result files (the row stays)
+    # JSON: the budgets its create reserved against, the estimate and the price (core/limits.py Billing); NULL: none.
+    sa.Column("billing", sa.Text),
     sa.Index("ix_tasks_claim", "status", "engine", "tier_rank", "priority", "created_at"),
     sa.Index("ix_tasks_owner_created", "owner", "created_at"),
     sa.Index("ix_tasks_status_expires", "status", "expires_at"),
@@ -49,6 +51,9 @@ SUCCEEDED = tasks.c.status == sa.literal_column(f"'{Status.SUCCEEDED.value}'")
 FILES_KEPT = tasks.c.files_deleted_at.is_(None)
 RESULTS_KEPT = sa.and_(SUCCEEDED, FILES_KEPT)
 sa.Index("ix_tasks_results_kept", tasks.c.finished_at, sqlite_where=RESULTS_KEPT, postgresql_where=RESULTS_KEPT)
+# A budget's queued and running tasks, counted under its row lock at create and claim: only the live few are indexed.
+ACTIVE = tasks.c.status.in_(["queued", "running"])
+sa.Index("ix_tasks_active_owner", tasks.c.owner, tasks.c.status, sqlite_where=ACTIVE, postgresql_where=ACTIVE)
 
 api_keys = sa.Table(
     "api_keys",
@@ -59,6 +64,8 @@ api_keys = sa.Table(
     sa.Column("admin", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("revoked_at", sa.Float),
+    # Linked to a budget: its creates take the budget path (a key without one never pays for the check).
+    sa.Column("limited", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 webhook_deliveries = sa.Table(
@@ -186,6 +193,69 @@ blobs = sa.Table(
     sa.Column("deleting_since", sa.Float),
     # Leads with deleting_since: doom reads (NULL, touched_at < cutoff), stale_doomed (deleting_since < before).
     sa.Index("ix_blobs_collect", "deleting_since", "touched_at"),
+)
+
+# Budgets and limits shared by the keys linked to them (core/limits.py has the rules). `used` is what the current
+# period has reserved and settled, kept with the row lock every create that counts against it takes.
+budgets = sa.Table(
+    "budgets",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("unit", sa.String(16), nullable=False),  # "tokens" or a currency code
+    sa.Column("limit", sa.BigInteger),  # micro-units or tokens per period; NULL: no cap
+    sa.Column("period", sa.String(8)),  # day | week | month; NULL: never resets
+    sa.Column("period_start", sa.Float, nullable=False),
+    sa.Column("used", sa.BigInteger, nullable=False),
+    sa.Column("models", sa.Text),  # JSON array of allowed model IDs; NULL: any
+    sa.Column("expires_at", sa.Float),
+    sa.Column("rpm", sa.Integer),
+    sa.Column("window_start", sa.Float, nullable=False),
+    sa.Column("window_count", sa.Integer, nullable=False),
+    sa.Column("max_queued", sa.Integer),
+    sa.Column("max_running", sa.Integer),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+key_budgets = sa.Table(
+    "key_budgets",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("budget_id", sa.String(64), primary_key=True),
+    sa.Index("ix_key_budgets_budget", "budget_id"),
+)
+
+# The books: append-only. A task's reserve, then exactly one settle or refund per budget it counted against (the
+# unique index makes a second one a no-op, whoever writes it); topups and adjustments by operators.
+ledger = sa.Table(
+    "ledger",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("budget_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # reserve | settle | refund | adjust
+    sa.Column("amount", sa.BigInteger, nullable=False),  # signed, in the budget's unit
+    sa.Column("task_id", sa.String(64)),
+    sa.Column("key_id", sa.String(64)),
+    sa.Column("model", sa.String(200)),
+    sa.Column("tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("note", sa.Text),
+    sa.Index("ux_ledger_task_entry", "task_id", "budget_id", "kind", unique=True),
+    sa.Index("ix_ledger_budget_at", "budget_id", "at"),
+    sa.Index("ix_ledger_key_at", "key_id", "at"),
+)
+
+# A create's Idempotency-Key: the same key from the same caller answers the same task (written with the task).
+idempotency = sa.Table(
+    "idempotency",
+    metadata,
+    sa.Column("owner", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("task_id", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_idempotency_created", "created_at"),
 )
 
 # Small shared values every node must agree on (URL signing and webhook secrets).

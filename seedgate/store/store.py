@@ -11,7 +11,7 @@ import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,14 +24,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from seedgate.core.limits import Billing, Charge
 from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status, sources_of
 from seedgate.core.task import Task
 
 from .assets import AssetStore
-from .batching import GroupCommit
+from .batching import GroupCommit, Outcomes
 from .blobs import BlobIndex
-from .postgres_fast import KEYS_CHANNEL, PostgresFastPath
+from .budgets import Admission, BudgetBook
+from .postgres_fast import KEYS_CHANNEL, NEW_TASKS_CHANNEL, PostgresFastPath
 from .schema import (
     FILES_KEPT,
     SUCCEEDED,
@@ -134,6 +136,7 @@ class ApiKey:
     admin: bool
     created_at: float
     revoked_at: float | None
+    limited: bool = False  # linked to a budget: creates are checked against it
 
 
 def _task_from_row(row: Any) -> Task:
@@ -156,6 +159,7 @@ def _task_from_row(row: Any) -> Task:
         result=json.loads(m["result"]) if m["result"] else None,
         error=error,
         attempts=m["attempts"],
+        billing=Billing.from_json(json.loads(m["billing"])) if m["billing"] else None,
     )
 
 
@@ -256,6 +260,7 @@ class Store:
         self._inserts = GroupCommit(self._insert_rows)
         self.assets = AssetStore(self.engine)
         self.blobs = BlobIndex(self.engine, self.is_sqlite)
+        self.budgets = BudgetBook(self.engine, self.is_sqlite)
         self.upstream = UpstreamStore(self.engine, self.is_sqlite)
         self._fast: SqliteFastPath | PostgresFastPath = (
             SqliteFastPath(make_url(url).database or "")
@@ -294,8 +299,11 @@ class Store:
 
     # -- tasks --------------------------------------------------------------------------------------------------
 
-    async def insert_task(self, task: Task, webhooks: Sequence[Webhook] = ()) -> None:
-        """Store a new task (and its first webhook); returns once it is committed.
+    async def insert_task(self, task: Task, webhooks: Sequence[Webhook] = ()) -> Task:
+        """Store a new task (and its first webhook); returns it once it is committed. A task with `billing` (its
+        owner's key is linked to budgets) has its estimate reserved against each of the key's budgets in the same
+        transaction, and comes back with the budgets it reserved against; LimitExceeded (nothing stored) when one
+        of them refuses.
 
         Concurrent creates share one transaction (group commit): the durable write is the cost of a create, and
         one commit for many rows keeps throughput up under load without weakening the guarantee.
@@ -319,18 +327,37 @@ class Store:
         }
         hooks = [_webhook_row(task.id, webhook, task.updated_at, task.status) for webhook in webhooks]
         blobs = [{"task_id": task.id, "digest": digest} for digest in sorted({m.blob for m in spec.media if m.blob})]
-        await self._inserts.submit((row, hooks, blobs))
+        billing = task.billing
+        admission = Admission(task.id, task.owner, task.model, billing.estimate) if billing is not None else None
+        pending = _PendingInsert(row, hooks, blobs, admission, billing)
+        await self._inserts.submit(pending)
+        if billing is None:
+            return task
+        return replace(task, billing=replace(billing, budgets=pending.budgets))
 
-    async def _insert_rows(
-        self, batch: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]
-    ) -> None:
-        await self._fast.insert_many(
-            [
-                (tasks, [row for row, _, _ in batch]),
-                (webhook_deliveries, [hook for _, hooks, _ in batch for hook in hooks]),
-                (task_blobs, [blob for _, _, blobs in batch for blob in blobs]),
-            ]
-        )
+    async def _insert_rows(self, batch: list[_PendingInsert]) -> Outcomes:
+        if not any(item.admission for item in batch):
+            await self._fast.insert_many(_insert_batches(batch))
+            return None
+        # Reservations read and write budget rows in the transaction that stores the tasks: the full engine.
+        now = time.time()
+        outcomes: list[BaseException | None] = [None] * len(batch)
+        async with self.engine.begin() as conn:
+            asking = [i for i, item in enumerate(batch) if item.admission is not None]
+            admissions = [item.admission for item in batch if item.admission is not None]
+            admitted = await self.budgets.admit(conn, admissions, now)
+            for i, (budget_ids, refused) in zip(asking, admitted, strict=True):
+                outcomes[i] = refused
+                batch[i].budgets = tuple(budget_ids)
+            stored = [item for item, outcome in zip(batch, outcomes, strict=True) if outcome is None]
+            for item in stored:
+                item.row["billing"] = item.billing_json()
+            for table, rows in _insert_batches(stored):
+                if rows:
+                    await conn.execute(table.insert(), rows)
+            if stored and not self.is_sqlite:
+                await conn.execute(sa.select(sa.func.pg_notify(NEW_TASKS_CHANNEL, "")))
+        return outcomes
 
     async def listen_new_tasks(self, wake: Callable[[], None]) -> None:
         """Wake local workers when another process adds tasks. PostgreSQL only: SQLite nodes share a machine and
@@ -410,11 +437,13 @@ class Store:
         *,
         webhooks: Sequence[Webhook] = (),
         lease_owner: str | None = None,
+        delivered: Charge | None = None,
         **fields: Any,
     ) -> bool:
         """Move `task` to `target` if it is still in a status that allows it (and, for workers, still leased).
 
-        Returns False when another actor got there first; then nothing changed and no webhook was queued.
+        Returns False when another actor got there first; then nothing changed and no webhook was queued. A final
+        status closes the task's books in the same transaction: settled on `delivered` (succeeded), else refunded.
         """
         now = fields.pop("now", None) or time.time()
         values: dict[str, Any] = {"status": target.value, "updated_at": now}
@@ -432,6 +461,9 @@ class Store:
             changed = (await conn.execute(query.values(**values))).rowcount > 0
             if changed:
                 await _queue_webhooks(conn, task.id, webhooks, now, target)
+                if target.terminal and task.billing is not None and task.billing.budgets:
+                    paid = delivered if target is Status.SUCCEEDED else None
+                    await self.budgets.close(conn, task.id, task.owner, task.model, task.billing.budgets, paid, now)
         return changed
 
     async def claim(
@@ -798,7 +830,7 @@ class Store:
     async def list_keys(self) -> list[ApiKey]:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(sa.select(api_keys).order_by(api_keys.c.created_at))).all()
-        return [ApiKey(r.id, r.name, r.admin, r.created_at, r.revoked_at) for r in rows]
+        return [_key(r._mapping) for r in rows]  # type: ignore[misc]
 
     async def revoke_key(self, key_id: str) -> bool:
         """Revoke a key. On PostgreSQL the same transaction NOTIFYs every node, which drop what they cached about
@@ -820,10 +852,37 @@ class Store:
         return False
 
 
+@dataclass
+class _PendingInsert:
+    """One create waiting for its group commit: its rows, and what it asks of the budgets (None: nothing)."""
+
+    row: dict[str, Any]
+    hooks: list[dict[str, Any]]
+    blobs: list[dict[str, Any]]
+    admission: Admission | None
+    billing: Billing | None = None
+    budgets: tuple[str, ...] = ()  # filled in by the commit: what it reserved against
+
+    def billing_json(self) -> str | None:
+        if self.billing is None:
+            return None
+        return json.dumps(replace(self.billing, budgets=self.budgets).to_json())
+
+
+def _insert_batches(batch: Sequence[_PendingInsert]) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
+    return [
+        (tasks, [item.row for item in batch]),
+        (webhook_deliveries, [hook for item in batch for hook in item.hooks]),
+        (task_blobs, [blob for item in batch for blob in item.blobs]),
+    ]
+
+
 def _key(row: Any) -> ApiKey | None:
     if row is None:
         return None
-    return ApiKey(row["id"], row["name"], bool(row["admin"]), row["created_at"], row["revoked_at"])
+    return ApiKey(
+        row["id"], row["name"], bool(row["admin"]), row["created_at"], row["revoked_at"], bool(row["limited"])
+    )
 
 
 def _plausible_id(ident: str) -> bool:

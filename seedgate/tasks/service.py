@@ -20,7 +20,8 @@ from seedgate.assets.library import AssetLibrary, Upload
 from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
-from seedgate.core.errors import conflict, invalid, not_found, unauthorized
+from seedgate.core.errors import conflict, invalid, limit_error, not_found, unauthorized
+from seedgate.core.limits import LimitExceeded
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
@@ -32,7 +33,7 @@ from seedgate.media.storage import Storage, StoredFile, result_key
 from seedgate.store.reports import search_ids, usage_report
 from seedgate.store.store import ApiKey, Store, Webhook
 
-from . import intake
+from . import billing, intake
 from .endpoints import EndpointService
 from .keys import KeyCache, create_key, hash_secret
 from .removal import delete_task_and_files
@@ -145,7 +146,10 @@ class TaskService:
             reused["frames"] = None
         return replace(spec, **reused, draft=False, draft_task_id=None)
 
-    async def create(self, spec: TaskSpec, soft: Soft, *, owner: str, dialect: str) -> Task:
+    async def create(self, spec: TaskSpec, soft: Soft, *, key: ApiKey, dialect: str) -> Task:
+        """Validate, fetch and audit the request's media, and store the task (reserving its estimate against the
+        key's budgets); ApiError for a bad request, and for one a budget or limit refuses."""
+        owner = key.id
         draft_id = spec.draft_task_id
         if draft_id and spec.draft:
             raise invalid(spec.param("draft"), "a final video cannot itself be a draft")
@@ -171,8 +175,12 @@ class TaskService:
             created_at=now,
             updated_at=now,
             expires_at=now + planned.execution_expires_after,
+            billing=billing.estimate(planned) if key.limited else None,
         )
-        await self.store.insert_task(task, await self.webhooks_for(task))
+        try:
+            task = await self.store.insert_task(task, await self.webhooks_for(task))
+        except LimitExceeded as refused:
+            raise limit_error(refused) from None
         self.queue_signal.set()
         if self.relay is not None:
             self.relay.wake.set()
@@ -342,7 +350,7 @@ class TaskService:
             remix_of=source.id,
             wire_names=wire_names,
         )
-        return await self.create(spec, (), owner=key.id, dialect=dialect)
+        return await self.create(spec, (), key=key, dialect=dialect)
 
     # -- keys ---------------------------------------------------------------------------------------------------
 

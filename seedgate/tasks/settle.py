@@ -1,4 +1,5 @@
-"""A task's next status, written together with the webhooks that status causes (one transaction)."""
+"""A task's next status, written together with the webhooks that status causes and, for a final status, the
+settle or refund of what its create reserved (one transaction)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.store.store import Store, Webhook
+
+from .billing import delivered
 
 WebhooksFor = Callable[[Task], Awaitable[list[Webhook]]]
 
@@ -39,4 +42,7 @@ async def settle(
     )
     # Handing a task back to the queue is not a change a client hears about.
     webhooks = await webhooks_for(after) if target is not Status.QUEUED else []
-    return await store.transition(task, target, webhooks=webhooks, lease_owner=lease_owner, now=now, **fields)
+    paid = delivered(after) if target is Status.SUCCEEDED else None
+    return await store.transition(
+        task, target, webhooks=webhooks, lease_owner=lease_owner, delivered=paid, now=now, **fields
+    )

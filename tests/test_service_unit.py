@@ -5,6 +5,7 @@ Create, read, cancel, delete, draft expansion, remix and webhook endpoints, and 
 from __future__ import annotations
 
 import ast
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from seedgate.config import Settings
 from seedgate.core.asset import AssetStatus
 from seedgate.core.catalog import load_catalog
 from seedgate.core.errors import ApiError
+from seedgate.core.limits import Budget
 from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
@@ -464,3 +466,56 @@ async def test_a_record_asset_is_active_at_once_and_holds_no_media(node: Node) -
     assert stored is not None and stored.status is AssetStatus.ACTIVE and stored.kind is None and stored.blob is None
     assert stored.source_url == "https://example.com/script.txt" and stored.metadata == {"type": "text"}
     assert stored.expires_at == pytest.approx(stored.created_at + 3600)
+
+
+# -- idempotent create and budgets ---------------------------------------------------------------------------------
+
+
+async def test_a_repeated_idempotency_key_answers_the_first_task(node: Node) -> None:
+    spec, soft = ark_spec()
+    first = await node.service.create(spec, soft, key=node.key, dialect=ark.NAME, idempotency_key="retry-1")
+    again = await node.service.create(spec, soft, key=node.key, dialect=ark.NAME, idempotency_key="retry-1")
+    assert again.id == first.id
+    other = await node.service.create(spec, soft, key=node.key, dialect=ark.NAME, idempotency_key="retry-2")
+    assert other.id != first.id
+    assert (await node.service.create(spec, soft, key=node.key, dialect=ark.NAME)).id not in (first.id, other.id)
+    stranger = await other_key(node)  # keys are per caller: another key's identical key is its own
+    theirs = await node.service.create(spec, soft, key=stranger, dialect=ark.NAME, idempotency_key="retry-1")
+    assert theirs.id != first.id
+
+
+async def test_an_idempotency_key_reused_for_another_request_is_refused(node: Node) -> None:
+    spec, soft = ark_spec()
+    await node.service.create(spec, soft, key=node.key, dialect=ark.NAME, idempotency_key="k")
+    changed, soft = ark_spec(resolution="480p")
+    with pytest.raises(ApiError) as refused:
+        await node.service.create(changed, soft, key=node.key, dialect=ark.NAME, idempotency_key="k")
+    assert refused.value.status == 422 and refused.value.param == "Idempotency-Key"
+
+
+async def test_concurrent_repeats_make_one_task(node: Node) -> None:
+    spec, soft = ark_spec()
+    made = await asyncio.gather(
+        *(node.service.create(spec, soft, key=node.key, dialect=ark.NAME, idempotency_key="burst") for _ in range(8))
+    )
+    assert len({task.id for task in made}) == 1
+    total, _ = await node.service.list(node.key)
+    assert total == 1
+
+
+async def test_a_limited_key_reserves_its_estimate_and_is_refused_in_arks_words(node: Node) -> None:
+    budget = await node.store.budgets.create(Budget("", "unit budget", "tokens", limit=300_000))
+    await node.store.budgets.link(node.key.id, budget.id)
+    key = await node.store.key_by_id(node.key.id)
+    assert key is not None and key.limited
+    spec, soft = ark_spec(resolution="720p", duration=5)  # 1248x704, 121 frames: 103,818 tokens
+    task = await node.service.create(spec, soft, key=key, dialect=ark.NAME)
+    assert task.billing is not None and task.billing.budgets == (budget.id,)
+    assert task.billing.estimate.tokens == 1248 * 704 * 121 // 1024
+    await node.service.create(spec, soft, key=key, dialect=ark.NAME)
+    with pytest.raises(ApiError) as refused:
+        await node.service.create(spec, soft, key=key, dialect=ark.NAME)
+    assert (refused.value.status, refused.value.code) == (429, "SetLimitExceeded")
+    assert "'unit budget'" in refused.value.message
+    await node.service.cancel_or_delete(key, task.id)  # a cancel gives the reservation back
+    await node.service.create(spec, soft, key=key, dialect=ark.NAME)

@@ -17,6 +17,7 @@ from seedgate.core.spec import TaskSpec
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 from seedgate.store.store import ApiKey
+from seedgate.tasks.service import IDEMPOTENCY_HEADER
 
 Parser = Callable[[Any], tuple[TaskSpec, Soft]]
 
@@ -167,7 +168,19 @@ async def json_object(request: Request) -> dict[str, Any]:
 async def create_task(request: Request, key: ApiKey, parse: Parser, dialect: str) -> Task:
     """Parse the body (after the caller's key was checked) and create the task in `dialect`."""
     spec, soft = parse(await json_body(request))
-    return await task_service(request).create(spec, soft, key=key, dialect=dialect)
+    return await task_service(request).create(
+        spec, soft, key=key, dialect=dialect, idempotency_key=idempotency_key(request)
+    )
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The create's Idempotency-Key header, if it sent one (any create route of any dialect takes it)."""
+    value = request.headers.get(IDEMPOTENCY_HEADER)
+    if value is None:
+        return None
+    if not 0 < len(value) <= 255 or not value.isascii() or not value.isprintable():
+        raise invalid(IDEMPOTENCY_HEADER, "the idempotency key must be 1 to 255 printable ASCII characters")
+    return value
 
 
 async def read_task(request: Request, key: ApiKey, task_id: str) -> tuple[Task, dict[str, str]]:

@@ -33,7 +33,15 @@ from seedgate.core.validation import Soft
 
 from .base import CodecDialect
 from .bodies import BOOL, INT, OBJECT, STR, URL, Field, any_of, array, describe, enum, obj
-from .common import json_body, message_naming_param, openai_error_fields, read_task, request_id, require_model
+from .common import (
+    idempotency_key,
+    json_body,
+    message_naming_param,
+    openai_error_fields,
+    read_task,
+    request_id,
+    require_model,
+)
 
 NAME = "moonapix"
 PREFIX = "/v1/video/generations"
@@ -609,7 +617,7 @@ async def create(request: Request, body: Any) -> JSONResponse:
     try:
         key = await authenticate(request)
         spec, soft = parse_create(body)
-        task = await service.create(spec, soft, key=key, dialect=NAME)
+        task = await service.create(spec, soft, key=key, dialect=NAME, idempotency_key=idempotency_key(request))
     except ApiError as error:
         return render_error(error, request_id(request))
     return JSONResponse(render_created(task))

@@ -45,7 +45,7 @@ from seedgate.tasks.service import TaskService
 from . import ark, moonapix, openai_edits, openai_forms, openai_webhooks, threehei
 from .base import DEFAULT_RESULT_TTL_S, Dialect
 from .bodies import INT, STR, URL, Field, any_of, describe, obj
-from .common import SMALL_INT, loads_json, openai_error_fields, request_id
+from .common import SMALL_INT, idempotency_key, loads_json, openai_error_fields, request_id
 
 NAME = "openai"
 PREFIX = "/v1/videos"
@@ -366,7 +366,7 @@ async def _create(request: Request) -> JSONResponse:
             values = await _read_uploads(values)
             spec, soft = parse_openai(values, service.catalog)
             spec = await _with_characters(service, key.id, values, spec)
-        task = await service.create(spec, soft, key=key, dialect=NAME)
+        task = await service.create(spec, soft, key=key, dialect=NAME, idempotency_key=idempotency_key(request))
         return _polled(render_task(task, {}))
     # The key is checked before the body is read, so a stranger's body costs nothing. Which envelope a refusal
     # answers in depends on the body, though, so a small body is still read to pick it; a large one gets OpenAI's.
@@ -388,7 +388,9 @@ async def _create(request: Request) -> JSONResponse:
         try:
             key = await authenticate(request)
             spec, soft = ark.parse_create(body)
-            task = await service.create(spec, soft, key=key, dialect=threehei.NAME)
+            task = await service.create(
+                spec, soft, key=key, dialect=threehei.NAME, idempotency_key=idempotency_key(request)
+            )
         except ApiError as error:
             return ark.render_error(error, request_id(request))  # 3hei clients expect Ark's envelope
         return JSONResponse({"id": task.id})
@@ -397,7 +399,7 @@ async def _create(request: Request) -> JSONResponse:
         raise invalid("body", "the request body must be a JSON object or multipart/form-data")
     spec, soft = parse_openai(body, service.catalog)
     spec = await _with_characters(service, key.id, body, spec)
-    task = await service.create(spec, soft, key=key, dialect=NAME)
+    task = await service.create(spec, soft, key=key, dialect=NAME, idempotency_key=idempotency_key(request))
     return _polled(render_task(task, {}))
 
 
@@ -406,7 +408,7 @@ async def _derived(request: Request, key: ApiKey, service: TaskService, task_typ
     async with openai_forms.fields(request) as values:
         added = _seconds(values.get("seconds")) if task_type == openai_edits.EXTEND else None
         spec = await openai_edits.derived_spec(service, key.id, values, task_type, added, DEFAULT_MODEL)
-    task = await service.create(spec, (), key=key, dialect=NAME)
+    task = await service.create(spec, (), key=key, dialect=NAME, idempotency_key=idempotency_key(request))
     return _polled(render_task(task, {}))
 
 
@@ -424,6 +426,7 @@ async def _remix(request: Request, key: ApiKey, service: TaskService, video_id: 
         dialect=NAME,
         status_word=_STATUS.__getitem__,
         wire_names={"duration": "seconds", "resolution": "size", "ratio": "size"},
+        idempotency_key=idempotency_key(request),
     )
     return _polled(render_task(task, {}))
 

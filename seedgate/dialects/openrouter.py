@@ -42,7 +42,7 @@ from seedgate.store.store import ApiKey
 from . import ark
 from .base import CodecDialect
 from .bodies import BOOL, INT, STR, URL, Field, any_of, array, describe, enum, obj
-from .common import SMALL_INT, json_body, message_naming_param, read_task, require_model
+from .common import SMALL_INT, idempotency_key, json_body, message_naming_param, read_task, require_model
 
 NAME = "openrouter"
 PREFIX = "/api/v1/videos"
@@ -413,7 +413,7 @@ router = APIRouter(tags=["OpenRouter videos"])
 @router.post(PREFIX, summary="Submit a video generation request (202 with a polling URL)", status_code=202)
 async def create(request: Request, key: Caller, service: Service) -> JSONResponse:
     spec, soft = parse_create(await json_body(request), service.catalog)
-    task = await service.create(spec, soft, key=key, dialect=NAME)
+    task = await service.create(spec, soft, key=key, dialect=NAME, idempotency_key=idempotency_key(request))
     base = base_url(request)
     return JSONResponse(
         {"id": task.id, "polling_url": f"{base}{PREFIX}/{task.id}", "status": "pending"}, status_code=202

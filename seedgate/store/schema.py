@@ -247,7 +247,7 @@ ledger = sa.Table(
 )
 
 # A create's Idempotency-Key: the same key from the same caller answers the same task (written with the task).
-idempotency = sa.Table(
+idempotency_keys = sa.Table(
     "idempotency",
     metadata,
     sa.Column("owner", sa.String(64), primary_key=True),

@@ -38,6 +38,7 @@ from .schema import (
     FILES_KEPT,
     SUCCEEDED,
     api_keys,
+    idempotency_keys,
     settings,
     task_blobs,
     tasks,
@@ -299,11 +300,14 @@ class Store:
 
     # -- tasks --------------------------------------------------------------------------------------------------
 
-    async def insert_task(self, task: Task, webhooks: Sequence[Webhook] = ()) -> Task:
+    async def insert_task(
+        self, task: Task, webhooks: Sequence[Webhook] = (), *, idempotency: tuple[str, str] | None = None
+    ) -> Task:
         """Store a new task (and its first webhook); returns it once it is committed. A task with `billing` (its
         owner's key is linked to budgets) has its estimate reserved against each of the key's budgets in the same
         transaction, and comes back with the budgets it reserved against; LimitExceeded (nothing stored) when one
-        of them refuses.
+        of them refuses. With `idempotency` (the caller's Idempotency-Key and the request's hash) the key is
+        recorded with the task; DuplicateRequest when another create already recorded it (nothing stored).
 
         Concurrent creates share one transaction (group commit): the durable write is the cost of a create, and
         one commit for many rows keeps throughput up under load without weakening the guarantee.
@@ -330,7 +334,23 @@ class Store:
         billing = task.billing
         admission = Admission(task.id, task.owner, task.model, billing.estimate) if billing is not None else None
         pending = _PendingInsert(row, hooks, blobs, admission, billing)
-        await self._inserts.submit(pending)
+        if idempotency is not None:
+            key, request_hash = idempotency
+            pending.idempotency = {
+                "owner": task.owner,
+                "key": key,
+                "request_hash": request_hash,
+                "task_id": task.id,
+                "created_at": task.created_at,
+            }
+        try:
+            await self._inserts.submit(pending)
+        except Exception:
+            # A unique violation on the key, whatever the driver calls it: a concurrent twin got there first.
+            earlier = await self.idempotent(task.owner, idempotency[0]) if idempotency is not None else None
+            if earlier is not None and earlier[1] != task.id:
+                raise DuplicateRequest(*earlier) from None
+            raise
         if billing is None:
             return task
         return replace(task, billing=replace(billing, budgets=pending.budgets))
@@ -358,6 +378,18 @@ class Store:
             if stored and not self.is_sqlite:
                 await conn.execute(sa.select(sa.func.pg_notify(NEW_TASKS_CHANNEL, "")))
         return outcomes
+
+    async def idempotent(self, owner: str, key: str) -> tuple[str, str] | None:
+        """(request hash, task ID) of the create `owner` made with this Idempotency-Key, if any."""
+        keys = idempotency_keys
+        query = sa.select(keys.c.request_hash, keys.c.task_id).where(keys.c.owner == owner, keys.c.key == key)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return (row.request_hash, row.task_id) if row is not None else None
+
+    async def purge_idempotency(self, before: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(idempotency_keys.delete().where(idempotency_keys.c.created_at < before))
 
     async def listen_new_tasks(self, wake: Callable[[], None]) -> None:
         """Wake local workers when another process adds tasks. PostgreSQL only: SQLite nodes share a machine and
@@ -852,6 +884,15 @@ class Store:
         return False
 
 
+class DuplicateRequest(Exception):
+    """A create whose Idempotency-Key another create recorded first."""
+
+    def __init__(self, request_hash: str, task_id: str) -> None:
+        super().__init__(task_id)
+        self.request_hash = request_hash
+        self.task_id = task_id
+
+
 @dataclass
 class _PendingInsert:
     """One create waiting for its group commit: its rows, and what it asks of the budgets (None: nothing)."""
@@ -861,6 +902,7 @@ class _PendingInsert:
     blobs: list[dict[str, Any]]
     admission: Admission | None
     billing: Billing | None = None
+    idempotency: dict[str, Any] | None = None  # its `idempotency` row
     budgets: tuple[str, ...] = ()  # filled in by the commit: what it reserved against
 
     def billing_json(self) -> str | None:
@@ -874,6 +916,7 @@ def _insert_batches(batch: Sequence[_PendingInsert]) -> list[tuple[sa.Table, lis
         (tasks, [item.row for item in batch]),
         (webhook_deliveries, [hook for item in batch for hook in item.hooks]),
         (task_blobs, [blob for item in batch for blob in item.blobs]),
+        (idempotency_keys, [item.idempotency for item in batch if item.idempotency is not None]),
     ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import hashlib
 import logging
 import shutil
 import time
@@ -20,7 +21,7 @@ from seedgate.assets.library import AssetLibrary, Upload
 from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
-from seedgate.core.errors import conflict, invalid, limit_error, not_found, unauthorized
+from seedgate.core.errors import ApiError, conflict, invalid, limit_error, not_found, shown, unauthorized
 from seedgate.core.limits import LimitExceeded
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
@@ -31,7 +32,7 @@ from seedgate.media.resolve import resolve_media, resolve_refs
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import Storage, StoredFile, result_key
 from seedgate.store.reports import search_ids, usage_report
-from seedgate.store.store import ApiKey, Store, Webhook
+from seedgate.store.store import ApiKey, DuplicateRequest, Store, Webhook
 
 from . import billing, intake
 from .endpoints import EndpointService
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("seedgate.tasks")
 
 DRAFT_VALID_S = 7 * 86400
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# A create's Idempotency-Key answers its task this long (Stripe's 24 h); then the key may be used again.
+IDEMPOTENCY_KEPT_S = 86400
 # What a final video takes over from its draft; the rest may be set afresh on the final request.
 _FROM_DRAFT = ("model", "prompt", "media", "generate_audio", "seed", "ratio", "duration", "frames", "camera_fixed")
 
@@ -146,10 +150,18 @@ class TaskService:
             reused["frames"] = None
         return replace(spec, **reused, draft=False, draft_task_id=None)
 
-    async def create(self, spec: TaskSpec, soft: Soft, *, key: ApiKey, dialect: str) -> Task:
+    async def create(
+        self, spec: TaskSpec, soft: Soft, *, key: ApiKey, dialect: str, idempotency_key: str | None = None
+    ) -> Task:
         """Validate, fetch and audit the request's media, and store the task (reserving its estimate against the
-        key's budgets); ApiError for a bad request, and for one a budget or limit refuses."""
+        key's budgets); ApiError for a bad request, and for one a budget or limit refuses.
+
+        With an `idempotency_key` (the Idempotency-Key header) a repeat of the same request answers the task the
+        first one made, never a second (paid) task; the same key with a different request is refused."""
         owner = key.id
+        request_hash = hashlib.sha256(repr((spec, soft, dialect)).encode()).hexdigest()
+        if idempotency_key is not None and (earlier := await self.store.idempotent(owner, idempotency_key)):
+            return await self._replay(owner, idempotency_key, request_hash, *earlier)
         draft_id = spec.draft_task_id
         if draft_id and spec.draft:
             raise invalid(spec.param("draft"), "a final video cannot itself be a draft")
@@ -177,10 +189,13 @@ class TaskService:
             expires_at=now + planned.execution_expires_after,
             billing=billing.estimate(planned) if key.limited else None,
         )
+        idempotency = (idempotency_key, request_hash) if idempotency_key is not None else None
         try:
-            task = await self.store.insert_task(task, await self.webhooks_for(task))
+            task = await self.store.insert_task(task, await self.webhooks_for(task), idempotency=idempotency)
         except LimitExceeded as refused:
             raise limit_error(refused) from None
+        except DuplicateRequest as twin:  # a concurrent repeat got there first
+            return await self._replay(owner, idempotency_key or "", request_hash, twin.request_hash, twin.task_id)
         self.queue_signal.set()
         if self.relay is not None:
             self.relay.wake.set()
@@ -312,6 +327,19 @@ class TaskService:
 
     # -- remix --------------------------------------------------------------------------------------------------
 
+    async def _replay(self, owner: str, key: str, request_hash: str, first_hash: str, task_id: str) -> Task:
+        if first_hash != request_hash:
+            raise ApiError(
+                422,
+                "InvalidParameter.IdempotencyKey",
+                f"the Idempotency-Key {shown(key)!r} was used for a different request; use a new key",
+                IDEMPOTENCY_HEADER,
+            )
+        task = await self.store.get_task(task_id, owner=owner)
+        if task is None:  # the first task was deleted since: the key names nothing any more
+            raise conflict(f"the task the Idempotency-Key {shown(key)!r} created was deleted; use a new key")
+        return task
+
     async def remix(
         self,
         key: ApiKey,
@@ -321,6 +349,7 @@ class TaskService:
         dialect: str,
         status_word: Callable[[Status], str],
         wire_names: dict[str, str],
+        idempotency_key: str | None = None,
     ) -> Task:
         """A new task that repeats a succeeded one (model, media, geometry, audio) with a new prompt.
 
@@ -350,7 +379,7 @@ class TaskService:
             remix_of=source.id,
             wire_names=wire_names,
         )
-        return await self.create(spec, (), key=key, dialect=dialect)
+        return await self.create(spec, (), key=key, dialect=dialect, idempotency_key=idempotency_key)
 
     # -- keys ---------------------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from seedgate.core.status import Status
 from seedgate.media.storage import Storage
 from seedgate.store.store import Store
 from seedgate.tasks.removal import delete_task_and_files
+from seedgate.tasks.service import IDEMPOTENCY_KEPT_S
 from seedgate.tasks.settle import WebhooksFor, settle
 
 log = logging.getLogger("seedgate.maintenance")
@@ -86,6 +87,7 @@ class Maintenance:
         for task in await self.store.finished_before((Status.CANCELLED,), now - CANCELLED_KEPT_S):
             await delete_task_and_files(self.store, self.storage, task.id)
         await self.store.purge_deliveries(now - self.retention_s)
+        await self.store.purge_idempotency(now - IDEMPOTENCY_KEPT_S)
         await self.delete_expired_results(now)
         await self.collect_assets(now)
 

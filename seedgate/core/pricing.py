@@ -98,7 +98,7 @@ def _quote(
     rule = price.rule
     if isinstance(rule, SecondsRule):
         label, rate = rule.rate_for(plan.width, plan.height)
-        amount = _micros(out_seconds * Fraction(rate))
+        amount = _micros(out_seconds * Fraction(rate) * MICROS)
         lines: Breakdown = (
             ("output", f"{what}{plan.width}x{plan.height}, {_fmt(out_seconds)} s"),
             ("price", f"x {rate} {price.currency} / s at {label}"),

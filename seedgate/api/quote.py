@@ -43,6 +43,12 @@ DIALECTS: dict[str, tuple[Parser, Body]] = {
     moonapix.NAME: (lambda body, _: moonapix.parse_create(body), moonapix.CREATE_BODY),
 }
 
+
+def _schemas(bodies: list[Body]) -> list[dict[str, Any]]:
+    """Each body's schema once (Ark's body serves three dialects)."""
+    return [dict(body.schema()) for i, body in enumerate(bodies) if body not in bodies[:i]]
+
+
 QUOTE_BODY: dict[str, Any] = {
     "required": True,
     "content": {
@@ -58,7 +64,7 @@ QUOTE_BODY: dict[str, Any] = {
                         "description": "Which dialect's create body `request` is",
                     },
                     "request": {
-                        "anyOf": [dict(body.schema()) for body in dict.fromkeys(b for _, b in DIALECTS.values())],
+                        "anyOf": _schemas([body for _, body in DIALECTS.values()]),
                         "description": "The create body, exactly as it would be sent to that dialect's create route",
                     },
                     "reference_video_seconds": {

@@ -205,6 +205,11 @@ def test_an_unpriced_model_is_a_clear_answer(server: Server) -> None:
             "request.duration",
         ),
         ({"request": {"model": "nope", "content": [{"type": "text", "text": "x"}]}}, 404, "request.model"),
+        (
+            {"request": {"model": V2, "content": [{"type": "draft_task", "draft_task": {"id": "cgt-nope"}}]}},
+            400,
+            "request.draft_task",  # as Ark names it on create
+        ),
         ({"dialect": "openai", "request": {"prompt": "x", "size": "huge"}}, 400, "request.size"),
         ({"dialect": "openai", "request": {"prompt": "x", "seconds": "four"}}, 400, "request.seconds"),
         ({"dialect": "openrouter", "request": {"model": V2, "prompt": "x", "duration": 3}}, 400, "request.duration"),

@@ -8,9 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
+from . import test_console
 from .conftest import API_KEY, Database, Server, start_server
 
 V2 = "doubao-seedance-2-0-260128"
+browser = test_console.browser  # headless Chromium, as the console's suite drives it
 LOCAL_MODELS = """
 [[pipeline]]
 name = "t2v"
@@ -237,3 +239,26 @@ def test_the_route_is_documented(server: Server) -> None:
     assert operation["summary"].startswith("What a create request would cost")
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert schema["required"] == ["request"] and "ark" in schema["properties"]["dialect"]["enum"]
+
+
+def test_the_console_form_shows_what_the_task_will_cost(browser: Any, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=test_console.DESKTOP)
+    page = context.new_page()
+    try:
+        test_console._sign_in(page, server)
+        page.goto(f"{server.url}/console#/new")
+        page.locator("#model").select_option(V2)
+        page.locator("#prompt").fill("a fox in the snow")
+        page.locator("#resolution").select_option("720p")
+        page.locator("#ratio").select_option("16:9")
+        page.locator("#duration").fill("5")
+        cost = page.get_by_test_id("cost")
+        expect(cost).to_have_text(
+            "This will cost about 5.009400 CNY: 1280x720, 121 frames -> 108900 tokens; x 46 CNY / 1M tokens"
+        )
+        page.locator("#model").select_option("doubao-seedance-1-5-pro-251215")
+        expect(cost).to_have_text("No price is set for this model.")
+    finally:
+        context.close()

@@ -160,6 +160,7 @@ def test_delivered_less_than_requested_costs_what_was_delivered() -> None:
     assert delivered.breakdown[0] == ("tokens", "delivered 1280x720, 121 frames -> 108900 tokens")
     # Frames at another rate count as the 24 fps frames of the same length.
     assert charge(task, price_of(V2), Delivered(frames=81, fps=16, width=1280, height=720)).tokens == 108900
+    assert charge(task, price_of(V2), Delivered(frames=0, fps=16)).amount == 0  # nothing delivered
 
 
 def test_delivered_more_than_requested_never_costs_more_than_the_estimate() -> None:

@@ -84,8 +84,7 @@ def charge(plan: TaskPlan, price: Price, delivered: Delivered) -> Quote:
         plan,
         width=plan.width if delivered.width is None else delivered.width,
         height=plan.height if delivered.height is None else delivered.height,
-        # Ark bills frames at 24 fps; output at another rate counts as the 24 fps frames of the same length.
-        frame_count=frames if fps == plan.fps else round((frames - 1) * plan.fps / fps) + 1,
+        frame_count=_frames_at(frames, fps, plan.fps),
     )
     return _quote(measured, price, _quote(plan, price, None), delivered=True, seconds=_seconds(frames, fps))
 
@@ -151,6 +150,13 @@ def _total(lines: Breakdown, amount: int, currency: str) -> Breakdown:
 def _seconds(frames: int, fps: int) -> Fraction:
     """Output length: Seedance writes 24 * d + 1 frames for d seconds, so the first frame adds no time."""
     return Fraction(max(frames - 1, 0), fps)
+
+
+def _frames_at(frames: int, fps: int, target_fps: int) -> int:
+    """Ark bills frames at 24 fps: frames rendered at another rate count as the 24 fps frames of the same length."""
+    if frames <= 0 or fps == target_fps:
+        return max(frames, 0)
+    return round((frames - 1) * target_fps / fps) + 1
 
 
 def _micros(exact: Fraction) -> int:

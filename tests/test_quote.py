@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,12 +25,10 @@ price = { currency = "USD", per_second = { "480p" = 0.01, "720p" = 0.03 } }
 OPERATOR_CATALOG = '[prices."doubao-seedance-1-0-pro-fast-251015"]\ncurrency = "USD"\nper_million_tokens = 0.6\n'
 
 
-@pytest.fixture(scope="module")
-def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("quote")
+def start(database: Database, root: Path) -> Server:
     (root / "local.toml").write_text(LOCAL_MODELS)
     (root / "catalog.toml").write_text(OPERATOR_CATALOG)
-    srv = start_server(
+    return start_server(
         database,
         root / "data",
         "--workers",
@@ -38,6 +37,20 @@ def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iter
         SEEDGATE_ENGINES="preview",
         SEEDGATE_CATALOG=str(root / "catalog.toml"),
     )
+
+
+@pytest.fixture(scope="module")
+def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start(database, tmp_path_factory.mktemp("quote"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # SQLite only, and after the database-parametrized tests: once Playwright runs, asyncio.run() (which the
+    # PostgreSQL fixture uses) cannot run in this thread.
+    srv = start(Database("sqlite", None), tmp_path_factory.mktemp("quote-ui"))
     yield srv
     srv.stop()
 
@@ -241,14 +254,14 @@ def test_the_route_is_documented(server: Server) -> None:
     assert schema["required"] == ["request"] and "ark" in schema["properties"]["dialect"]["enum"]
 
 
-def test_the_console_form_shows_what_the_task_will_cost(browser: Any, server: Server) -> None:
+def test_the_console_form_shows_what_the_task_will_cost(browser: Any, ui_server: Server) -> None:
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport=test_console.DESKTOP)
     page = context.new_page()
     try:
-        test_console._sign_in(page, server)
-        page.goto(f"{server.url}/console#/new")
+        test_console._sign_in(page, ui_server)
+        page.goto(f"{ui_server.url}/console#/new")
         page.locator("#model").select_option(V2)
         page.locator("#prompt").fill("a fox in the snow")
         page.locator("#resolution").select_option("720p")

@@ -320,3 +320,6 @@ def test_parse_price_reads_exact_decimals() -> None:
     price = parse_price({"currency": "CNY", "per_million_tokens": 4.2, "flex_factor": "0.25", "min_tokens": 10})
     assert price == Price("CNY", TokensRule(Decimal("4.2"), None, Decimal("0.25"), 10))
     assert parse_price(False) is None
+    # A price's summary (GET /v1/models, a task's billing snapshot) reads back as the same price.
+    for model in (V2, PRO, WAN):
+        assert parse_price(price_of(model).summary()) == price_of(model)

@@ -57,7 +57,8 @@ class Price:
     rule: TokensRule | SecondsRule
 
     def summary(self) -> dict[str, Any]:
-        """The price as data for clients (`GET /v1/models`); decimals as strings, so no digit is lost."""
+        """The price as data (`GET /v1/models`, a billing snapshot): decimals as strings, so no digit is lost;
+        parse_price reads it back as the same price."""
         out: dict[str, Any] = {"currency": self.currency}
         rule = self.rule
         if isinstance(rule, TokensRule):

@@ -58,6 +58,7 @@ FULL_LANE_MODULES = frozenset(
         "test_openai_videos",
         "test_openai_webhooks",
         "test_openrouter",
+        "test_quote",
         "test_storage_s3",
         "test_threehei",
         "test_upstream",

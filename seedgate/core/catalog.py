@@ -1,4 +1,4 @@
-"""The model catalog: per-model rules loaded from TOML data (shipped file plus an operator's file)."""
+"""The model catalog: per-model rules and prices loaded from TOML data (shipped file plus an operator's file)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from .price import Price, PriceError, check_covers, parse_price
 
 MODES = ("text", "first_frame", "first_last_frame", "reference")
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9")
@@ -81,6 +83,8 @@ class ModelProfile:
     asset_pool: str | None = None
     # Every media item must be a URL to fetch: no asset:// references (MoonApiX `-wc-720p`, jimmyai MD).
     urls_only: bool = False
+    # What a task costs (core/price.py); None: unpriced, and a quote says so.
+    price: Price | None = None
 
     def resolutions_for(self, mode: str) -> tuple[str, ...]:
         return self.mode_resolutions.get(mode, self.resolutions)
@@ -123,6 +127,7 @@ class ModelProfile:
             "dialect": self.dialect,
             "asset_pool": self.asset_pool,
             "urls_only": self.urls_only,
+            "price": self.price.summary() if self.price is not None else None,
         }
 
 
@@ -182,6 +187,15 @@ class Catalog:
         return self.geometry[family][resolution][ratio]
 
 
+def _price(raw: dict[str, Any]) -> Price | None:
+    if "price" not in raw:
+        return None
+    try:
+        return parse_price(raw["price"])
+    except PriceError as exc:
+        raise CatalogError(f"model {raw['id']!r}: {exc}") from None
+
+
 def _profile(raw: dict[str, Any]) -> ModelProfile:
     try:
         duration = raw["duration"]
@@ -227,6 +241,7 @@ def _profile(raw: dict[str, Any]) -> ModelProfile:
             dialect=raw.get("dialect"),
             asset_pool=raw.get("asset_pool"),
             urls_only=bool(raw.get("urls_only", False)),
+            price=_price(raw),
         )
     except KeyError as exc:
         raise CatalogError(f"model {raw.get('id', '?')!r} lacks {exc.args[0]!r}") from None
@@ -258,6 +273,11 @@ def _check(profile: ModelProfile, geometry: Geometry) -> None:
         raise CatalogError(f"{where}: dialect must be a string")
     if profile.asset_pool is not None and not isinstance(profile.asset_pool, str):
         raise CatalogError(f"{where}: asset_pool must be a string")
+    if profile.price is not None:
+        try:
+            check_covers(profile.price, profile.resolutions)
+        except PriceError as exc:
+            raise CatalogError(f"{where}: {exc}") from None
 
 
 def _resolve_extends(raw_models: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -278,6 +298,16 @@ def _resolve_extends(raw_models: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(by_id.values())
 
 
+def _override_prices(raw_models: list[dict[str, Any]], prices: dict[str, Any]) -> list[dict[str, Any]]:
+    """Apply `[prices."model-id"]` tables: the price of that model, and of the models that extend it without a
+    price of their own (applied before `extends` is resolved, so they inherit it)."""
+    known = {raw.get("id") for raw in raw_models}
+    unknown = sorted(set(prices) - known)
+    if unknown:
+        raise CatalogError(f"prices names unknown model ids {unknown} (name a [[model]] id, not an alias)")
+    return [{**raw, "price": prices[raw["id"]]} if raw.get("id") in prices else raw for raw in raw_models]
+
+
 def load_catalog(extra: Path | None = None) -> Catalog:
     """The shipped catalog, with an operator's file (models, aliases, geometry) layered on top."""
     shipped = tomllib.loads(resources.files("seedgate.catalog").joinpath("models.toml").read_text("utf-8"))
@@ -291,6 +321,7 @@ def load_catalog(extra: Path | None = None) -> Catalog:
     geometry: Geometry = {}
     raw_models: list[dict[str, Any]] = []
     alias_map: dict[str, str] = {}
+    prices: dict[str, Any] = {}
     for layer in layers:
         for family, table in layer.get("geometry", {}).items():
             geometry[family] = {
@@ -299,10 +330,12 @@ def load_catalog(extra: Path | None = None) -> Catalog:
         raw_models.extend(layer.get("model", []))
         # Operators point endpoint IDs (ep-...) or friendly names at a model without redefining it.
         alias_map.update(layer.get("aliases", {}))
+        # Operators reprice a model without restating it.
+        prices.update(layer.get("prices", {}))
 
     models: dict[str, ModelProfile] = {}
     aliases: dict[str, str] = {}
-    for raw in _resolve_extends(raw_models):
+    for raw in _resolve_extends(_override_prices(raw_models, prices)):
         profile = _profile(raw)
         _check(profile, geometry)
         models[profile.id] = profile

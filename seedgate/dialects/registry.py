@@ -35,7 +35,7 @@ RenderError = Callable[[ApiError, str], JSONResponse]
 
 # Who owns a path prefix beyond the routes a dialect declares, so that an unknown route, a wrong method or a
 # malformed request under it is answered in that dialect's envelope. The longest matching prefix wins; paths no
-# dialect owns (seedgate's own /files, /healthz, /v1/assets, /v1/tasks, /v1/models, ...) answer in Ark's.
+# dialect owns (seedgate's own /files, /healthz, /v1/assets, /v1/tasks, /v1/models, /v1/quote ...) answer in Ark's.
 _OWNED_PREFIXES: dict[str, RenderError] = {
     "/api/v3": ark.render_error,  # Ark / BytePlus ModelArk
     "/api/AIGeneration": aigeneration.render_error,
@@ -48,6 +48,7 @@ _OWNED_PREFIXES: dict[str, RenderError] = {
     assets_api.PREFIX: DEFAULT.render_error,
     "/v1/tasks": DEFAULT.render_error,
     "/v1/models": DEFAULT.render_error,
+    "/v1/quote": DEFAULT.render_error,
 }
 
 

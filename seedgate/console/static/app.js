@@ -506,6 +506,7 @@ async function pageNew(params) {
   const mediaHead = h("h2", {text: t("Media"), hidden: true});
   const mediaBox = h("div");
   const problems = h("ul", {class: "errors", role: "alert", "data-testid": "problems"});
+  const cost = h("p", {class: "hint", "data-testid": "cost", "aria-live": "polite"});
   const out = h("div");
   const submit = h("button", {type: "submit", class: "primary", text: t("Create task")});
   // Nothing is reported before the user did something: an untouched form is not a list of mistakes.
@@ -568,6 +569,44 @@ async function pageNew(params) {
     draft.disabled = !m.draft;
     if (!m.draft) draft.checked = false;
   };
+  // The Ark create body of the form around `content`: what Create sends, and what the cost estimate quotes.
+  const arkBody = content => {
+    const body = {model: model.value, content};
+    if (resolution.value) body.resolution = resolution.value;
+    if (ratio.value) body.ratio = ratio.value;
+    if (duration.value !== "") body.duration = Number(duration.value);
+    if (seed.value !== "") body.seed = Number(seed.value);
+    if (current().audio) body.generate_audio = audio.checked;
+    if (draft.checked) body.draft = true;
+    if (lastFrame.checked) body.return_last_frame = true;
+    return body;
+  };
+  const mediaItem = (slot, url) => ({type: `${slot.kind}_url`, [`${slot.kind}_url`]: {url}, role: slot.role});
+  const textItems = () => (prompt.value.trim() ? [{type: "text", text: prompt.value}] : []);
+  // "This will cost ...": POST /v1/quote with the form's body, once typing pauses. Nothing is uploaded for it (a
+  // quote fetches no media): a file still to upload stands in as the asset it will become.
+  let quoteTimer = 0;
+  let quoteSeq = 0;
+  const quote = () => {
+    clearTimeout(quoteTimer);
+    quoteTimer = setTimeout(async () => {
+      const seq = ++quoteSeq;
+      if (checkForm(current(), formState()).length) { cost.textContent = ""; return; }
+      const media = slots.map(s => [s, s.peek().url]).filter(([, url]) => url)
+        .map(([s, url]) => mediaItem(s, url === "upload://pending" ? "asset://pending-upload" : url));
+      try {
+        const answer = await api("/v1/quote", {method: "POST", headers: {"Content-Type": "application/json"},
+          body: JSON.stringify({request: arkBody([...textItems(), ...media])})});
+        if (seq !== quoteSeq) return;
+        cost.textContent = answer.quote
+          ? t("This will cost about {total}", {total: answer.breakdown[answer.breakdown.length - 1].value}) + ": " +
+            answer.breakdown.slice(0, -1).map(line => line.value).join("; ")
+          : t("No price is set for this model.");
+      } catch (err) {
+        if (seq === quoteSeq) cost.textContent = "";  // the checks above and Create explain what is wrong
+      }
+    }, 300);
+  };
   const formState = () => ({mode: mode.value, prompt: prompt.value, resolution: resolution.value, ratio: ratio.value,
     duration: duration.value, seed: seed.value, audio: audio.checked, draft: draft.checked,
     lastFrame: lastFrame.checked,
@@ -576,6 +615,7 @@ async function pageNew(params) {
     const found = checkForm(current(), formState());
     problems.replaceChildren(...(touched ? found : []).map(p => h("li", {text: p})));
     submit.disabled = touched && found.length > 0;
+    quote();
     return found;
   };
   const touch = () => { touched = true; check(); };
@@ -588,20 +628,12 @@ async function pageNew(params) {
     submit.disabled = true;
     out.replaceChildren(h("p", {class: "hint", text: t("Sending…")}));
     try {
-      const content = [];
-      if (prompt.value.trim()) content.push({type: "text", text: prompt.value});
+      const content = textItems();
       for (const slot of slots) {
         const url = await slot.resolve();
-        if (url) content.push({type: `${slot.kind}_url`, [`${slot.kind}_url`]: {url}, role: slot.role});
+        if (url) content.push(mediaItem(slot, url));
       }
-      const body = {model: model.value, content};
-      if (resolution.value) body.resolution = resolution.value;
-      if (ratio.value) body.ratio = ratio.value;
-      if (duration.value !== "") body.duration = Number(duration.value);
-      if (seed.value !== "") body.seed = Number(seed.value);
-      if (current().audio) body.generate_audio = audio.checked;
-      if (draft.checked) body.draft = true;
-      if (lastFrame.checked) body.return_last_frame = true;
+      const body = arkBody(content);
       const made = await api("/api/v3/contents/generations/tasks", {method: "POST",
         headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
       location.hash = `#/tasks/${made.id}`;
@@ -620,7 +652,7 @@ async function pageNew(params) {
     h("div", {class: "check"}, audio, h("label", {for: "audio", text: t("Generate audio")})),
     h("div", {class: "check"}, draft, h("label", {for: "draft", text: t("Draft (480p preview)")})),
     h("div", {class: "check"}, lastFrame, h("label", {for: "last-frame", text: t("Return the last frame")}))),
-  problems, submit, out);
+  problems, cost, submit, out);
   main.replaceChildren(h("h1", {text: from ? t("Re-run of {id}", {id: fromId}) : t("New task")}), form);
   if (from && state.models.some(m => m.id === from.model)) model.value = from.model;
   refresh();

@@ -39,6 +39,7 @@ const ZH = {
   "New task": "新建任务", "Re-run of {id}": "基于 {id} 重新生成", "Options": "选项", "Duration (seconds)": "时长（秒）",
   "Generate audio": "生成音频", "Draft (480p preview)": "样片（480p 预览）", "Return the last frame": "返回尾帧",
   "Create task": "创建任务", "Sending…": "发送中…", "model default": "模型默认", "model default ({v})": "模型默认（{v}）",
+  "This will cost about {total}": "预计费用约 {total}", "No price is set for this model.": "此模型未设置价格。",
   "random": "随机", "What happens in the video": "描述视频中发生的事情", "text to video": "文生视频",
   "first frame": "首帧生视频", "first + last frame": "首尾帧生视频", "multimodal reference": "多模态参考",
   "(not supported)": "（不支持）", "upload": "上传", "url": "URL", "asset": "素材库", "choose an asset": "选择素材",

@@ -12,6 +12,7 @@ Example (docs/local-models.md has the full reference):
     family = "wan-t2v"
     path = "/models/Wan2.1-T2V-1.3B-Diffusers"
     serves = { "wan2.1-t2v-1.3b" = ["text"] }
+    price = { currency = "USD", per_second = { "480p" = 0.01, "720p" = 0.03 } }  # optional; default free
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from seedgate.core.price import Price, PriceError, parse_price
 
 from .families import Family, family
 
@@ -56,6 +59,8 @@ class PipelineConfig:
     batched_cfg: bool = False  # one transformer call for both guidance halves (Wan families; LTX always batches)
     cache: dict[str, Any] = field(default_factory=dict)  # e.g. {kind = "first_block", threshold = 0.05}
     camera_fixed_hint: str = "static shot, fixed camera, no camera movement"
+    # What a task on this pipeline costs (docs/pricing.md); None: the catalog's price (free for shipped local models).
+    price: Price | None = None
 
     @property
     def spec(self) -> Family:
@@ -85,6 +90,10 @@ class LocalModels:
 
     def find(self, model_id: str, mode: str) -> PipelineConfig | None:
         return next((p for p in self.pipelines if mode in p.serves.get(model_id, ())), None)
+
+    def price_for(self, model_id: str) -> Price | None:
+        """The price the pipelines serving a model set (parse_local_models made sure they agree)."""
+        return next((p.price for p in self.pipelines if model_id in p.serves and p.price is not None), None)
 
     def modes_for(self, model_id: str) -> tuple[str, ...]:
         modes: list[str] = []
@@ -124,8 +133,15 @@ def _pipeline(raw: dict[str, Any], defaults: dict[str, Any], base: Path) -> Pipe
     for key, allowed in checks.items():
         if key in merged and merged[key] not in allowed:
             raise LocalModelsError(f"{where}: {key} must be one of {', '.join(allowed)}")
+    try:
+        price = parse_price(merged["price"]) if "price" in merged else None
+    except PriceError as exc:
+        raise LocalModelsError(f"{where}: {exc}") from None
     merged.update(
-        name=name, path=path if path.is_absolute() else base / path, serves={k: tuple(v) for k, v in serves.items()}
+        name=name,
+        path=path if path.is_absolute() else base / path,
+        serves={k: tuple(v) for k, v in serves.items()},
+        price=price,
     )
     return PipelineConfig(**merged)
 
@@ -140,7 +156,23 @@ def parse_local_models(text: str, base: Path, source: Path | None = None) -> Loc
     names = [p.name for p in pipelines]
     if len(set(names)) != len(names):
         raise LocalModelsError(f"pipeline names must be unique, got {names}")
+    _check_prices(pipelines)
     return LocalModels(pipelines, source)
+
+
+def _check_prices(pipelines: tuple[PipelineConfig, ...]) -> None:
+    """A model has one price: pipelines serving the same model (for different modes) must not disagree."""
+    seen: dict[str, PipelineConfig] = {}
+    for pipeline in pipelines:
+        if pipeline.price is None:
+            continue
+        for model_id in pipeline.serves:
+            other = seen.setdefault(model_id, pipeline)
+            if other.price != pipeline.price:
+                raise LocalModelsError(
+                    f"pipelines {other.name!r} and {pipeline.name!r} both serve {model_id!r} at different prices; "
+                    "a model has one price"
+                )
 
 
 def load_local_models(path: Path) -> LocalModels:

@@ -17,7 +17,8 @@ ENGINE = "diffusers"
 
 
 def narrow_catalog(catalog: Catalog, local: LocalModels | None) -> Catalog:
-    """Set `served_modes` on every diffusers-engine model; check that the file names real catalog models."""
+    """Set `served_modes` (and the pipelines' price, where they set one) on every diffusers-engine model; check that
+    the file names real catalog models."""
     if local is not None:
         for pipeline in local.pipelines:
             for model_id, modes in pipeline.serves.items():
@@ -41,5 +42,7 @@ def narrow_catalog(catalog: Catalog, local: LocalModels | None) -> Catalog:
     for model_id, profile in list(catalog.models.items()):
         if profile.engine == ENGINE:
             served = local.modes_for(model_id) if local is not None else ()
-            catalog.models[model_id] = replace(profile, served_modes=tuple(m for m in profile.modes if m in served))
+            price = (local.price_for(model_id) if local is not None else None) or profile.price
+            served_modes = tuple(m for m in profile.modes if m in served)
+            catalog.models[model_id] = replace(profile, served_modes=served_modes, price=price)
     return catalog

@@ -19,13 +19,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from .limits import MICRO
 from .plan import TaskPlan
 from .price import Price, SecondsRule, TokensRule
 from .usage import DRAFT_AUDIO_FACTOR, completion_tokens
 
 __all__ = ["Delivered", "Price", "Quote", "SecondsRule", "TokensRule", "charge", "estimate"]
-
-MICROS = 1_000_000
 
 
 Breakdown = tuple[tuple[str, str], ...]
@@ -41,7 +40,7 @@ class Quote:
 
     @property
     def decimal(self) -> Decimal:
-        return Decimal(self.amount) / MICROS
+        return Decimal(self.amount) / MICRO
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,7 +96,7 @@ def _quote(
     rule = price.rule
     if isinstance(rule, SecondsRule):
         label, rate = rule.rate_for(plan.width, plan.height)
-        amount = _micros(out_seconds * Fraction(rate) * MICROS)
+        amount = _micros(out_seconds * Fraction(rate) * MICRO)
         lines: Breakdown = (
             ("output", f"{what}{plan.width}x{plan.height}, {_fmt(out_seconds)} s"),
             ("price", f"x {rate} {price.currency} / s at {label}"),
@@ -144,7 +143,7 @@ def _token_quote(
 
 
 def _total(lines: Breakdown, amount: int, currency: str) -> Breakdown:
-    return (*lines, ("total", f"{Decimal(amount) / MICROS:.6f} {currency}"))
+    return (*lines, ("total", f"{Decimal(amount) / MICRO:.6f} {currency}"))
 
 
 def _seconds(frames: int, fps: int) -> Fraction:

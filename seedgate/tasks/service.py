@@ -187,7 +187,7 @@ class TaskService:
             created_at=now,
             updated_at=now,
             expires_at=now + planned.execution_expires_after,
-            billing=billing.estimate(planned) if key.limited else None,
+            billing=billing.billing_for(planned, self.catalog) if key.limited else None,
         )
         idempotency = (idempotency_key, request_hash) if idempotency_key is not None else None
         try:

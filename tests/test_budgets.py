@@ -158,13 +158,13 @@ async def used(store: Store, budget: Budget) -> int:
 async def test_a_create_reserves_with_the_task_and_a_refused_one_stores_nothing(store: Store) -> None:
     budget = await store.budgets.create(tokens_budget(id="", limit=2500))
     key = await limited_key(store, budget)
-    first = await store.insert_task(task_of(key, 1000))
+    first = await store.insert_task(reserve=True, task=task_of(key, 1000))
     assert first.billing is not None and first.billing.budgets == (budget.id,)
     stored = await store.get_task(first.id)
     assert stored is not None and stored.billing == first.billing  # the books' facts travel with the task
-    await store.insert_task(task_of(key, 1000))
+    await store.insert_task(reserve=True, task=task_of(key, 1000))
     with pytest.raises(LimitExceeded) as refused:
-        await store.insert_task(refused_task := task_of(key, 1000))
+        await store.insert_task(refused_task := task_of(key, 1000), reserve=True)
     assert refused.value.reason is Refused.BUDGET
     assert await store.get_task(refused_task.id) is None
     assert await used(store, budget) == 2000
@@ -178,7 +178,7 @@ async def test_concurrent_creates_from_two_nodes_never_overspend(store: Store) -
     other = Store(store.url)
     try:
         results = await asyncio.gather(
-            *(node.insert_task(task_of(key, 700)) for node in [store, other] * 20), return_exceptions=True
+            *(node.insert_task(task_of(key, 700), reserve=True) for node in [store, other] * 20), return_exceptions=True
         )
     finally:
         await other.close()
@@ -193,9 +193,9 @@ async def test_every_budget_of_a_key_must_pass_and_a_refusal_reserves_on_none(st
     project = await store.budgets.create(tokens_budget(id="", name="project", limit=100_000))
     mine = await store.budgets.create(tokens_budget(id="", name="mine", limit=1_500))
     key = await limited_key(store, project, mine)
-    await store.insert_task(task_of(key, 1000))
+    await store.insert_task(reserve=True, task=task_of(key, 1000))
     with pytest.raises(LimitExceeded) as refused:
-        await store.insert_task(task_of(key, 1000))
+        await store.insert_task(reserve=True, task=task_of(key, 1000))
     assert refused.value.budget == "mine"
     assert (await used(store, project), await used(store, mine)) == (1000, 1000)
 
@@ -203,9 +203,9 @@ async def test_every_budget_of_a_key_must_pass_and_a_refusal_reserves_on_none(st
 async def test_success_settles_on_what_was_delivered_and_failure_refunds(store: Store) -> None:
     budget = await store.budgets.create(tokens_budget(id="", limit=10_000))
     key = await limited_key(store, budget)
-    done = await store.insert_task(task_of(key, 3000))
-    failed = await store.insert_task(task_of(key, 2000))
-    cancelled = await store.insert_task(task_of(key, 1000))
+    done = await store.insert_task(reserve=True, task=task_of(key, 3000))
+    failed = await store.insert_task(reserve=True, task=task_of(key, 2000))
+    cancelled = await store.insert_task(reserve=True, task=task_of(key, 1000))
     assert await used(store, budget) == 6000
     assert await store.transition(done, Status.RUNNING)
     assert await store.transition(done, Status.SUCCEEDED, delivered=Charge(0, None, 1800))
@@ -220,7 +220,7 @@ async def test_success_settles_on_what_was_delivered_and_failure_refunds(store: 
 async def test_closing_the_books_twice_changes_nothing(store: Store) -> None:
     budget = await store.budgets.create(tokens_budget(id="", limit=10_000))
     key = await limited_key(store, budget)
-    task = await store.insert_task(task_of(key, 3000))
+    task = await store.insert_task(reserve=True, task=task_of(key, 3000))
     assert await store.transition(task, Status.FAILED, error_code="X", error_message="broke")
     assert not await store.transition(task, Status.FAILED, error_code="X", error_message="again")  # lost the race
     assert task.billing is not None
@@ -233,31 +233,31 @@ async def test_closing_the_books_twice_changes_nothing(store: Store) -> None:
 async def test_money_budgets_count_in_their_currency(store: Store) -> None:
     budget = await store.budgets.create(Budget("", "cny", "CNY", limit=parse_money("10")))
     key = await limited_key(store, budget)
-    await store.insert_task(task_of(key, 100, amount=parse_money("6.5"), currency="CNY"))
+    await store.insert_task(reserve=True, task=task_of(key, 100, amount=parse_money("6.5"), currency="CNY"))
     with pytest.raises(LimitExceeded) as over:
-        await store.insert_task(task_of(key, 100, amount=parse_money("6.5"), currency="CNY"))
+        await store.insert_task(reserve=True, task=task_of(key, 100, amount=parse_money("6.5"), currency="CNY"))
     assert "3.50 CNY left of 10.00 CNY" in over.value.message
     with pytest.raises(LimitExceeded) as unpriced:
-        await store.insert_task(task_of(key, 100, amount=0, currency=None))
+        await store.insert_task(reserve=True, task=task_of(key, 100, amount=0, currency=None))
     assert unpriced.value.reason is Refused.CURRENCY
 
 
 async def test_rate_queue_and_model_limits(store: Store) -> None:
     budget = await store.budgets.create(tokens_budget(id="", rpm=3, max_queued=2, models=("m", "n")))
     key = await limited_key(store, budget)
-    first = await store.insert_task(task_of(key, 1))
-    await store.insert_task(task_of(key, 1))
+    first = await store.insert_task(reserve=True, task=task_of(key, 1))
+    await store.insert_task(reserve=True, task=task_of(key, 1))
     with pytest.raises(LimitExceeded) as queued:
-        await store.insert_task(task_of(key, 1))
+        await store.insert_task(reserve=True, task=task_of(key, 1))
     assert queued.value.reason is Refused.QUEUED
     assert await store.transition(first, Status.RUNNING)  # one leaves the queue: room again
-    await store.insert_task(task_of(key, 1, model="n"))
+    await store.insert_task(reserve=True, task=task_of(key, 1, model="n"))
     with pytest.raises(LimitExceeded) as rate:
-        await store.insert_task(task_of(key, 1))
+        await store.insert_task(reserve=True, task=task_of(key, 1))
     assert rate.value.reason is Refused.RATE
     await store.budgets.update(budget.id, rpm=None, max_queued=None)
     with pytest.raises(LimitExceeded) as model:
-        await store.insert_task(task_of(key, 1, model="x"))
+        await store.insert_task(reserve=True, task=task_of(key, 1, model="x"))
     assert model.value.reason is Refused.MODEL
 
 
@@ -266,7 +266,7 @@ async def test_a_key_without_budgets_is_not_limited_and_unlinking_frees_it(store
     key = await limited_key(store, budget)
     await store.budgets.unlink(key.id, budget.id)
     assert not (await store.key_by_id(key.id)).limited  # type: ignore[union-attr]
-    free = await store.insert_task(task_of(key, 1000))
+    free = await store.insert_task(reserve=True, task=task_of(key, 1000))
     assert free.billing is not None and free.billing.budgets == ()
     assert await store.transition(free, Status.FAILED, error_code="X", error_message="broke")  # nothing to refund
     assert await store.budgets.entries(task_id=free.id) == []

@@ -301,13 +301,18 @@ class Store:
     # -- tasks --------------------------------------------------------------------------------------------------
 
     async def insert_task(
-        self, task: Task, webhooks: Sequence[Webhook] = (), *, idempotency: tuple[str, str] | None = None
+        self,
+        task: Task,
+        webhooks: Sequence[Webhook] = (),
+        *,
+        reserve: bool = False,
+        idempotency: tuple[str, str] | None = None,
     ) -> Task:
-        """Store a new task (and its first webhook); returns it once it is committed. A task with `billing` (its
-        owner's key is linked to budgets) has its estimate reserved against each of the key's budgets in the same
-        transaction, and comes back with the budgets it reserved against; LimitExceeded (nothing stored) when one
-        of them refuses. With `idempotency` (the caller's Idempotency-Key and the request's hash) the key is
-        recorded with the task; DuplicateRequest when another create already recorded it (nothing stored).
+        """Store a new task (and its first webhook); returns it once it is committed. With `reserve` (the owner's
+        key is linked to budgets) the task's estimate (`billing`) is reserved against each of the key's budgets in
+        the same transaction, and the task comes back with the budgets it reserved against; LimitExceeded (nothing
+        stored) when one of them refuses. With `idempotency` (the caller's Idempotency-Key and the request's hash)
+        the key is recorded with the task; DuplicateRequest when another create already recorded it (nothing stored).
 
         Concurrent creates share one transaction (group commit): the durable write is the cost of a create, and
         one commit for many rows keeps throughput up under load without weakening the guarantee.
@@ -328,11 +333,12 @@ class Store:
             "updated_at": task.updated_at,
             "expires_at": task.expires_at,
             "attempts": 0,
+            "billing": json.dumps(task.billing.to_json()) if task.billing is not None else None,
         }
         hooks = [_webhook_row(task.id, webhook, task.updated_at, task.status) for webhook in webhooks]
         blobs = [{"task_id": task.id, "digest": digest} for digest in sorted({m.blob for m in spec.media if m.blob})]
         billing = task.billing
-        admission = Admission(task.id, task.owner, task.model, billing.estimate) if billing is not None else None
+        admission = Admission(task.id, task.owner, task.model, billing.estimate) if reserve and billing else None
         pending = _PendingInsert(row, hooks, blobs, admission, billing)
         if idempotency is not None:
             key, request_hash = idempotency
@@ -351,7 +357,7 @@ class Store:
             if earlier is not None and earlier[1] != task.id:
                 raise DuplicateRequest(*earlier) from None
             raise
-        if billing is None:
+        if billing is None or not pending.budgets:
             return task
         return replace(task, billing=replace(billing, budgets=pending.budgets))
 
@@ -371,7 +377,8 @@ class Store:
                 batch[i].budgets = tuple(budget_ids)
             stored = [item for item, outcome in zip(batch, outcomes, strict=True) if outcome is None]
             for item in stored:
-                item.row["billing"] = item.billing_json()
+                if item.billing is not None and item.budgets:
+                    item.row["billing"] = json.dumps(replace(item.billing, budgets=item.budgets).to_json())
             for table, rows in _insert_batches(stored):
                 if rows:
                     await conn.execute(table.insert(), rows)
@@ -904,11 +911,6 @@ class _PendingInsert:
     billing: Billing | None = None
     idempotency: dict[str, Any] | None = None  # its `idempotency` row
     budgets: tuple[str, ...] = ()  # filled in by the commit: what it reserved against
-
-    def billing_json(self) -> str | None:
-        if self.billing is None:
-            return None
-        return json.dumps(replace(self.billing, budgets=self.budgets).to_json())
 
 
 def _insert_batches(batch: Sequence[_PendingInsert]) -> list[tuple[sa.Table, list[dict[str, Any]]]]:

@@ -187,11 +187,12 @@ class TaskService:
             created_at=now,
             updated_at=now,
             expires_at=now + planned.execution_expires_after,
-            billing=billing.billing_for(planned, self.catalog) if key.limited else None,
+            billing=billing.billing_for(planned, self.catalog),
         )
         idempotency = (idempotency_key, request_hash) if idempotency_key is not None else None
         try:
-            task = await self.store.insert_task(task, await self.webhooks_for(task), idempotency=idempotency)
+            webhooks = await self.webhooks_for(task)
+            task = await self.store.insert_task(task, webhooks, reserve=key.limited, idempotency=idempotency)
         except LimitExceeded as refused:
             raise limit_error(refused) from None
         except DuplicateRequest as twin:  # a concurrent repeat got there first

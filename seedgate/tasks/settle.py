@@ -30,6 +30,11 @@ async def settle(
     """Move `task` to `target` with `fields` (result, error_code/error_message, progress ...); False when another
     actor got there first. The webhooks are rendered from the task as it will be, so they carry the new state."""
     now = time.time() if now is None else now
+    if target is Status.SUCCEEDED and fields.get("result") is not None:
+        # What it cost, in the result every answer renders from (usage.cost, the task's own `cost`).
+        paid = delivered(replace(task, result=fields["result"]))
+        if paid is not None and paid.currency is not None:
+            fields["result"] = {**fields["result"], "cost": {"amount": paid.amount, "currency": paid.currency}}
     after = replace(
         task,
         status=target,

@@ -30,11 +30,10 @@ async def settle(
     """Move `task` to `target` with `fields` (result, error_code/error_message, progress ...); False when another
     actor got there first. The webhooks are rendered from the task as it will be, so they carry the new state."""
     now = time.time() if now is None else now
-    if target is Status.SUCCEEDED and fields.get("result") is not None:
+    paid = delivered(replace(task, result=fields.get("result", task.result))) if target is Status.SUCCEEDED else None
+    if paid is not None and paid.currency is not None and fields.get("result") is not None:
         # What it cost, in the result every answer renders from (usage.cost, the task's own `cost`).
-        paid = delivered(replace(task, result=fields["result"]))
-        if paid is not None and paid.currency is not None:
-            fields["result"] = {**fields["result"], "cost": {"amount": paid.amount, "currency": paid.currency}}
+        fields["result"] = {**fields["result"], "cost": {"amount": paid.amount, "currency": paid.currency}}
     after = replace(
         task,
         status=target,
@@ -47,7 +46,6 @@ async def settle(
     )
     # Handing a task back to the queue is not a change a client hears about.
     webhooks = await webhooks_for(after) if target is not Status.QUEUED else []
-    paid = delivered(after) if target is Status.SUCCEEDED else None
     return await store.transition(
         task, target, webhooks=webhooks, lease_owner=lease_owner, delivered=paid, now=now, **fields
     )

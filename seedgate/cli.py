@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
@@ -27,6 +28,7 @@ from seedgate import __version__
 from seedgate.cli_remote import (
     EXIT_SERVER,
     EXIT_USAGE,
+    AsJson,
     Key,
     Url,
     check_url,
@@ -48,6 +50,8 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+budgets_app = typer.Typer(help="Budgets and limits shared by the keys linked to them.", no_args_is_help=True)
+app.add_typer(budgets_app, name="budgets")
 channels_app = typer.Typer(help="Upstream channels (SEEDGATE_CHANNELS; see docs/upstreams.md).", no_args_is_help=True)
 app.add_typer(channels_app, name="channels")
 console = Console(soft_wrap=True)
@@ -420,6 +424,243 @@ def keys_revoke(
             error_line(f"no active key {key_id}")
             raise typer.Exit(1)
     console.print(f"revoked {key_id}")
+
+
+# -- budgets ------------------------------------------------------------------------------------------------------
+
+BudgetName = Annotated[str, typer.Argument(help="The budget's name or id")]
+Limit = Annotated[
+    str | None, typer.Option(help="Per period, in the unit (money: a decimal amount; tokens: a whole number)")
+]
+Period = Annotated[str | None, typer.Option(help="Reset every day, week or month (UTC); default: never")]
+Models = Annotated[str | None, typer.Option(help="Allowed model IDs, comma-separated; default: any")]
+Rpm = Annotated[int | None, typer.Option("--rpm", help="Creates per minute")]
+MaxQueued = Annotated[int | None, typer.Option(help="Tasks queued at once (Ark answers 429 beyond 120)")]
+MaxRunning = Annotated[int | None, typer.Option(help="Tasks running at once")]
+ExpiresInDays = Annotated[float | None, typer.Option(help="Refuse creates after this many days from now")]
+
+
+def _budget_body(
+    limit: str | None,
+    period: str | None,
+    models: str | None,
+    rpm: int | None,
+    max_queued: int | None,
+    max_running: int | None,
+    expires_in_days: float | None,
+) -> dict[str, Any]:
+    """The given options as the budget fields /v1/budgets takes (omitted options stay as they are)."""
+    body: dict[str, Any] = {}
+    if limit is not None:
+        body["limit"] = int(limit) if limit.isdigit() else limit
+    if period is not None:
+        body["period"] = None if period == "never" else period
+    if models is not None:
+        body["models"] = [m.strip() for m in models.split(",") if m.strip()] or None
+    body.update({k: v for k, v in (("rpm", rpm), ("max_queued", max_queued), ("max_running", max_running)) if v})
+    if expires_in_days is not None:
+        body["expires_at"] = time.time() + expires_in_days * 86400
+    return body
+
+
+def _budgets(
+    data_dir: Path | None,
+    remote: bool,
+    url: str | None,
+    key: str | None,
+    call: tuple[str, str, Any],
+    local: Callable[[Any], Awaitable[Any]],
+) -> Any:
+    """Run a budget command on a running server (`call`: method, path under /v1/budgets, body) or on the local
+    database (`local(admin)` with a tasks.budgets.BudgetAdmin); both answer the API's JSON."""
+    if _over_http(remote, url, data_dir):
+        method, path, body = call
+        return _admin_call(url, key, method, "/v1/budgets" + path, body)
+    from seedgate.core.errors import ApiError
+    from seedgate.tasks.budgets import BudgetAdmin
+
+    async def work(store: Any) -> Any:
+        try:
+            return await local(BudgetAdmin(store))
+        except ApiError as exc:
+            error_line(f"{exc.param + ': ' if exc.param and exc.param not in exc.message else ''}{exc.message}")
+            raise typer.Exit(EXIT_USAGE if exc.status < 500 else EXIT_SERVER) from None
+
+    return _with_store(_local_store(data_dir, None), work)
+
+
+def _show_budgets(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table("name", "unit", "used", "limit", "period", "rpm", "queued", "models", "keys")
+    for b in rows:
+        limit = "none" if b["limit"] is None else str(b["limit"])
+        models = ", ".join(b["models"]) if b["models"] else "any"
+        keys = ", ".join(b.get("keys") or [])
+        table.add_row(
+            b["name"],
+            b["unit"],
+            str(b["used"]),
+            limit,
+            b["period"] or "-",
+            str(b["rpm"] or "-"),
+            str(b["max_queued"] or "-"),
+            models,
+            keys,
+        )
+    console.print(table)
+
+
+@budgets_app.command("create")
+def budgets_create(
+    name: Annotated[str, typer.Argument(help="A unique name (a project, a team, a user)")],
+    unit: Annotated[str, typer.Option(help='"tokens", or the currency the models are priced in (CNY, USD)')] = "tokens",
+    limit: Limit = None,
+    period: Period = None,
+    models: Models = None,
+    rpm: Rpm = None,
+    max_queued: MaxQueued = None,
+    max_running: MaxRunning = None,
+    expires_in_days: ExpiresInDays = None,
+    as_json: AsJson = False,
+    data_dir: KeysDataDir = None,
+    remote: Remote = False,
+    url: KeysUrl = None,
+    key: Key = None,
+) -> None:
+    """Create a budget; link keys to it with `seedgate budgets link`."""
+    from seedgate.tasks.budgets import budget_json
+
+    body = {
+        "name": name,
+        "unit": unit,
+        **_budget_body(limit, period, models, rpm, max_queued, max_running, expires_in_days),
+    }
+
+    async def local(admin: Any) -> Any:
+        return budget_json(await admin.create(body), [])
+
+    _show_budgets([_budgets(data_dir, remote, url, key, ("POST", "", body), local)], as_json)
+
+
+@budgets_app.command("update")
+def budgets_update(
+    name: BudgetName,
+    limit: Limit = None,
+    period: Period = None,
+    models: Models = None,
+    rpm: Rpm = None,
+    max_queued: MaxQueued = None,
+    max_running: MaxRunning = None,
+    expires_in_days: ExpiresInDays = None,
+    as_json: AsJson = False,
+    data_dir: KeysDataDir = None,
+    remote: Remote = False,
+    url: KeysUrl = None,
+    key: Key = None,
+) -> None:
+    """Change a budget's limits (`--period never` removes the reset); its books stay."""
+    from seedgate.tasks.budgets import budget_json
+
+    body = _budget_body(limit, period, models, rpm, max_queued, max_running, expires_in_days)
+
+    async def local(admin: Any) -> Any:
+        budget = await admin.update(name, body)
+        return budget_json(budget, await admin.keys(budget))
+
+    _show_budgets([_budgets(data_dir, remote, url, key, ("PATCH", f"/{name}", body), local)], as_json)
+
+
+@budgets_app.command("list")
+def budgets_list(
+    as_json: AsJson = False, data_dir: KeysDataDir = None, remote: Remote = False, url: KeysUrl = None, key: Key = None
+) -> None:
+    """List budgets with what each used this period."""
+    from seedgate.tasks.budgets import budget_json
+
+    async def local(admin: Any) -> Any:
+        return {"data": [budget_json(b, await admin.keys(b)) for b in await admin.all()]}
+
+    _show_budgets(_budgets(data_dir, remote, url, key, ("GET", "", None), local)["data"], as_json)
+
+
+@budgets_app.command("link")
+def budgets_link(
+    name: BudgetName,
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_...), from `seedgate keys list`")],
+    data_dir: KeysDataDir = None,
+    remote: Remote = False,
+    url: KeysUrl = None,
+    key: Key = None,
+) -> None:
+    """Count a key's tasks against the budget (a key may be linked to several: it must pass all)."""
+
+    async def local(admin: Any) -> Any:
+        return await admin.link(name, key_id)
+
+    _budgets(data_dir, remote, url, key, ("POST", f"/{name}/keys", {"key_id": key_id}), local)
+    console.print(f"linked {key_id} to {name}")
+
+
+@budgets_app.command("unlink")
+def budgets_unlink(
+    name: BudgetName,
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_...)")],
+    data_dir: KeysDataDir = None,
+    remote: Remote = False,
+    url: KeysUrl = None,
+    key: Key = None,
+) -> None:
+    """Stop counting a key's tasks against the budget."""
+
+    async def local(admin: Any) -> Any:
+        return await admin.unlink(name, key_id)
+
+    _budgets(data_dir, remote, url, key, ("DELETE", f"/{name}/keys/{key_id}", None), local)
+    console.print(f"unlinked {key_id} from {name}")
+
+
+@budgets_app.command("delete")
+def budgets_delete(
+    name: BudgetName, data_dir: KeysDataDir = None, remote: Remote = False, url: KeysUrl = None, key: Key = None
+) -> None:
+    """Delete a budget and its links (its ledger entries stay)."""
+
+    async def local(admin: Any) -> Any:
+        return await admin.delete(name)
+
+    _budgets(data_dir, remote, url, key, ("DELETE", f"/{name}", None), local)
+    console.print(f"deleted {name}")
+
+
+@budgets_app.command("ledger")
+def budgets_ledger(
+    name: BudgetName,
+    as_json: AsJson = False,
+    data_dir: KeysDataDir = None,
+    remote: Remote = False,
+    url: KeysUrl = None,
+    key: Key = None,
+) -> None:
+    """The budget's ledger: every reserve, settle and refund, oldest first."""
+    from seedgate.tasks.budgets import entry_json
+
+    async def local(admin: Any) -> Any:
+        budget = await admin.find(name)
+        return {"data": [entry_json(budget.unit, e) for e in await admin.ledger(budget)]}
+
+    rows = _budgets(data_dir, remote, url, key, ("GET", f"/{name}/ledger", None), local)["data"]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("at (UTC)", "kind", "amount", "tokens", "task", "key", "model")
+    for e in rows:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e["at"]))
+        table.add_row(
+            when, e["kind"], str(e["amount"]), str(e["tokens"]), e["task_id"] or "", e["key_id"] or "", e["model"] or ""
+        )
+    console.print(table)
 
 
 @channels_app.command("check")

@@ -21,7 +21,7 @@ from seedgate.dialects.common import request_id
 from seedgate.dialects.registry import ASSET_ROUTERS, DIALECTS, render_error_for_path
 from seedgate.runtime import start_runtime
 
-from . import console, ops, quote
+from . import budgets, console, ops, quote
 from .guard import Guard
 from .openapi_bodies import describe_request_bodies
 from .request_ids import RequestIdMiddleware
@@ -130,5 +130,6 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(ops.metrics_router, include_in_schema=not ops.metrics_off())
     app.include_router(console.router)
     app.include_router(quote.router)
+    app.include_router(budgets.router)
     describe_request_bodies(app)
     return app

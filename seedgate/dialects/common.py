@@ -31,6 +31,10 @@ _OPENAI_CODES = {
     "InternalServiceError": "server_error",
     "NotFound": "not_found",
     "MethodNotAllowed": "method_not_allowed",
+    # Budgets and limits (core/limits.py): OpenAI's own codes for a spent quota and a rate limit.
+    "SetLimitExceeded": "insufficient_quota",
+    "APIAccountRpmRateLimitExceeded": "rate_limit_exceeded",
+    "QuotaExceeded": "rate_limit_exceeded",
 }
 _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 

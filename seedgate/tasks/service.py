@@ -35,6 +35,7 @@ from seedgate.store.reports import search_ids, usage_report
 from seedgate.store.store import ApiKey, DuplicateRequest, Store, Webhook
 
 from . import billing, intake
+from .budgets import BudgetAdmin
 from .endpoints import EndpointService
 from .keys import KeyCache, create_key, hash_secret
 from .removal import delete_task_and_files
@@ -108,6 +109,7 @@ class TaskService:
         self.queue_signal = asyncio.Event()  # wakes in-process workers at once
         self.keys = KeyCache(store)  # revocations reach it at once (keys.py)
         self.endpoints = EndpointService(store)
+        self.budgets = BudgetAdmin(store)
 
     # -- callers ------------------------------------------------------------------------------------------------
 

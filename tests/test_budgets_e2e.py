@@ -66,11 +66,15 @@ def team_key(fleet: Fleet, limit_tasks: float) -> tuple[str, str, float]:
     quote = admin(fleet.a, "POST", "/v1/quote", {"request": SMALL})["quote"]
     price = quote["amount_micros"]
     budget = admin(
-        fleet.a, "POST", "/v1/budgets", {"name": "team", "unit": "CNY", "limit": str(price * limit_tasks / 1e6)}
+        fleet.a, "POST", "/v1/budgets", {"name": "team", "unit": "CNY", "limit": money(int(price * limit_tasks))}
     )
     key = admin(fleet.a, "POST", "/console/api/keys", {"name": "team"})
     admin(fleet.b, "POST", f"/v1/budgets/{budget['id']}/keys", {"key_id": key["id"]})
     return key["secret"], budget["id"], price
+
+
+def money(micro: int) -> str:
+    return f"{micro // 1_000_000}.{micro % 1_000_000:06d}"
 
 
 def ark(srv: Server, secret: str) -> Any:

@@ -270,3 +270,29 @@ async def test_a_key_without_budgets_is_not_limited_and_unlinking_frees_it(store
     assert free.billing is not None and free.billing.budgets == ()
     assert await store.transition(free, Status.FAILED, error_code="X", error_message="broke")  # nothing to refund
     assert await store.budgets.entries(task_id=free.id) == []
+
+
+async def test_past_max_running_a_task_waits_in_the_queue(store: Store) -> None:
+    budget = await store.budgets.create(tokens_budget(id="", max_running=1))
+    key = await limited_key(store, budget)
+    first = await store.insert_task(task_of(key, 1), reserve=True)
+    second = await store.insert_task(task_of(key, 1), reserve=True)
+    other_key, _ = await create_key(store, "unlimited")
+    free = await store.insert_task(replace(task_of(key, 1), owner=other_key.id))
+    claimed = await store.claim("w1", ["preview"], lease_s=30)
+    assert claimed is not None and claimed.id == first.id
+    # The budget's one slot is taken: its next task waits, another owner's does not.
+    assert (await store.claim("w2", ["preview"], lease_s=30)).id == free.id  # type: ignore[union-attr]
+    assert await store.claim("w2", ["preview"], lease_s=30) is None
+    assert await store.transition(claimed, Status.SUCCEEDED, delivered=Charge(0, None, 1))
+    assert (await store.claim("w2", ["preview"], lease_s=30)).id == second.id  # type: ignore[union-attr]
+
+
+async def test_a_running_task_whose_worker_died_is_taken_over_despite_max_running(store: Store) -> None:
+    budget = await store.budgets.create(tokens_budget(id="", max_running=1))
+    key = await limited_key(store, budget)
+    task = await store.insert_task(task_of(key, 1), reserve=True)
+    assert await store.claim("dead", ["preview"], lease_s=0.01) is not None
+    await asyncio.sleep(0.05)  # the lease runs out: its own slot is free again
+    taken = await store.claim("rescuer", ["preview"], lease_s=30)
+    assert taken is not None and taken.id == task.id and taken.attempts == 2

@@ -38,7 +38,9 @@ from .schema import (
     FILES_KEPT,
     SUCCEEDED,
     api_keys,
+    budgets,
     idempotency_keys,
+    key_budgets,
     settings,
     task_blobs,
     tasks,
@@ -532,6 +534,7 @@ class Store:
                 tasks.c.engine.in_(list(engines)),
                 tasks.c.expires_at > now,
                 tasks.c.model.in_(list(models)) if models is not None else sa.true(),
+                _within_running_caps(now),
             )
             .order_by(tasks.c.tier_rank, tasks.c.priority.desc(), tasks.c.created_at)
             .limit(1)
@@ -889,6 +892,30 @@ class Store:
             await self._fast.listen_key_revocations(revoked, lost)
             return True
         return False
+
+
+def _within_running_caps(now: float) -> sa.ColumnElement[bool]:
+    """A task may start unless a budget of its owner already has `max_running` of its keys' tasks running (with a
+    live lease: a task whose worker died is not counted, so it can be taken over). Like Ark's concurrency limit, a
+    task past it waits in the queue. Soft across nodes: workers claiming at the same instant may each take the
+    last slot."""
+    mine, theirs, running = key_budgets.alias("mine"), key_budgets.alias("theirs"), tasks.alias("running")
+    busy = (
+        sa.select(sa.func.count())
+        .select_from(running.join(theirs, theirs.c.key_id == running.c.owner))
+        .where(
+            theirs.c.budget_id == budgets.c.id,
+            running.c.status == Status.RUNNING.value,
+            running.c.lease_expires_at >= now,
+        )
+        .scalar_subquery()
+    )
+    full = (
+        sa.select(mine.c.budget_id)
+        .select_from(mine.join(budgets, budgets.c.id == mine.c.budget_id))
+        .where(mine.c.key_id == tasks.c.owner, budgets.c.max_running.is_not(None), busy >= budgets.c.max_running)
+    )
+    return ~sa.exists(full)
 
 
 class DuplicateRequest(Exception):

@@ -5,6 +5,7 @@ its task paid twice; the books add up to the budget's `used`."""
 
 from __future__ import annotations
 
+import secrets
 import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -66,7 +67,10 @@ def team_key(fleet: Fleet, limit_tasks: float) -> tuple[str, str, float]:
     quote = admin(fleet.a, "POST", "/v1/quote", {"request": SMALL})["quote"]
     price = quote["amount_micros"]
     budget = admin(
-        fleet.a, "POST", "/v1/budgets", {"name": "team", "unit": "CNY", "limit": money(int(price * limit_tasks))}
+        fleet.a,
+        "POST",
+        "/v1/budgets",
+        {"name": f"team-{secrets.token_hex(4)}", "unit": "CNY", "limit": money(int(price * limit_tasks))},
     )
     key = admin(fleet.a, "POST", "/console/api/keys", {"name": "team"})
     admin(fleet.b, "POST", f"/v1/budgets/{budget['id']}/keys", {"key_id": key["id"]})
@@ -129,7 +133,7 @@ def test_a_refusal_speaks_each_dialect(fleet: Fleet) -> None:
     secret, _budget_id, _price = team_key(fleet, 0.5)  # not even one task
     with pytest.raises(ArkAPIStatusError) as ark_refusal:
         ark(fleet.a, secret).content_generation.tasks.create(**SMALL)
-    assert ark_refusal.value.status_code == 429 and "'team'" in ark_refusal.value.message
+    assert ark_refusal.value.status_code == 429 and "'team-" in ark_refusal.value.message
     client = openai.OpenAI(base_url=f"{fleet.b.url}/v1", api_key=secret, max_retries=0)
     with pytest.raises(openai.RateLimitError) as openai_refusal:
         client.videos.create(prompt="a boat", model="doubao-seedance-2-0-260128", seconds="4")
@@ -160,6 +164,7 @@ def test_a_worker_killed_mid_render_does_not_make_its_task_paid_twice(fleet: Fle
 
 def test_an_admin_key_is_needed_and_bad_fields_are_named(fleet: Fleet) -> None:
     secret, budget_id, _price = team_key(fleet, 1)
+    taken = admin(fleet.a, "GET", f"/v1/budgets/{budget_id}")["name"]
     answer = httpx.get(f"{fleet.a.url}/v1/budgets", headers={"Authorization": f"Bearer {secret}"}, timeout=30)
     assert answer.status_code == 403 and answer.json()["error"]["code"] == "AccessDenied"
     with fleet.a.client() as http:
@@ -168,7 +173,7 @@ def test_an_admin_key_is_needed_and_bad_fields_are_named(fleet: Fleet) -> None:
             ({"name": "x", "unit": "CNY", "limit": "1.2345678"}, "limit"),
             ({"name": "x", "period": "fortnight"}, "period"),
             ({"name": "x", "rpm": -1}, "rpm"),
-            ({"name": "team"}, "name"),  # taken
+            ({"name": taken}, "name"),
         ):
             bad = http.post("/v1/budgets", json=body)
             assert bad.status_code in (400, 409) and bad.json()["error"]["param"] == param, bad.text

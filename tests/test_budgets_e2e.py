@@ -19,6 +19,7 @@ from volcenginesdkarkruntime import Ark
 from volcenginesdkarkruntime._exceptions import ArkAPIStatusError
 
 from .conftest import Database, Server, server_env, start_process, start_server, wait_status
+from .waiting import wait_until
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -180,3 +181,28 @@ def test_an_admin_key_is_needed_and_bad_fields_are_named(fleet: Fleet) -> None:
         assert http.get("/v1/budgets/nope").status_code == 404
         changed = http.patch(f"/v1/budgets/{budget_id}", json={"rpm": 5, "period": "month"}).json()
         assert (changed["rpm"], changed["period"]) == (5, "month")
+
+
+def test_a_node_killed_during_creates_leaves_books_that_add_up(fleet: Fleet) -> None:
+    secret, budget_id, price = team_key(fleet, 1000)
+    client = ark(fleet.b, secret)
+
+    def create(_: int) -> str | None:
+        try:
+            return client.content_generation.tasks.create(**SMALL).id
+        except Exception:  # the node died under this request: not accepted
+            return None
+
+    with ThreadPoolExecutor(8) as pool:
+        pending = [pool.submit(create, i) for i in range(40)]
+        wait_until(lambda: sum(f.done() for f in pending) >= 5, "a few creates answered")
+        fleet.b.process.send_signal(signal.SIGKILL)  # mid-burst: some creates in flight, some not yet sent
+        accepted = [task_id for f in pending if (task_id := f.result()) is not None]
+    budget, entries = books(fleet, budget_id)
+    reserved = [e["task_id"] for e in entries if e["kind"] == "reserve"]
+    assert set(accepted) <= set(reserved)  # every answered create was reserved...
+    survivor = ark(fleet.a, secret)
+    for task_id in reserved:  # ... and every reservation has its task: they committed together
+        assert survivor.content_generation.tasks.get(task_id=task_id).status == "queued"
+    assert budget["used"] == pytest.approx(len(reserved) * price / 1e6)
+    assert budget["used"] == pytest.approx(sum(e["amount"] for e in entries))

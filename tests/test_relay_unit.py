@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from seedgate.core.limits import MICRO, Billing, Budget, Charge
 from seedgate.core.plan import TaskPlan
+from seedgate.core.price import Price, parse_price
+from seedgate.core.pricing import Delivered, charge, estimate
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
 from seedgate.core.upstream_states import StateError, UpstreamState, can_move, sources_of
@@ -164,12 +167,17 @@ class Rig:
         self.relays.append(relay)
         return relay
 
-    async def add_task(self) -> Task:
+    async def add_task(self, price: Price | None = None) -> Task:
+        """A queued relay task; with a `price`, its estimate is reserved against the owner's budgets."""
         now = time.time()
         spec = TaskPlan.from_json(
             {"model": MODEL, "model_id": MODEL, "engine": "upstream", "prompt": "a lighthouse at dusk", "duration": 5}
         )
         task = Task(new_task_id(), "owner", "ark", MODEL, spec, created_at=now, updated_at=now, expires_at=now + 3600)
+        if price is not None:
+            quote = estimate(spec, price)
+            billing = Billing(Charge(quote.amount, price.currency, quote.tokens or 0), price=price.summary())
+            return await self.store.insert_task(replace(task, billing=billing), reserve=True)
         await self.store.insert_task(task)
         return task
 
@@ -345,6 +353,31 @@ async def test_a_succeeded_task_is_fetched_and_the_result_stored(rig: Rig) -> No
     assert stored is not None and stored.read_bytes() == primary.video
     record = await rig.row(task.id)
     assert (record.state, record.upstream_status) == (UpstreamState.DONE, "succeeded")
+
+
+async def test_a_relayed_task_settles_on_the_tokens_the_upstream_reported(rig: Rig) -> None:
+    """Ark bills what it reports, not what was asked: the books follow the upstream's usage (here far less than
+    the estimate for a 5 s task: the upstream delivered 1 s)."""
+    price = parse_price({"currency": "CNY", "per_million_tokens": "15"})
+    assert price is not None
+    budget = await rig.store.budgets.create(Budget("", "relay", "CNY", limit=100 * MICRO))
+    await rig.store.budgets.link("owner", budget.id)
+    relay = rig.relay()
+    task = await rig.add_task(price)
+    assert task.billing is not None and task.billing.budgets == (budget.id,)
+    await step(relay)
+    primary = rig.upstreams["primary"]
+    primary.end("primary-1", "succeeded", usage={"completion_tokens": 20_000}, duration=1)
+    rig.clock.advance(primary.channel.poll_interval_s)
+    await step(relay)
+    done = await rig.task(task.id)
+    assert done.status is Status.SUCCEEDED and done.result is not None
+    paid = charge(task.spec, price, Delivered(completion_tokens=20_000))
+    assert done.result["cost"] == {"amount": paid.amount, "currency": "CNY"} and paid.amount == 300_000  # 0.30 CNY
+    entries = await rig.store.budgets.entries(task_id=task.id)
+    reserved = task.billing.estimate.amount
+    assert [(e.kind, e.amount) for e in entries] == [("reserve", reserved), ("settle", paid.amount - reserved)]
+    assert (await rig.store.budgets.get(budget.id)).used == paid.amount  # type: ignore[union-attr]
 
 
 async def test_many_tasks_are_polled_with_one_list_call(rig: Rig) -> None:

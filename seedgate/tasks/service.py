@@ -31,7 +31,7 @@ from seedgate.media.fetch import Fetcher
 from seedgate.media.resolve import resolve_media, resolve_refs
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import Storage, StoredFile, result_key
-from seedgate.store.reports import search_ids, usage_report
+from seedgate.store.reports import UsageQuery, search_ids, usage_report
 from seedgate.store.store import ApiKey, DuplicateRequest, Store, Webhook
 
 from . import billing, intake
@@ -476,6 +476,6 @@ class TaskService:
         """IDs of the caller's tasks (within retention) whose ID, prompt or model contains `text`, newest first."""
         return await search_ids(self.store, key.id, text, since=time.time() - self.settings.task_retention_s)
 
-    async def usage(self, owner: str | None, days: int, tz_offset_min: int) -> dict[str, Any]:
-        """Counts, seconds and tokens by day and model for one owner (None: everyone)."""
-        return await usage_report(self.store, owner, days, tz_offset_min)
+    async def usage(self, query: UsageQuery) -> dict[str, Any]:
+        """Counts, seconds, tokens and cost by day, model and key, for one key or everyone (store/reports.py)."""
+        return await usage_report(self.store, query)

@@ -17,6 +17,7 @@ from seedgate.api.deps import Caller, Service
 from seedgate.core.errors import ApiError, invalid
 from seedgate.store.reports import GROUPS, UsageQuery, known_groups
 from seedgate.store.store import ApiKey
+from seedgate.tasks.budgets import amount_json
 
 PATH = "/v1/usage"
 MAX_DAYS = 400  # a report covers at most this long a window
@@ -102,4 +103,10 @@ router = APIRouter(tags=["usage"])
     "ID or all), tz_offset_min (minutes east of UTC whose days count).",
 )
 async def usage(request: Request, key: Caller, service: Service) -> JSONResponse:
-    return JSONResponse(await service.usage(query_of(request, key)))
+    report = await service.usage(query_of(request, key))
+    for budget in report.get("budgets", []):  # amounts in the budget's unit, as /v1/budgets answers them
+        unit = budget["unit"]
+        for name in ("limit", "used", "remaining"):
+            budget[name] = amount_json(unit, budget[name])
+        budget["ledger"] = {kind: amount_json(unit, amount) for kind, amount in budget["ledger"].items()}
+    return JSONResponse(report)

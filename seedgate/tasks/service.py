@@ -22,7 +22,7 @@ from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, conflict, invalid, limit_error, not_found, shown, unauthorized
-from seedgate.core.limits import LimitExceeded
+from seedgate.core.limits import Budget, LimitExceeded
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
@@ -475,6 +475,10 @@ class TaskService:
     async def search(self, key: ApiKey, text: str) -> builtins.list[str]:
         """IDs of the caller's tasks (within retention) whose ID, prompt or model contains `text`, newest first."""
         return await search_ids(self.store, key.id, text, since=time.time() - self.settings.task_retention_s)
+
+    async def budgets_of(self, key: ApiKey) -> builtins.list[Budget]:
+        """The budgets a key is linked to, as of now: what it may still spend (jimmyai's balance routes)."""
+        return await self.store.budgets.of_key(key.id)
 
     async def usage(self, query: UsageQuery) -> dict[str, Any]:
         """Counts, seconds, tokens and cost by day, model and key, for one key or everyone (store/reports.py)."""

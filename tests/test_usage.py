@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,8 @@ from seedgate.core.catalog import load_catalog
 from seedgate.core.plan import TaskPlan
 from seedgate.core.pricing import Delivered, charge
 
-from .conftest import API_KEY, Server, wait_status
+from . import test_console
+from .conftest import API_KEY, Database, Server, start_server, wait_status
 
 CATALOG = load_catalog()
 V2 = "doubao-seedance-2-0-260128"
@@ -242,3 +244,35 @@ def test_jimmyai_balances_answer_from_the_budget(server: Server, made: Made) -> 
     assert unlimited["unlimited_quota"] is True and unlimited["remaining_quota"] is None
     no_key = httpx.get(f"{server.url}/api/open-api/v1/key/balance", timeout=30)
     assert no_key.status_code == 401 and no_key.json()["code"] == "20001"
+
+
+# -- the console (SQLite only, and last: once Playwright runs, asyncio.run() cannot run in this thread) ------------
+
+browser = test_console.browser  # headless Chromium, as the console's suite drives it
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(Database("sqlite", None), tmp_path_factory.mktemp("usage-ui") / "data", "--workers", "1")
+    yield srv
+    srv.stop()
+
+
+def test_the_console_shows_cost_per_task_day_and_model(browser: Any, ui_server: Server) -> None:
+    from playwright.sync_api import expect
+
+    task_id = ark_task(ui_server, API_KEY, V2, "a heron")
+    shown = f"{priced(detail(ui_server, API_KEY, task_id)) / 1e6:.6f} CNY"
+    context = browser.new_context(viewport=test_console.DESKTOP)
+    page = context.new_page()
+    try:
+        test_console._sign_in(page, ui_server)
+        page.goto(f"{ui_server.url}/console#/tasks/{task_id}")
+        expect(page.get_by_test_id("task-cost")).to_contain_text(f"Cost{shown}")
+        page.goto(f"{ui_server.url}/console#/usage")
+        expect(page.get_by_test_id("usage-cost")).to_contain_text(shown)
+        (row,) = page.get_by_test_id("usage-row").all()
+        expect(row).to_contain_text(V2)
+        expect(row).to_contain_text(shown)
+    finally:
+        context.close()

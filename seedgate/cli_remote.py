@@ -1,5 +1,5 @@
 """The user commands that talk to a running seedgate (local or remote) through `seedgate.Client`:
-submit, status, wait, download, assets, and `models --remote`.
+submit, status, wait, download, usage, assets, and `models --remote`.
 
 Exit codes: 0 ok; 1 the task failed, expired or was cancelled; 2 usage or a request the server refused as wrong
 (bad file, bad option, unknown model, a --url without http(s)://: any 4xx but 401/403); 3 the server (or the local
@@ -11,6 +11,7 @@ Errors are one line on stderr, never wrapped; `--json` keeps stdout machine-read
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -349,8 +350,77 @@ def remote_models(url: str | None, key: str | None) -> list[dict[str, Any]]:
         return client.models()
 
 
+def _money(by_currency: dict[str, Any]) -> str:
+    return ", ".join(f"{v['amount']:.6f} {currency}" for currency, v in by_currency.items())
+
+
+def _usage_table(report: dict[str, Any]) -> Table:
+    groups = [("key_id" if g == "key" else g) for g in report["group_by"]]
+    table = Table(*groups, "tasks", "succeeded", "failed", "seconds", "tokens", "cost", "reserved")
+    for numeric in table.columns[len(groups) : -2]:
+        numeric.justify = "right"
+    rows = [*report["items"], {**report["totals"], **dict.fromkeys(groups[:1], "total")}]
+    for i, g in enumerate(rows):
+        table.add_row(
+            *(str(g.get(name, "")) for name in groups),
+            *(f"{g[name]:,}" for name in ("tasks", "succeeded", "failed", "seconds", "tokens")),
+            _money(g["cost"]),
+            _money(g["estimated"]),
+            end_section=i == len(rows) - 2,
+        )
+    return table
+
+
+def _budgets_table(budgets: list[dict[str, Any]]) -> Table:
+    table = Table("budget", "unit", "limit", "used", "remaining", "this key: charged", "reserved", "refunded")
+    for b in budgets:
+        books = b["ledger"]
+        limit = "none" if b["limit"] is None else f"{b['limit']:,}" + (f" / {b['period']}" if b["period"] else "")
+        table.add_row(
+            b["name"],
+            b["unit"],
+            limit,
+            f"{b['used']:,}",
+            "" if b["remaining"] is None else f"{b['remaining']:,}",
+            f"{books['charged']:,}",
+            f"{books['reserved']:,}",
+            f"{books['refunded']:,}",
+        )
+    return table
+
+
+def usage(
+    days: Annotated[int | None, typer.Option(help="The last N days, today included (default 30)")] = None,
+    since: Annotated[str | None, typer.Option(help="From (ISO 8601 date or time, or unix seconds)")] = None,
+    until: Annotated[str | None, typer.Option(help="Until (default now)")] = None,
+    group_by: Annotated[
+        list[str] | None, typer.Option("--group-by", "-g", help="day, model, key; repeat or comma-join to combine")
+    ] = None,
+    key_id: Annotated[str | None, typer.Option("--key-id", help="Admin key: another key's ID, or all")] = None,
+    as_json: AsJson = False,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """What your key made and spent: tasks, video seconds, tokens and cost, by day and model (or key).
+
+    Example: seedgate usage --days 7 --group-by model
+    """
+    groups = [g.strip() for value in group_by or ["day,model"] for g in value.split(",") if g.strip()]
+    offset = (time.localtime().tm_gmtoff or 0) // 60  # days as this machine counts them
+    with remote(url, key) as client:
+        report = client.usage(days=days, since=since, until=until, group_by=groups, key_id=key_id, tz_offset_min=offset)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    out.print(_usage_table(report))
+    if report.get("budgets"):
+        out.print(_budgets_table(report["budgets"]))
+    if report["truncated"]:
+        err.print("[yellow]only the newest tasks were counted: narrow the window[/yellow]")
+
+
 def register(app: typer.Typer) -> None:
-    commands: list[Callable[..., None]] = [submit, status, wait, download]
+    commands: list[Callable[..., None]] = [submit, status, wait, download, usage]
     for command in commands:
         app.command()(command)
     app.add_typer(assets_app, name="assets")

@@ -63,6 +63,7 @@ FULL_LANE_MODULES = frozenset(
         "test_storage_s3",
         "test_threehei",
         "test_upstream",
+        "test_usage",
         "test_vendor_rules",
         "test_webhook_delivery",
         "test_webhook_recovery",

@@ -16,9 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
+from seedgate.core.catalog import load_catalog
 from seedgate.core.plan import TaskPlan
+from seedgate.core.pricing import Delivered, charge
+from seedgate.core.spec import TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
+from seedgate.core.validation import settle_geometry, validate
 from seedgate.dialects import openrouter
 
 from .conftest import API_KEY, Database, MediaServer, Server, WebhookReceiver, execute_sql, start_server, wait_status
@@ -27,6 +31,8 @@ from .waiting import wait_until
 
 AUTH = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
 STATUSES = {"pending", "in_progress", "completed", "failed", "cancelled", "expired"}
+CATALOG = load_catalog()
+V2 = "doubao-seedance-2-0-260128"
 JOB_KEYS = {"id", "polling_url", "status", "generation_id", "urls", "unsigned_urls", "usage", "error"}
 
 
@@ -130,7 +136,13 @@ def test_submit_poll_download(server: Server, webhooks: WebhookReceiver) -> None
     done = finished(server, job)
     assert done["status"] == "completed", done
     assert done["id"] == job["id"] and done["generation_id"] and done["error"] is None
-    assert done["usage"] == {"cost": None, "is_byok": False}  # no price catalog yet: the cost is unknown
+    # The catalog's price of what was delivered, in the price's currency (CNY for the shipped Seedance prices).
+    price = CATALOG.models[V2].price
+    assert price is not None
+    spec = TaskSpec(model=V2, prompt="-", duration=4, resolution="480p", ratio="16:9", generate_audio=True)
+    frames = server.client().get(f"/console/api/tasks/{job['id']}").json()["result"]["frames"]
+    cost = float(charge(settle_geometry(validate(spec, CATALOG), CATALOG), price, Delivered(frames=frames)).decimal)
+    assert cost > 0 and done["usage"] == {"cost": cost, "is_byok": False}
     assert done["unsigned_urls"] == [f"{server.url}/api/v1/videos/{job['id']}/content?index=0"]
     assert len(done["urls"]) == 1 and "signature=" in done["urls"][0]
 
@@ -155,7 +167,7 @@ def test_submit_poll_download(server: Server, webhooks: WebhookReceiver) -> None
     event = json.loads(hook.raw)
     assert event["created_at"].endswith("Z")
     assert event["data"]["status"] == "completed" and event["data"]["unsigned_urls"] == done["unsigned_urls"]
-    assert event["data"]["usage"] == {"cost": None, "is_byok": False}
+    assert event["data"]["usage"] == {"cost": cost, "is_byok": False}
     assert [c.body["type"] for c in hooks_for(webhooks, job["id"])] == ["video.generation.completed"]
 
 
@@ -303,7 +315,8 @@ def test_cancelled_and_expired_jobs(api_node: Server, webhooks: WebhookReceiver)
         == 200
     )
     job = poll(cancelled["polling_url"])
-    assert job["status"] == "cancelled" and job["error"] and job["usage"] == {"cost": None, "is_byok": False}
+    # Nothing delivered, nothing charged.
+    assert job["status"] == "cancelled" and job["error"] and job["usage"] == {"cost": 0.0, "is_byok": False}
     assert wait_hook(webhooks, cancelled["id"], "video.generation.cancelled").body["data"]["status"] == "cancelled"
 
     execute_sql(api_node, f"UPDATE tasks SET expires_at = 0 WHERE id = '{expired['id']}'")

@@ -21,7 +21,7 @@ from seedgate.dialects.common import request_id
 from seedgate.dialects.registry import ASSET_ROUTERS, DIALECTS, render_error_for_path
 from seedgate.runtime import start_runtime
 
-from . import budgets, console, ops, quote
+from . import budgets, console, ops, quote, usage
 from .guard import Guard
 from .openapi_bodies import describe_request_bodies
 from .request_ids import RequestIdMiddleware
@@ -131,5 +131,6 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(console.router)
     app.include_router(quote.router)
     app.include_router(budgets.router)
+    app.include_router(usage.router)
     describe_request_bodies(app)
     return app

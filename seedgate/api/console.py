@@ -26,11 +26,14 @@ from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.dialects.ark import render_task as ark_render
 from seedgate.dialects.common import json_object
+from seedgate.dialects.costs import task_cost
 from seedgate.media.thumbnails import make_thumbnail
+from seedgate.store.reports import UsageQuery
 from seedgate.store.store import ApiKey
 from seedgate.tasks.service import TaskService
 
 from .snippets import snippets
+from .usage import last_days, owner_for
 
 PREFIX = "/console"
 _STATIC = resources.files("seedgate.console").joinpath("static")
@@ -300,13 +303,10 @@ async def usage(request: Request, days: int = 30, tz: int = 0, key_id: str = "")
         raise invalid("days", f"days must be in [1, {_USAGE_MAX_DAYS}]")
     if not -900 <= tz <= 900:
         raise invalid("tz", "tz must be a UTC offset in minutes in [-900, 900]")
-    owner: str | None = key.id
-    if key_id and key_id != key.id:
-        if not key.admin:
-            raise ApiError(403, "AccessDenied", "only an admin key can see another key's usage")
-        owner = None if key_id == "all" else key_id
-    report = await task_service(request).usage(owner, days, tz)
-    return JSONResponse({"key_id": owner or "all", **report})
+    offset = -tz  # the browser's getTimezoneOffset() counts minutes west of UTC
+    since, until = last_days(days, offset, time.time())
+    query = UsageQuery(since, until, owner_for(key, key_id), ("day", "model"), offset)
+    return JSONResponse({"days": days, **await task_service(request).usage(query)})
 
 
 @router.get(PREFIX + "/api/events")
@@ -333,9 +333,10 @@ async def task_detail(task_id: str, request: Request, key: Caller, service: Serv
         "timings": timings(task, _links_expiry(service, task)),
         "rerun": _rerun(task),
         "usage": result.get("usage"),
+        "cost": task_cost(task),  # estimated: true until it finishes
         "engine": result.get("engine"),
         "notice": result.get("notice"),
-        "result": {k: v for k, v in result.items() if k not in ("usage", "video", "last_frame")},
+        "result": {k: v for k, v in result.items() if k not in ("usage", "cost", "video", "last_frame")},
         "webhooks": await service.webhook_history(task),
         "snippets": snippets(task.spec, base),
         "ark": ark_render(task, links),

@@ -161,6 +161,21 @@ class AsyncClient:
     async def models(self) -> builtins.list[dict[str, Any]]:
         return await self._run(core.models())
 
+    async def usage(
+        self,
+        *,
+        days: int | None = None,
+        since: str | float | None = None,
+        until: str | float | None = None,
+        group_by: Sequence[str] = ("day", "model"),
+        key_id: str | None = None,
+        tz_offset_min: int | None = None,
+    ) -> dict[str, Any]:
+        """What keys made and spent (`GET /v1/usage`): tasks by status, video seconds, tokens and cost per currency,
+        grouped by any of day, model, key; the last `days` days (today included) or since/until (unix seconds or
+        ISO 8601). An admin key may ask for another key's usage (`key_id`) or everyone's (`key_id="all"`)."""
+        return await self._run(core.usage(days, since, until, group_by, key_id, tz_offset_min))
+
     # -- driver -----------------------------------------------------------------------------------------------------
 
     async def _run(self, flow: core.Flow[T], on_progress: ProgressCallback | None = None) -> T:

@@ -291,6 +291,26 @@ def models() -> Flow[list[dict[str, Any]]]:
     return data
 
 
+def usage(
+    days: int | None,
+    since: str | float | None,
+    until: str | float | None,
+    group_by: Sequence[str],
+    key_id: str | None,
+    tz_offset_min: int | None,
+) -> Flow[dict[str, Any]]:
+    params = {
+        "days": days,
+        "since": since,
+        "until": until,
+        "group_by": ",".join(group_by) or None,
+        "key_id": key_id,
+        "tz_offset_min": tz_offset_min,
+    }
+    body: dict[str, Any] = yield Call("GET", "/v1/usage", params={k: v for k, v in params.items() if v is not None})
+    return body
+
+
 def run_sync(flow: Flow[T], do: Callable[[Step], Any]) -> T:
     """Drive a flow with `do(step) -> result`; errors of a step are thrown into the flow so it may handle them."""
     result: Any = None

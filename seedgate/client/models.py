@@ -18,6 +18,8 @@ class Task:
     video_url: str | None = None
     last_frame_url: str | None = None
     usage: dict[str, Any] | None = None
+    # {currency, amount, amount_micros}, plus estimated: true while the task runs; None for an unpriced model
+    cost: dict[str, Any] | None = None
     error: dict[str, Any] | None = None  # {code, message} on failed/expired
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -44,6 +46,7 @@ class Task:
             video_url=content.get("video_url"),
             last_frame_url=content.get("last_frame_url"),
             usage=body.get("usage"),
+            cost=body.get("cost"),
             error=body.get("error"),
             raw=body,
         )

@@ -21,6 +21,7 @@ from . import ark_schema as schema
 from .base import CodecDialect
 from .bodies import BOOL, INT, OBJECT, STR, URL, Field, array, describe, enum, int_range, obj
 from .common import create_task, read_task, require_model
+from .costs import task_cost
 
 NAME = "ark"
 PREFIX = "/api/v3/contents/generations/tasks"
@@ -203,6 +204,9 @@ def render_task(task: Task, links: dict[str, str]) -> dict[str, Any]:
             body["engine_notice"] = task.result["notice"]
     if task.error:
         body["error"] = {"code": task.error["code"], "message": task.error["message"]}
+    cost = task_cost(task)
+    if cost is not None:  # seedgate's own field beside `usage`, which stays Ark's; the SDK's models allow extras
+        body["cost"] = cost
     return body
 
 

@@ -27,6 +27,15 @@ class Usage(BaseModel):
     total_tokens: int
 
 
+class Cost(BaseModel):
+    """seedgate's own: what the task cost in its price's currency (an estimate while it runs)."""
+
+    currency: str
+    amount: float
+    amount_micros: int
+    estimated: bool | None = None
+
+
 class TaskObject(BaseModel):
     id: str
     model: str
@@ -51,6 +60,7 @@ class TaskObject(BaseModel):
     safety_identifier: str | None = None
     engine: str | None = None
     engine_notice: str | None = None
+    cost: Cost | None = None
 
 
 class TaskList(BaseModel):

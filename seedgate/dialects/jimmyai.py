@@ -7,7 +7,8 @@
   which jimmyai resells (vendors.md §2.4, §6.3), and accept both camelCase and snake_case keys;
 - the SP asset library and its real-person whitelist (`.../seedance/sp/...`, answered with an int `0` code), whose
   assets form the SP models' own pool (assets/pools.py);
-- `POST .../files/upload`: a multipart file in, a URL for any media field out.
+- `POST .../files/upload`: a multipart file in, a URL for any media field out;
+- `GET .../key/balance` and `.../user/balance`: what the key may still spend, from its money budget's books.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from seedgate.assets.library import MAX_UPLOAD_BYTES, AssetLibrary, check_name, 
 from seedgate.assets.pools import POOL_KEY
 from seedgate.core.asset import Asset, AssetStatus
 from seedgate.core.errors import ApiError, invalid, missing, not_found
+from seedgate.core.limits import Budget
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task
 from seedgate.core.validation import Soft
 from seedgate.store.store import ApiKey
+from seedgate.tasks.budgets import amount_json
 from seedgate.tasks.service import TaskService
 
 from .base import CodecDialect
@@ -524,6 +527,55 @@ async def status(request: Request, key: Caller, service: Service) -> JSONRespons
 async def status_post(request: Request) -> JSONResponse:
     body = await json_body(request)  # read before the key is checked: a malformed body answers 400 whoever asks
     return await _status(request, await authenticate(request), task_service(request), body)
+
+
+# -- balances -----------------------------------------------------------------------------------------------------
+
+
+def _money_budget(budgets: list[Budget]) -> Budget | None:
+    """The money budget that bounds the key: of those with a limit, the one with the least left (a key linked to its
+    own and its project's must pass both); else one that only counts; None when no budget counts money."""
+    money = [b for b in budgets if b.unit != "tokens"]
+    capped = [b for b in money if b.limit is not None]
+    if capped:
+        return min(capped, key=lambda b: b.remaining() or 0)
+    return money[0] if money else None
+
+
+def balance_of(key: ApiKey, budgets: list[Budget]) -> dict[str, Any]:
+    """A key's quota from its money budget: total (the limit per period), used (reserved and settled this period,
+    every key of the budget together) and remaining, in the budget's currency; unlimited without a capped one."""
+    budget = _money_budget(budgets)
+    limit = budget.limit if budget is not None else None
+    return {
+        "key_id": key.id,
+        "name": key.name,
+        "currency": budget.unit if budget is not None else None,
+        "unlimited_quota": limit is None,
+        "total_quota": amount_json(budget.unit, limit) if budget is not None else None,
+        "used_quota": amount_json(budget.unit, budget.used) if budget is not None else None,
+        "remaining_quota": amount_json(budget.unit, budget.remaining()) if budget is not None else None,
+        "period": budget.period if budget is not None else None,
+        "budget": budget.name if budget is not None else None,
+    }
+
+
+@router.get(PREFIX + "/key/balance", summary="This key's quota: total, used and remaining (from its money budget)")
+async def key_balance(key: Caller, service: Service) -> JSONResponse:
+    return _ok(balance_of(key, await service.budgets_of(key)))
+
+
+@router.get(PREFIX + "/user/balance", summary="What the caller may still spend (seedgate's users are its keys)")
+async def user_balance(key: Caller, service: Service) -> JSONResponse:
+    quota = balance_of(key, await service.budgets_of(key))
+    return _ok(
+        {
+            "balance": quota["remaining_quota"],
+            "used": quota["used_quota"],
+            "currency": quota["currency"],
+            "unlimited": quota["unlimited_quota"],
+        }
+    )
 
 
 # jimmyai: `{code: "20000", msg, data}` envelopes; its clients poll (no callbacks); links live 3 days.

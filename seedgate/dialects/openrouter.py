@@ -43,6 +43,7 @@ from . import ark
 from .base import CodecDialect
 from .bodies import BOOL, INT, STR, URL, Field, any_of, array, describe, enum, obj
 from .common import SMALL_INT, idempotency_key, json_body, message_naming_param, read_task, require_model
+from .costs import task_cost
 
 NAME = "openrouter"
 PREFIX = "/api/v1/videos"
@@ -274,10 +275,11 @@ def _base_of(links: dict[str, str]) -> str:
 
 
 def cost_of(task: Task) -> float | None:
-    """What the job cost in USD. seedgate has no price catalog yet, so the cost is unknown: null, which
-    OpenRouter's SDKs accept (`cost: OptionalNullable[float]`). A result that records a cost reports it."""
-    cost = (task.result or {}).get("cost")
-    return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
+    """What the job cost, in the currency of the model's price (OpenRouter counts USD credits; seedgate reports the
+    catalog's amount unconverted: docs/compatibility.md): the delivered cost, 0 for a job that ended without a video,
+    null for a model without a price, which OpenRouter's SDKs accept (`cost: OptionalNullable[float]`)."""
+    cost = task_cost(task)
+    return None if cost is None or cost.get("estimated") else float(cost["amount"])
 
 
 def _error_text(task: Task) -> str | None:

@@ -50,6 +50,7 @@ _OWNED_PREFIXES: dict[str, RenderError] = {
     "/v1/models": DEFAULT.render_error,
     "/v1/quote": DEFAULT.render_error,
     "/v1/budgets": DEFAULT.render_error,
+    "/v1/usage": DEFAULT.render_error,
 }
 
 

@@ -22,7 +22,7 @@ from seedgate.assets.pools import check_asset_pools
 from seedgate.config import Settings
 from seedgate.core.catalog import Catalog
 from seedgate.core.errors import ApiError, conflict, invalid, limit_error, not_found, shown, unauthorized
-from seedgate.core.limits import LimitExceeded
+from seedgate.core.limits import Budget, LimitExceeded
 from seedgate.core.spec import MediaRef, TaskSpec
 from seedgate.core.status import Status
 from seedgate.core.task import Task, new_task_id
@@ -31,7 +31,7 @@ from seedgate.media.fetch import Fetcher
 from seedgate.media.resolve import resolve_media, resolve_refs
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import Storage, StoredFile, result_key
-from seedgate.store.reports import search_ids, usage_report
+from seedgate.store.reports import UsageQuery, search_ids, usage_report
 from seedgate.store.store import ApiKey, DuplicateRequest, Store, Webhook
 
 from . import billing, intake
@@ -476,6 +476,10 @@ class TaskService:
         """IDs of the caller's tasks (within retention) whose ID, prompt or model contains `text`, newest first."""
         return await search_ids(self.store, key.id, text, since=time.time() - self.settings.task_retention_s)
 
-    async def usage(self, owner: str | None, days: int, tz_offset_min: int) -> dict[str, Any]:
-        """Counts, seconds and tokens by day and model for one owner (None: everyone)."""
-        return await usage_report(self.store, owner, days, tz_offset_min)
+    async def budgets_of(self, key: ApiKey) -> builtins.list[Budget]:
+        """The budgets a key is linked to, as of now: what it may still spend (jimmyai's balance routes)."""
+        return await self.store.budgets.of_key(key.id)
+
+    async def usage(self, query: UsageQuery) -> dict[str, Any]:
+        """Counts, seconds, tokens and cost by day, model and key, for one key or everyone (store/reports.py)."""
+        return await usage_report(self.store, query)

@@ -93,6 +93,12 @@ function applyLanguage() {
   applyTheme();
 }
 
+// Amounts per currency ({CNY: {amount}}), as "1.867324 CNY"; "-" for none.
+function money(byCurrency) {
+  const parts = Object.entries(byCurrency || {}).map(([cur, v]) => `${Number(v.amount).toFixed(6)} ${cur}`);
+  return parts.length ? parts.join(" + ") : "-";
+}
+
 function kv(pairs) {
   return h("dl", {class: "kv"}, pairs.filter(p => p[1] !== undefined).flatMap(([k, v]) => [
     h("dt", {text: k}), h("dd", {}, typeof v === "object" && v !== null && !v.nodeType ? JSON.stringify(v) : v ?? "-")]));
@@ -402,7 +408,10 @@ async function pageTask(id, live = true) {
     actions.append(h("button", {class: "danger", type: "button", text: t("Delete"),
                                 onclick: () => removeTask(task.id, "delete")}));
   }
-  const usage = task.usage ? kv(Object.entries(task.usage).map(([k, v]) => [t(k), v])) :
+  // What it cost (delivered), or, until it finishes, the estimate its create took.
+  const costPairs = task.cost ? [[t(task.cost.estimated ? "Estimated cost" : "Cost"), money({[task.cost.currency]: task.cost})]] : [];
+  const usagePairs = Object.entries(task.usage || {}).map(([k, v]) => [t(k), v]);
+  const usage = task.usage || task.cost ? h("div", {"data-testid": "task-cost"}, kv([...usagePairs, ...costPairs])) :
     h("p", {class: "hint", text: t("Usage is known once the task succeeds.")});
   main.replaceChildren(head, actions,
     h("div", {class: "split"}, media,
@@ -847,7 +856,8 @@ async function pageUsage(params) {
   const tot = report.totals;
   const stat = (label, value, id) => h("div", {class: "stat", "data-testid": `usage-${id}`},
     h("div", {class: "stat-value", text: value}), h("div", {class: "hint", text: label}));
-  const cols = [t("Day"), t("Model"), t("Tasks"), t("Succeeded"), t("Failed"), t("Video seconds"), t("Tokens")];
+  const cols = [t("Day"), t("Model"), t("Tasks"), t("Succeeded"), t("Failed"), t("Video seconds"), t("Tokens"),
+    t("Cost")];
   const num = v => Number(v).toLocaleString(I18N.lang === "zh-CN" ? "zh-CN" : undefined);
   const rows = report.items.map(g => h("tr", {"data-testid": "usage-row"},
     h("td", {"data-label": t("Day"), class: "nowrap", text: g.day}), h("td", {"data-label": t("Model"), text: g.model}),
@@ -855,28 +865,31 @@ async function pageUsage(params) {
     h("td", {"data-label": t("Succeeded"), class: "num", text: num(g.succeeded)}),
     h("td", {"data-label": t("Failed"), class: "num", text: num(g.failed)}),
     h("td", {"data-label": t("Video seconds"), class: "num", text: num(g.seconds)}),
-    h("td", {"data-label": t("Tokens"), class: "num", text: num(g.tokens)})));
+    h("td", {"data-label": t("Tokens"), class: "num", text: num(g.tokens)}),
+    h("td", {"data-label": t("Cost"), class: "num nowrap", text: money(g.cost)})));
   // Per model over the period, with a bar of its share of the tokens.
   const models = {};
   for (const g of report.items) {
-    const m = models[g.model] || (models[g.model] = {tasks: 0, seconds: 0, tokens: 0});
+    const m = models[g.model] || (models[g.model] = {tasks: 0, seconds: 0, tokens: 0, cost: {}});
     m.tasks += g.tasks; m.seconds += g.seconds; m.tokens += g.tokens;
+    for (const [cur, v] of Object.entries(g.cost)) m.cost[cur] = {amount: (m.cost[cur] ? m.cost[cur].amount : 0) + v.amount};
   }
   const most = Math.max(1, ...Object.values(models).map(m => m.tokens));
   const byModel = Object.entries(models).sort((a, b) => b[1].tokens - a[1].tokens).map(([name, m]) =>
     h("div", {class: "share"}, h("div", {class: "share-name", text: name}),
       h("div", {class: "bar"}, h("span", {style: `width: ${Math.round(100 * m.tokens / most)}%`})),
-      h("div", {class: "hint nowrap", text: `${num(m.tasks)} · ${num(Math.round(m.seconds * 10) / 10)} s · ${num(m.tokens)}`})));
+      h("div", {class: "hint nowrap", text: `${num(m.tasks)} · ${num(Math.round(m.seconds * 10) / 10)} s · ${num(m.tokens)} · ${money(m.cost)}`})));
   main.replaceChildren(h("h1", {text: t("Usage")}),
     h("div", {class: "row card filters"}, ...controls),
     h("div", {class: "stats"}, stat(t("Tasks"), num(tot.tasks), "tasks"), stat(t("Succeeded"), num(tot.succeeded),
       "succeeded"), stat(t("Failed"), num(tot.failed), "failed"), stat(t("Video seconds"), num(tot.seconds), "seconds"),
-      stat(t("Tokens"), num(tot.tokens), "tokens")),
+      stat(t("Tokens"), num(tot.tokens), "tokens"), stat(t("Cost"), money(tot.cost), "cost"),
+      Object.keys(tot.estimated).length ? stat(t("Reserved by unfinished tasks"), money(tot.estimated), "reserved") : ""),
     report.items.length ? h("div", {class: "card"}, h("h2", {text: t("By model")}), ...byModel) : "",
     h("h2", {text: t("Usage by day and model")}),
     h("div", {class: "table-card"}, h("table", {class: "tasks", "data-testid": "usage"}, h("thead", {}, h("tr", {},
       cols.map(c => h("th", {text: c})))), h("tbody", {}, rows.length ? rows :
-      h("tr", {}, h("td", {colspan: 7, class: "hint", text: t("No tasks in this period.")}))))),
+      h("tr", {}, h("td", {colspan: 8, class: "hint", text: t("No tasks in this period.")}))))),
     h("p", {class: "hint", text: t("Counted from the tasks this server still keeps (finished tasks are removed after the retention period).")}));
 }
 

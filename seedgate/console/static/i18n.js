@@ -84,7 +84,8 @@ const ZH = {
   "Usage by day and model": "按日期和模型统计", "Period": "时间范围", "last {n} days": "最近 {n} 天", "Key": "密钥",
   "this key": "当前密钥", "all keys": "全部密钥", "Day": "日期", "Succeeded": "成功", "Failed": "失败",
   "Video seconds": "视频秒数", "Tokens": "Tokens", "Total": "合计", "By model": "按模型",
-  "No tasks in this period.": "此时间范围内没有任务。",
+  "No tasks in this period.": "此时间范围内没有任务。", "Cost": "费用", "Estimated cost": "预估费用",
+  "Reserved by unfinished tasks": "未完成任务预留",
   "Counted from the tasks this server still keeps (finished tasks are removed after the retention period).":
     "根据服务器仍保留的任务统计（已完成的任务超过保留期后会被删除）。",
   // admin

@@ -121,12 +121,14 @@ _DATED_ID = re.compile(r"-(\d{2})(\d{2})(\d{2})$")
 
 
 def render_error(error: ApiError, request_id: str) -> JSONResponse:
-    """OpenRouter's envelope: `{"error": {"code": <HTTP status>, "message", "metadata"}}`, status == code."""
+    """OpenRouter's envelope: `{"error": {"code": <HTTP status>, "message", "metadata"}}`, status == code. A spent
+    budget is OpenRouter's 402 (insufficient credits)."""
+    status = 402 if error.code == "SetLimitExceeded" else error.status
     metadata: dict[str, Any] = {"error_code": error.code, "request_id": request_id}
     if error.param:
         metadata["param"] = error.param
-    body = {"error": {"code": error.status, "message": message_naming_param(error), "metadata": metadata}}
-    return JSONResponse(body, status_code=error.status, headers={"X-Request-Id": request_id})
+    body = {"error": {"code": status, "message": message_naming_param(error), "metadata": metadata}}
+    return JSONResponse(body, status_code=status, headers={"X-Request-Id": request_id})
 
 
 # -- create: body -> TaskSpec -------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from seedgate.media.fetch import Fetcher
 from seedgate.media.resolve import resolve_media, resolve_refs
 from seedgate.media.signing import UrlSigner
 from seedgate.media.storage import Storage, StoredFile, result_key
+from seedgate.metrics import count_refusal
 from seedgate.store.reports import UsageQuery, search_ids, usage_report
 from seedgate.store.store import ApiKey, DuplicateRequest, Store, Webhook
 
@@ -196,6 +197,7 @@ class TaskService:
             webhooks = await self.webhooks_for(task)
             task = await self.store.insert_task(task, webhooks, reserve=key.limited, idempotency=idempotency)
         except LimitExceeded as refused:
+            count_refusal(refused)
             raise limit_error(refused) from None
         except DuplicateRequest as twin:  # a concurrent repeat got there first
             return await self._replay(owner, idempotency_key or "", request_hash, twin.request_hash, twin.task_id)

@@ -10,6 +10,7 @@ from typing import Any
 
 from seedgate.core.status import Status
 from seedgate.core.task import Task
+from seedgate.metrics import count_settled
 from seedgate.store.store import Store, Webhook
 
 from .billing import delivered
@@ -46,6 +47,9 @@ async def settle(
     )
     # Handing a task back to the queue is not a change a client hears about.
     webhooks = await webhooks_for(after) if target is not Status.QUEUED else []
-    return await store.transition(
+    won = await store.transition(
         task, target, webhooks=webhooks, lease_owner=lease_owner, delivered=paid, now=now, **fields
     )
+    if won and paid is not None:
+        count_settled(task.model, paid)
+    return won

@@ -1,0 +1,577 @@
+"""Benchmark the fleet: completed tasks per second with 1, 2 and 4 worker processes, and the queue's cost per task.
+
+Run:  .venv/bin/python bench/fleet_bench.py                              (PostgreSQL and SQLite, 1, 2 and 4 workers)
+      .venv/bin/python bench/fleet_bench.py --database postgres --workers 1,2 --tasks 100
+
+(a) Throughput. One `seedgate serve --workers 0` API node and N worker processes (bench/fleet_worker.py: the real
+`seedgate worker` whose engine waits `--render-s` seconds without using the CPU, then copies a small pre-made MP4 as
+the result), each with `--slots` render slots, on one database. The backlog (N x `--tasks`) is created through the
+API node's Ark API first; the workers then claim until every slot holds a task, and the clock starts when their
+renders are let go (a gate file), so start-up is not counted. Ideal: N x slots / render_s tasks per second; what the
+fleet loses to the queue is the per-task cycle overhead, slots x N / rate - render_s. CPU per task is read from
+/proc for the worker processes, the API node and the PostgreSQL backends of the run's own database.
+
+Why not an upstream channel: the relay that follows upstream tasks runs on every node (API nodes included) and is
+not bounded by worker slots, so relayed throughput says nothing about worker processes; it is bound by the
+upstream's render time and query limits (bench/upstream_bench.py measures that).
+
+(b) Per-task overhead. In this process: the real runtime (start_runtime) and the real `Worker` with one slot and an
+engine that renders instantly, N tasks one after another. Timed: the claim, the settle (webhooks rendered and the
+status written), the wall time per task, and the CPU of this process and of the database's backends; the heartbeat
+(one per 2 s of render, with the default 30 s lease) and storing the result (local directory: a file copy; S3: an
+upload to a SeaweedFS server started here) are timed on their own, N times each.
+
+Each PostgreSQL run uses a fresh database, dropped afterwards. Writes bench/results/fleet.json and the `## Fleet`
+section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+from ark_standin import make_mp4
+from docs_section import write_section  # noqa: E402 - bench/ is on sys.path when run as a script
+from fleet_worker import WaitEngine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from seedgate.config import Settings  # noqa: E402
+from seedgate.dialects import ark  # noqa: E402
+from seedgate.runtime import start_runtime  # noqa: E402
+from seedgate.worker.runner import Worker  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "fleet.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+DOC_HEADING = "## Fleet"
+KEY = "sk-fleet-bench"
+BODY = {
+    "model": "doubao-seedance-1-0-pro-250528",
+    "content": [{"type": "text", "text": "a lighthouse at dusk --rs 480p --dur 5"}],
+}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+T = TypeVar("T")
+
+
+# -- databases ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    kind: str  # postgres | sqlite
+    url: str  # what SEEDGATE_DATABASE_URL gets
+
+
+@contextmanager
+def fresh_database(kind: str, admin_url: str, folder: Path) -> Iterator[Database]:
+    """A PostgreSQL database made for this run and dropped after it, or an SQLite file in `folder`."""
+    if kind == "sqlite":
+        yield Database("sqlite", f"sqlite:///{folder / 'fleet.db'}")
+        return
+    name = f"seedgate_fleet_{os.getpid()}_{int(time.time() * 1000) % 10**9}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield Database("postgres", f"{admin_url.rsplit('/', 1)[0]}/{name}")
+    finally:
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+class Watcher:
+    """The benchmark's own read-only view of the run's database: task counts, timestamps, backend processes."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pg: asyncpg.Connection | None = None
+        self._sqlite: sqlite3.Connection | None = None
+        self.own_pid = 0
+
+    async def open(self) -> None:
+        if self.db.kind == "postgres":
+            self._pg = await asyncpg.connect(self.db.url)
+            self.own_pid = await self._pg.fetchval("SELECT pg_backend_pid()")
+        else:
+            self._sqlite = sqlite3.connect(self.db.url.removeprefix("sqlite:///"), timeout=30)
+
+    async def close(self) -> None:
+        if self._pg is not None:
+            await self._pg.close()
+        if self._sqlite is not None:
+            self._sqlite.close()
+
+    async def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        if self._pg is not None:
+            return [tuple(r) for r in await self._pg.fetch(sql)]
+        assert self._sqlite is not None
+        return self._sqlite.execute(sql).fetchall()
+
+    async def counts(self) -> dict[str, int]:
+        return {status: n for status, n in await self.rows("SELECT status, count(*) FROM tasks GROUP BY status")}
+
+    async def last_finish(self) -> float:
+        return float((await self.rows("SELECT max(finished_at) FROM tasks"))[0][0])
+
+    async def backend_pids(self) -> list[int]:
+        """The PostgreSQL server processes serving this database (none for SQLite), the benchmark's own left out."""
+        if self._pg is None:
+            return []
+        name = self.db.url.rsplit("/", 1)[1]
+        found = await self._pg.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name)
+        return [r["pid"] for r in found if r["pid"] != self.own_pid]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat(5))
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu_seconds(pid) for pid in pids}
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU between two samples; a process that appeared in between counts from its start."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gave up waiting for {what} after {timeout_s:.0f} s")
+        await asyncio.sleep(0.1)
+
+
+# -- (a) throughput of N worker processes ---------------------------------------------------------------------------
+
+
+def node_env(db: Database, data: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
+    env.update(
+        SEEDGATE_API_KEY=KEY,
+        SEEDGATE_DATA_DIR=str(data),
+        SEEDGATE_DATABASE_URL=db.url,
+        SEEDGATE_LOG_LEVEL="INFO",
+        **(extra or {}),
+    )
+    return env
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Fleet:
+    api: subprocess.Popen[bytes]
+    url: str
+    workers: list[subprocess.Popen[bytes]]
+
+    def processes(self) -> list[subprocess.Popen[bytes]]:
+        return [self.api, *self.workers]
+
+    def stop(self) -> None:
+        for process in reversed(self.processes()):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes():
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def start_api_node(db: Database, data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "seedgate.cli", "serve", "--port", str(port), "--workers", "0"],
+            env=node_env(db, data),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API node exited with {process.returncode}; see {log}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"the API node did not start; see {log}")
+
+
+def start_worker(db: Database, data: Path, log: Path, slots: int, fleet_env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "fleet_worker.py"), "worker", "--concurrency", str(slots)],
+            env=node_env(db, data, fleet_env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+
+
+async def create_backlog(url: str, count: int) -> float:
+    """Create `count` tasks through the API node; returns the seconds it took."""
+    gate = asyncio.Semaphore(16)
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as http:
+
+        async def one() -> None:
+            async with gate:
+                answer = await http.post("/api/v3/contents/generations/tasks", json=BODY)
+                answer.raise_for_status()
+
+        await asyncio.gather(*(one() for _ in range(count)))
+    return time.monotonic() - started
+
+
+async def fleet_run(
+    db: Database, workers: int, slots: int, per_worker: int, render_s: float, sample: Path, tmp: Path
+) -> dict[str, Any]:
+    total = workers * per_worker
+    data = tmp / "data"  # today's fleet shares one data directory (local storage)
+    data.mkdir(parents=True, exist_ok=True)
+    gate = tmp / "go"
+    api, url = start_api_node(db, data, tmp / "api.log")
+    fleet = Fleet(api, url, [])
+    watcher = Watcher(db)
+    try:
+        create_s = await create_backlog(url, total)
+        await watcher.open()
+        fleet_env = {"FLEET_SAMPLE_MP4": str(sample), "FLEET_RENDER_S": str(render_s), "FLEET_GATE": str(gate)}
+        fleet.workers = [
+            start_worker(db, data, tmp / f"worker{i}.log", slots, fleet_env) for i in range(workers)
+        ]
+
+        async def all_slots_busy() -> bool:
+            if any(w.poll() is not None for w in fleet.workers):
+                raise RuntimeError(f"a worker exited; see {tmp}/worker*.log")
+            return (await watcher.counts()).get("running", 0) >= workers * slots
+
+        await wait_for(all_slots_busy, f"{workers * slots} running tasks", 120)
+        pids = [p.pid for p in fleet.processes()]
+        before = cpu_of(pids)
+        db_before = cpu_of(await watcher.backend_pids())
+        started = time.time()
+        gate.touch()
+
+        async def all_done() -> bool:
+            counts = await watcher.counts()
+            return counts.get("succeeded", 0) + counts.get("failed", 0) >= total
+
+        await wait_for(all_done, f"{total} finished tasks", 60 + 4 * total * render_s / slots)
+        db_after = cpu_of(await watcher.backend_pids())
+        after = cpu_of(pids)
+        finished = await watcher.last_finish()
+        span = (await watcher.rows(f"SELECT avg(finished_at - started_at) FROM tasks WHERE started_at > {started}"))[0][0]
+        counts = await watcher.counts()
+    finally:
+        await watcher.close()
+        fleet.stop()
+        shutil.rmtree(data, ignore_errors=True)
+        gate.unlink(missing_ok=True)
+    # The tasks that held the slots when the clock started had already waited out their render.
+    measured = total - workers * slots
+    rate = measured / (finished - started)
+    worker_cpu = cpu_spent({p: before[p] for p in before if p != api.pid}, {p: after[p] for p in after if p != api.pid})
+    api_cpu = after[api.pid] - before[api.pid]
+    db_cpu = cpu_spent(db_before, db_after)
+    ideal = workers * slots / render_s if render_s > 0 else None
+    return {
+        "database": db.kind,
+        "workers": workers,
+        "slots_per_worker": slots,
+        "render_s": render_s,
+        "tasks": total,
+        "succeeded": counts.get("succeeded", 0),
+        "failed": counts.get("failed", 0),
+        "create_s": round(create_s, 2),
+        "seconds": round(finished - started, 2),
+        "tasks_per_s": round(rate, 2),
+        "ideal_tasks_per_s": round(ideal, 2) if ideal else None,
+        "efficiency": round(rate / ideal, 3) if ideal else None,
+        "cycle_overhead_ms": round((workers * slots / rate - render_s) * 1000, 1),
+        # Of the cycle, the part from claim to settle (the rest is between a settle and the slot's next claim).
+        "claim_to_settle_ms": round((span - render_s) * 1000, 1),
+        "cpu_ms_per_task": {
+            "workers": round(worker_cpu / measured * 1000, 2),
+            "database": round(db_cpu / measured * 1000, 2) if db.kind == "postgres" else None,
+            "api_node": round(api_cpu / measured * 1000, 2),
+        },
+        "cores_busy": round((worker_cpu + db_cpu + api_cpu) / (finished - started), 2),
+    }
+
+
+# -- (b) per-task overhead, in process ------------------------------------------------------------------------------
+
+
+class Timings:
+    """Wall times of one kind of call, in seconds."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def wrap(self, call: Callable[..., Awaitable[T]], keep: Callable[[T], bool] = lambda _: True) -> Any:
+        """`call`, timed; `keep` says which results count (an empty claim is not a task's claim)."""
+
+        async def timed(*args: Any, **kwargs: Any) -> T:
+            begun = time.perf_counter()
+            result = await call(*args, **kwargs)
+            if keep(result):
+                self.values.append(time.perf_counter() - begun)
+            return result
+
+        return timed
+
+    def ms(self) -> dict[str, float]:
+        ordered = sorted(self.values)
+        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+        return {"mean": round(sum(ordered) / len(ordered) * 1000, 2), "p50": round(pick(0.5), 2), "p99": round(pick(0.99), 2)}
+
+
+@asynccontextmanager
+async def node(db: Database, data: Path) -> AsyncIterator[Any]:
+    settings = Settings.from_env(data_dir=data, database_url=db.url, api_key=KEY)
+    runtime = await start_runtime(settings)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+async def overhead_run(db: Database, tasks: int, sample: Path, tmp: Path, storages: list[str]) -> dict[str, Any]:
+    data = tmp / "overhead"
+    watcher = Watcher(db)
+    async with node(db, data) as runtime:
+        await watcher.open()
+        owner = (await runtime.service.authenticate(f"Bearer {KEY}")).id
+        for _ in range(tasks + 1):
+            spec, soft = ark.parse_create(BODY)
+            await runtime.service.create(spec, soft, owner=owner, dialect="ark")
+
+        store = runtime.store
+        claims, settles, beats = Timings(), Timings(), Timings()
+        # One task held aside, claimed once, for the heartbeats.
+        lease = "fleet-bench-heartbeat"
+        held = await store.claim(lease, ["preview"], 30.0)
+        assert held is not None
+        engine = WaitEngine(sample, 0.0)
+        worker = Worker(store, runtime.storage, {"preview": engine}, runtime.service.webhooks_for, poll_interval_s=0.05)
+        done = asyncio.Event()
+        store.claim = claims.wrap(store.claim, keep=lambda task: task is not None)  # type: ignore[method-assign]
+        settle = settles.wrap(worker._settle)
+
+        async def counted_settle(*args: Any, **kwargs: Any) -> bool:
+            settled: bool = await settle(*args, **kwargs)
+            if len(settles.values) >= tasks:
+                done.set()
+            return settled
+
+        worker._settle = counted_settle  # type: ignore[method-assign]
+        db_before = cpu_of(await watcher.backend_pids())
+        cpu_before = time.process_time()
+        begun = time.perf_counter()
+        loop = asyncio.create_task(worker.run())
+        await done.wait()
+        wall = time.perf_counter() - begun
+        cpu = time.process_time() - cpu_before
+        db_after = cpu_of(await watcher.backend_pids())
+        worker.stop()
+        await loop
+
+        heartbeat = beats.wrap(store.heartbeat)
+        for _ in range(tasks):
+            assert await heartbeat(held.id, lease, 30.0, 0.5)
+        uploads = {name: await store_result_timings(name, sample, tasks, tmp) for name in storages}
+        counts = await watcher.counts()
+        await watcher.close()
+    claim, settled, beat = claims.ms(), settles.ms(), beats.ms()
+    per_task = {
+        name: round(claim["mean"] + settled["mean"] + beat["mean"] + upload["mean"], 2)
+        for name, upload in uploads.items()
+    }
+    return {
+        "database": db.kind,
+        "tasks": tasks,
+        "succeeded": counts.get("succeeded", 0),
+        "claim_ms": claim,
+        "settle_ms": settled,
+        "heartbeat_ms": beat,
+        "store_result_ms": uploads,
+        "overhead_ms": per_task,
+        "wall_ms_per_task": round(wall / tasks * 1000, 2),
+        "cpu_ms_per_task": {
+            "process": round(cpu / tasks * 1000, 2),
+            "database": round(cpu_spent(db_before, db_after) / tasks * 1000, 2) if db.kind == "postgres" else None,
+        },
+    }
+
+
+async def store_result_timings(storage: str, sample: Path, count: int, tmp: Path) -> dict[str, float]:
+    """Storing one result video, `count` times: a copy into a local results folder, or an upload to S3."""
+    timings = Timings()
+    if storage == "local":
+        folder = tmp / "results"
+        copy = timings.wrap(asyncio.to_thread)
+        for i in range(count):
+            (folder / str(i)).mkdir(parents=True, exist_ok=True)
+            await copy(shutil.copyfile, sample, folder / str(i) / "video.mp4")
+        return timings.ms()
+    from seedgate.media.objects import ObjectStore
+    from tests.s3 import start_s3_server
+
+    server = start_s3_server(tmp / "s3")
+    try:
+        objects = ObjectStore.from_url(server.url("fleet"), env=server.env())
+        put = timings.wrap(objects.put_file)
+        for i in range(count):
+            await put(f"results/{i}/video.mp4", sample)
+    finally:
+        server.stop()
+    return timings.ms()
+
+
+# -- report -----------------------------------------------------------------------------------------------------------
+
+
+def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: list[dict[str, Any]]) -> str:
+    flags = f"--database {args.database} --workers {args.workers} --tasks {args.tasks}"
+    lines = [
+        DOC_HEADING,
+        "",
+        f"Run on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} CPU cores, {platform.platform()}, Python "
+        f"{platform.python_version()}; every process (API node, workers, PostgreSQL) on this one machine.",
+        "",
+        f"Command: `.venv/bin/python bench/fleet_bench.py {flags}`",
+        "",
+    ]
+    if fleet:
+        lines += [
+            "| database | workers | slots | tasks/s | ideal | efficiency | cycle overhead (ms) | CPU ms/task: "
+            "workers | database | API node | cores busy |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *(
+                f"| {r['database']} | {r['workers']} | {r['slots_per_worker']} | {r['tasks_per_s']} | "
+                f"{r['ideal_tasks_per_s']} | {r['efficiency']} | {r['cycle_overhead_ms']} | "
+                f"{r['cpu_ms_per_task']['workers']} | {r['cpu_ms_per_task']['database'] or '-'} | "
+                f"{r['cpu_ms_per_task']['api_node']} | {r['cores_busy']} |"
+                for r in fleet
+            ),
+            "",
+        ]
+    if overhead:
+        lines += [
+            "| database | claim | heartbeat | settle | store result | overhead per task | wall per task | CPU: "
+            "process | database |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *(
+                f"| {r['database']} | {r['claim_ms']['mean']} | {r['heartbeat_ms']['mean']} | "
+                f"{r['settle_ms']['mean']} | "
+                + ", ".join(f"{name} {u['mean']}" for name, u in r["store_result_ms"].items())
+                + " | "
+                + ", ".join(f"{name} {ms}" for name, ms in r["overhead_ms"].items())
+                + f" | {r['wall_ms_per_task']} | {r['cpu_ms_per_task']['process']} | "
+                f"{r['cpu_ms_per_task']['database'] or '-'} |"
+                for r in overhead
+            ),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="postgres,sqlite", help="comma-separated: postgres, sqlite")
+    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker process counts")
+    parser.add_argument("--tasks", type=int, default=200, help="tasks per worker process in (a); tasks in (b)")
+    parser.add_argument("--slots", type=int, default=4, help="render slots per worker process (--concurrency)")
+    parser.add_argument(
+        "--render-s",
+        default="0.5,0",
+        help="comma-separated wall times of one render (no CPU used); 0: the queue and the CPU are the only limit",
+    )
+    parser.add_argument("--storage", default="local,s3", help="comma-separated, for (b): local, s3")
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get("SEEDGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+        help="a PostgreSQL database to connect to while creating and dropping the run's own",
+    )
+    parser.add_argument("--skip", choices=("throughput", "overhead"), help="leave one part out")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
+    storages = args.storage.split(",")
+    renders = [float(r) for r in args.render_s.split(",")]
+    fleet: list[dict[str, Any]] = []
+    overhead: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="seedgate-fleet-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        sample = tmp / "sample.mp4"
+        sample.write_bytes(make_mp4())
+        for kind in args.database.split(","):
+            if args.skip != "overhead":
+                with fresh_database(kind, args.pg_admin_url, tmp) as db:
+                    overhead.append(asyncio.run(overhead_run(db, args.tasks, sample, tmp, storages)))
+                print(json.dumps(overhead[-1]), flush=True)
+            if args.skip == "throughput":
+                continue
+            for render_s in renders:
+                for n in counts:
+                    run_dir = tmp / f"{kind}-{render_s}-{n}"
+                    run_dir.mkdir()
+                    with fresh_database(kind, args.pg_admin_url, run_dir) as db:
+                        fleet.append(
+                            asyncio.run(fleet_run(db, n, args.slots, args.tasks, render_s, sample, run_dir))
+                        )
+                    print(json.dumps(fleet[-1]), flush=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"throughput": fleet, "overhead": overhead}, indent=2))
+    text = section(args, fleet, overhead)
+    print(text)
+    if not args.no_docs:
+        write_section(text, DOCS, DOC_HEADING)
+
+
+if __name__ == "__main__":
+    main()

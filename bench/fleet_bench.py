@@ -41,7 +41,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,8 +56,9 @@ sys.path.insert(0, str(ROOT))
 
 from seedgate.config import Settings  # noqa: E402
 from seedgate.dialects import ark  # noqa: E402
-from seedgate.runtime import start_runtime  # noqa: E402
+from seedgate.runtime import Runtime, start_runtime  # noqa: E402
 from seedgate.worker.runner import Worker  # noqa: E402
+from tests.s3 import S3Server, start_s3_server  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "fleet.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -92,6 +93,35 @@ def fresh_database(kind: str, admin_url: str, folder: Path) -> Iterator[Database
         yield Database("postgres", f"{admin_url.rsplit('/', 1)[0]}/{name}")
     finally:
         asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass
+class Files:
+    """Where a run's nodes store inputs and results: their data directory, or a prefix of the S3 server."""
+
+    kind: str  # local | s3
+    url: str | None = None  # SEEDGATE_STORAGE_URL
+    env: dict[str, str] = field(default_factory=dict)  # the AWS_* variables that reach it
+
+
+@contextmanager
+def storages(kinds: list[str], root: Path) -> Iterator[dict[str, S3Server]]:
+    """The S3 server (SeaweedFS, as the tests start it) when a run needs one, for the whole benchmark."""
+    if "s3" not in kinds:
+        yield {}
+        return
+    server = start_s3_server(root / "s3")
+    try:
+        yield {"s3": server}
+    finally:
+        server.stop()
+
+
+def files_for(kind: str, servers: dict[str, S3Server], prefix: str) -> Files:
+    if kind == "local":
+        return Files("local")
+    server = servers["s3"]
+    return Files("s3", server.url(prefix), server.env())
 
 
 async def _admin(admin_url: str, sql: str) -> None:
@@ -174,15 +204,12 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout_s: f
 # -- (a) throughput of N worker processes ---------------------------------------------------------------------------
 
 
-def node_env(db: Database, data: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEEDGATE_")}
-    env.update(
-        SEEDGATE_API_KEY=KEY,
-        SEEDGATE_DATA_DIR=str(data),
-        SEEDGATE_DATABASE_URL=db.url,
-        SEEDGATE_LOG_LEVEL="INFO",
-        **(extra or {}),
-    )
+def node_env(db: Database, files: Files, data: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEEDGATE_", "AWS_"))}
+    env.update(SEEDGATE_API_KEY=KEY, SEEDGATE_DATA_DIR=str(data), SEEDGATE_DATABASE_URL=db.url, **files.env)
+    if files.url:
+        env["SEEDGATE_STORAGE_URL"] = files.url
+    env.update(extra or {})
     return env
 
 
@@ -215,13 +242,13 @@ class Fleet:
                 process.wait()
 
 
-def start_api_node(db: Database, data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_api_node(db: Database, files: Files, data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "seedgate.cli", "serve", "--port", str(port), "--workers", "0"],
-            env=node_env(db, data),
+            env=node_env(db, files, data),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -240,11 +267,13 @@ def start_api_node(db: Database, data: Path, log: Path) -> tuple[subprocess.Pope
     raise RuntimeError(f"the API node did not start; see {log}")
 
 
-def start_worker(db: Database, data: Path, log: Path, slots: int, fleet_env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_worker(
+    db: Database, files: Files, data: Path, log: Path, slots: int, fleet_env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "fleet_worker.py"), "worker", "--concurrency", str(slots)],
-            env=node_env(db, data, fleet_env),
+            env=node_env(db, files, data, fleet_env),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -267,13 +296,16 @@ async def create_backlog(url: str, count: int) -> float:
 
 
 async def fleet_run(
-    db: Database, workers: int, slots: int, per_worker: int, render_s: float, sample: Path, tmp: Path
+    db: Database, files: Files, workers: int, slots: int, per_worker: int, render_s: float, sample: Path, tmp: Path
 ) -> dict[str, Any]:
     total = workers * per_worker
-    data = tmp / "data"  # today's fleet shares one data directory (local storage)
-    data.mkdir(parents=True, exist_ok=True)
     gate = tmp / "go"
-    api, url = start_api_node(db, data, tmp / "api.log")
+
+    def data(node: str) -> Path:
+        """On the local backend the data directory is the store, shared by every node; on S3 each has its own."""
+        return tmp / ("data" if files.kind == "local" else f"data-{node}")
+
+    api, url = start_api_node(db, files, data("api"), tmp / "api.log")
     fleet = Fleet(api, url, [])
     watcher = Watcher(db)
     try:
@@ -281,7 +313,8 @@ async def fleet_run(
         await watcher.open()
         fleet_env = {"FLEET_SAMPLE_MP4": str(sample), "FLEET_RENDER_S": str(render_s), "FLEET_GATE": str(gate)}
         fleet.workers = [
-            start_worker(db, data, tmp / f"worker{i}.log", slots, fleet_env) for i in range(workers)
+            start_worker(db, files, data(f"worker{i}"), tmp / f"worker{i}.log", slots, fleet_env)
+            for i in range(workers)
         ]
 
         async def all_slots_busy() -> bool:
@@ -309,8 +342,8 @@ async def fleet_run(
     finally:
         await watcher.close()
         fleet.stop()
-        shutil.rmtree(data, ignore_errors=True)
-        gate.unlink(missing_ok=True)
+        for folder in tmp.glob("data*"):
+            shutil.rmtree(folder, ignore_errors=True)
     # The tasks that held the slots when the clock started had already waited out their render.
     measured = total - workers * slots
     rate = measured / (finished - started)
@@ -320,6 +353,7 @@ async def fleet_run(
     ideal = workers * slots / render_s if render_s > 0 else None
     return {
         "database": db.kind,
+        "storage": files.kind,
         "workers": workers,
         "slots_per_worker": slots,
         "render_s": render_s,
@@ -366,13 +400,18 @@ class Timings:
 
     def ms(self) -> dict[str, float]:
         ordered = sorted(self.values)
-        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-        return {"mean": round(sum(ordered) / len(ordered) * 1000, 2), "p50": round(pick(0.5), 2), "p99": round(pick(0.99), 2)}
+        mean = sum(ordered) / len(ordered)
+        return {
+            "mean": round(mean * 1000, 2),
+            "p50": round(ordered[len(ordered) // 2] * 1000, 2),
+            "p99": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 2),
+        }
 
 
 @asynccontextmanager
-async def node(db: Database, data: Path) -> AsyncIterator[Any]:
-    settings = Settings.from_env(data_dir=data, database_url=db.url, api_key=KEY)
+async def node(db: Database, data: Path, storage: Files) -> AsyncIterator[Runtime]:
+    """A node in this process: the runtime every seedgate process starts, without its background loops."""
+    settings = Settings.from_env(data_dir=data, database_url=db.url, api_key=KEY, storage_url=storage.url)
     runtime = await start_runtime(settings)
     try:
         yield runtime
@@ -380,10 +419,9 @@ async def node(db: Database, data: Path) -> AsyncIterator[Any]:
         await runtime.close()
 
 
-async def overhead_run(db: Database, tasks: int, sample: Path, tmp: Path, storages: list[str]) -> dict[str, Any]:
-    data = tmp / "overhead"
+async def overhead_run(db: Database, storage: Files, tasks: int, sample: Path, tmp: Path) -> dict[str, Any]:
     watcher = Watcher(db)
-    async with node(db, data) as runtime:
+    async with node(db, tmp / "overhead", storage) as runtime:
         await watcher.open()
         owner = (await runtime.service.authenticate(f"Bearer {KEY}")).id
         for _ in range(tasks + 1):
@@ -391,16 +429,17 @@ async def overhead_run(db: Database, tasks: int, sample: Path, tmp: Path, storag
             await runtime.service.create(spec, soft, owner=owner, dialect="ark")
 
         store = runtime.store
-        claims, settles, beats = Timings(), Timings(), Timings()
-        # One task held aside, claimed once, for the heartbeats.
+        claims, settles, beats, uploads = Timings(), Timings(), Timings(), Timings()
+        # One task held aside, claimed once, for the heartbeats: an instant render has none.
         lease = "fleet-bench-heartbeat"
         held = await store.claim(lease, ["preview"], 30.0)
         assert held is not None
         engine = WaitEngine(sample, 0.0)
+        runtime.storage.store_results = uploads.wrap(runtime.storage.store_results)  # type: ignore[method-assign]
         worker = Worker(store, runtime.storage, {"preview": engine}, runtime.service.webhooks_for, poll_interval_s=0.05)
-        done = asyncio.Event()
         store.claim = claims.wrap(store.claim, keep=lambda task: task is not None)  # type: ignore[method-assign]
         settle = settles.wrap(worker._settle)
+        done = asyncio.Event()
 
         async def counted_settle(*args: Any, **kwargs: Any) -> bool:
             settled: bool = await settle(*args, **kwargs)
@@ -423,53 +462,22 @@ async def overhead_run(db: Database, tasks: int, sample: Path, tmp: Path, storag
         heartbeat = beats.wrap(store.heartbeat)
         for _ in range(tasks):
             assert await heartbeat(held.id, lease, 30.0, 0.5)
-        uploads = {name: await store_result_timings(name, sample, tasks, tmp) for name in storages}
         counts = await watcher.counts()
         await watcher.close()
-    claim, settled, beat = claims.ms(), settles.ms(), beats.ms()
-    per_task = {
-        name: round(claim["mean"] + settled["mean"] + beat["mean"] + upload["mean"], 2)
-        for name, upload in uploads.items()
-    }
+    steps = {"claim": claims.ms(), "heartbeat": beats.ms(), "settle": settles.ms(), "store_result": uploads.ms()}
     return {
         "database": db.kind,
+        "storage": storage.kind,
         "tasks": tasks,
         "succeeded": counts.get("succeeded", 0),
-        "claim_ms": claim,
-        "settle_ms": settled,
-        "heartbeat_ms": beat,
-        "store_result_ms": uploads,
-        "overhead_ms": per_task,
+        "steps_ms": steps,
+        "overhead_ms": round(sum(step["mean"] for step in steps.values()), 2),
         "wall_ms_per_task": round(wall / tasks * 1000, 2),
         "cpu_ms_per_task": {
             "process": round(cpu / tasks * 1000, 2),
             "database": round(cpu_spent(db_before, db_after) / tasks * 1000, 2) if db.kind == "postgres" else None,
         },
     }
-
-
-async def store_result_timings(storage: str, sample: Path, count: int, tmp: Path) -> dict[str, float]:
-    """Storing one result video, `count` times: a copy into a local results folder, or an upload to S3."""
-    timings = Timings()
-    if storage == "local":
-        folder = tmp / "results"
-        copy = timings.wrap(asyncio.to_thread)
-        for i in range(count):
-            (folder / str(i)).mkdir(parents=True, exist_ok=True)
-            await copy(shutil.copyfile, sample, folder / str(i) / "video.mp4")
-        return timings.ms()
-    from seedgate.media.objects import ObjectStore
-    from tests.s3 import start_s3_server
-
-    server = start_s3_server(tmp / "s3")
-    try:
-        objects = ObjectStore.from_url(server.url("fleet"), env=server.env())
-        put = timings.wrap(objects.put_file)
-        for i in range(count):
-            await put(f"results/{i}/video.mp4", sample)
-    finally:
-        server.stop()
-    return timings.ms()
 
 
 # -- report -----------------------------------------------------------------------------------------------------------
@@ -520,18 +528,33 @@ def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: lis
     return "\n".join(lines)
 
 
+@contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    """These variables in this process's environment for a while (an in-process node reads AWS_* from it)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="postgres,sqlite", help="comma-separated: postgres, sqlite")
-    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker process counts")
-    parser.add_argument("--tasks", type=int, default=200, help="tasks per worker process in (a); tasks in (b)")
+    parser.add_argument("--storage", default="s3,local", help="comma-separated: s3 (SeaweedFS started here), local")
+    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker process counts for (a)")
+    parser.add_argument("--tasks", type=int, default=50, help="tasks per worker process in (a); tasks in (b)")
     parser.add_argument("--slots", type=int, default=4, help="render slots per worker process (--concurrency)")
     parser.add_argument(
         "--render-s",
         default="0.5,0",
         help="comma-separated wall times of one render (no CPU used); 0: the queue and the CPU are the only limit",
     )
-    parser.add_argument("--storage", default="local,s3", help="comma-separated, for (b): local, s3")
     parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get("SEEDGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -541,7 +564,7 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
-    storages = args.storage.split(",")
+    kinds = args.storage.split(",")
     renders = [float(r) for r in args.render_s.split(",")]
     fleet: list[dict[str, Any]] = []
     overhead: list[dict[str, Any]] = []
@@ -549,22 +572,34 @@ def main() -> None:
         tmp = Path(tmp_dir)
         sample = tmp / "sample.mp4"
         sample.write_bytes(make_mp4())
-        for kind in args.database.split(","):
-            if args.skip != "overhead":
-                with fresh_database(kind, args.pg_admin_url, tmp) as db:
-                    overhead.append(asyncio.run(overhead_run(db, args.tasks, sample, tmp, storages)))
-                print(json.dumps(overhead[-1]), flush=True)
-            if args.skip == "throughput":
-                continue
-            for render_s in renders:
-                for n in counts:
-                    run_dir = tmp / f"{kind}-{render_s}-{n}"
-                    run_dir.mkdir()
-                    with fresh_database(kind, args.pg_admin_url, run_dir) as db:
-                        fleet.append(
-                            asyncio.run(fleet_run(db, n, args.slots, args.tasks, render_s, sample, run_dir))
-                        )
-                    print(json.dumps(fleet[-1]), flush=True)
+        with storages(kinds, tmp) as servers:
+            for database in args.database.split(","):
+                for kind in kinds:
+                    run = 0
+
+                    def run_dir() -> Path:
+                        nonlocal run
+                        run += 1
+                        folder = tmp / f"{database}-{kind}-{run}"
+                        folder.mkdir()
+                        return folder
+
+                    if args.skip != "overhead":
+                        folder = run_dir()
+                        files = files_for(kind, servers, folder.name)
+                        with fresh_database(database, args.pg_admin_url, folder) as db, environ(files.env):
+                            overhead.append(asyncio.run(overhead_run(db, files, args.tasks, sample, folder)))
+                        print(json.dumps(overhead[-1]), flush=True)
+                    if args.skip == "throughput":
+                        continue
+                    for render_s in renders:
+                        for n in counts:
+                            folder = run_dir()
+                            files = files_for(kind, servers, folder.name)
+                            with fresh_database(database, args.pg_admin_url, folder) as db:
+                                result = fleet_run(db, files, n, args.slots, args.tasks, render_s, sample, folder)
+                                fleet.append(asyncio.run(result))
+                            print(json.dumps(fleet[-1]), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"throughput": fleet, "overhead": overhead}, indent=2))
     text = section(args, fleet, overhead)

@@ -1,7 +1,7 @@
 """Benchmark the fleet: completed tasks per second with 1, 2 and 4 worker processes, and the queue's cost per task.
 
-Run:  .venv/bin/python bench/fleet_bench.py                              (PostgreSQL and SQLite, 1, 2 and 4 workers)
-      .venv/bin/python bench/fleet_bench.py --database postgres --workers 1,2 --tasks 100
+Run:  .venv/bin/python bench/fleet_bench.py             (S3 and local storage; (a) 1, 2, 4 workers; (b) also SQLite)
+      .venv/bin/python bench/fleet_bench.py --database postgres --storage s3 --workers 1,2 --tasks 24
 
 (a) Throughput. One `seedgate serve --workers 0` API node and N worker processes (bench/fleet_worker.py: the real
 `seedgate worker` whose engine waits `--render-s` seconds without using the CPU, then copies a small pre-made MP4 as
@@ -16,10 +16,11 @@ not bounded by worker slots, so relayed throughput says nothing about worker pro
 upstream's render time and query limits (bench/upstream_bench.py measures that).
 
 (b) Per-task overhead. In this process: the real runtime (start_runtime) and the real `Worker` with one slot and an
-engine that renders instantly, N tasks one after another. Timed: the claim, the settle (webhooks rendered and the
-status written), the wall time per task, and the CPU of this process and of the database's backends; the heartbeat
-(one per 2 s of render, with the default 30 s lease) and storing the result (local directory: a file copy; S3: an
-upload to a SeaweedFS server started here) are timed on their own, N times each.
+engine that renders instantly (a copy of the MP4), N tasks one after another. Timed inside the runner: the claim,
+storing the result (Storage.store_results: a rename into the data directory, or an upload to S3), the settle
+(webhooks rendered and the status written); and the wall time per task, and the CPU of this process and of the
+database's backends. The heartbeat (one per 2 s of render with the default 30 s lease; an instant render has none)
+is timed on its own, N times, on a task claimed for it. S3 is a SeaweedFS server started here (tests/s3.py).
 
 Each PostgreSQL run uses a fresh database, dropped afterwards. Writes bench/results/fleet.json and the `## Fleet`
 section of docs/benchmarks.md.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -300,6 +302,7 @@ async def fleet_run(
 ) -> dict[str, Any]:
     total = workers * per_worker
     gate = tmp / "go"
+    load = os.getloadavg()[0]
 
     def data(node: str) -> Path:
         """On the local backend the data directory is the store, shared by every node; on S3 each has its own."""
@@ -323,6 +326,7 @@ async def fleet_run(
             return (await watcher.counts()).get("running", 0) >= workers * slots
 
         await wait_for(all_slots_busy, f"{workers * slots} running tasks", 120)
+        await asyncio.sleep(render_s)  # every held render has waited its time: at the gate, they all settle at once
         pids = [p.pid for p in fleet.processes()]
         before = cpu_of(pids)
         db_before = cpu_of(await watcher.backend_pids())
@@ -337,7 +341,9 @@ async def fleet_run(
         db_after = cpu_of(await watcher.backend_pids())
         after = cpu_of(pids)
         finished = await watcher.last_finish()
-        span = (await watcher.rows(f"SELECT avg(finished_at - started_at) FROM tasks WHERE started_at > {started}"))[0][0]
+        span = (await watcher.rows(f"SELECT avg(finished_at - started_at) FROM tasks WHERE started_at > {started}"))[0][
+            0
+        ]
         counts = await watcher.counts()
     finally:
         await watcher.close()
@@ -374,6 +380,7 @@ async def fleet_run(
             "api_node": round(api_cpu / measured * 1000, 2),
         },
         "cores_busy": round((worker_cpu + db_cpu + api_cpu) / (finished - started), 2),
+        "load_before": round(load, 2),  # the machine's 1-minute load average: other work on it
     }
 
 
@@ -435,9 +442,9 @@ async def overhead_run(db: Database, storage: Files, tasks: int, sample: Path, t
         held = await store.claim(lease, ["preview"], 30.0)
         assert held is not None
         engine = WaitEngine(sample, 0.0)
-        runtime.storage.store_results = uploads.wrap(runtime.storage.store_results)  # type: ignore[method-assign]
+        runtime.storage.store_results = uploads.wrap(runtime.storage.store_results)
         worker = Worker(store, runtime.storage, {"preview": engine}, runtime.service.webhooks_for, poll_interval_s=0.05)
-        store.claim = claims.wrap(store.claim, keep=lambda task: task is not None)  # type: ignore[method-assign]
+        store.claim = claims.wrap(store.claim, keep=lambda task: task is not None)
         settle = settles.wrap(worker._settle)
         done = asyncio.Event()
 
@@ -447,7 +454,7 @@ async def overhead_run(db: Database, storage: Files, tasks: int, sample: Path, t
                 done.set()
             return settled
 
-        worker._settle = counted_settle  # type: ignore[method-assign]
+        worker._settle = counted_settle
         db_before = cpu_of(await watcher.backend_pids())
         cpu_before = time.process_time()
         begun = time.perf_counter()
@@ -484,24 +491,27 @@ async def overhead_run(db: Database, storage: Files, tasks: int, sample: Path, t
 
 
 def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: list[dict[str, Any]]) -> str:
-    flags = f"--database {args.database} --workers {args.workers} --tasks {args.tasks}"
+    flags = (
+        f"--database {args.database} --storage {args.storage} --workers {args.workers} --tasks {args.tasks} "
+        f"--slots {args.slots} --render-s {args.render_s}"
+    )
     lines = [
         DOC_HEADING,
         "",
         f"Run on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} CPU cores, {platform.platform()}, Python "
-        f"{platform.python_version()}; every process (API node, workers, PostgreSQL) on this one machine.",
+        f"{platform.python_version()}; every process (API node, workers, PostgreSQL, SeaweedFS) on this one machine.",
         "",
         f"Command: `.venv/bin/python bench/fleet_bench.py {flags}`",
         "",
     ]
     if fleet:
         lines += [
-            "| database | workers | slots | tasks/s | ideal | efficiency | cycle overhead (ms) | CPU ms/task: "
-            "workers | database | API node | cores busy |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| database | storage | render (s) | workers | tasks/s | ideal | efficiency | cycle overhead (ms) | "
+            "CPU ms/task: workers | database | API node | cores busy |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             *(
-                f"| {r['database']} | {r['workers']} | {r['slots_per_worker']} | {r['tasks_per_s']} | "
-                f"{r['ideal_tasks_per_s']} | {r['efficiency']} | {r['cycle_overhead_ms']} | "
+                f"| {r['database']} | {r['storage']} | {r['render_s']} | {r['workers']} | {r['tasks_per_s']} | "
+                f"{r['ideal_tasks_per_s'] or '-'} | {r['efficiency'] or '-'} | {r['cycle_overhead_ms']} | "
                 f"{r['cpu_ms_per_task']['workers']} | {r['cpu_ms_per_task']['database'] or '-'} | "
                 f"{r['cpu_ms_per_task']['api_node']} | {r['cores_busy']} |"
                 for r in fleet
@@ -510,16 +520,13 @@ def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: lis
         ]
     if overhead:
         lines += [
-            "| database | claim | heartbeat | settle | store result | overhead per task | wall per task | CPU: "
-            "process | database |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| database | storage | claim | heartbeat | settle | store result | overhead per task | wall per task | "
+            "CPU ms/task: process | database |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
             *(
-                f"| {r['database']} | {r['claim_ms']['mean']} | {r['heartbeat_ms']['mean']} | "
-                f"{r['settle_ms']['mean']} | "
-                + ", ".join(f"{name} {u['mean']}" for name, u in r["store_result_ms"].items())
-                + " | "
-                + ", ".join(f"{name} {ms}" for name, ms in r["overhead_ms"].items())
-                + f" | {r['wall_ms_per_task']} | {r['cpu_ms_per_task']['process']} | "
+                f"| {r['database']} | {r['storage']} | "
+                + " | ".join(f"{step['mean']} ({step['p50']})" for step in r["steps_ms"].values())
+                + f" | {r['overhead_ms']} | {r['wall_ms_per_task']} | {r['cpu_ms_per_task']['process']} | "
                 f"{r['cpu_ms_per_task']['database'] or '-'} |"
                 for r in overhead
             ),
@@ -545,10 +552,16 @@ def environ(values: dict[str, str]) -> Iterator[None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", default="postgres,sqlite", help="comma-separated: postgres, sqlite")
+    parser.add_argument(
+        "--database",
+        default="postgres,sqlite",
+        help="comma-separated: postgres, sqlite; (a) runs on PostgreSQL only (a fleet does not share an SQLite file)",
+    )
     parser.add_argument("--storage", default="s3,local", help="comma-separated: s3 (SeaweedFS started here), local")
     parser.add_argument("--workers", default="1,2,4", help="comma-separated worker process counts for (a)")
-    parser.add_argument("--tasks", type=int, default=50, help="tasks per worker process in (a); tasks in (b)")
+    parser.add_argument(
+        "--tasks", type=int, default=48, help="tasks per worker process in (a), rounded up to whole slots; tasks in (b)"
+    )
     parser.add_argument("--slots", type=int, default=4, help="render slots per worker process (--concurrency)")
     parser.add_argument(
         "--render-s",
@@ -564,6 +577,7 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
+    per_worker = -(-args.tasks // args.slots) * args.slots  # every slot takes the same number of turns
     kinds = args.storage.split(",")
     renders = [float(r) for r in args.render_s.split(",")]
     fleet: list[dict[str, Any]] = []
@@ -572,15 +586,13 @@ def main() -> None:
         tmp = Path(tmp_dir)
         sample = tmp / "sample.mp4"
         sample.write_bytes(make_mp4())
+        runs = itertools.count(1)
         with storages(kinds, tmp) as servers:
             for database in args.database.split(","):
                 for kind in kinds:
-                    run = 0
 
                     def run_dir() -> Path:
-                        nonlocal run
-                        run += 1
-                        folder = tmp / f"{database}-{kind}-{run}"
+                        folder = tmp / f"run{next(runs)}"
                         folder.mkdir()
                         return folder
 
@@ -590,14 +602,14 @@ def main() -> None:
                         with fresh_database(database, args.pg_admin_url, folder) as db, environ(files.env):
                             overhead.append(asyncio.run(overhead_run(db, files, args.tasks, sample, folder)))
                         print(json.dumps(overhead[-1]), flush=True)
-                    if args.skip == "throughput":
+                    if args.skip == "throughput" or database != "postgres":
                         continue
                     for render_s in renders:
                         for n in counts:
                             folder = run_dir()
                             files = files_for(kind, servers, folder.name)
                             with fresh_database(database, args.pg_admin_url, folder) as db:
-                                result = fleet_run(db, files, n, args.slots, args.tasks, render_s, sample, folder)
+                                result = fleet_run(db, files, n, args.slots, per_worker, render_s, sample, folder)
                                 fleet.append(asyncio.run(result))
                             print(json.dumps(fleet[-1]), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,8 @@ BODY = {
     "content": [{"type": "text", "text": "a lighthouse at dusk --rs 480p --dur 5"}],
 }
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+QUIET_CORES = 0.3  # a run starts once the machine's other work is below this (or the wait is over)
+INSTANT_BACKLOG = 4  # renders of 0 s drain a backlog fast: give them this many times --tasks, for a longer window
 T = TypeVar("T")
 
 
@@ -104,6 +106,7 @@ class Files:
     kind: str  # local | s3
     url: str | None = None  # SEEDGATE_STORAGE_URL
     env: dict[str, str] = field(default_factory=dict)  # the AWS_* variables that reach it
+    pids: list[int] = field(default_factory=list)  # the storage server's processes, for their CPU
 
 
 @contextmanager
@@ -123,7 +126,7 @@ def files_for(kind: str, servers: dict[str, S3Server], prefix: str) -> Files:
     if kind == "local":
         return Files("local")
     server = servers["s3"]
-    return Files("s3", server.url(prefix), server.env())
+    return Files("s3", server.url(prefix), server.env(), [server.process.pid])
 
 
 async def _admin(admin_url: str, sql: str) -> None:
@@ -193,6 +196,49 @@ def cpu_of(pids: list[int]) -> dict[int, float]:
 def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU between two samples; a process that appeared in between counts from its start."""
     return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+def machine_cpu() -> float:
+    """CPU seconds every process on this machine has used so far (user, nice, system, irq, softirq)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) / CLOCK_TICKS
+
+
+async def quiet_machine(limit_cores: float, timeout_s: float) -> float:
+    """Wait (up to `timeout_s`) until the machine's other work stays under `limit_cores` for a second; returns the
+    last second's load in cores."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        before = machine_cpu()
+        await asyncio.sleep(1.0)
+        busy = machine_cpu() - before
+        if busy < limit_cores or time.monotonic() > deadline:
+            return busy
+
+
+@dataclass
+class CpuSample:
+    """CPU used so far by each part of the fleet, by the whole machine, and by this benchmark process."""
+
+    parts: dict[str, dict[int, float]]
+    machine: float
+    bench: float
+
+    @classmethod
+    async def take(cls, fleet: Fleet, files: Files, watcher: Watcher) -> CpuSample:
+        parts = {
+            "workers": cpu_of([w.pid for w in fleet.workers]),
+            "database": cpu_of(await watcher.backend_pids()),
+            "storage": cpu_of(files.pids),
+            "api_node": cpu_of([fleet.api.pid]),
+        }
+        return cls(parts, machine_cpu(), time.process_time())
+
+    def since(self, before: CpuSample) -> tuple[dict[str, float], float]:
+        """CPU seconds per part between two samples, and what other processes on the machine used meanwhile."""
+        spent = {name: cpu_spent(before.parts[name], pids) for name, pids in self.parts.items()}
+        foreign = self.machine - before.machine - sum(spent.values()) - (self.bench - before.bench)
+        return spent, max(0.0, foreign)
 
 
 async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float) -> None:
@@ -298,16 +344,24 @@ async def create_backlog(url: str, count: int) -> float:
 
 
 async def fleet_run(
-    db: Database, files: Files, workers: int, slots: int, per_worker: int, render_s: float, sample: Path, tmp: Path
+    db: Database,
+    files: Files,
+    workers: int,
+    slots: int,
+    per_worker: int,
+    render_s: float,
+    sample: Path,
+    tmp: Path,
+    quiet_wait_s: float,
 ) -> dict[str, Any]:
     total = workers * per_worker
     gate = tmp / "go"
-    load = os.getloadavg()[0]
 
     def data(node: str) -> Path:
         """On the local backend the data directory is the store, shared by every node; on S3 each has its own."""
         return tmp / ("data" if files.kind == "local" else f"data-{node}")
 
+    quiet = await quiet_machine(QUIET_CORES, quiet_wait_s)
     api, url = start_api_node(db, files, data("api"), tmp / "api.log")
     fleet = Fleet(api, url, [])
     watcher = Watcher(db)
@@ -327,9 +381,7 @@ async def fleet_run(
 
         await wait_for(all_slots_busy, f"{workers * slots} running tasks", 120)
         await asyncio.sleep(render_s)  # every held render has waited its time: at the gate, they all settle at once
-        pids = [p.pid for p in fleet.processes()]
-        before = cpu_of(pids)
-        db_before = cpu_of(await watcher.backend_pids())
+        before = await CpuSample.take(fleet, files, watcher)
         started = time.time()
         gate.touch()
 
@@ -338,8 +390,7 @@ async def fleet_run(
             return counts.get("succeeded", 0) + counts.get("failed", 0) >= total
 
         await wait_for(all_done, f"{total} finished tasks", 60 + 4 * total * render_s / slots)
-        db_after = cpu_of(await watcher.backend_pids())
-        after = cpu_of(pids)
+        after = await CpuSample.take(fleet, files, watcher)
         finished = await watcher.last_finish()
         span = (await watcher.rows(f"SELECT avg(finished_at - started_at) FROM tasks WHERE started_at > {started}"))[0][
             0
@@ -353,9 +404,8 @@ async def fleet_run(
     # The tasks that held the slots when the clock started had already waited out their render.
     measured = total - workers * slots
     rate = measured / (finished - started)
-    worker_cpu = cpu_spent({p: before[p] for p in before if p != api.pid}, {p: after[p] for p in after if p != api.pid})
-    api_cpu = after[api.pid] - before[api.pid]
-    db_cpu = cpu_spent(db_before, db_after)
+    spent, foreign = after.since(before)
+    seconds = finished - started
     ideal = workers * slots / render_s if render_s > 0 else None
     return {
         "database": db.kind,
@@ -367,20 +417,18 @@ async def fleet_run(
         "succeeded": counts.get("succeeded", 0),
         "failed": counts.get("failed", 0),
         "create_s": round(create_s, 2),
-        "seconds": round(finished - started, 2),
+        "seconds": round(seconds, 2),
         "tasks_per_s": round(rate, 2),
         "ideal_tasks_per_s": round(ideal, 2) if ideal else None,
         "efficiency": round(rate / ideal, 3) if ideal else None,
         "cycle_overhead_ms": round((workers * slots / rate - render_s) * 1000, 1),
         # Of the cycle, the part from claim to settle (the rest is between a settle and the slot's next claim).
         "claim_to_settle_ms": round((span - render_s) * 1000, 1),
-        "cpu_ms_per_task": {
-            "workers": round(worker_cpu / measured * 1000, 2),
-            "database": round(db_cpu / measured * 1000, 2) if db.kind == "postgres" else None,
-            "api_node": round(api_cpu / measured * 1000, 2),
-        },
-        "cores_busy": round((worker_cpu + db_cpu + api_cpu) / (finished - started), 2),
-        "load_before": round(load, 2),  # the machine's 1-minute load average: other work on it
+        "cpu_ms_per_task": {name: round(cpu / measured * 1000, 2) for name, cpu in spent.items()},
+        "cores_busy": round(sum(spent.values()) / seconds, 2),
+        # Other processes on the machine meanwhile (other people's work, the rest of PostgreSQL), in cores.
+        "foreign_cores": round(foreign / seconds, 2),
+        "load_at_start_cores": round(quiet, 2),
     }
 
 
@@ -506,14 +554,14 @@ def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: lis
     ]
     if fleet:
         lines += [
-            "| database | storage | render (s) | workers | tasks/s | ideal | efficiency | cycle overhead (ms) | "
-            "CPU ms/task: workers | database | API node | cores busy |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| storage | render (s) | workers | tasks/s | ideal | efficiency | cycle overhead (ms) | CPU ms/task: "
+            "workers | PostgreSQL | S3 server | API node | cores busy | foreign cores |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             *(
-                f"| {r['database']} | {r['storage']} | {r['render_s']} | {r['workers']} | {r['tasks_per_s']} | "
+                f"| {r['storage']} | {r['render_s']} | {r['workers']} | {r['tasks_per_s']} | "
                 f"{r['ideal_tasks_per_s'] or '-'} | {r['efficiency'] or '-'} | {r['cycle_overhead_ms']} | "
-                f"{r['cpu_ms_per_task']['workers']} | {r['cpu_ms_per_task']['database'] or '-'} | "
-                f"{r['cpu_ms_per_task']['api_node']} | {r['cores_busy']} |"
+                + " | ".join(str(r["cpu_ms_per_task"][part] or "-") for part in ("workers", "database", "storage"))
+                + f" | {r['cpu_ms_per_task']['api_node']} | {r['cores_busy']} | {r['foreign_cores']} |"
                 for r in fleet
             ),
             "",
@@ -560,7 +608,11 @@ def main() -> None:
     parser.add_argument("--storage", default="s3,local", help="comma-separated: s3 (SeaweedFS started here), local")
     parser.add_argument("--workers", default="1,2,4", help="comma-separated worker process counts for (a)")
     parser.add_argument(
-        "--tasks", type=int, default=48, help="tasks per worker process in (a), rounded up to whole slots; tasks in (b)"
+        "--tasks",
+        type=int,
+        default=96,
+        help=f"tasks per worker process in (a), rounded up to whole slots ({INSTANT_BACKLOG}x with --render-s 0); "
+        "tasks in (b)",
     )
     parser.add_argument("--slots", type=int, default=4, help="render slots per worker process (--concurrency)")
     parser.add_argument(
@@ -572,6 +624,12 @@ def main() -> None:
         "--pg-admin-url",
         default=os.environ.get("SEEDGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
         help="a PostgreSQL database to connect to while creating and dropping the run's own",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        help=f"seconds each run of (a) may wait for other work on the machine to drop below {QUIET_CORES} cores",
     )
     parser.add_argument("--skip", choices=("throughput", "overhead"), help="leave one part out")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
@@ -609,7 +667,10 @@ def main() -> None:
                             folder = run_dir()
                             files = files_for(kind, servers, folder.name)
                             with fresh_database(database, args.pg_admin_url, folder) as db:
-                                result = fleet_run(db, files, n, args.slots, per_worker, render_s, sample, folder)
+                                backlog = per_worker * (INSTANT_BACKLOG if render_s == 0 else 1)
+                                result = fleet_run(
+                                    db, files, n, args.slots, backlog, render_s, sample, folder, args.quiet_wait
+                                )
                                 fleet.append(asyncio.run(result))
                             print(json.dumps(fleet[-1]), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

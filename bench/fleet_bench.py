@@ -538,22 +538,117 @@ async def overhead_run(db: Database, storage: Files, tasks: int, sample: Path, t
 # -- report -----------------------------------------------------------------------------------------------------------
 
 
+FLEET_METHOD = """\
+**(a) Throughput.** One `seedgate serve --workers 0` API node and N worker processes on one fresh PostgreSQL
+database, with the results in S3 (SeaweedFS `weed mini`, every node its own data directory) or in a data
+directory all nodes share. Each worker is the real `seedgate worker` (bench/fleet_worker.py) with {slots} slots whose
+engine waits `render` seconds without using the CPU and then writes a pre-made 64x64 MP4, as a GPU rendering
+elsewhere would look to this machine: so what is measured is the queue (claim, lease, heartbeat, settle, webhooks)
+and the storage, not the preview engine's encoder. The backlog is created through the API node's Ark API first;
+the clock starts once every slot holds a task (start-up is not counted) and stops at the last `finished_at`.
+*ideal* = workers x slots / render; *cycle overhead* = workers x slots / (tasks/s) - render, the time a slot spends
+per task on anything but the render. CPU per task comes from /proc: the worker processes, the PostgreSQL backends of
+the run's own database, the S3 server and the API node; *foreign cores* is what other processes on the machine used
+meanwhile (this machine is shared; each run first waits up to {quiet:.0f} s for that to drop below {limit} cores).
+
+Why not relayed tasks through an Ark channel: the relay (seedgate/upstream/relay.py) runs on every node, API nodes
+with `--workers 0` included, and follows every task it claims up to each channel's `concurrency` (counted across
+nodes in the database); worker slots do not bound it. Relayed throughput therefore does not grow with worker
+processes: it is set by the upstream's render time and its query limits (bench/upstream_bench.py). Note for a
+fleet: each node's relay keeps its own `query_rps`/`list_rps` budget, so N nodes may poll one upstream account at
+up to N times the configured rate.
+"""
+
+OVERHEAD_METHOD = """\
+**(b) Per-task overhead.** In one process: the real runtime and the real `Worker` with one slot and an engine that
+renders instantly, {tasks} tasks one after another, each step timed inside the runner: *claim* (`Store.claim`),
+*store result* (`Storage.store_results`: a rename into the data directory, or an S3 upload of the video), *settle*
+(webhooks rendered and the status written in one transaction); *heartbeat* (`Store.heartbeat`, which runs every 2 s
+of render with the default 30 s lease; an instant render has none) is timed {tasks} times on a task claimed for it.
+Each cell is mean (median) in ms; *overhead per task* is the sum of the four means (one heartbeat). Goal: under 20
+ms on PostgreSQL.
+"""
+
+
+def reading(fleet: list[dict[str, Any]], overhead: list[dict[str, Any]], cores: int) -> list[str]:
+    """What the tables say, computed from them."""
+    lines = []
+    for storage in dict.fromkeys(r["storage"] for r in fleet):
+        for render_s in dict.fromkeys(r["render_s"] for r in fleet):
+            rows = [r for r in fleet if r["storage"] == storage and r["render_s"] == render_s]
+            if len(rows) < 2:
+                continue
+            base = rows[0]
+            scaling = ", ".join(
+                f"{r['workers']}: {r['tasks_per_s'] / base['tasks_per_s']:.2f}x ({r['workers'] / base['workers']:.0f}x"
+                " is linear)"
+                for r in rows[1:]
+            )
+            cpu = max(sum(v or 0 for v in r["cpu_ms_per_task"].values()) for r in rows)
+            ceiling = cores / cpu * 1000
+            if render_s > 0:
+                lines.append(
+                    f"- {storage}, {render_s} s renders: throughput vs {base['workers']} worker(s) {scaling}; "
+                    f"{min(r['efficiency'] for r in rows):.0%}-{max(r['efficiency'] for r in rows):.0%} of ideal, "
+                    f"{min(r['cycle_overhead_ms'] for r in rows):.0f}-{max(r['cycle_overhead_ms'] for r in rows):.0f} "
+                    f"ms per task lost to the queue and storage. Up to {cpu:.0f} ms of CPU per task (all processes): "
+                    f"the {cores} cores here would run out near {ceiling:.0f} tasks/s, far above this load."
+                )
+            else:
+                best = max(r["tasks_per_s"] for r in rows)
+                lines.append(
+                    f"- {storage}, instant renders (nothing but the queue): {scaling}; the best is {best:.0f} tasks/s. "
+                    f"At up to {cpu:.0f} ms of CPU per task across worker, PostgreSQL"
+                    + (", S3 server" if storage == "s3" else "")
+                    + f" and API node, {cores} cores allow about {ceiling:.0f} tasks/s (less what other work takes): "
+                    f"with {cores} cores shared by every process, more workers than cores cannot scale linearly, and "
+                    f"the instant-render rows show that ceiling, not the queue's. On a machine per worker the ceiling "
+                    f"per worker is 1000 / worker CPU ms per task, and PostgreSQL's share ("
+                    + "-".join(f"{r['cpu_ms_per_task']['database']:.1f}" for r in (rows[0], rows[-1]))
+                    + " ms per task) is what a fleet adds on the database server."
+                )
+    for r in overhead:
+        verdict = "under" if r["overhead_ms"] < 20 else "over"
+        if r["database"] == "postgres":
+            lines.append(
+                f"- (b) postgres, {r['storage']}: {r['overhead_ms']:.1f} ms per task, {verdict} the 20 ms goal; "
+                f"{r['cpu_ms_per_task']['process']:.1f} ms of it is the worker's own CPU and "
+                f"{r['cpu_ms_per_task']['database']:.1f} ms PostgreSQL's."
+            )
+    return lines
+
+
+WHERE_THE_TIME_GOES = """\
+Where a worker's CPU per task goes (cProfile of (b) on PostgreSQL, by hand): mostly SQLAlchemy's async layer and
+statement building for the three writes (claim, heartbeat, settle), a `pool_pre_ping` round trip before each of
+them, and socket sends; the render hand-off to a thread and storing the result are small. Levers not pulled yet:
+the worker's claim, heartbeat and settle on the plain asyncpg driver, as the API's two hot paths already are
+(store/postgres_fast.py), and pre-ping replaced by pool recycling. A worker's slots also share the default thread
+pool of `asyncio.to_thread` (min(32, cores + 4) threads: 6 here), so `--concurrency` above that number waits for
+threads even when renders use no CPU: measured by hand here, one worker with 8 slots and 0.5 s renders made 11.5
+tasks/s, 72% of its ideal 16 (6 threads allow 12), where 4 slots made 94% of theirs.
+"""
+
+
 def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: list[dict[str, Any]]) -> str:
     flags = (
         f"--database {args.database} --storage {args.storage} --workers {args.workers} --tasks {args.tasks} "
         f"--slots {args.slots} --render-s {args.render_s}"
     )
+    cores = os.cpu_count() or 1
     lines = [
         DOC_HEADING,
         "",
-        f"Run on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} CPU cores, {platform.platform()}, Python "
-        f"{platform.python_version()}; every process (API node, workers, PostgreSQL, SeaweedFS) on this one machine.",
+        f"Run on {time.strftime('%Y-%m-%d')}: {cores} CPU cores, {platform.platform()}, Python "
+        f"{platform.python_version()}; every process (API node, workers, PostgreSQL, SeaweedFS) on this one machine, "
+        "which other work shares.",
         "",
         f"Command: `.venv/bin/python bench/fleet_bench.py {flags}`",
         "",
     ]
     if fleet:
         lines += [
+            FLEET_METHOD.format(slots=args.slots, quiet=args.quiet_wait, limit=QUIET_CORES),
             "| storage | render (s) | workers | tasks/s | ideal | efficiency | cycle overhead (ms) | CPU ms/task: "
             "workers | PostgreSQL | S3 server | API node | cores busy | foreign cores |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -568,6 +663,7 @@ def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: lis
         ]
     if overhead:
         lines += [
+            OVERHEAD_METHOD.format(tasks=args.tasks),
             "| database | storage | claim | heartbeat | settle | store result | overhead per task | wall per task | "
             "CPU ms/task: process | database |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -580,6 +676,9 @@ def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: lis
             ),
             "",
         ]
+    if notes := reading(fleet, overhead, cores):
+        lines += ["Reading:", "", *notes, ""]
+    lines += [WHERE_THE_TIME_GOES]
     return "\n".join(lines)
 
 
@@ -628,7 +727,7 @@ def main() -> None:
     parser.add_argument(
         "--quiet-wait",
         type=float,
-        default=30.0,
+        default=10.0,
         help=f"seconds each run of (a) may wait for other work on the machine to drop below {QUIET_CORES} cores",
     )
     parser.add_argument("--skip", choices=("throughput", "overhead"), help="leave one part out")

@@ -478,10 +478,10 @@ async def overhead_run(db: Database, storage: Files, tasks: int, sample: Path, t
     watcher = Watcher(db)
     async with node(db, tmp / "overhead", storage) as runtime:
         await watcher.open()
-        owner = (await runtime.service.authenticate(f"Bearer {KEY}")).id
+        key = await runtime.service.authenticate(f"Bearer {KEY}")
         for _ in range(tasks + 1):
             spec, soft = ark.parse_create(BODY)
-            await runtime.service.create(spec, soft, owner=owner, dialect="ark")
+            await runtime.service.create(spec, soft, key=key, dialect="ark")
 
         store = runtime.store
         claims, settles, beats, uploads = Timings(), Timings(), Timings(), Timings()

@@ -375,8 +375,10 @@ async def fleet_run(
         ]
 
         async def all_slots_busy() -> bool:
-            if any(w.poll() is not None for w in fleet.workers):
-                raise RuntimeError(f"a worker exited; see {tmp}/worker*.log")
+            for i, worker in enumerate(fleet.workers):
+                if worker.poll() is not None:
+                    last = (tmp / f"worker{i}.log").read_text(errors="replace").strip().splitlines()[-1:]
+                    raise RuntimeError(f"worker {i} exited with {worker.returncode}: {' '.join(last)}")
             return (await watcher.counts()).get("running", 0) >= workers * slots
 
         await wait_for(all_slots_busy, f"{workers * slots} running tasks", 120)
@@ -630,7 +632,9 @@ tasks/s, 72% of its ideal 16 (6 threads allow 12), where 4 slots made 94% of the
 """
 
 
-def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: list[dict[str, Any]]) -> str:
+def section(
+    args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: list[dict[str, Any]], failed: list[str]
+) -> str:
     flags = (
         f"--database {args.database} --storage {args.storage} --workers {args.workers} --tasks {args.tasks} "
         f"--slots {args.slots} --render-s {args.render_s}"
@@ -676,6 +680,8 @@ def section(args: argparse.Namespace, fleet: list[dict[str, Any]], overhead: lis
             ),
             "",
         ]
+    if failed:
+        lines += ["Runs that did not finish (left out above):", "", *(f"- {run}" for run in failed), ""]
     if notes := reading(fleet, overhead, cores):
         lines += ["Reading:", "", *notes, ""]
     lines += [WHERE_THE_TIME_GOES]
@@ -739,6 +745,7 @@ def main() -> None:
     renders = [float(r) for r in args.render_s.split(",")]
     fleet: list[dict[str, Any]] = []
     overhead: list[dict[str, Any]] = []
+    failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="seedgate-fleet-") as tmp_dir:
         tmp = Path(tmp_dir)
         sample = tmp / "sample.mp4"
@@ -765,16 +772,22 @@ def main() -> None:
                         for n in counts:
                             folder = run_dir()
                             files = files_for(kind, servers, folder.name)
-                            with fresh_database(database, args.pg_admin_url, folder) as db:
-                                backlog = per_worker * (INSTANT_BACKLOG if render_s == 0 else 1)
-                                result = fleet_run(
-                                    db, files, n, args.slots, backlog, render_s, sample, folder, args.quiet_wait
-                                )
-                                fleet.append(asyncio.run(result))
+                            backlog = per_worker * (INSTANT_BACKLOG if render_s == 0 else 1)
+                            try:
+                                with fresh_database(database, args.pg_admin_url, folder) as db:
+                                    result = fleet_run(
+                                        db, files, n, args.slots, backlog, render_s, sample, folder, args.quiet_wait
+                                    )
+                                    fleet.append(asyncio.run(result))
+                            except RuntimeError as exc:  # one run lost (e.g. the shared server's connections ran out)
+                                run = f"{kind}, {render_s} s renders, {n} workers"
+                                failed.append(f"{run}: {str(exc).splitlines()[0]}")
+                                print(f"run failed: {failed[-1]}", flush=True)
+                                continue
                             print(json.dumps(fleet[-1]), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"throughput": fleet, "overhead": overhead}, indent=2))
-    text = section(args, fleet, overhead)
+    RESULTS.write_text(json.dumps({"throughput": fleet, "overhead": overhead, "failed": failed}, indent=2))
+    text = section(args, fleet, overhead, failed)
     print(text)
     if not args.no_docs:
         write_section(text, DOCS, DOC_HEADING)

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from seedgate.engines.base import Engine, ProgressFn, RenderJob, RenderResult, StopFn
+from seedgate.engines.base import Engine, ProgressFn, RenderCancelled, RenderJob, RenderResult, StopFn
 
 GATE_POLL_S = 0.01
 
@@ -44,6 +44,8 @@ class WaitEngine:
         if self.render_s > 0:
             time.sleep(self.render_s)
         while self.gate is not None and not self.gate.exists():
+            if should_stop():  # a stopping worker gives held tasks back; the gate may never open
+                raise RenderCancelled()
             time.sleep(GATE_POLL_S)
         job.output_dir.mkdir(parents=True, exist_ok=True)
         video = job.output_dir / "video.mp4"

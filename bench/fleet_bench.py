@@ -73,6 +73,7 @@ BODY = {
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 QUIET_CORES = 0.3  # a run starts once the machine's other work is below this (or the wait is over)
 INSTANT_BACKLOG = 4  # renders of 0 s drain a backlog fast: give them this many times --tasks, for a longer window
+OPTIONS = ("database", "storage", "workers", "tasks", "slots", "render_s", "quiet_wait")  # kept with the results
 T = TypeVar("T")
 
 
@@ -574,6 +575,10 @@ ms on PostgreSQL.
 
 def reading(fleet: list[dict[str, Any]], overhead: list[dict[str, Any]], cores: int) -> list[str]:
     """What the tables say, computed from them."""
+
+    def total_cpu(row: dict[str, Any]) -> float:
+        return sum(v or 0 for v in row["cpu_ms_per_task"].values())
+
     lines = []
     for storage in dict.fromkeys(r["storage"] for r in fleet):
         for render_s in dict.fromkeys(r["render_s"] for r in fleet):
@@ -586,36 +591,46 @@ def reading(fleet: list[dict[str, Any]], overhead: list[dict[str, Any]], cores: 
                 " is linear)"
                 for r in rows[1:]
             )
-            cpu = max(sum(v or 0 for v in r["cpu_ms_per_task"].values()) for r in rows)
+            cpu = max(total_cpu(r) for r in rows)
             ceiling = cores / cpu * 1000
             if render_s > 0:
                 lines.append(
                     f"- {storage}, {render_s} s renders: throughput vs {base['workers']} worker(s) {scaling}; "
                     f"{min(r['efficiency'] for r in rows):.0%}-{max(r['efficiency'] for r in rows):.0%} of ideal, "
                     f"{min(r['cycle_overhead_ms'] for r in rows):.0f}-{max(r['cycle_overhead_ms'] for r in rows):.0f} "
-                    f"ms per task lost to the queue and storage. Up to {cpu:.0f} ms of CPU per task (all processes): "
-                    f"the {cores} cores here would run out near {ceiling:.0f} tasks/s, far above this load."
+                    f"ms per task lost to the queue and storage, while other work on the machine took "
+                    f"{min(r['foreign_cores'] for r in rows):.1f}-{max(r['foreign_cores'] for r in rows):.1f} of its "
+                    f"{cores} cores. Up to {cpu:.0f} ms of CPU per task (all processes): {cores} idle cores would run "
+                    f"out near {ceiling:.0f} tasks/s."
                 )
             else:
                 best = max(r["tasks_per_s"] for r in rows)
+                busy = ", ".join(
+                    f"{r['workers']} worker(s): {r['cores_busy']:.2f} + {r['foreign_cores']:.2f}" for r in rows
+                )
                 lines.append(
-                    f"- {storage}, instant renders (nothing but the queue): {scaling}; the best is {best:.0f} tasks/s. "
-                    f"At up to {cpu:.0f} ms of CPU per task across worker, PostgreSQL"
+                    f"- {storage}, instant renders (nothing but the queue, so the CPU is the limit): {scaling}; the "
+                    f"best is {best:.0f} tasks/s. At up to {cpu:.0f} ms of CPU per task across worker, PostgreSQL"
                     + (", S3 server" if storage == "s3" else "")
-                    + f" and API node, {cores} cores allow about {ceiling:.0f} tasks/s (less what other work takes): "
-                    f"with {cores} cores shared by every process, more workers than cores cannot scale linearly, and "
-                    f"the instant-render rows show that ceiling, not the queue's. On a machine per worker the ceiling "
-                    f"per worker is 1000 / worker CPU ms per task, and PostgreSQL's share ("
+                    + f" and API node, {cores} idle cores would allow about {ceiling:.0f} tasks/s. Cores busy, this "
+                    f"fleet's + other work's: {busy} of {cores}: the machine was the limit, and tasks/s is the fleet's "
+                    "share of it divided by its CPU per task. With every process on these cores, more workers than "
+                    "cores cannot scale linearly: these rows show the machine's ceiling, not the queue's. With a "
+                    "machine per worker, one worker's ceiling is 1000 / its CPU ms per task "
+                    f"(about {1000 / max(r['cpu_ms_per_task']['workers'] for r in rows):.0f} tasks/s), and "
+                    "PostgreSQL's share ("
                     + "-".join(f"{r['cpu_ms_per_task']['database']:.1f}" for r in (rows[0], rows[-1]))
-                    + " ms per task) is what a fleet adds on the database server."
+                    + " ms per task) is what each task adds on the database server."
                 )
     for r in overhead:
         verdict = "under" if r["overhead_ms"] < 20 else "over"
         if r["database"] == "postgres":
+            cpu = r["cpu_ms_per_task"]["process"] + r["cpu_ms_per_task"]["database"]
             lines.append(
-                f"- (b) postgres, {r['storage']}: {r['overhead_ms']:.1f} ms per task, {verdict} the 20 ms goal; "
-                f"{r['cpu_ms_per_task']['process']:.1f} ms of it is the worker's own CPU and "
-                f"{r['cpu_ms_per_task']['database']:.1f} ms PostgreSQL's."
+                f"- (b) postgres, {r['storage']}: {r['overhead_ms']:.1f} ms per task, {verdict} the 20 ms goal. Of the "
+                f"wall time, {cpu:.1f} ms is CPU (worker {r['cpu_ms_per_task']['process']:.1f}, PostgreSQL "
+                f"{r['cpu_ms_per_task']['database']:.1f}); the rest is round trips and, on this shared machine, "
+                "waiting for a core (the foreign-cores column of (a) shows how busy it was)."
             )
     return lines
 
@@ -738,7 +753,16 @@ def main() -> None:
     )
     parser.add_argument("--skip", choices=("throughput", "overhead"), help="leave one part out")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument(
+        "--report-only", action="store_true", help="measure nothing: rewrite the docs from bench/results/fleet.json"
+    )
     args = parser.parse_args()
+    if args.report_only:
+        saved = json.loads(RESULTS.read_text())
+        text = section(argparse.Namespace(**saved["args"]), saved["throughput"], saved["overhead"], saved["failed"])
+        print(text)
+        write_section(text, DOCS, DOC_HEADING)
+        return
     counts = [int(n) for n in args.workers.split(",")]
     per_worker = -(-args.tasks // args.slots) * args.slots  # every slot takes the same number of turns
     kinds = args.storage.split(",")
@@ -786,7 +810,9 @@ def main() -> None:
                                 continue
                             print(json.dumps(fleet[-1]), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"throughput": fleet, "overhead": overhead, "failed": failed}, indent=2))
+    options = {name: getattr(args, name) for name in OPTIONS}
+    report = {"args": options, "throughput": fleet, "overhead": overhead, "failed": failed}
+    RESULTS.write_text(json.dumps(report, indent=2))
     text = section(args, fleet, overhead, failed)
     print(text)
     if not args.no_docs:

@@ -640,10 +640,10 @@ Where a worker's CPU per task goes (cProfile of (b) on PostgreSQL, by hand): mos
 statement building for the three writes (claim, heartbeat, settle), a `pool_pre_ping` round trip before each of
 them, and socket sends; the render hand-off to a thread and storing the result are small. Levers not pulled yet:
 the worker's claim, heartbeat and settle on the plain asyncpg driver, as the API's two hot paths already are
-(store/postgres_fast.py), and pre-ping replaced by pool recycling. A worker's slots also share the default thread
-pool of `asyncio.to_thread` (min(32, cores + 4) threads: 6 here), so `--concurrency` above that number waits for
-threads even when renders use no CPU: measured by hand here, one worker with 8 slots and 0.5 s renders made 11.5
-tasks/s, 72% of its ideal 16 (6 threads allow 12), where 4 slots made 94% of theirs.
+(store/postgres_fast.py), and pre-ping replaced by pool recycling. A worker's slots used to share the default
+thread pool of `asyncio.to_thread` (min(32, cores + 4) threads: 6 here), so `--concurrency` above that number
+waited for threads even when renders used no CPU (one worker with 8 slots and 0.5 s renders made 11.5 tasks/s, 72%
+of its ideal 16, where 4 slots made 94% of theirs); since this run a node gives itself slots + 8 threads.
 """
 
 

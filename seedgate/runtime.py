@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import httpx
@@ -33,6 +35,8 @@ from seedgate.worker.webhooks import CONCURRENCY as WEBHOOK_CONCURRENCY
 from seedgate.worker.webhooks import WebhookSender
 
 log = logging.getLogger("seedgate")
+# Threads a node needs besides its render slots: file moves, probes, thumbnails, the SQLite writer.
+THREADS_BESIDE_SLOTS = 8
 
 
 @dataclass
@@ -83,6 +87,11 @@ class Runtime:
         if self.service.relay is not None:  # every node follows upstream tasks; leases share them out
             self._loops.append(asyncio.create_task(self.service.relay.run(self._stopping)))
         if worker_slots > 0:
+            # Each slot renders in a thread (asyncio.to_thread); the default pool has cores + 4 threads, which would
+            # leave slots beyond that waiting for a thread while renders that use no CPU (a GPU, a wait) could run.
+            threads = worker_slots + THREADS_BESIDE_SLOTS
+            if threads > min(32, (os.cpu_count() or 1) + 4):
+                asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(threads, "seedgate"))
             engines = await asyncio.to_thread(build_engines, settings.engines, self.local_models)
             worker = Worker(
                 self.store,

@@ -10,14 +10,16 @@ valid MP4, every task's final webhook arrived, and the results live in the bucke
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
+import secrets
 import signal
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ import pytest
 from openai import OpenAI
 from volcenginesdkarkruntime import Ark
 from volcenginesdkarkruntime._exceptions import ArkAPIConnectionError
+
+from seedgate.media.objects import ObjectStore
 
 from .conftest import (
     API_KEY,
@@ -41,6 +45,7 @@ from .conftest import (
     wait_status,
 )
 from .media import image_bytes, inspect_video, video_bytes, wav_bytes
+from .s3 import S3Server
 from .waiting import wait_until
 
 pytestmark = [
@@ -67,7 +72,7 @@ MIX = (
     + ("remix",) * 2
     + ("extend",)
 )
-ROUNDS = 12
+ROUNDS = 10
 # Frames of each kind's result: PRO 2 s, 2.0 4 s (a remix keeps its source's 4 s), an extension 4 + 4 s, at 24 fps.
 FRAMES = {
     "text": 49,
@@ -104,15 +109,21 @@ class Worker:
 class Fleet:
     database: Database
     root: Path
-    storage_env: dict[str, str]
+    s3: S3Server
+    prefix: str  # this fleet's objects in the bucket
     api: list[Server] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
 
     def data_dir(self, name: str) -> Path:
-        return self.root / "shared" / "data"  # TEMP
+        return self.root / name / "data"
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {"SEEDGATE_LEASE_SECONDS": LEASE_SECONDS, **self.storage_env, **extra}
+        return {
+            **self.s3.env(),
+            "SEEDGATE_STORAGE_URL": self.s3.url(self.prefix),
+            "SEEDGATE_LEASE_SECONDS": LEASE_SECONDS,
+            **extra,
+        }
 
     def start_api(self, name: str, port: int | None = None, **extra: str) -> Server:
         return start_server(self.database, self.data_dir(name), "--workers", "0", port=port, **self.env(**extra))
@@ -146,6 +157,17 @@ class Fleet:
                 worker.process.kill()
         for node in self.api:
             node.stop()
+
+    def stored_keys(self) -> set[str]:
+        async def listed() -> set[str]:
+            store = ObjectStore.from_url(self.s3.url(self.prefix), self.s3.env())
+            return {info.key async for info in store.list()}
+
+        return asyncio.run(listed())
+
+    def files_on_disk(self, folder: str) -> list[Path]:
+        """Files some node keeps under `folder` of its data directory."""
+        return [p for p in self.root.glob(f"*/data/{folder}/**/*") if p.is_file()]
 
     def worker_logs(self) -> str:
         return "".join(worker.log() for worker in self.workers)
@@ -181,8 +203,8 @@ def _own_settings(node: Server) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def fleet(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    fleet = Fleet(database, tmp_path_factory.mktemp("fleet"), {})
+def fleet(database: Database, s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    fleet = Fleet(database, tmp_path_factory.mktemp("fleet"), s3_server, f"fleet-{secrets.token_hex(4)}")
     try:
         fleet.api = [fleet.start_api("api-a"), fleet.start_api("api-b")]
         fleet.add_worker("worker-1")
@@ -232,11 +254,30 @@ class Clients:
         )
 
 
+@dataclass(frozen=True)
+class Request:
+    """One create as the submitter sends it, to whichever API node."""
+
+    kind: str
+    hook: str  # its callback URL (Ark tasks)
+    headers: dict[str, str]  # the same Idempotency-Key on a retry
+
+
 def _ark_create(
-    clients: Clients, hook: str, model: str, content: list[dict[str, Any]], resolution: str = "480p", **options: Any
+    clients: Clients,
+    request: Request,
+    model: str,
+    content: list[dict[str, Any]],
+    resolution: str = "480p",
+    **options: Any,
 ) -> str:
     created = clients.ark.content_generation.tasks.create(
-        model=model, content=content, resolution=resolution, callback_url=hook, **options
+        model=model,
+        content=content,
+        resolution=resolution,
+        callback_url=request.hook,
+        extra_headers=request.headers,
+        **options,
     )
     return str(created.id)
 
@@ -245,17 +286,18 @@ def _image(url: str, role: str) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": url}, "role": role}
 
 
-def create(kind: str, clients: Clients, inputs: Inputs, hook: str) -> str:
-    """Create one task of `kind` through `clients`' node; its id."""
+def create(request: Request, clients: Clients, inputs: Inputs) -> str:
+    """Create one task through `clients`' node; its id."""
+    kind = request.kind
     prompt = {"type": "text", "text": f"fleet {kind}"}
     if kind == "text":
-        return _ark_create(clients, hook, PRO, [prompt], duration=2)
+        return _ark_create(clients, request, PRO, [prompt], duration=2)
     if kind == "first_frame":
         content = [prompt, _image(inputs.image, "first_frame")]
-        return _ark_create(clients, hook, PRO, content, duration=2, return_last_frame=True)
+        return _ark_create(clients, request, PRO, content, duration=2, return_last_frame=True)
     if kind == "first_last":
         content = [prompt, _image(inputs.image, "first_frame"), _image(inputs.image2, "last_frame")]
-        return _ark_create(clients, hook, PRO, content, duration=2)
+        return _ark_create(clients, request, PRO, content, duration=2)
     if kind == "reference":
         content = [
             prompt,
@@ -263,23 +305,27 @@ def create(kind: str, clients: Clients, inputs: Inputs, hook: str) -> str:
             {"type": "video_url", "video_url": {"url": inputs.clip}, "role": "reference_video"},
             {"type": "audio_url", "audio_url": {"url": inputs.voice}, "role": "reference_audio"},
         ]
-        return _ark_create(clients, hook, V2, content, duration=4)
+        return _ark_create(clients, request, V2, content, duration=4)
     if kind == "asset":
         content = [
             prompt,
             _image(f"asset://{inputs.image_asset}", "reference_image"),
             {"type": "video_url", "video_url": {"url": f"asset://{inputs.clip_asset}"}, "role": "reference_video"},
         ]
-        return _ark_create(clients, hook, V2, content, duration=4)
+        return _ark_create(clients, request, V2, content, duration=4)
     if kind == "victim":  # a render long enough to be caught in progress (1920x1088, 121 frames)
-        return _ark_create(clients, hook, PRO, [prompt], resolution="1080p", duration=5)
+        return _ark_create(clients, request, PRO, [prompt], resolution="1080p", duration=5)
     if kind == "openai":
-        return clients.openai.videos.create(prompt="fleet openai", model=V2, seconds="4", size="640x640").id
+        return clients.openai.videos.create(
+            prompt="fleet openai", model=V2, seconds="4", size="640x640", extra_headers=request.headers
+        ).id
     if kind == "remix":
-        return clients.openai.videos.remix(inputs.openai_source, prompt="fleet remix").id
+        return clients.openai.videos.remix(inputs.openai_source, prompt="fleet remix", extra_headers=request.headers).id
     if kind == "extend":
         source = {"video": {"id": inputs.openai_source}}
-        return clients.openai.videos.extend(prompt="fleet extend", seconds="4", video=openai.omit, extra_body=source).id
+        return clients.openai.videos.extend(
+            prompt="fleet extend", seconds="4", video=openai.omit, extra_body=source, extra_headers=request.headers
+        ).id
     raise AssertionError(f"unknown kind {kind}")
 
 
@@ -338,12 +384,15 @@ class Submitter:
         self.accepted: list[Accepted] = []
         self.failovers = 0
         self.lock = threading.Lock()
+        self.run = secrets.token_hex(4)
 
     def send(self, number: int, kind: str) -> Accepted:
+        hook = f"{self.hook_url}/ark/{kind}"
+        request = Request(kind, hook, {"Idempotency-Key": f"{self.run}-{number}"})
         planned = number % 2
         for node in (planned, 1 - planned):
             try:
-                task_id = create(kind, self.clients[node], self.inputs, f"{self.hook_url}/ark/{kind}")
+                task_id = create(request, self.clients[node], self.inputs)
             except NODE_DOWN:
                 with self.lock:
                     self.failovers += 1
@@ -413,28 +462,52 @@ def final_webhooks(webhooks: WebhookReceiver, accepted: list[Accepted]) -> dict[
     return finals
 
 
+def query(database: Database, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Rows of the fleet's database, read behind the nodes' backs."""
+    import asyncpg
+
+    async def fetch() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(database.url)
+        try:
+            return [dict(row) for row in await conn.fetch(sql, *args)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
 def test_fleet_loses_nothing_when_nodes_are_killed(
     fleet: Fleet, media_server: MediaServer, webhooks: WebhookReceiver, tmp_path: Path
 ) -> None:
     inputs = prepare(fleet, media_server, webhooks, tmp_path)
     submitter = Submitter(fleet, inputs, webhooks.url)
     victim = submitter.send(0, "victim")
-    plan = [kind for _ in range(ROUNDS) for kind in MIX]
+    plan = list(enumerate((kind for _ in range(ROUNDS) for kind in MIX), start=1))
+    third = len(plan) // 3
+    first, second, last = plan[:third], plan[third : 2 * third], plan[2 * third :]
     with ThreadPoolExecutor(4) as pool:
-        pending = [pool.submit(submitter.send, number, kind) for number, kind in enumerate(plan, start=1)]
+
+        def submit(part: list[tuple[int, str]]) -> list[Future[Accepted]]:
+            return [pool.submit(submitter.send, number, kind) for number, kind in part]
+
+        pending = submit(first)
         killed = kill_worker_rendering(fleet, submitter.clients[0], victim.task_id)
-
-        # API node b dies with creates in flight; the submitters carry on through node a.
-        wait_until(submitter.count, "a third of the creates answered", until=lambda n: n > len(plan) // 3)
+        # API node b dies with creates in flight; they and every create that follows go to node a.
+        wait_until(submitter.count, "half the first third of the creates answered", until=lambda n: n > len(first) // 2)
         crash(fleet.api[1].process)
-        alone = submitter.count()
-        wait_until(submitter.count, "creates answered by node a alone", until=lambda n: n >= alone + 30)
-
-        # Both come back on their ports and data directories while the creates go on.
+        wait(pending)
+        pending += submit(second)
+        wait(pending)
+        # Both come back on their ports and data directories while the last third goes in.
+        pending += submit(last)
         fleet.restart_api(1)
         killed.start()
         accepted = [victim, *(future.result() for future in pending)]
     assert submitter.failovers > 0  # some creates met the dead node and went to the other one
+    # No twins either: a retry carries the same Idempotency-Key, so a create the dead node committed but never
+    # answered is the task the retry answered. The store holds the accepted tasks and the remix source, no more.
+    assert len({task.task_id for task in accepted}) == len(accepted)
+    assert query(fleet.database, "SELECT count(*) AS n FROM tasks")[0]["n"] == len(accepted) + 1
 
     # 0 lost: every accepted task succeeds, as read from each API node, with the same valid video from both.
     clients = [Clients.of(node) for node in fleet.api]
@@ -450,6 +523,14 @@ def test_fleet_loses_nothing_when_nodes_are_killed(
         until=lambda found: all(found.values()),
         timeout=120,
     )
+    # ... and every callback before it (queued, running): no delivery of an accepted task is left undelivered.
+    undelivered = query(
+        fleet.database,
+        "SELECT task_id, seq, status, attempts, last_error FROM webhook_deliveries"
+        " WHERE task_id = ANY($1) AND status <> 'delivered'",
+        [task.task_id for task in accepted],
+    )
+    assert not undelivered, undelivered
 
     # 0 completed twice, seen two ways. A worker logs "succeeded" only when its settle won the task's lease-guarded
     # transition, so each task has one such line across all worker logs (a killed worker logs none for the task it
@@ -460,3 +541,37 @@ def test_fleet_loses_nothing_when_nodes_are_killed(
     assert not twice, f"tasks not completed exactly once: {twice}"
     differing = [task_id for task_id, bodies in finals.items() if len(set(bodies)) != 1]
     assert not differing, f"tasks whose final callbacks differ: {differing}"
+
+    # No shared disk: every result is in the bucket, and no node keeps one in its data directory (a node keeps only
+    # scratch: spooled uploads, a render's work folder until its result is stored, a cache of inputs it read).
+    keys = fleet.stored_keys()
+    missing = [task.task_id for task in accepted if f"results/{task.task_id}/video.mp4" not in keys]
+    assert not missing, f"results not in the bucket: {missing}"
+    assert any(key.startswith("blobs/") for key in keys)  # the inputs, by content hash
+    assert fleet.files_on_disk("results") == [] and fleet.files_on_disk("blobs") == []
+
+
+def test_presigned_links_and_proxied_ranges_across_the_fleet(fleet: Fleet) -> None:
+    """A node with SEEDGATE_RESULT_LINKS=presigned hands out links straight to the bucket; the proxy-mode nodes,
+    which never render (the workers do), stream byte ranges of the same object."""
+    presigned = fleet.start_api("api-presigned", SEEDGATE_RESULT_LINKS="presigned")
+    try:
+        ark = Clients.of(presigned).ark
+        created = ark.content_generation.tasks.create(
+            model=PRO, content=[{"type": "text", "text": "fleet presigned"}], resolution="480p", duration=2
+        )
+        task = wait_status(lambda i: ark.content_generation.tasks.get(task_id=i), created.id)
+        assert task.status == "succeeded", task
+        url = task.content.video_url
+        assert url.startswith(fleet.s3.endpoint + "/") and "X-Amz-Signature=" in url, url
+        direct = httpx.get(url, timeout=30)  # no key, no seedgate: the bucket serves it
+        assert direct.status_code == 200, direct.text
+        assert inspect_video(direct.content).frames == FRAMES["text"]
+    finally:
+        presigned.stop()
+    for node in fleet.api:
+        proxied = Clients.of(node).ark.content_generation.tasks.get(task_id=created.id).content.video_url
+        assert proxied.startswith(f"{node.url}/files/"), proxied
+        ranged = httpx.get(proxied, headers={"Range": "bytes=1000-1999"}, timeout=30)
+        assert ranged.status_code == 206 and ranged.content == direct.content[1000:2000]
+        assert ranged.headers["content-range"] == f"bytes 1000-1999/{len(direct.content)}"

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -57,7 +58,6 @@ pytestmark = [
 
 PRO = "doubao-seedance-1-0-pro-250528"
 V2 = "doubao-seedance-2-0-260128"
-ARK_TASKS = "/api/v3/contents/generations/tasks"
 # Short leases, so that the killed worker's task is claimed again within seconds.
 LEASE_SECONDS = "2"
 # One mix of 20 requests, repeated: the count keeps the run within a few minutes on two cores (a preview render of
@@ -131,9 +131,7 @@ class Fleet:
     def restart_api(self, index: int) -> None:
         old = self.api[index]
         port = int(old.url.rsplit(":", 1)[1])
-        self.api[index] = start_server(
-            self.database, old.data_dir, "--workers", "0", port=port, **self.env(**_own_settings(old))
-        )
+        self.api[index] = start_server(self.database, old.data_dir, "--workers", "0", port=port, **self.env())
 
     def add_worker(self, name: str) -> Worker:
         data_dir = self.data_dir(name)
@@ -153,7 +151,7 @@ class Fleet:
         for worker in self.workers:
             try:
                 worker.process.wait(timeout=40)
-            except Exception:
+            except subprocess.TimeoutExpired:
                 worker.process.kill()
         for node in self.api:
             node.stop()
@@ -197,11 +195,6 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _own_settings(node: Server) -> dict[str, str]:
-    """The settings a node was started with beyond the fleet's own (e.g. its result-link mode)."""
-    return {k: v for k, v in node.env.items() if k == "SEEDGATE_RESULT_LINKS"}
-
-
 @pytest.fixture(scope="module")
 def fleet(database: Database, s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     fleet = Fleet(database, tmp_path_factory.mktemp("fleet"), s3_server, f"fleet-{secrets.token_hex(4)}")
@@ -234,21 +227,18 @@ class Inputs:
 class Accepted:
     task_id: str
     kind: str
-    node: int  # the API node whose create answered
 
 
 @dataclass
 class Clients:
-    """One API node through the official SDKs and httpx."""
+    """One API node through the official SDKs."""
 
-    node: Server
     ark: Any
     openai: OpenAI
 
     @classmethod
     def of(cls, node: Server) -> Clients:
         return cls(
-            node,
             Ark(base_url=node.ark_base, api_key=API_KEY, max_retries=0),
             OpenAI(base_url=f"{node.url}/v1", api_key=API_KEY, max_retries=0),
         )
@@ -397,7 +387,7 @@ class Submitter:
                 with self.lock:
                     self.failovers += 1
                 continue
-            accepted = Accepted(task_id, kind, node)
+            accepted = Accepted(task_id, kind)
             with self.lock:
                 self.accepted.append(accepted)
             return accepted

@@ -48,6 +48,7 @@ FULL_LANE_MODULES = frozenset(
         "test_diffusers_engine",
         "test_envelopes",
         "test_first_hour",
+        "test_fleet",
         "test_hardening",
         "test_jimmyai",
         "test_jimmyai_lines",

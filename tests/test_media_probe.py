@@ -431,3 +431,17 @@ def test_sniff_kind(tmp_path: Path, media: dict[str, Path]) -> None:
     assert sniff_kind(_image(tmp_path / "x.mp3", (64, 64), "JPEG")) == "image"
     assert sniff_kind(media["faststart"]) == "video"
     assert sniff_kind(_audio(tmp_path / "a.m4a", 0.5, codec="aac", fmt="ipod")) == "audio"
+
+
+async def test_queued_audits_outlast_the_decode_workers_replacement(tmp_path: Path) -> None:
+    # Many more audits at once than the workers take before they are replaced: with max_tasks_per_child the
+    # executor stopped replacing them under a backlog and the rest waited forever (CPython gh-115634).
+    import asyncio
+
+    from seedgate.media import probe
+
+    still = _image(tmp_path / "still.png", (320, 304), "PNG")
+    count = 3 * max(1, probe.DECODE_WORKERS) * probe._AUDITS_PER_WORKER
+    audits = asyncio.gather(*(probe.audit_media_bounded("image", still) for _ in range(count)))
+    results = await asyncio.wait_for(audits, timeout=120)
+    assert len(results) == count and all(r["width"] == 320 for r in results)

@@ -166,6 +166,14 @@ async def test_purge_removes_old_scratch_and_cache_files_only(tmp_path: Path) ->
     assert new_part.exists() and not old_part.exists() and not work.exists() and not cached.parent.exists()
 
 
+async def test_purge_keeps_a_fresh_empty_work_folder(tmp_path: Path) -> None:
+    # A render makes its work folder before the encoder writes into it; a purge in between must leave it.
+    storage = Storage(tmp_path)
+    work = storage.scratch("cgt-1")
+    assert storage.purge_scratch_older_than(time.time() - 3600) == 0
+    assert work.is_dir()
+
+
 @pytest.mark.parametrize(
     ("header", "wanted"),
     [

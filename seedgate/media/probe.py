@@ -683,6 +683,7 @@ DECODE_MEMORY_MB = int(os.environ.get("SEEDGATE_DECODE_MEMORY_MB", "1024") or 10
 _AUDITS_PER_WORKER = 20
 
 _pool: ProcessPoolExecutor | None = None
+_pool_audits = 0  # audits handed to _pool so far
 _pool_lock = threading.Lock()
 
 
@@ -723,17 +724,26 @@ def _audit_in_worker(kind: str, path: str) -> dict[str, object]:
 
 
 def _decode_pool() -> ProcessPoolExecutor:
-    global _pool
+    """The pool for the next audit. Workers are replaced by replacing the whole pool after _AUDITS_PER_WORKER
+    audits per worker (the old one finishes what it was given, then its workers exit), not with
+    `max_tasks_per_child`: with audits queued, CPython's executor then stops replacing the workers that reached
+    their limit and every later audit waits forever (gh-115634, Python 3.11 to 3.13)."""
+    global _pool, _pool_audits
     with _pool_lock:
+        workers = max(1, DECODE_WORKERS)
+        if _pool is not None and _pool_audits >= workers * _AUDITS_PER_WORKER:
+            _pool.shutdown(wait=False)
+            _pool = None
         if _pool is None:
             # forkserver: workers never inherit the server's threads, sockets or event loop.
             _pool = ProcessPoolExecutor(
-                max_workers=max(1, DECODE_WORKERS),
+                max_workers=workers,
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_limit_worker_memory,
                 initargs=(DECODE_MEMORY_MB,),
-                max_tasks_per_child=_AUDITS_PER_WORKER,
             )
+            _pool_audits = 0
+        _pool_audits += 1
         return _pool
 
 

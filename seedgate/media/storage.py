@@ -210,22 +210,27 @@ class Storage:
     # -- upkeep ---------------------------------------------------------------------------------------------------
 
     def purge_scratch_older_than(self, cutoff: float) -> int:
-        """Part files and work folders left by a process that died mid-way, and cached copies unused since."""
+        """Part files and work folders left by a process that died mid-way, and cached copies unused since. An
+        empty folder goes only if this purge emptied it or it is as old: a fresh one (a render's work folder before
+        the encoder writes into it) is in use."""
         removed = 0
         for folder in (self.tmp, self.cache):
+            emptied: set[Path] = set()
             for path in list(folder.rglob("*")):
                 try:
                     if path.is_file() and path.stat().st_mtime < cutoff:
                         path.unlink()
+                        emptied.add(path.parent)
                         removed += 1
                 except FileNotFoundError:
                     continue
             for path in sorted(folder.rglob("*"), reverse=True):  # deepest first: emptied folders go too
-                if path.is_dir():
-                    try:
+                try:
+                    if path.is_dir() and (path in emptied or path.stat().st_mtime < cutoff):
                         path.rmdir()
-                    except OSError:
-                        continue
+                        emptied.add(path.parent)
+                except OSError:
+                    continue
         return removed
 
     # -- internals ------------------------------------------------------------------------------------------------

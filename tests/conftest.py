@@ -17,7 +17,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -365,6 +366,25 @@ def webhooks() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
     yield receiver
     receiver.httpd.shutdown()
+
+
+@asynccontextmanager
+async def emptied_store(database: Database, tmp_path: Path, tables: Sequence[str]) -> AsyncIterator[Any]:
+    """A migrated store on this test's database with `tables` emptied first (a module's tests share the PostgreSQL
+    database; SQLite gets a file of its own in `tmp_path`)."""
+    from seedgate.config import normalize_database_url
+    from seedgate.store.store import Store
+
+    url = normalize_database_url(database.url) if database.url else f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    await store.migrate()
+    async with store.engine.begin() as conn:
+        for table in tables:
+            await conn.exec_driver_sql(f"DELETE FROM {table}")
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 async def downgrade_to(store: Any, revision: str) -> None:

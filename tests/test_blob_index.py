@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from seedgate.config import normalize_database_url
 from seedgate.core.asset import Asset, new_asset_id
 from seedgate.core.plan import TaskPlan
 from seedgate.core.status import Status
@@ -21,25 +20,16 @@ from seedgate.core.task import Task, new_task_id
 from seedgate.store.schema import blobs, tasks
 from seedgate.store.store import Store
 
-from .conftest import Database, downgrade_to
+from .conftest import Database, downgrade_to, emptied_store
 from .waiting import wait_until_async
 
 TABLES = ("blobs", "assets", "webhook_deliveries", "upstream_tasks", "task_blobs", "tasks")
 
 
-def store_url(database: Database, tmp_path: Path) -> str:
-    return normalize_database_url(database.url) if database.url else f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
-
-
 @pytest.fixture
 async def store(database: Database, tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store(store_url(database, tmp_path))
-    await store.migrate()
-    async with store.engine.begin() as conn:  # the PostgreSQL database is shared by the module's tests
-        for table in TABLES:
-            await conn.exec_driver_sql(f"DELETE FROM {table}")
-    yield store
-    await store.close()
+    async with emptied_store(database, tmp_path, TABLES) as store:
+        yield store
 
 
 @pytest.fixture

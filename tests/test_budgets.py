@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from seedgate.config import normalize_database_url
 from seedgate.core.limits import (
     MICRO,
     Billing,
@@ -32,7 +31,7 @@ from seedgate.core.task import Task, new_task_id
 from seedgate.store.store import ApiKey, Store
 from seedgate.tasks.keys import create_key
 
-from .conftest import Database
+from .conftest import Database, emptied_store
 
 TABLES = ("ledger", "key_budgets", "budgets", "webhook_deliveries", "task_blobs", "tasks", "api_keys")
 NOW = calendar.timegm((2026, 12, 3, 12, 0, 0))  # a Thursday
@@ -110,19 +109,10 @@ def test_what_is_not_an_amount_is_refused(text: str) -> None:
 # -- the books ----------------------------------------------------------------------------------------------------
 
 
-def store_url(database: Database, tmp_path: Path) -> str:
-    return normalize_database_url(database.url) if database.url else f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
-
-
 @pytest.fixture
 async def store(database: Database, tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store(store_url(database, tmp_path))
-    await store.migrate()
-    async with store.engine.begin() as conn:  # the PostgreSQL database is shared by the module's tests
-        for table in TABLES:
-            await conn.exec_driver_sql(f"DELETE FROM {table}")
-    yield store
-    await store.close()
+    async with emptied_store(database, tmp_path, TABLES) as store:
+        yield store
 
 
 async def limited_key(store: Store, *budgets: Budget) -> ApiKey:

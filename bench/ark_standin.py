@@ -14,7 +14,9 @@ callbacks on every status change.
 
 Timing: a task is `queued` for `queue_seconds` (longer when `concurrency` workers are all busy), `running` for a
 random time within `run_seconds`, then `succeeded`, or `failed` for `fail_ratio` of tasks. Statuses are computed
-from timestamps on each read; one background task fires the callbacks when transitions fall due.
+from timestamps on each read; one background task fires the callbacks when transitions fall due. With
+`delivered_seconds`, a succeeded task reports that length (its `duration` and `usage`) whatever it asked for: an
+upstream that delivered less than requested, which the gateway must bill by what was reported.
 
 Where ark_api.md leaves the wire undocumented, this stand-in picks (and seedgate's own Ark dialect agrees):
 404 `ResourceNotFound` for an unknown task, 409 `InvalidAction.TaskRunning` / `InvalidAction.TaskCancelled` for
@@ -198,6 +200,7 @@ class ArkStandin:
         callbacks: bool = True,
         api_key: str | None = None,
         model_name: str | None = None,
+        delivered_seconds: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -207,6 +210,7 @@ class ArkStandin:
         self.callbacks_enabled = callbacks
         self.api_key = api_key  # None: any Bearer key is accepted
         self.model_name = model_name  # the `model` reported in tasks; None echoes the request's model
+        self.delivered_seconds = delivered_seconds  # the length a succeeded task reports; None: what it asked
         self.host, self.port = host, port
         self.concurrency = concurrency
         self._rng = random.Random(seed)
@@ -424,6 +428,10 @@ class ArkStandin:
             obj["content"] = content
             width, height = _PIXELS.get(task.resolution, _PIXELS["720p"]).get(task.ratio, (1280, 720))
             frames = task.frames if task.frames is not None else 24 * (task.duration or 5) + 1
+            if self.delivered_seconds is not None:
+                obj.pop("frames", None)
+                obj["duration"] = self.delivered_seconds
+                frames = 24 * self.delivered_seconds + 1
             tokens = width * height * frames // 1024
             obj["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
         elif status == "failed":

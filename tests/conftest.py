@@ -40,6 +40,7 @@ FULL_LANE_MODULES = frozenset(
         "test_aigeneration",
         "test_ark_api",
         "test_assets",
+        "test_books_e2e",
         "test_budgets_e2e",
         "test_campaign",
         "test_cli",

@@ -126,8 +126,11 @@ def _number(value: Any, field: str) -> float | None:
 
 class BudgetAdmin:
     def __init__(self, store: Store) -> None:
-        self.book: BudgetBook = store.budgets
         self.store = store
+
+    @property
+    def book(self) -> BudgetBook:
+        return self.store.budgets
 
     async def create(self, body: dict[str, Any]) -> Budget:
         budget = budget_fields(body)

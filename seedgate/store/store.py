@@ -335,7 +335,8 @@ class Store:
             "updated_at": task.updated_at,
             "expires_at": task.expires_at,
             "attempts": 0,
-            "billing": json.dumps(task.billing.to_json()) if task.billing is not None else None,
+            # A reserving create's billing is written by its commit, with the budgets it reserved against.
+            "billing": _billing_json(task.billing) if task.billing is not None and not reserve else None,
         }
         hooks = [_webhook_row(task.id, webhook, task.updated_at, task.status) for webhook in webhooks]
         blobs = [{"task_id": task.id, "digest": digest} for digest in sorted({m.blob for m in spec.media if m.blob})]
@@ -368,12 +369,13 @@ class Store:
         outcomes: list[BaseException | None] = [None] * len(batch)
 
         def rows(admitted: Admitted) -> Batches:
-            # Called in the transaction, once the budgets have answered: the refused creates store nothing.
+            # Called in the transaction, once the budgets have answered: the refused creates store nothing, the
+            # others store their billing with the budgets they reserved against.
             for i, (budget_ids, refused) in zip(asking, admitted, strict=True):
                 item = batch[i]
                 outcomes[i], item.budgets = refused, budget_ids
-                if item.billing is not None and budget_ids:
-                    item.row["billing"] = json.dumps(replace(item.billing, budgets=budget_ids).to_json())
+                if item.billing is not None:
+                    item.row["billing"] = _billing_json(item.billing, budget_ids)
             return _insert_batches([item for item, outcome in zip(batch, outcomes, strict=True) if outcome is None])
 
         admissions = [item.admission for item in batch if item.admission is not None]
@@ -939,6 +941,10 @@ def _insert_batches(batch: Sequence[_PendingInsert]) -> Batches:
         (task_blobs, [blob for item in batch for blob in item.blobs]),
         (idempotency_keys, [item.idempotency for item in batch if item.idempotency is not None]),
     ]
+
+
+def _billing_json(billing: Billing, budget_ids: tuple[str, ...] = ()) -> str:
+    return json.dumps({**billing.to_json(), "budgets": list(budget_ids)} if budget_ids else billing.to_json())
 
 
 def _key(row: Any) -> ApiKey | None:

@@ -99,7 +99,7 @@ def neighbours() -> list[str]:
     """Benchmarks and test runs of others on this machine right now (their command lines, shortened)."""
     found = subprocess.run(["pgrep", "-af", NEIGHBOURS], capture_output=True, text=True).stdout.splitlines()
     mine = str(os.getpid())
-    return [line.split(" ", 1)[1][:100] for line in found if line.split(" ", 1)[0] != mine and " " in line]
+    return [line.split(" ", 1)[1][:80] for line in found if line.split(" ", 1)[0] != mine and " " in line]
 
 
 # -- measuring ------------------------------------------------------------------------------------------------
@@ -276,9 +276,8 @@ def noise_line(rows: list[dict[str, Any]], seen: list[str]) -> str:
         for run in r[side]["runs"]
         if run["other_cores"] is not None
     ]
-    others = "Other benchmarks or tests running during the measured runs: " + (
-        "none seen." if not seen else "; ".join(f"`{command}`" for command in seen) + "."
-    )
+    shown = "; ".join(f"`{command}`" for command in seen[:6]) + (f" and {len(seen) - 6} more" if len(seen) > 6 else "")
+    others = "Other benchmarks or tests running during the measured runs: " + (f"{shown}." if seen else "none seen.")
     if not samples:
         return others + " Foreign CPU load was not measured (no /proc)."
     worst, where = max(samples)

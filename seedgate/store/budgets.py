@@ -220,22 +220,6 @@ class BudgetBook:
         ]
 
 
-def _entry(
-    budget_id: str, kind: str, unit: str, charge: Charge, task_id: str, key_id: str, model: str, now: float
-) -> dict[str, Any]:
-    return {
-        "at": now,
-        "budget_id": budget_id,
-        "kind": kind,
-        "amount": charge.in_unit(unit) or 0,
-        "task_id": task_id,
-        "key_id": key_id,
-        "model": model,
-        "tokens": charge.tokens,
-        "note": None,
-    }
-
-
 def _insert_once(is_sqlite: bool, entry: dict[str, Any]) -> Any:
     """An entry the unique (task, budget, kind) index keeps from being written twice: a repeat writes nothing."""
     insert = sqlite_insert if is_sqlite else pg_insert

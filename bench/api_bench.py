@@ -310,8 +310,10 @@ def postgres_cpu_s() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(wrk: str, server: Server, op: str, clients: int, seconds: int, ids_file: Path) -> dict[str, Any]:
-    env = dict(os.environ, BENCH_OP=op, BENCH_KEY=API_KEY, BENCH_IDS=str(ids_file))
+def run_wrk(
+    wrk: str, server: Server, op: str, clients: int, seconds: int, ids_file: Path, key: str = API_KEY
+) -> dict[str, Any]:
+    env = dict(os.environ, BENCH_OP=op, BENCH_KEY=key, BENCH_IDS=str(ids_file))
     argv = [
         wrk,
         "-t1",
@@ -722,7 +724,7 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+def raise_interrupt(signum: int, frame: FrameType | None) -> None:
     # SIGTERM takes the same path as Ctrl-C, so the finally blocks stop servers and remove temp files.
     raise KeyboardInterrupt
 
@@ -730,7 +732,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     args = parse_args()
     wrk = wrk_path()
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
     info = machine()
     pg_version = pg_probe(args.database_url) if "postgres" in args.backends else None
     rows: list[dict[str, Any]] = []

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
 
 Item = TypeVar("Item")
 Waiting = list[tuple[Item, asyncio.Future[None]]]
 # What a write may answer: nothing (every item committed), or per item None (committed) or the error to raise to
 # its caller (left out of the committed transaction, as a create refused by a budget is).
 Outcomes = list[BaseException | None] | None
+# The rows one write inserts, per table, in order.
+Batches = Sequence[tuple[sa.Table, list[dict[str, Any]]]]
 
 
 class GroupCommit(Generic[Item]):

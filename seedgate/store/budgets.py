@@ -6,6 +6,10 @@ SQLite's single writer), so two API nodes can never both spend a budget's last y
 written in the transaction that moves it to its final status, which only one actor can win (Store.transition), and
 the ledger's unique (task, budget, kind) index makes any repeat a no-op: a retry, a restart, two nodes settling
 the same task never charge or refund twice.
+
+The reservation runs on the create hot path, in the group-committed transaction the fast paths (sqlite_fast.py,
+postgres_fast.py) open on their plain drivers: `reserve` is written once, as steps of plain SQL that either driver
+runs, so the rules stay core/limits.py's and the SQL is the same on both.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -25,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from seedgate.core.limits import Budget, Charge, LimitExceeded, admit_all
 
 from .postgres_fast import KEYS_CHANNEL
-from .schema import api_keys, budgets, key_budgets, ledger, tasks
+from .schema import api_keys, budgets, key_budgets, ledger
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,7 @@ class Entry:
     note: str | None
 
 
-def _budget(row: Any) -> Budget:
-    m = row._mapping
+def _budget(m: Mapping[Any, Any]) -> Budget:
     values = {f.name: m[f.name] for f in fields(Budget) if f.name in m}
     values["models"] = tuple(json.loads(m["models"])) if m["models"] is not None else None
     return Budget(**values)
@@ -83,13 +86,13 @@ class BudgetBook:
         query = sa.select(budgets).where(sa.or_(budgets.c.id == ident, budgets.c.name == ident))
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return _budget(row).current(time.time()) if row is not None else None
+        return _budget(row._mapping).current(time.time()) if row is not None else None
 
     async def all(self) -> list[Budget]:
         now = time.time()
         async with self.engine.connect() as conn:
             rows = (await conn.execute(sa.select(budgets).order_by(budgets.c.created_at))).all()
-        return [_budget(r).current(now) for r in rows]
+        return [_budget(r._mapping).current(now) for r in rows]
 
     async def update(self, budget_id: str, **changes: Any) -> Budget | None:
         """Change a budget's limits (not its books: `used` changes only through the ledger)."""
@@ -98,7 +101,7 @@ class BudgetBook:
             row = (await conn.execute(sa.select(budgets).where(budgets.c.id == budget_id).with_for_update())).first()
             if row is None:
                 return None
-            budget = replace(_budget(row), **changes).current(now)
+            budget = replace(_budget(row._mapping), **changes).current(now)
             await conn.execute(budgets.update().where(budgets.c.id == budget_id).values(**_row(budget, now)))
         return budget
 
@@ -142,7 +145,8 @@ class BudgetBook:
             .where(key_budgets.c.key_id == key_id)
         )
         async with self.engine.connect() as conn:
-            return [_budget(r).current(now) for r in (await conn.execute(query.order_by(budgets.c.name))).all()]
+            rows = (await conn.execute(query.order_by(budgets.c.name))).all()
+        return [_budget(r._mapping).current(now) for r in rows]
 
     async def keys_of(self, budget_id: str) -> list[str]:
         query = sa.select(key_budgets.c.key_id).where(key_budgets.c.budget_id == budget_id)
@@ -156,67 +160,6 @@ class BudgetBook:
         await conn.execute(api_keys.update().where(api_keys.c.id == key_id).values(limited=linked))
         if not self.is_sqlite:
             await conn.execute(sa.select(sa.func.pg_notify(KEYS_CHANNEL, key_id)))
-
-    # -- inside a create's transaction ----------------------------------------------------------------------------
-
-    async def admit(
-        self, conn: AsyncConnection, wanted: Sequence[Admission], now: float
-    ) -> list[tuple[list[str], LimitExceeded | None]]:
-        """Reserve each create's charge against every budget of its key, in order; answers, per create, the budgets
-        it reserved against and None, or no budgets and the limit it broke. Runs in the caller's transaction, which
-        also stores the admitted tasks; the reserve entries and the budgets' new state are written here."""
-        links = (
-            await conn.execute(
-                sa.select(key_budgets.c.key_id, key_budgets.c.budget_id).where(
-                    key_budgets.c.key_id.in_(sorted({w.key_id for w in wanted}))
-                )
-            )
-        ).all()
-        of_key: dict[str, list[str]] = {}
-        for key_id, budget_id in links:
-            of_key.setdefault(key_id, []).append(budget_id)
-        ids = sorted({b for ids in of_key.values() for b in ids})
-        state: dict[str, Budget] = {}
-        for budget_id in ids:  # locked one by one, in id order: nodes locking overlapping sets never deadlock
-            await conn.execute(budgets.update().where(budgets.c.id == budget_id).values(updated_at=now))
-            row = (await conn.execute(sa.select(budgets).where(budgets.c.id == budget_id))).first()
-            if row is not None:
-                state[budget_id] = _budget(row).current(now)
-        queued = await self._queued(conn, [b for b in ids if state.get(b) and state[b].max_queued is not None])
-        outcome: list[tuple[list[str], LimitExceeded | None]] = []
-        entries: list[dict[str, Any]] = []
-        for w in wanted:
-            mine = [b for b in of_key.get(w.key_id, []) if b in state]
-            try:
-                state.update(admit_all(state, mine, w.model, w.charge, queued, now))
-            except LimitExceeded as refused:
-                outcome.append(([], refused))
-                continue
-            for budget_id in mine:
-                queued[budget_id] = queued.get(budget_id, 0) + 1
-                entries.append(
-                    _entry(budget_id, "reserve", state[budget_id].unit, w.charge, w.task_id, w.key_id, w.model, now)
-                )
-            outcome.append((mine, None))
-        for budget_id in ids:
-            if budget_id in state:
-                await conn.execute(
-                    budgets.update().where(budgets.c.id == budget_id).values(**_row(state[budget_id], now))
-                )
-        if entries:
-            await conn.execute(ledger.insert(), entries)
-        return outcome
-
-    async def _queued(self, conn: AsyncConnection, budget_ids: Sequence[str]) -> dict[str, int]:
-        if not budget_ids:
-            return {}
-        query = (
-            sa.select(key_budgets.c.budget_id, sa.func.count())
-            .select_from(tasks.join(key_budgets, key_budgets.c.key_id == tasks.c.owner))
-            .where(key_budgets.c.budget_id.in_(list(budget_ids)), tasks.c.status == "queued")
-            .group_by(key_budgets.c.budget_id)
-        )
-        return {budget_id: count for budget_id, count in (await conn.execute(query)).all()}
 
     # -- inside a final transition's transaction ------------------------------------------------------------------
 
@@ -250,7 +193,7 @@ class BudgetBook:
             row = (await conn.execute(sa.select(budgets).where(budgets.c.id == budget_id))).first()
             if reserve is None or row is None:
                 continue
-            budget = _budget(row).current(now)
+            budget = _budget(row._mapping).current(now)
             final = 0 if delivered is None else delivered.in_unit(budget.unit) or 0
             delta = final - reserve.amount
             entry = {"at": now, "budget_id": budget_id, "kind": kind, "amount": delta, "task_id": task_id}
@@ -277,23 +220,92 @@ class BudgetBook:
         ]
 
 
-def _entry(
-    budget_id: str, kind: str, unit: str, charge: Charge, task_id: str, key_id: str, model: str, now: float
-) -> dict[str, Any]:
-    return {
-        "at": now,
-        "budget_id": budget_id,
-        "kind": kind,
-        "amount": charge.in_unit(unit) or 0,
-        "task_id": task_id,
-        "key_id": key_id,
-        "model": model,
-        "tokens": charge.tokens,
-        "note": None,
-    }
-
-
 def _insert_once(is_sqlite: bool, entry: dict[str, Any]) -> Any:
     """An entry the unique (task, budget, kind) index keeps from being written twice: a repeat writes nothing."""
     insert = sqlite_insert if is_sqlite else pg_insert
     return insert(ledger).values(**entry).on_conflict_do_nothing()
+
+
+# -- a create's reservation, on the fast paths ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One step of `reserve`: plain SQL with `?` placeholders (PostgreSQL's are numbered from them), run with
+    `params`, or once per parameter tuple in `params` when `many` (then no rows come back)."""
+
+    sql: str
+    params: Sequence[Any]
+    many: bool = False
+
+
+# Per create: the budgets it reserved against and None, or no budgets and the limit it broke.
+Admitted = list[tuple[tuple[str, ...], LimitExceeded | None]]
+# What a driver runs: send it each statement's rows (a mapping per row) until it returns the outcome.
+Reserving = Generator[Statement, list[Mapping[str, Any]], Admitted]
+
+_BUDGET_WRITE = (
+    "UPDATE budgets SET used = ?, period_start = ?, window_start = ?, window_count = ?, updated_at = ? WHERE id = ?"
+)
+_LEDGER_WRITE = (
+    "INSERT INTO ledger (at, budget_id, kind, amount, task_id, key_id, model, tokens) "
+    "VALUES (?, ?, 'reserve', ?, ?, ?, ?, ?)"
+)
+
+
+def reserve(wanted: Sequence[Admission], now: float, *, row_locks: bool) -> Reserving:
+    """Reserve each create's charge against every budget of its key, in order, inside the caller's transaction
+    (which then stores the admitted tasks). `row_locks` (PostgreSQL): lock the budget rows, in id order so that
+    nodes locking overlapping sets never deadlock; SQLite's transaction already holds its single writer's lock.
+
+    Three to four statements per batch whatever its size: links, lock and read in one; the queued count only where
+    a budget caps it; the budgets' new state and the reserve entries each in one executemany."""
+    if not wanted:
+        return []
+    keys = sorted({w.key_id for w in wanted})
+    rows = yield Statement(
+        "SELECT key_budgets.key_id AS linked_key, budgets.* FROM key_budgets "
+        "JOIN budgets ON budgets.id = key_budgets.budget_id "
+        f"WHERE key_budgets.key_id IN ({', '.join('?' * len(keys))}) ORDER BY budgets.id"
+        + (" FOR UPDATE OF budgets" if row_locks else ""),
+        keys,
+    )
+    of_key: dict[str, list[str]] = {}
+    state: dict[str, Budget] = {}
+    for row in rows:
+        of_key.setdefault(row["linked_key"], []).append(row["id"])
+        state.setdefault(row["id"], _budget(row).current(now))
+    capped = [budget_id for budget_id, budget in state.items() if budget.max_queued is not None]
+    queued: dict[str, int] = {}
+    if capped:
+        counts = yield Statement(
+            "SELECT key_budgets.budget_id AS budget_id, count(*) AS queued FROM tasks "
+            "JOIN key_budgets ON key_budgets.key_id = tasks.owner "
+            f"WHERE key_budgets.budget_id IN ({', '.join('?' * len(capped))}) AND tasks.status = 'queued' "
+            "GROUP BY key_budgets.budget_id",
+            capped,
+        )
+        queued = {row["budget_id"]: row["queued"] for row in counts}
+    outcome: Admitted = []
+    entries: list[tuple[Any, ...]] = []
+    for w in wanted:
+        mine = of_key.get(w.key_id, [])
+        try:
+            state.update(admit_all(state, mine, w.model, w.charge, queued, now))
+        except LimitExceeded as refused:
+            outcome.append(((), refused))
+            continue
+        for budget_id in mine:
+            queued[budget_id] = queued.get(budget_id, 0) + 1
+            amount = w.charge.in_unit(state[budget_id].unit) or 0
+            entries.append((now, budget_id, amount, w.task_id, w.key_id, w.model, w.charge.tokens))
+        outcome.append((tuple(mine), None))
+    if state:
+        yield Statement(
+            _BUDGET_WRITE,
+            [(b.used, b.period_start, b.window_start, b.window_count, now, b.id) for b in state.values()],
+            many=True,
+        )
+    if entries:
+        yield Statement(_LEDGER_WRITE, entries, many=True)
+    return outcome

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import asyncpg
-import sqlalchemy as sa
+
+from .batching import Batches
+
+if TYPE_CHECKING:  # types only: budgets.py imports this module
+    from .budgets import Admitted, Reserving
 
 NEW_TASKS_CHANNEL = "seedgate_new_tasks"
 KEYS_CHANNEL = "seedgate_keys"  # payload: the id of a key that was revoked
@@ -34,17 +38,21 @@ class PostgresFastPath:
         pool = await self._acquire_pool()
         return await pool.fetchrow("SELECT * FROM tasks WHERE id = $1", task_id)
 
-    async def insert_many(self, batches: Sequence[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
+    async def insert_many(self, reserving: Reserving, rows: Callable[[Admitted], Batches]) -> Admitted:
+        """In one transaction: run the budgets' reservation (store/budgets.py `reserve`), then insert the rows it
+        leaves in (`rows` is told what was admitted) into several tables."""
         pool = await self._acquire_pool()
         async with pool.acquire() as conn, conn.transaction():
-            for table, rows in batches:
-                if rows:
-                    columns = list(rows[0])
+            admitted = await _run(conn, reserving)
+            for table, values in rows(admitted):
+                if values:
+                    columns = list(values[0])
                     placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
                     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"
-                    await conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+                    await conn.executemany(sql, [tuple(row[c] for c in columns) for row in values])
             # Delivered at commit: workers on other machines wake at once instead of at their next poll.
             await conn.execute(f"NOTIFY {NEW_TASKS_CHANNEL}")
+        return admitted
 
     async def key_row(self, column: str, value: str) -> asyncpg.Record | None:
         assert column in ("secret_hash", "id")
@@ -75,3 +83,23 @@ class PostgresFastPath:
             await self._listener.close()
         if self._pool is not None:
             await self._pool.close()
+
+
+async def _run(conn: asyncpg.Connection, reserving: Reserving) -> Admitted:
+    try:
+        statement = next(reserving)
+        while True:
+            sql = _numbered(statement.sql)
+            if statement.many:
+                await conn.executemany(sql, statement.params)
+                statement = reserving.send([])
+            else:
+                statement = reserving.send([dict(r) for r in await conn.fetch(sql, *statement.params)])
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def _numbered(sql: str) -> str:
+    """`?` placeholders as asyncpg's `$1, $2, ...` (the shared SQL has no `?` of its own)."""
+    parts = sql.split("?")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))

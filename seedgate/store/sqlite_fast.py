@@ -2,18 +2,19 @@
 
 Through SQLAlchemy's async engine every statement costs several hops to aiosqlite's thread (about 1 ms for a
 primary-key read that sqlite3 answers in 15 µs). In WAL mode readers never wait for writers, so task reads run
-right on the event loop; inserts go to one writer thread, one hop per group-committed batch.
+right on the event loop; inserts, with the budget reservations of the creates they store, go to one writer thread,
+one hop per group-committed batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import sqlalchemy as sa
+from .batching import Batches
+from .budgets import Admitted, Reserving
 
 
 def _connect(path: str, busy_ms: int) -> sqlite3.Connection:
@@ -48,31 +49,48 @@ class SqliteFastPath:
         ).fetchone()
         return row
 
-    async def insert_many(self, batches: Sequence[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
-        """Insert rows into several tables in one transaction on the writer thread."""
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._insert_many, batches)
+    async def insert_many(self, reserving: Reserving, rows: Callable[[Admitted], Batches]) -> Admitted:
+        """In one transaction on the writer thread: run the budgets' reservation (store/budgets.py `reserve`),
+        then insert the rows it leaves in (`rows` is told what was admitted) into several tables."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._insert_many, reserving, rows)
 
-    def _insert_many(self, batches: Sequence[tuple[sa.Table, list[dict[str, Any]]]]) -> None:
+    def _insert_many(self, reserving: Reserving, rows: Callable[[Admitted], Batches]) -> Admitted:
         if self._writer is None:
             self._writer = _connect(self._path, busy_ms=10000)
         conn = self._writer
+        # IMMEDIATE: the write lock from the start, so what the reservation reads no other writer changes.
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for table, rows in batches:
-                if rows:
-                    columns = list(rows[0])
+            admitted = _run(conn, reserving)
+            for table, values in rows(admitted):
+                if values:
+                    columns = list(values[0])
                     sql = (
                         f"INSERT INTO {table.name} ({', '.join(columns)}) "
                         f"VALUES ({', '.join(':' + c for c in columns)})"
                     )
-                    conn.executemany(sql, rows)
+                    conn.executemany(sql, values)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return admitted
 
     async def close(self) -> None:
         self._executor.shutdown(wait=True)
         for conn in (self._reader, self._writer):
             if conn is not None:
                 conn.close()
+
+
+def _run(conn: sqlite3.Connection, reserving: Reserving) -> Admitted:
+    try:
+        statement = next(reserving)
+        while True:
+            if statement.many:
+                conn.executemany(statement.sql, statement.params)
+                statement = reserving.send([])
+            else:
+                statement = reserving.send([dict(r) for r in conn.execute(statement.sql, statement.params)])
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]

@@ -30,10 +30,10 @@ from seedgate.core.status import Status, sources_of
 from seedgate.core.task import Task
 
 from .assets import AssetStore
-from .batching import GroupCommit, Outcomes
+from .batching import Batches, GroupCommit, Outcomes
 from .blobs import BlobIndex
-from .budgets import Admission, BudgetBook
-from .postgres_fast import KEYS_CHANNEL, NEW_TASKS_CHANNEL, PostgresFastPath
+from .budgets import Admission, Admitted, BudgetBook, reserve
+from .postgres_fast import KEYS_CHANNEL, PostgresFastPath
 from .schema import (
     FILES_KEPT,
     SUCCEEDED,
@@ -335,7 +335,8 @@ class Store:
             "updated_at": task.updated_at,
             "expires_at": task.expires_at,
             "attempts": 0,
-            "billing": json.dumps(task.billing.to_json()) if task.billing is not None else None,
+            # A reserving create's billing is written by its commit, with the budgets it reserved against.
+            "billing": _billing_json(task.billing) if task.billing is not None and not reserve else None,
         }
         hooks = [_webhook_row(task.id, webhook, task.updated_at, task.status) for webhook in webhooks]
         blobs = [{"task_id": task.id, "digest": digest} for digest in sorted({m.blob for m in spec.media if m.blob})]
@@ -364,29 +365,22 @@ class Store:
         return replace(task, billing=replace(billing, budgets=pending.budgets))
 
     async def _insert_rows(self, batch: list[_PendingInsert]) -> Outcomes:
-        if not any(item.admission for item in batch):
-            await self._fast.insert_many(_insert_batches(batch))
-            return None
-        # Reservations read and write budget rows in the transaction that stores the tasks: the full engine.
-        now = time.time()
+        asking = [i for i, item in enumerate(batch) if item.admission is not None]
         outcomes: list[BaseException | None] = [None] * len(batch)
-        async with self.engine.begin() as conn:
-            asking = [i for i, item in enumerate(batch) if item.admission is not None]
-            admissions = [item.admission for item in batch if item.admission is not None]
-            admitted = await self.budgets.admit(conn, admissions, now)
+
+        def rows(admitted: Admitted) -> Batches:
+            # Called in the transaction, once the budgets have answered: the refused creates store nothing, the
+            # others store their billing with the budgets they reserved against.
             for i, (budget_ids, refused) in zip(asking, admitted, strict=True):
-                outcomes[i] = refused
-                batch[i].budgets = tuple(budget_ids)
-            stored = [item for item, outcome in zip(batch, outcomes, strict=True) if outcome is None]
-            for item in stored:
-                if item.billing is not None and item.budgets:
-                    item.row["billing"] = json.dumps(replace(item.billing, budgets=item.budgets).to_json())
-            for table, rows in _insert_batches(stored):
-                if rows:
-                    await conn.execute(table.insert(), rows)
-            if stored and not self.is_sqlite:
-                await conn.execute(sa.select(sa.func.pg_notify(NEW_TASKS_CHANNEL, "")))
-        return outcomes
+                item = batch[i]
+                outcomes[i], item.budgets = refused, budget_ids
+                if item.billing is not None:
+                    item.row["billing"] = _billing_json(item.billing, budget_ids)
+            return _insert_batches([item for item, outcome in zip(batch, outcomes, strict=True) if outcome is None])
+
+        admissions = [item.admission for item in batch if item.admission is not None]
+        await self._fast.insert_many(reserve(admissions, time.time(), row_locks=not self.is_sqlite), rows)
+        return outcomes if asking else None
 
     async def idempotent(self, owner: str, key: str) -> tuple[str, str] | None:
         """(request hash, task ID) of the create `owner` made with this Idempotency-Key, if any."""
@@ -940,13 +934,17 @@ class _PendingInsert:
     budgets: tuple[str, ...] = ()  # filled in by the commit: what it reserved against
 
 
-def _insert_batches(batch: Sequence[_PendingInsert]) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
+def _insert_batches(batch: Sequence[_PendingInsert]) -> Batches:
     return [
         (tasks, [item.row for item in batch]),
         (webhook_deliveries, [hook for item in batch for hook in item.hooks]),
         (task_blobs, [blob for item in batch for blob in item.blobs]),
         (idempotency_keys, [item.idempotency for item in batch if item.idempotency is not None]),
     ]
+
+
+def _billing_json(billing: Billing, budget_ids: tuple[str, ...] = ()) -> str:
+    return json.dumps({**billing.to_json(), "budgets": list(budget_ids)} if budget_ids else billing.to_json())
 
 
 def _key(row: Any) -> ApiKey | None:

@@ -643,7 +643,7 @@ the worker's claim, heartbeat and settle on the plain asyncpg driver, as the API
 (store/postgres_fast.py), and pre-ping replaced by pool recycling. A worker's slots used to share the default
 thread pool of `asyncio.to_thread` (min(32, cores + 4) threads: 6 here), so `--concurrency` above that number
 waited for threads even when renders used no CPU (one worker with 8 slots and 0.5 s renders made 11.5 tasks/s, 72%
-of its ideal 16, where 4 slots made 94% of theirs); since this run a node gives itself slots + 8 threads.
+of its ideal 16, where 4 slots made 94% of theirs); a node now gives itself slots + 8 threads.
 """
 
 

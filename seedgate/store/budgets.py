@@ -175,7 +175,9 @@ class BudgetBook:
     ) -> None:
         """Settle a task on what it delivered (`delivered`), or refund its reservation (None): one entry per budget,
         written once whoever calls (the unique index), and the budget's `used` moved by the difference when the
-        reservation belongs to the budget's current period (an old period's books are closed)."""
+        reservation belongs to the budget's current period (an old period's books are closed). Runs in the final
+        transition's transaction, which has already written the task (so it holds SQLite's writer); each budget row
+        is locked and read in one statement (PostgreSQL row locks, in id order)."""
         reserved = {
             r.budget_id: r
             for r in (
@@ -189,9 +191,11 @@ class BudgetBook:
         kind = "refund" if delivered is None else "settle"
         for budget_id in sorted(budget_ids):
             reserve = reserved.get(budget_id)
-            await conn.execute(budgets.update().where(budgets.c.id == budget_id).values(updated_at=now))
-            row = (await conn.execute(sa.select(budgets).where(budgets.c.id == budget_id))).first()
-            if reserve is None or row is None:
+            if reserve is None:
+                continue
+            locked = sa.select(budgets).where(budgets.c.id == budget_id).with_for_update()
+            row = (await conn.execute(locked)).first()
+            if row is None:
                 continue
             budget = _budget(row._mapping).current(now)
             final = 0 if delivered is None else delivered.in_unit(budget.unit) or 0
